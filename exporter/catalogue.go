@@ -1,0 +1,113 @@
+package exporter
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Type is a metric type as it appears in the exposition format.
+type Type string
+
+// The metric types used by headroom.
+const (
+	Gauge     Type = "gauge"
+	Counter   Type = "counter"
+	Histogram Type = "histogram"
+)
+
+// Metric describes one metric family.
+type Metric struct {
+	Name      string
+	Type      Type
+	Help      string
+	Labels    []string
+	Unit      string
+	Component string // monitor, agent, master
+}
+
+// Catalogue is every metric headroom exports. Order is the documentation
+// order.
+var catalogue = []Metric{
+	// Monitor: capacity and usage.
+	{Name: "headroom_capacity_cpu_cores", Type: Gauge, Unit: "cores", Component: "monitor",
+		Help: "Online CPUs of the host."},
+	{Name: "headroom_capacity_memory_bytes", Type: Gauge, Unit: "bytes", Component: "monitor",
+		Help: "Total memory of the host (MemTotal)."},
+	{Name: "headroom_memory_available_bytes", Type: Gauge, Unit: "bytes", Component: "monitor",
+		Help: "Memory the host can still hand out without swapping (MemAvailable)."},
+	{Name: "headroom_usage_cpu_cores", Type: Gauge, Unit: "cores", Component: "monitor", Labels: []string{"class"},
+		Help: "CPU in use by class: business (host minus batch minus headroom), batch (the batch cgroup), system (headroom itself)."},
+	{Name: "headroom_usage_memory_bytes", Type: Gauge, Unit: "bytes", Component: "monitor", Labels: []string{"class"},
+		Help: "Memory in use by class: business, batch (working set of the batch cgroup), system (headroom itself)."},
+	{Name: "headroom_service_cpu_cores", Type: Gauge, Unit: "cores", Component: "monitor", Labels: []string{"service"},
+		Help: "CPU in use by a named business service (part of the business class)."},
+	{Name: "headroom_service_memory_bytes", Type: Gauge, Unit: "bytes", Component: "monitor", Labels: []string{"service"},
+		Help: "Memory in use by a named business service (part of the business class)."},
+	{Name: "headroom_pressure_avg10_ratio", Type: Gauge, Unit: "ratio", Component: "monitor", Labels: []string{"resource", "kind"},
+		Help: "Pressure stall information: share of the last 10 s in which some or all tasks stalled on the resource."},
+	{Name: "headroom_pressure_stalled_seconds_total", Type: Counter, Unit: "seconds", Component: "monitor", Labels: []string{"resource", "kind"},
+		Help: "Pressure stall information: total time some or all tasks stalled on the resource."},
+	// Monitor: the estimate.
+	{Name: "headroom_predicted_peak_cpu_cores", Type: Gauge, Unit: "cores", Component: "monitor",
+		Help: "Predicted business CPU peak, margin included."},
+	{Name: "headroom_predicted_peak_memory_bytes", Type: Gauge, Unit: "bytes", Component: "monitor",
+		Help: "Predicted business memory peak, margin included."},
+	{Name: "headroom_harvestable_cpu_cores", Type: Gauge, Unit: "cores", Component: "monitor",
+		Help: "CPU the host can safely give to batch work now."},
+	{Name: "headroom_harvestable_memory_bytes", Type: Gauge, Unit: "bytes", Component: "monitor",
+		Help: "Memory the host can safely give to batch work now."},
+	{Name: "headroom_target_cpu_cores", Type: Gauge, Unit: "cores", Component: "monitor",
+		Help: "CPU the policy would harvest with no growth limit; the harvestable amount moves towards it."},
+	{Name: "headroom_target_memory_bytes", Type: Gauge, Unit: "bytes", Component: "monitor",
+		Help: "Memory the policy would harvest with no growth limit; the harvestable amount moves towards it."},
+	{Name: "headroom_harvestable_bound_reason", Type: Gauge, Component: "monitor", Labels: []string{"resource", "reason"},
+		Help: "1 for the reason that currently bounds the harvestable amount of a resource, 0 for the others."},
+	{Name: "headroom_eviction_request_bytes", Type: Gauge, Unit: "bytes", Component: "monitor",
+		Help: "Batch memory the monitor asks to free now (0 when none)."},
+	{Name: "headroom_eviction_requests_total", Type: Counter, Component: "monitor",
+		Help: "Estimates that asked for batch memory back."},
+	{Name: "headroom_monitor_degraded", Type: Gauge, Component: "monitor",
+		Help: "1 while sampling has failed for longer than degrade_after and nothing is harvested."},
+	{Name: "headroom_reservation_changes_total", Type: Counter, Component: "monitor", Labels: []string{"resource", "direction"},
+		Help: "Changes of the harvestable amount, by resource and direction: the reservation churn."},
+	// Monitor: its own operations.
+	{Name: "headroom_monitor_samples_total", Type: Counter, Component: "monitor", Labels: []string{"kind"},
+		Help: "Samples taken, by kind (full, fast)."},
+	{Name: "headroom_monitor_sample_errors_total", Type: Counter, Component: "monitor", Labels: []string{"kind"},
+		Help: "Samples that failed, by kind (full, fast)."},
+	{Name: "headroom_monitor_sample_duration_seconds", Type: Histogram, Unit: "seconds", Component: "monitor", Labels: []string{"kind"},
+		Help: "Time taken by one sample, by kind (full, fast)."},
+	{Name: "headroom_monitor_last_sample_timestamp_seconds", Type: Gauge, Unit: "seconds", Component: "monitor",
+		Help: "Unix time of the last successful full sample."},
+	{Name: "headroom_build_info", Type: Gauge, Component: "all", Labels: []string{"version", "revision", "goversion"},
+		Help: "Build information of the running headroom binary; always 1."},
+}
+
+// Catalogue returns a copy of every metric headroom exports.
+func Catalogue() []Metric {
+	out := make([]Metric, len(catalogue))
+	copy(out, catalogue)
+	return out
+}
+
+// Lookup returns the metric called name.
+func Lookup(name string) (Metric, bool) {
+	for _, m := range catalogue {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Metric{}, false
+}
+
+// desc builds the descriptor of a catalogued metric. A name missing from the
+// catalogue is a programming error caught by every collector test, so it
+// panics rather than export an undocumented metric.
+func desc(name string) *prometheus.Desc {
+	m, ok := Lookup(name)
+	if !ok {
+		panic(fmt.Sprintf("exporter: metric %q is not in the catalogue", name))
+	}
+	return prometheus.NewDesc(m.Name, m.Help, m.Labels, nil)
+}

@@ -1,0 +1,86 @@
+// Package httpserver runs the HTTP listeners of every headroom component the
+// same way: exporter-toolkit's web config for TLS and basic auth (as
+// Prometheus exporters do), sane timeouts, and a graceful shutdown tied to a
+// context.
+package httpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/exporter-toolkit/web"
+)
+
+// Config describes one listener.
+type Config struct {
+	// Listen is the address, e.g. ":5052" or "127.0.0.1:0".
+	Listen string
+	// WebConfigFile is an exporter-toolkit web configuration file (TLS,
+	// basic auth); empty serves plain HTTP.
+	WebConfigFile string
+	Handler       http.Handler
+	Logger        *slog.Logger
+	// ShutdownTimeout bounds the graceful shutdown; default 5s.
+	ShutdownTimeout time.Duration
+	// Ready, when set, is called with the bound address once the listener
+	// is open (tests listen on port 0 and need to know the port).
+	Ready func(net.Addr)
+}
+
+// Serve listens and serves until ctx is done, then shuts down gracefully.
+// It returns nil after a clean shutdown.
+func Serve(ctx context.Context, cfg Config) error {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 5 * time.Second
+	}
+	if cfg.WebConfigFile != "" {
+		if err := web.Validate(cfg.WebConfigFile); err != nil {
+			return fmt.Errorf("web config %s: %w", cfg.WebConfigFile, err)
+		}
+	}
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %q: %w", cfg.Listen, err)
+	}
+	if cfg.Ready != nil {
+		cfg.Ready(l.Addr())
+	}
+	srv := &http.Server{
+		Handler:           cfg.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// Write and read timeouts are left to handlers: some responses
+		// (event streams) are long-lived by design.
+	}
+	webConfig := cfg.WebConfigFile
+	flags := &web.FlagConfig{WebConfigFile: &webConfig}
+	errc := make(chan error, 1)
+	go func() { errc <- web.Serve(l, srv, flags, cfg.Logger) }()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("serving on %s: %w", l.Addr(), err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		_ = srv.Close()
+		<-errc
+		return fmt.Errorf("shutting down %s: %w", l.Addr(), err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving on %s: %w", l.Addr(), err)
+	}
+	return nil
+}

@@ -1,0 +1,302 @@
+package monitor
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Estimator turns samples into estimates. It is deterministic: it has no
+// goroutine and no clock, the time of each sample drives it, so the same
+// samples always give the same estimates (the simulator and the tests rely
+// on this). It is not safe for concurrent use; Run owns one.
+type Estimator struct {
+	p   Policy
+	cpu *Predictor
+	mem *Predictor
+
+	est      Estimate
+	last     Sample // last full sample
+	haveFull bool
+
+	started time.Time // first sample or failure seen
+	lastOK  time.Time // last full sample that succeeded
+
+	cpuGrow, memGrow growth
+	// cpuPressure and memPressure are the last times pressure shrank each
+	// resource: growth is held for the cooldown after them.
+	cpuPressure, memPressure time.Time
+}
+
+// growth tracks how long a target has stayed above the estimate.
+type growth struct {
+	above    time.Time // since when target > estimate + deadband; zero if not
+	lastStep time.Time
+}
+
+// NewEstimator returns an estimator for a valid policy. It starts with
+// nothing harvestable: capacity is earned by grow_after of calm samples.
+func NewEstimator(p Policy) (*Estimator, error) {
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return &Estimator{
+		p:   p,
+		cpu: NewCPUPredictor(p.Predictor),
+		mem: NewMemoryPredictor(p.Predictor),
+		est: Estimate{CPUReason: ReasonGrowth, MemReason: ReasonGrowth},
+	}, nil
+}
+
+// Current returns the latest estimate.
+func (e *Estimator) Current() Estimate { return e.est }
+
+// Policy returns the policy the estimator runs.
+func (e *Estimator) Policy() Policy { return e.p }
+
+// Fail records a failed full sample at now. Once sampling has failed for
+// degrade_after, the harvestable amounts fall to zero: without data
+// nothing is safe to lend.
+func (e *Estimator) Fail(now time.Time) Estimate {
+	if e.started.IsZero() {
+		e.started = now
+	}
+	since := e.lastOK
+	if since.IsZero() {
+		since = e.started
+	}
+	if now.Sub(since) >= time.Duration(e.p.DegradeAfter) {
+		e.degrade(now)
+	}
+	return e.est
+}
+
+func (e *Estimator) degrade(now time.Time) {
+	e.est = Estimate{
+		Time: now, CPUReason: ReasonDegraded, MemReason: ReasonDegraded, Degraded: true,
+		PredictedCPU: e.est.PredictedCPU, PredictedMem: e.est.PredictedMem,
+	}
+	// Recovery earns capacity back from zero, like a fresh start.
+	e.cpuGrow, e.memGrow = growth{}, growth{}
+}
+
+// Observe feeds one sample and returns the new estimate. Fast samples only
+// move CPU, and only down; full samples move both resources both ways.
+func (e *Estimator) Observe(s Sample) Estimate {
+	if e.started.IsZero() {
+		e.started = s.Time
+	}
+	if s.Fast {
+		return e.observeFast(s)
+	}
+	e.last, e.haveFull, e.lastOK = s, true, s.Time
+	e.est.Degraded = false
+	e.est.Time = s.Time
+	e.est.EvictBytes = 0
+
+	e.cpu.Observe(s.Time, s.BusinessCPU+s.SelfCPU, true)
+	e.mem.Observe(s.Time, float64(s.BusinessMem+s.SelfMem), true)
+	e.stepCPU(s, true)
+	e.stepMem(s)
+	return e.est
+}
+
+func (e *Estimator) observeFast(s Sample) Estimate {
+	// A fast sample reuses the last full SelfCPU: reading our own stat
+	// would double the fast path's cost for a number that barely moves.
+	e.cpu.Observe(s.Time, s.BusinessCPU+s.SelfCPU, false)
+	if !e.haveFull || e.est.Degraded {
+		return e.est
+	}
+	e.est.Time = s.Time
+	e.stepCPU(s, false)
+	return e.est
+}
+
+// cpuTarget is what the policy would harvest now, and the reason that
+// withholds the most.
+func (e *Estimator) cpuTarget(s Sample) (target, predicted float64, reason Reason) {
+	capacity := s.OnlineCPUs
+	predicted, _ = e.cpu.Predict(s.Time)
+	reserve := e.p.Reserve.CPUs
+	ceiling := capacity * (1 - e.p.MaxUtilization.CPU)
+	excess := predicted - (s.BusinessCPU + s.SelfCPU)
+	target = capacity - max(reserve, ceiling) - predicted
+	return math.Max(0, target), predicted, pickReason(reserve, ceiling, excess)
+}
+
+func (e *Estimator) memTarget(s Sample) (target, predicted uint64, reason Reason) {
+	capacity := float64(s.MemTotal)
+	p, _ := e.mem.Predict(s.Time)
+	reserve := float64(e.p.Reserve.Memory)
+	ceiling := capacity * (1 - e.p.MaxUtilization.Memory)
+	excess := p - float64(s.BusinessMem+s.SelfMem)
+	t := capacity - max(reserve, ceiling) - p
+	return uint64(math.Max(0, t)), uint64(p), pickReason(reserve, ceiling, excess)
+}
+
+// cpuHardLimit is the most batch may have with the business at its current
+// use: the deadband never keeps the estimate above it, since above it the
+// business already lacks CPU, margin or not.
+func (e *Estimator) cpuHardLimit(s Sample) float64 {
+	return s.OnlineCPUs - max(e.p.Reserve.CPUs, s.OnlineCPUs*(1-e.p.MaxUtilization.CPU)) - s.BusinessCPU - s.SelfCPU
+}
+
+func (e *Estimator) memHardLimit(s Sample) uint64 {
+	total := float64(s.MemTotal)
+	return uint64(max(0, total-max(float64(e.p.Reserve.Memory), total*(1-e.p.MaxUtilization.Memory))-float64(s.BusinessMem+s.SelfMem)))
+}
+
+// pickReason names the largest of the three things withholding capacity
+// beyond current use: the reserve, the utilization ceiling's slack and the
+// predictor's excess over current use.
+func pickReason(reserve, ceiling, excess float64) Reason {
+	r, v := ReasonReserve, reserve
+	if ceiling > v {
+		r, v = ReasonCeiling, ceiling
+	}
+	if excess > v {
+		r = ReasonPredictor
+	}
+	return r
+}
+
+func (e *Estimator) stepCPU(s Sample, full bool) {
+	target, predicted, reason := e.cpuTarget(s)
+	e.est.TargetCPU, e.est.PredictedCPU = target, predicted
+	cur := e.est.CPU
+	dead := e.p.Grow.Deadband.CPUs
+
+	if full && e.p.Pressure.CPUSomeAvg10 > 0 && s.PSI.Present && s.PSI.CPU.SomeAvg10 >= e.p.Pressure.CPUSomeAvg10 {
+		e.cpuPressure = s.Time
+		e.est.CPU = math.Min(cur*(1-e.p.Pressure.ShrinkStep), target)
+		e.est.CPUReason = ReasonPressure
+		e.cpuGrow.above = time.Time{}
+		return
+	}
+	switch {
+	case target < cur-dead || (target < cur && (target == 0 || cur > e.cpuHardLimit(s))):
+		// Shrinking is never delayed: the business comes first. It goes
+		// one deadband below the target, so that a target drifting down
+		// moves the estimate once per two deadbands, not once per one.
+		e.est.CPU, e.est.CPUReason = math.Max(0, target-dead), reason
+		e.cpuGrow.above = time.Time{}
+	case target > cur+dead && full:
+		if e.inCooldown(e.cpuPressure, s.Time) {
+			e.est.CPUReason = ReasonPressure
+			e.cpuGrow.above = time.Time{}
+			return
+		}
+		next, grew := e.cpuGrow.step(s.Time, cur, target, e.p.Grow.MaxStep.CPUs, e.growAfter(), e.interval())
+		e.est.CPU = next
+		e.est.CPUReason = ReasonGrowth
+		if grew && next >= target {
+			e.est.CPUReason = reason
+		}
+	case full:
+		e.cpuGrow.above = time.Time{}
+		if e.est.CPUReason != ReasonPressure || !e.inCooldown(e.cpuPressure, s.Time) {
+			e.est.CPUReason = reason
+		}
+	}
+}
+
+func (e *Estimator) stepMem(s Sample) {
+	target, predicted, reason := e.memTarget(s)
+	e.est.TargetMem, e.est.PredictedMem = target, predicted
+	cur := e.est.Mem
+	dead := uint64(e.p.Grow.Deadband.Memory)
+
+	watermark := uint64(e.p.Pressure.MemoryWatermark * float64(s.MemTotal))
+	underWatermark := s.MemAvailable < watermark
+	psi := e.p.Pressure.MemoryFullAvg10 > 0 && s.PSI.Present && s.PSI.Memory.FullAvg10 >= e.p.Pressure.MemoryFullAvg10
+	if underWatermark || psi {
+		e.memPressure = s.Time
+		e.memGrow.above = time.Time{}
+		next := min(uint64(float64(cur)*(1-e.p.Pressure.ShrinkStep)), target)
+		var evict uint64
+		if underWatermark {
+			evict = watermark - s.MemAvailable
+		}
+		if psi {
+			evict = max(evict, uint64(float64(s.BatchMem)*e.p.Pressure.ShrinkStep))
+		}
+		if s.BatchMem > next {
+			evict = max(evict, s.BatchMem-next)
+		}
+		e.est.Mem, e.est.MemReason = next, ReasonPressure
+		e.est.EvictBytes = min(evict, s.BatchMem)
+		return
+	}
+	switch {
+	case target+dead < cur || (target < cur && (target == 0 || cur > e.memHardLimit(s))):
+		e.est.Mem, e.est.MemReason = target-min(target, dead), reason
+		e.memGrow.above = time.Time{}
+	case target > cur+dead:
+		if e.inCooldown(e.memPressure, s.Time) {
+			e.est.MemReason = ReasonPressure
+			e.memGrow.above = time.Time{}
+			break
+		}
+		next, grew := e.memGrow.step(s.Time, float64(cur), float64(target), float64(e.p.Grow.MaxStep.Memory), e.growAfter(), e.interval())
+		e.est.Mem = uint64(next)
+		e.est.MemReason = ReasonGrowth
+		if grew && e.est.Mem >= target {
+			e.est.MemReason = reason
+		}
+	default:
+		e.memGrow.above = time.Time{}
+		if e.est.MemReason != ReasonPressure || !e.inCooldown(e.memPressure, s.Time) {
+			e.est.MemReason = reason
+		}
+	}
+	// Business memory grew into what batch holds: ask for it back rather
+	// than wait for the kernel to reclaim it from the business.
+	if s.BatchMem > e.est.Mem+dead {
+		e.est.EvictBytes = s.BatchMem - e.est.Mem
+	}
+}
+
+func (e *Estimator) inCooldown(last, now time.Time) bool {
+	return !last.IsZero() && now.Sub(last) < time.Duration(e.p.Pressure.Cooldown)
+}
+
+func (e *Estimator) growAfter() time.Duration { return time.Duration(e.p.Grow.GrowAfter) }
+
+// interval is the spacing of growth steps: one max_step per full sample.
+// A little slack lets a sample that arrives a few ms early still step.
+func (e *Estimator) interval() time.Duration {
+	return time.Duration(e.p.Sampling.Interval) * 9 / 10
+}
+
+// step moves cur towards target once the target has been above it for
+// growAfter, by at most maxStep per interval.
+func (g *growth) step(now time.Time, cur, target, maxStep float64, growAfter, interval time.Duration) (float64, bool) {
+	if g.above.IsZero() {
+		g.above = now
+	}
+	if now.Sub(g.above) < growAfter || (!g.lastStep.IsZero() && now.Sub(g.lastStep) < interval) {
+		return cur, false
+	}
+	g.lastStep = now
+	return math.Min(target, cur+maxStep), true
+}
+
+// Changes lists the moves from prev to next, one per resource that moved.
+func Changes(prev, next Estimate) []Change {
+	var out []Change
+	if next.CPU != prev.CPU {
+		out = append(out, Change{Resource: "cpu", Direction: direction(next.CPU > prev.CPU)})
+	}
+	if next.Mem != prev.Mem {
+		out = append(out, Change{Resource: "memory", Direction: direction(next.Mem > prev.Mem)})
+	}
+	return out
+}
+
+func direction(up bool) string {
+	if up {
+		return "up"
+	}
+	return "down"
+}

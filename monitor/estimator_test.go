@@ -1,0 +1,349 @@
+package monitor
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+// A simulated host for estimator scenarios: 16 cores and 64 GiB, a
+// business whose load is a function of elapsed time, and a batch class that
+// holds batchMem.
+const (
+	simCores = 16
+	simMem   = 64 << 30
+)
+
+var simStart = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+
+type load func(elapsed time.Duration) (cpu float64, mem uint64)
+
+func simSample(elapsed time.Duration, fast bool, l load) Sample {
+	cpu, mem := l(elapsed)
+	s := Sample{Time: simStart.Add(elapsed), Fast: fast, OnlineCPUs: simCores, HostCPU: cpu, BusinessCPU: cpu}
+	if !fast {
+		s.MemTotal = simMem
+		s.BusinessMem = mem
+		s.MemAvailable = simMem - mem
+		s.PSI.Present = true
+	}
+	return s
+}
+
+// simulate feeds the estimator a fast sample every fastEvery and a full one
+// every second, from `from` to `to`, calling check after each.
+func simulate(e *Estimator, from, to, fastEvery time.Duration, l load, check func(s Sample, est Estimate)) (changes int) {
+	prev := e.Current()
+	for el := from; el < to; el += fastEvery {
+		full := el%time.Second == 0
+		s := simSample(el, !full, l)
+		est := e.Observe(s)
+		changes += len(Changes(prev, est))
+		prev = est
+		if check != nil {
+			check(s, est)
+		}
+	}
+	return changes
+}
+
+func newTestEstimator(t testing.TB, edit func(*Policy)) *Estimator {
+	t.Helper()
+	p := DefaultPolicy()
+	if edit != nil {
+		edit(&p)
+	}
+	e, err := NewEstimator(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func constant(cpu float64, mem uint64) load {
+	return func(time.Duration) (float64, uint64) { return cpu, mem }
+}
+
+// safeCPU is the most that may be harvested without the business plus batch
+// going over the policy's static limits.
+func safeCPU(p Policy, business float64) float64 {
+	return simCores - math.Max(p.Reserve.CPUs, simCores*(1-p.MaxUtilization.CPU)) - business
+}
+
+const tick = 200 * time.Millisecond
+
+func TestEstimatorStartsAtZeroAndGrowsAfterGrowAfter(t *testing.T) {
+	e := newTestEstimator(t, nil)
+	p := e.Policy()
+	var firstGrowth time.Duration = -1
+	simulate(e, 0, 3*time.Minute, tick, constant(2, 8<<30), func(s Sample, est Estimate) {
+		if est.CPU > 0 && firstGrowth < 0 {
+			firstGrowth = s.Time.Sub(simStart)
+		}
+	})
+	if firstGrowth < time.Duration(p.Grow.GrowAfter) {
+		t.Fatalf("grew at %v, before grow_after %v", firstGrowth, p.Grow.GrowAfter)
+	}
+	est := e.Current()
+	// The target: 16 - max(0.5, 2.4) - 2 cores * 1.1 margin (plus up to one
+	// 5 % histogram bucket).
+	if want := safeCPU(p, 2*1.1*1.05); est.CPU < want || est.CPU > safeCPU(p, 2*1.1) {
+		t.Fatalf("settled at %.3f cores, want in [%.3f, %.3f]", est.CPU, want, safeCPU(p, 2*1.1))
+	}
+	if est.CPUReason != ReasonCeiling {
+		t.Errorf("cpu reason %q, want ceiling (16 cores * 15 %% = 2.4 > predictor excess 0.2)", est.CPUReason)
+	}
+	business := float64(8 << 30)
+	wantMem := uint64(simMem*0.9 - business*1.1*1.05)
+	if est.Mem < wantMem || est.Mem > uint64(simMem*0.9-business*1.1) {
+		t.Fatalf("memory settled at %d, want about %d", est.Mem, wantMem)
+	}
+}
+
+func TestEstimatorStepSpikeShrinksWithinOneFastTick(t *testing.T) {
+	e := newTestEstimator(t, nil)
+	p := e.Policy()
+	spikeAt := 5*time.Minute + 3*tick // between full samples: only the fast path can see it
+	l := func(el time.Duration) (float64, uint64) {
+		if el >= spikeAt {
+			return 12, 8 << 30
+		}
+		return 2, 8 << 30
+	}
+	simulate(e, 0, spikeAt, tick, l, nil)
+	before := e.Current().CPU
+	if before < 9 {
+		t.Fatalf("estimate before the spike %.2f: the scenario needs a grown estimate", before)
+	}
+	// The first sample that contains the spike is the next fast tick.
+	est := e.Observe(simSample(spikeAt, true, l))
+	if limit := safeCPU(p, 12); est.CPU > limit {
+		t.Fatalf("one fast tick after a spike to 12 cores the estimate is %.2f, above the safe %.2f", est.CPU, limit)
+	}
+	if est.CPUReason == ReasonGrowth {
+		t.Errorf("reason after shrink: %q", est.CPUReason)
+	}
+}
+
+func TestEstimatorSlowRiseNeverOverCommits(t *testing.T) {
+	e := newTestEstimator(t, nil)
+	p := e.Policy()
+	// Business rises from 2 to 10 cores over 30 minutes after 5 calm ones.
+	l := func(el time.Duration) (float64, uint64) {
+		r := math.Max(0, (el - 5*time.Minute).Seconds()/1800)
+		return 2 + 8*math.Min(r, 1), 8 << 30
+	}
+	simulate(e, 0, 40*time.Minute, tick, l, func(s Sample, est Estimate) {
+		if est.CPU > safeCPU(p, s.BusinessCPU)+1e-9 {
+			t.Fatalf("at %v business %.2f, harvest %.2f over the safe %.2f", s.Time.Sub(simStart), s.BusinessCPU, est.CPU, safeCPU(p, s.BusinessCPU))
+		}
+	})
+	if got, want := e.Current().CPU, safeCPU(p, 10*1.1*1.05); got < want-0.2 {
+		t.Errorf("after the rise: %.2f cores, want about %.2f", got, want)
+	}
+}
+
+// The diurnal wave: business 6 ± 4 cores over a day. The estimate must stay
+// safe and keep churn low; it gives up some harvest after each peak because
+// the histogram remembers it, which the efficiency bound allows for.
+func TestEstimatorDiurnalWave(t *testing.T) {
+	e := newTestEstimator(t, nil)
+	p := e.Policy()
+	day := 24 * time.Hour
+	l := func(el time.Duration) (float64, uint64) {
+		phase := 2 * math.Pi * el.Seconds() / day.Seconds()
+		return 6 + 4*math.Sin(phase), uint64((20 + 8*math.Sin(phase)) * (1 << 30))
+	}
+	var harvested, oracle float64
+	changes := simulate(e, 0, 2*day, time.Second, l, func(s Sample, est Estimate) {
+		if est.CPU > safeCPU(p, s.BusinessCPU)+1e-9 {
+			t.Fatalf("at %v harvest %.2f over safe %.2f", s.Time.Sub(simStart), est.CPU, safeCPU(p, s.BusinessCPU))
+		}
+		if s.Time.Sub(simStart) >= day { // second day: warmed up
+			harvested += est.CPU
+			oracle += safeCPU(p, s.BusinessCPU)
+		}
+	})
+	perHour := float64(changes) / 48
+	t.Logf("diurnal: %d changes (%.1f/hour), efficiency %.1f%%", changes, perHour, 100*harvested/oracle)
+	if perHour > 8 {
+		t.Errorf("%.1f reservation changes per hour, want <= 8", perHour)
+	}
+	if eff := harvested / oracle; eff < 0.65 {
+		t.Errorf("harvest efficiency %.1f%% of the static-limit oracle, want >= 65%%", 100*eff)
+	}
+}
+
+// Noise around a level must not become churn: the deadband and the window
+// maximum absorb it. Bound: at most 2 changes per hour once warmed up.
+func TestEstimatorNoiseKeepsChurnLow(t *testing.T) {
+	e := newTestEstimator(t, nil)
+	rng := rand.New(rand.NewPCG(1, 2))
+	l := func(time.Duration) (float64, uint64) {
+		return 4 + (rng.Float64()-0.5), uint64(16<<30) + uint64(rng.Int64N(256<<20))
+	}
+	simulate(e, 0, 10*time.Minute, tick, l, nil)
+	changes := simulate(e, 10*time.Minute, 130*time.Minute, tick, l, nil)
+	t.Logf("noise: %d changes in 2 hours", changes)
+	if changes > 4 {
+		t.Fatalf("%d reservation changes in 2 hours of noise around a level, want <= 4", changes)
+	}
+}
+
+func TestEstimatorDegradesAfterSamplingFails(t *testing.T) {
+	e := newTestEstimator(t, nil)
+	p := e.Policy()
+	simulate(e, 0, 5*time.Minute, tick, constant(2, 8<<30), nil)
+	if e.Current().CPU == 0 {
+		t.Fatal("the scenario needs a grown estimate")
+	}
+	failStart := 5 * time.Minute
+	degradeAfter := time.Duration(p.DegradeAfter)
+	for el := failStart; el < failStart+degradeAfter-time.Second; el += time.Second {
+		if est := e.Fail(simStart.Add(el)); est.Degraded || est.CPU == 0 {
+			t.Fatalf("degraded %v after the last sample, before degrade_after %v", el-failStart, degradeAfter)
+		}
+	}
+	est := e.Fail(simStart.Add(failStart + degradeAfter))
+	if !est.Degraded || est.CPU != 0 || est.Mem != 0 || est.CPUReason != ReasonDegraded || est.MemReason != ReasonDegraded {
+		t.Fatalf("after degrade_after: %+v", est)
+	}
+	// Recovery earns capacity back through grow_after, as at start.
+	back := failStart + degradeAfter + time.Second
+	est = e.Observe(simSample(back, false, constant(2, 8<<30)))
+	if est.Degraded || est.CPU != 0 {
+		t.Fatalf("first sample after recovery: %+v", est)
+	}
+	simulate(e, back+tick, back+time.Duration(p.Grow.GrowAfter)+5*time.Second, tick, constant(2, 8<<30), nil)
+	if e.Current().CPU == 0 {
+		t.Fatal("no growth after recovery plus grow_after")
+	}
+}
+
+func TestEstimatorDegradesWhenSamplingNeverWorks(t *testing.T) {
+	e := newTestEstimator(t, nil)
+	est := e.Fail(simStart)
+	if est.Degraded {
+		t.Fatal("degraded at the first failure")
+	}
+	if est = e.Fail(simStart.Add(time.Duration(e.Policy().DegradeAfter))); !est.Degraded {
+		t.Fatal("not degraded after degrade_after of failures from the start")
+	}
+}
+
+func TestEstimatorMemoryWatermarkRequestsEviction(t *testing.T) {
+	e := newTestEstimator(t, nil)
+	simulate(e, 0, 5*time.Minute, tick, constant(2, 8<<30), nil)
+	grown := e.Current().Mem
+	// Business memory jumps; batch holds 20 GiB; 3 GiB available of 64.
+	s := simSample(5*time.Minute, false, constant(2, 41<<30))
+	s.BatchMem = 20 << 30
+	s.MemAvailable = 3 << 30
+	est := e.Observe(s)
+	watermark := uint64(e.Policy().Pressure.MemoryWatermark * simMem)
+	if est.EvictBytes < watermark-s.MemAvailable || est.EvictBytes > s.BatchMem {
+		t.Fatalf("eviction request %d, want at least %d (watermark - available) and at most batch %d", est.EvictBytes, watermark-s.MemAvailable, s.BatchMem)
+	}
+	if est.MemReason != ReasonPressure || est.Mem >= grown {
+		t.Fatalf("memory estimate %d (was %d), reason %q; want a pressure shrink", est.Mem, grown, est.MemReason)
+	}
+	// Memory back above the watermark and batch within the estimate: no
+	// request.
+	ok := simSample(5*time.Minute+time.Second, false, constant(2, 8<<30))
+	if est = e.Observe(ok); est.EvictBytes != 0 {
+		t.Fatalf("eviction request %d with memory back", est.EvictBytes)
+	}
+}
+
+func TestEstimatorCPUPressureShrinksAndHolds(t *testing.T) {
+	e := newTestEstimator(t, nil)
+	p := e.Policy()
+	simulate(e, 0, 5*time.Minute, tick, constant(2, 8<<30), nil)
+	grown := e.Current().CPU
+	at := 5 * time.Minute
+	s := simSample(at, false, constant(2, 8<<30))
+	s.PSI.CPU.SomeAvg10 = p.Pressure.CPUSomeAvg10 + 10
+	est := e.Observe(s)
+	if want := grown * (1 - p.Pressure.ShrinkStep); math.Abs(est.CPU-want) > 1e-9 || est.CPUReason != ReasonPressure {
+		t.Fatalf("after CPU pressure: %.3f cores (%q), want %.3f (pressure)", est.CPU, est.CPUReason, want)
+	}
+	shrunk := est.CPU
+	cooldown := time.Duration(p.Pressure.Cooldown)
+	simulate(e, at+tick, at+cooldown, tick, constant(2, 8<<30), func(s Sample, est Estimate) {
+		if est.CPU > shrunk {
+			t.Fatalf("grew to %.2f at %v, inside the cooldown", est.CPU, s.Time.Sub(simStart)-at)
+		}
+	})
+	simulate(e, at+cooldown, at+cooldown+time.Duration(p.Grow.GrowAfter)+10*time.Second, tick, constant(2, 8<<30), nil)
+	if e.Current().CPU <= shrunk {
+		t.Fatalf("no growth after cooldown + grow_after: %.2f", e.Current().CPU)
+	}
+}
+
+func TestEstimatorMemoryPSIEvicts(t *testing.T) {
+	e := newTestEstimator(t, nil)
+	simulate(e, 0, 5*time.Minute, tick, constant(2, 8<<30), nil)
+	s := simSample(5*time.Minute, false, constant(2, 8<<30))
+	s.BatchMem = 10 << 30
+	s.PSI.Memory.FullAvg10 = e.Policy().Pressure.MemoryFullAvg10 * 2
+	est := e.Observe(s)
+	if est.EvictBytes == 0 || est.MemReason != ReasonPressure {
+		t.Fatalf("memory PSI: %+v", est)
+	}
+}
+
+func TestEstimatorZeroReserveAndFullUtilization(t *testing.T) {
+	e := newTestEstimator(t, func(p *Policy) {
+		p.Reserve = ResourceAmount{}
+		p.MaxUtilization = UtilizationPolicy{CPU: 1, Memory: 1}
+		p.Predictor.Margin = 0
+		p.Grow.GrowAfter = 0
+		p.Grow.MaxStep = ResourceAmount{CPUs: 100, Memory: 1 << 40}
+	})
+	simulate(e, 0, 10*time.Second, tick, constant(0, 0), nil)
+	if est := e.Current(); est.CPU < simCores-0.01 || est.Mem < simMem-(1<<20) {
+		t.Fatalf("idle host, no reserve: %+v", est)
+	}
+}
+
+func TestChanges(t *testing.T) {
+	tests := []struct {
+		prev, next Estimate
+		want       []Change
+	}{
+		{Estimate{CPU: 1}, Estimate{CPU: 1}, nil},
+		{Estimate{CPU: 1}, Estimate{CPU: 2}, []Change{{"cpu", "up"}}},
+		{Estimate{CPU: 2, Mem: 5}, Estimate{CPU: 1, Mem: 9}, []Change{{"cpu", "down"}, {"memory", "up"}}},
+		{Estimate{Mem: 5}, Estimate{Mem: 1}, []Change{{"memory", "down"}}},
+	}
+	for _, tc := range tests {
+		got := Changes(tc.prev, tc.next)
+		if len(got) != len(tc.want) {
+			t.Fatalf("Changes(%+v, %+v) = %v, want %v", tc.prev, tc.next, got, tc.want)
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Fatalf("Changes(%+v, %+v) = %v, want %v", tc.prev, tc.next, got, tc.want)
+			}
+		}
+	}
+}
+
+func BenchmarkEstimatorObserve(b *testing.B) {
+	e := newTestEstimator(b, func(p *Policy) { p.Sampling.Interval = model.Duration(time.Second) })
+	samples := make([]Sample, 1000)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range samples {
+		samples[i] = simSample(time.Duration(i)*tick, i%5 != 0, constant(4+rng.Float64(), 16<<30))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		s := samples[i%len(samples)]
+		s.Time = simStart.Add(time.Duration(i) * tick)
+		e.Observe(s)
+	}
+}

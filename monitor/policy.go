@@ -1,0 +1,336 @@
+package monitor
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/go-units"
+	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
+)
+
+// Policy is how cautious the monitor is. Every field has a default (see
+// DefaultPolicy and docs/policy.md); a policy file only names what it
+// changes.
+type Policy struct {
+	Sampling       SamplingPolicy    `yaml:"sampling"`
+	Reserve        ResourceAmount    `yaml:"reserve"`
+	MaxUtilization UtilizationPolicy `yaml:"max_utilization"`
+	Predictor      PredictorPolicy   `yaml:"predictor"`
+	Grow           GrowPolicy        `yaml:"grow"`
+	Pressure       PressurePolicy    `yaml:"pressure"`
+	// DegradeAfter is how long sampling may fail before the harvestable
+	// amounts fall to zero: without data, nothing is safe to lend.
+	DegradeAfter model.Duration `yaml:"degrade_after"`
+}
+
+// SamplingPolicy sets the two sampling paths.
+type SamplingPolicy struct {
+	// Interval is the full sample period (procfs, memory, PSI, cgroups).
+	Interval model.Duration `yaml:"interval"`
+	// FastInterval is the CPU-only fast path period; it bounds how long a
+	// business CPU spike can go unseen.
+	FastInterval model.Duration `yaml:"fast_interval"`
+}
+
+// ResourceAmount is an amount of CPU and memory.
+type ResourceAmount struct {
+	CPUs   float64 `yaml:"cpus"`
+	Memory Bytes   `yaml:"memory"`
+}
+
+// UtilizationPolicy is the ceiling on host utilization (business plus
+// batch), as a fraction of capacity.
+type UtilizationPolicy struct {
+	CPU    float64 `yaml:"cpu"`
+	Memory float64 `yaml:"memory"`
+}
+
+// PredictorPolicy tunes the business peak predictor.
+type PredictorPolicy struct {
+	// Window is the span of the recent maximum.
+	Window model.Duration `yaml:"window"`
+	// CPUPercentile and MemoryPercentile (0-100) are read from the decaying
+	// histograms of business usage.
+	CPUPercentile    float64 `yaml:"cpu_percentile"`
+	MemoryPercentile float64 `yaml:"memory_percentile"`
+	// HalfLife is how fast old observations lose weight in the histograms.
+	HalfLife model.Duration `yaml:"half_life"`
+	// Margin is added on top of the prediction, as a fraction.
+	Margin float64 `yaml:"margin"`
+}
+
+// GrowPolicy limits how the estimate grows; shrinking is never limited.
+type GrowPolicy struct {
+	// GrowAfter is how long the target must stay above the estimate before
+	// it grows.
+	GrowAfter model.Duration `yaml:"grow_after"`
+	// MaxStep is the largest growth per sampling interval.
+	MaxStep ResourceAmount `yaml:"max_step"`
+	// Deadband: target moves smaller than this are ignored both ways, so
+	// noise does not become reservation churn.
+	Deadband ResourceAmount `yaml:"deadband"`
+}
+
+// PressurePolicy reacts to pressure stall information and low memory.
+type PressurePolicy struct {
+	// CPUSomeAvg10 and MemoryFullAvg10 are PSI thresholds in percent (the
+	// kernel's own unit); 0 disables each.
+	CPUSomeAvg10    float64 `yaml:"cpu_some_avg10"`
+	MemoryFullAvg10 float64 `yaml:"memory_full_avg10"`
+	// ShrinkStep is the fraction of the current harvest dropped at each
+	// sample while pressure is above a threshold.
+	ShrinkStep float64 `yaml:"shrink_step"`
+	// Cooldown holds growth after the last pressure event.
+	Cooldown model.Duration `yaml:"cooldown"`
+	// MemoryWatermark is the fraction of memory that must stay available;
+	// below it the monitor asks for batch memory back (eviction).
+	MemoryWatermark float64 `yaml:"memory_watermark"`
+}
+
+// Bytes is a byte count that reads "512MiB", "2GB" or a plain integer.
+type Bytes uint64
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (b *Bytes) UnmarshalYAML(n *yaml.Node) error {
+	s := strings.TrimSpace(n.Value)
+	if s == "" {
+		return errors.New("empty byte size")
+	}
+	if strings.HasPrefix(s, "-") {
+		return fmt.Errorf("%q is negative", s)
+	}
+	if v, err := strconv.ParseUint(s, 10, 64); err == nil {
+		*b = Bytes(v)
+		return nil
+	}
+	v, err := units.RAMInBytes(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a byte size like 512MiB: %w", s, err)
+	}
+	if v < 0 {
+		return fmt.Errorf("%q is negative", s)
+	}
+	*b = Bytes(v)
+	return nil
+}
+
+// MarshalYAML prints whole binary units when exact, bytes otherwise.
+func (b Bytes) MarshalYAML() (any, error) { return b.String(), nil }
+
+func (b Bytes) String() string {
+	for _, u := range []struct {
+		suffix string
+		size   uint64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if b != 0 && uint64(b)%u.size == 0 {
+			return strconv.FormatUint(uint64(b)/u.size, 10) + u.suffix
+		}
+	}
+	return strconv.FormatUint(uint64(b), 10)
+}
+
+// DefaultPolicy is the built-in policy, documented in docs/policy.md.
+func DefaultPolicy() Policy {
+	return Policy{
+		Sampling: SamplingPolicy{
+			Interval:     model.Duration(time.Second),
+			FastInterval: model.Duration(200 * time.Millisecond),
+		},
+		Reserve:        ResourceAmount{CPUs: 0.5, Memory: 512 << 20},
+		MaxUtilization: UtilizationPolicy{CPU: 0.85, Memory: 0.90},
+		Predictor: PredictorPolicy{
+			Window:           model.Duration(30 * time.Second),
+			CPUPercentile:    95,
+			MemoryPercentile: 98,
+			HalfLife:         model.Duration(time.Hour),
+			Margin:           0.10,
+		},
+		Grow: GrowPolicy{
+			GrowAfter: model.Duration(60 * time.Second),
+			MaxStep:   ResourceAmount{CPUs: 1, Memory: 1 << 30},
+			Deadband:  ResourceAmount{CPUs: 0.25, Memory: 256 << 20},
+		},
+		Pressure: PressurePolicy{
+			CPUSomeAvg10:    40,
+			MemoryFullAvg10: 5,
+			ShrinkStep:      0.25,
+			Cooldown:        model.Duration(60 * time.Second),
+			MemoryWatermark: 0.10,
+		},
+		DegradeAfter: model.Duration(10 * time.Second),
+	}
+}
+
+// FieldError is one invalid policy field.
+type FieldError struct {
+	Path   string // dotted YAML path, e.g. "predictor.cpu_percentile"
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Path + ": " + e.Reason }
+
+// LoadPolicy reads and parses a policy file.
+func LoadPolicy(path string) (Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Policy{}, fmt.Errorf("policy: %w", err)
+	}
+	p, err := ParsePolicy(data)
+	if err != nil {
+		return Policy{}, fmt.Errorf("policy %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// ParsePolicy parses a policy document over the defaults. Unknown fields
+// are errors, not warnings: a typo would otherwise silently run the default.
+func ParsePolicy(data []byte) (Policy, error) {
+	p := DefaultPolicy()
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return Policy{}, fmt.Errorf("invalid yaml: %w", err)
+	}
+	if len(root.Content) == 0 { // empty document: all defaults
+		return p, p.Validate()
+	}
+	if err := checkFields(root.Content[0], reflect.TypeOf(p), ""); err != nil {
+		return Policy{}, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil && !errors.Is(err, io.EOF) {
+		return Policy{}, fmt.Errorf("invalid yaml: %w", err)
+	}
+	return p, p.Validate()
+}
+
+// checkFields walks the YAML tree against the Go type, so that an unknown
+// or mistyped field is reported with its full path rather than yaml.v3's
+// "field x not found in type monitor.y".
+func checkFields(n *yaml.Node, t reflect.Type, path string) error {
+	if t.Kind() != reflect.Struct || n.Kind != yaml.MappingNode {
+		return scalarCheck(n, t, path)
+	}
+	fields := map[string]reflect.StructField{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		fields[name] = f
+	}
+	var errs []error
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, val := n.Content[i].Value, n.Content[i+1]
+		p := joinPath(path, key)
+		f, ok := fields[key]
+		if !ok {
+			errs = append(errs, &FieldError{Path: p, Reason: "unknown field (line " + strconv.Itoa(n.Content[i].Line) + ")"})
+			continue
+		}
+		if err := checkFields(val, f.Type, p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// scalarCheck decodes one leaf alone to name its path when its value has
+// the wrong type.
+func scalarCheck(n *yaml.Node, t reflect.Type, path string) error {
+	if t.Kind() == reflect.Struct && t != reflect.TypeOf(model.Duration(0)) {
+		return &FieldError{Path: path, Reason: "must be a mapping"}
+	}
+	v := reflect.New(t)
+	if err := n.Decode(v.Interface()); err != nil {
+		msg := err.Error()
+		if te := (*yaml.TypeError)(nil); errors.As(err, &te) && len(te.Errors) > 0 {
+			msg = strings.Join(te.Errors, "; ")
+		}
+		return &FieldError{Path: path, Reason: msg}
+	}
+	return nil
+}
+
+func joinPath(parent, key string) string {
+	if parent == "" {
+		return key
+	}
+	return parent + "." + key
+}
+
+// Validate checks every field and reports all the bad ones at once.
+func (p Policy) Validate() error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, &FieldError{Path: path, Reason: fmt.Sprintf(format, args...)})
+	}
+	positive := func(path string, d model.Duration) {
+		if d <= 0 {
+			bad(path, "must be a positive duration, got %s", d)
+		}
+	}
+	nonNegative := func(path string, v float64) {
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			bad(path, "must be a finite number >= 0, got %v", v)
+		}
+	}
+	fraction := func(path string, v float64, allowZero bool) {
+		if math.IsNaN(v) || v < 0 || v > 1 || (!allowZero && v == 0) {
+			bad(path, "must be a fraction in (0, 1], got %v", v)
+		}
+	}
+	percent := func(path string, v float64) {
+		if math.IsNaN(v) || v < 0 || v > 100 {
+			bad(path, "must be a percentage in 0-100, got %v", v)
+		}
+	}
+	positive("sampling.interval", p.Sampling.Interval)
+	positive("sampling.fast_interval", p.Sampling.FastInterval)
+	if p.Sampling.FastInterval > p.Sampling.Interval && p.Sampling.Interval > 0 {
+		bad("sampling.fast_interval", "must not exceed sampling.interval (%s), got %s", p.Sampling.Interval, p.Sampling.FastInterval)
+	}
+	nonNegative("reserve.cpus", p.Reserve.CPUs)
+	const maxCPUs = 1 << 16
+	if p.Reserve.CPUs > maxCPUs {
+		bad("reserve.cpus", "%v is more CPUs than any host has", p.Reserve.CPUs)
+	}
+	fraction("max_utilization.cpu", p.MaxUtilization.CPU, false)
+	fraction("max_utilization.memory", p.MaxUtilization.Memory, false)
+	positive("predictor.window", p.Predictor.Window)
+	percent("predictor.cpu_percentile", p.Predictor.CPUPercentile)
+	percent("predictor.memory_percentile", p.Predictor.MemoryPercentile)
+	positive("predictor.half_life", p.Predictor.HalfLife)
+	nonNegative("predictor.margin", p.Predictor.Margin)
+	if p.Predictor.Margin > 10 {
+		bad("predictor.margin", "must be at most 10 (1000%%), got %v", p.Predictor.Margin)
+	}
+	if p.Grow.GrowAfter < 0 {
+		bad("grow.grow_after", "must be >= 0, got %s", p.Grow.GrowAfter)
+	}
+	if p.Grow.MaxStep.CPUs <= 0 || math.IsNaN(p.Grow.MaxStep.CPUs) {
+		bad("grow.max_step.cpus", "must be > 0, got %v", p.Grow.MaxStep.CPUs)
+	}
+	if p.Grow.MaxStep.Memory == 0 {
+		bad("grow.max_step.memory", "must be > 0")
+	}
+	nonNegative("grow.deadband.cpus", p.Grow.Deadband.CPUs)
+	percent("pressure.cpu_some_avg10", p.Pressure.CPUSomeAvg10)
+	percent("pressure.memory_full_avg10", p.Pressure.MemoryFullAvg10)
+	fraction("pressure.shrink_step", p.Pressure.ShrinkStep, false)
+	if p.Pressure.Cooldown < 0 {
+		bad("pressure.cooldown", "must be >= 0, got %s", p.Pressure.Cooldown)
+	}
+	if p.Pressure.MemoryWatermark < 0 || p.Pressure.MemoryWatermark >= 1 || math.IsNaN(p.Pressure.MemoryWatermark) {
+		bad("pressure.memory_watermark", "must be a fraction in [0, 1), got %v", p.Pressure.MemoryWatermark)
+	}
+	positive("degrade_after", p.DegradeAfter)
+	return errors.Join(errs...)
+}
