@@ -133,7 +133,7 @@ func TestEstimatorSlowRiseNeverOverCommits(t *testing.T) {
 	p := e.Policy()
 	// Business rises from 2 to 10 cores over 30 minutes after 5 calm ones.
 	l := func(el time.Duration) (float64, uint64) {
-		r := math.Max(0, (el - 5*time.Minute).Seconds()/1800)
+		r := math.Max(0, (el-5*time.Minute).Seconds()/1800)
 		return 2 + 8*math.Min(r, 1), 8 << 30
 	}
 	simulate(e, 0, 40*time.Minute, tick, l, func(s Sample, est Estimate) {
@@ -183,7 +183,7 @@ func TestEstimatorNoiseKeepsChurnLow(t *testing.T) {
 	e := newTestEstimator(t, nil)
 	rng := rand.New(rand.NewPCG(1, 2))
 	l := func(time.Duration) (float64, uint64) {
-		return 4 + (rng.Float64()-0.5), uint64(16<<30) + uint64(rng.Int64N(256<<20))
+		return 4 + (rng.Float64() - 0.5), uint64(16<<30) + uint64(rng.Int64N(256<<20))
 	}
 	simulate(e, 0, 10*time.Minute, tick, l, nil)
 	changes := simulate(e, 10*time.Minute, 130*time.Minute, tick, l, nil)
