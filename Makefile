@@ -17,7 +17,7 @@ build:
 
 ## test: vet, format check and every test (root, cgroup and real-server tests included).
 test: lint
-	$(GO) test -count=1 -timeout 20m $(PKGS)
+	$(GO) test -count=1 -p 1 -timeout 20m $(PKGS)
 	$(MAKE) bench-quick
 
 ## bench: the benchmark suite, benchstat-friendly output in bench/out.txt.

@@ -49,7 +49,7 @@ var landing = template.Must(template.New("landing").Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>headroom {{.Component}}</title></head>
 <body>
 <h1>headroom {{.Component}}</h1>
-<p>Harvestable now: <b>{{printf "%.2f" .View.HarvestableCPUs}}</b> cores ({{.View.CPUReason}}),
+<p>Safely harvestable for batch work now: <b>{{printf "%.2f" .View.HarvestableCPUs}}</b> cores ({{.View.CPUReason}}),
 <b>{{printf "%.2f" .MemGiB}}</b> GiB memory ({{.View.MemReason}}){{if .View.Degraded}} &mdash; <b>degraded: sampling is failing</b>{{end}}.</p>
 <ul>
 <li><a href="metrics">/metrics</a>: Prometheus metrics</li>

@@ -1,0 +1,42 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// DecodeStrict decodes one JSON value from r into v: unknown fields,
+// trailing data and bodies over limit bytes are errors. Every headroom API
+// decodes its requests this way, so a typo in a field name fails loudly
+// instead of silently running the default.
+func DecodeStrict(r io.Reader, v any, limit int64) error {
+	lr := &io.LimitedReader{R: r, N: limit + 1}
+	dec := json.NewDecoder(lr)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if lr.N <= 0 {
+			return fmt.Errorf("body larger than %d bytes", limit)
+		}
+		if errors.Is(err, io.EOF) {
+			return errors.New("empty body")
+		}
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return fmt.Errorf("malformed JSON at byte %d: %w", se.Offset, err)
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return fmt.Errorf("field %q: %s is not a valid %s", te.Field, te.Value, te.Type)
+		}
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON value")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
+}

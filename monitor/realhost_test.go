@@ -1,0 +1,149 @@
+package monitor_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/headroom-dev/headroom/internal/cgroup"
+	"github.com/headroom-dev/headroom/internal/testutil"
+	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/sampler"
+)
+
+type observation struct {
+	kind string
+	s    monitor.Sample
+	est  monitor.Estimate
+}
+
+// On the real host: a CPU burner started in a business cgroup shrinks the
+// estimate at the first fast sample that sees it, and the estimate grows
+// back only grow_after after the last busy sample.
+func TestRealHostSpikeAndRecovery(t *testing.T) {
+	testutil.NeedRoot(t)
+	stress := testutil.NeedCommand(t, "stress-ng", "stress-ng")
+	h, err := cgroup.Open(cgroup.Config{})
+	testutil.Need(t, err == nil, fmt.Sprintf("a cgroup hierarchy: %v", err))
+
+	business, err := h.Create(fmt.Sprintf("headroom-test-business-%d", os.Getpid()), cgroup.Resources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = business.Kill()
+		_ = business.Delete()
+	})
+
+	p := monitor.DefaultPolicy()
+	p.Grow.GrowAfter = model.Duration(3 * time.Second)
+	p.Predictor.Window = model.Duration(2 * time.Second)
+	p.Predictor.CPUPercentile = 50
+	p.Predictor.HalfLife = model.Duration(5 * time.Second)
+	// Other test binaries may share the machine: CPU PSI would then
+	// shrink the estimate for reasons this test does not control.
+	p.Pressure.CPUSomeAvg10 = 0
+	smp, err := sampler.NewProc(sampler.Config{Batch: sampler.NewCgroupReader(h, fmt.Sprintf("headroom-test-nobatch-%d", os.Getpid()))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := monitor.New(monitor.Config{Sampler: smp, Policy: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast := time.Duration(p.Sampling.FastInterval)
+	var obs []observation
+	step := func(n int) {
+		for i := range n {
+			time.Sleep(fast)
+			kind := monitor.KindFast
+			if i%5 == 4 {
+				kind = monitor.KindFull
+			}
+			est := m.Step(kind)
+			snap := m.Snapshot()
+			s := snap.Fast
+			if kind == monitor.KindFull {
+				s = snap.Sample
+			}
+			obs = append(obs, observation{kind, s, est})
+		}
+	}
+	m.Step(monitor.KindFull) // warm up both paths
+	m.Step(monitor.KindFast)
+	cores := 0.0
+	for range 150 { // up to 30 s for the estimate to grow on an idle host
+		step(5)
+		cores = obs[len(obs)-1].s.OnlineCPUs
+		if obs[len(obs)-1].est.CPU >= 0.5 {
+			break
+		}
+	}
+	before := obs[len(obs)-1].est
+	if before.CPU < 0.5 {
+		t.Fatalf("the estimate never grew to 0.5 cores on this host (last: %+v, business %.2f cores)", before, obs[len(obs)-1].s.BusinessCPU)
+	}
+
+	burn := exec.Command(stress, "--cpu", fmt.Sprint(int(cores)), "--timeout", "60s")
+	burn.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	start := len(obs)
+	if err := cgroup.StartInGroup(burn, business); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-burn.Process.Pid, syscall.SIGKILL)
+		_ = burn.Wait()
+	})
+	step(15) // 3 s of spike
+	_ = syscall.Kill(-burn.Process.Pid, syscall.SIGKILL)
+	_ = business.Kill()
+	_ = burn.Wait()
+	busyEnd := len(obs)
+
+	// The first fast sample whose business CPU shows the spike must carry
+	// a shrunk estimate: the fast path bounds the reaction to one tick.
+	limit := func(s monitor.Sample) float64 {
+		return s.OnlineCPUs - max(p.Reserve.CPUs, s.OnlineCPUs*(1-p.MaxUtilization.CPU)) - s.BusinessCPU - s.SelfCPU
+	}
+	seen := -1
+	for i := start; i < busyEnd; i++ {
+		if obs[i].s.BusinessCPU >= 0.75*cores {
+			seen = i
+			break
+		}
+	}
+	if seen < 0 {
+		t.Fatalf("no sample saw the burner's %v cores", cores)
+	}
+	if ticks := seen - start + 1; ticks > 2 {
+		t.Errorf("the spike was first seen %d samples after it started, want within 2 (one may straddle the start)", ticks)
+	}
+	if o := obs[seen]; o.est.CPU > max(0, limit(o.s))+1e-9 {
+		t.Fatalf("%s sample with business %.2f cores: estimate %.2f, above the safe %.2f", o.kind, o.s.BusinessCPU, o.est.CPU, limit(o.s))
+	}
+	t.Logf("spike: estimate %.2f -> %.2f cores at the first sample seeing business %.2f cores", before.CPU, obs[seen].est.CPU, obs[seen].s.BusinessCPU)
+
+	// Recovery: growth starts no sooner than grow_after after the last
+	// sample of the spike, and does happen.
+	step(5 * 20)
+	regrow := -1
+	for i := busyEnd; i < len(obs); i++ {
+		if obs[i].est.CPU > obs[i-1].est.CPU {
+			regrow = i
+			break
+		}
+	}
+	if regrow < 0 {
+		t.Fatalf("the estimate did not grow back within 20 s after the burner stopped (now %.2f, business %.2f cores)", obs[len(obs)-1].est.CPU, obs[len(obs)-1].s.BusinessCPU)
+	}
+	wait := obs[regrow].s.Time.Sub(obs[busyEnd-1].s.Time)
+	if wait < time.Duration(p.Grow.GrowAfter) {
+		t.Errorf("grew back %v after the last sample of the spike, before grow_after %v", wait, p.Grow.GrowAfter)
+	}
+	t.Logf("recovery: grew back to %.2f cores %v after the spike's last sample", obs[regrow].est.CPU, wait)
+}
