@@ -20,6 +20,9 @@ import (
 type Config struct {
 	// Listen is the address, e.g. ":5052" or "127.0.0.1:0".
 	Listen string
+	// Listener, when set, is used instead of opening Listen: a caller that
+	// must know its port before serving (to advertise it) binds first.
+	Listener net.Listener
 	// WebConfigFile is an exporter-toolkit web configuration file (TLS,
 	// basic auth); empty serves plain HTTP.
 	WebConfigFile string
@@ -46,9 +49,12 @@ func Serve(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("web config %s: %w", cfg.WebConfigFile, err)
 		}
 	}
-	l, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listening on %q: %w", cfg.Listen, err)
+	l := cfg.Listener
+	if l == nil {
+		var err error
+		if l, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fmt.Errorf("listening on %q: %w", cfg.Listen, err)
+		}
 	}
 	if cfg.Ready != nil {
 		cfg.Ready(l.Addr())

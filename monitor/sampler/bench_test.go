@@ -2,7 +2,6 @@ package sampler
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -121,4 +120,3 @@ func BenchmarkParseProcStatCPU(b *testing.B) {
 	}
 }
 
-var _ = fmt.Sprint

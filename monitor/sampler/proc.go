@@ -1,6 +1,7 @@
 package sampler
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -453,11 +454,8 @@ func parseMeminfo(b []byte) (meminfo, error) {
 	for len(b) > 0 && !(haveTotal && haveAvail) {
 		line := b
 		b = nil
-		for i, c := range line {
-			if c == '\n' {
-				line, b = line[:i], line[i+1:]
-				break
-			}
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line, b = line[:i], line[i+1:]
 		}
 		var dst *uint64
 		var rest []byte
@@ -496,10 +494,11 @@ func parseMeminfoValue(b []byte) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	switch string(rest) { // no allocation: compiler-optimised comparison
-	case "":
+	switch {
+	case len(rest) == 0:
 		return v, nil
-	case " kB":
+	case string(rest) == " kB": // compared without allocating
+
 		if v > ^uint64(0)/1024 {
 			return 0, errOverflow
 		}

@@ -138,11 +138,11 @@ func TestParseMeminfo(t *testing.T) {
 
 func TestJoinCmdline(t *testing.T) {
 	for in, want := range map[string]string{
-		"":                     "",
-		"\x00":                 "",
+		"":                      "",
+		"\x00":                  "",
 		"java\x00-jar\x00a\x00": "java -jar a",
-		"nginx: worker":        "nginx: worker", // setproctitle style
-		"a\x00\x00b\x00\x00":   "a  b",
+		"nginx: worker":         "nginx: worker", // setproctitle style
+		"a\x00\x00b\x00\x00":    "a  b",
 	} {
 		if got := string(joinCmdline([]byte(in))); got != want {
 			t.Errorf("joinCmdline(%q) = %q, want %q", in, got, want)
