@@ -34,6 +34,7 @@ agents and a master to put batch work on the harvested capacity.`,
 	root.PersistentFlags().StringVar(&g.logFormat, "log.format", "logfmt", "log format: logfmt or json")
 	root.AddCommand(
 		newMonitorCommand(g),
+		newAgentCommand(g),
 		newPolicyCommand(g),
 		newVersionCommand(),
 	)

@@ -119,4 +119,3 @@ func BenchmarkParseProcStatCPU(b *testing.B) {
 		}
 	}
 }
-
