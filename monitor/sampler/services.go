@@ -30,6 +30,16 @@ type serviceSet struct {
 	// read; stat is then read only for the pids that match.
 	needCmdline bool
 
+	// seen remembers, between full rescans, whether each pid matched any
+	// service: reading every process's files is what makes a scan cost
+	// milliseconds, so pids known not to match are skipped until the next
+	// full rescan. A process that execs into a matching program is thus
+	// picked up within rescanEvery samples; services are reported for
+	// visibility only (business usage never depends on them), so that lag
+	// is harmless.
+	seen  map[int]bool
+	scans int
+
 	// Buffers reused across pids and samples.
 	statBuf []byte
 	cmdBuf  []byte
@@ -75,6 +85,7 @@ func newServiceSet(root string, specs []ServiceSpec) (*serviceSet, error) {
 		root:     root,
 		pageSize: uint64(os.Getpagesize()),
 		statBuf:  make([]byte, 1<<10),
+		seen:     make(map[int]bool),
 		cmdBuf:   make([]byte, cmdlineMax),
 	}
 	for _, spec := range specs {
@@ -179,6 +190,11 @@ func (s *serviceSet) scan() error {
 		return fmt.Errorf("scan %s: %w", s.root, err)
 	}
 	defer d.close()
+	full := s.scans%rescanEvery == 0
+	s.scans++
+	if full {
+		clear(s.seen)
+	}
 	for {
 		names, err := d.dir.Readdirnames(512)
 		for _, name := range names {
@@ -186,9 +202,14 @@ func (s *serviceSet) scan() error {
 			if !ok {
 				continue
 			}
-			if err := s.scanPID(d, pid, name); err != nil {
+			if matched, known := s.seen[pid]; known && !matched && !full {
+				continue
+			}
+			matched, err := s.scanPID(d, pid, name)
+			if err != nil {
 				return err
 			}
+			s.seen[pid] = matched
 		}
 		if errors.Is(err, io.EOF) {
 			return nil
@@ -199,9 +220,13 @@ func (s *serviceSet) scan() error {
 	}
 }
 
+// rescanEvery is how many scans pass between two full rescans of every
+// process.
+const rescanEvery = 10
+
 // scanPID matches one process against the process services. name is the
-// pid directory's name.
-func (s *serviceSet) scanPID(d procDir, pid int, name string) error {
+// pid directory's name. matched reports whether any service took it.
+func (s *serviceSet) scanPID(d procDir, pid int, name string) (matched bool, err error) {
 	var st pidStat
 	haveStat := false
 	// readStat reads and parses the pid's stat; false without an error
@@ -225,7 +250,7 @@ func (s *serviceSet) scanPID(d procDir, pid int, name string) error {
 	}
 	if s.needStat {
 		if ok, err := readStat(); !ok {
-			return err
+			return false, err
 		}
 	}
 	var cmdline []byte
@@ -233,9 +258,9 @@ func (s *serviceSet) scanPID(d procDir, pid int, name string) error {
 		b, err := d.readFile(name+"/cmdline", &s.cmdBuf, false)
 		if err != nil {
 			if isGone(err) {
-				return nil
+				return false, nil
 			}
-			return fmt.Errorf("read %s: %w", filepath.Join(s.root, name, "cmdline"), err)
+			return false, fmt.Errorf("read %s: %w", filepath.Join(s.root, name, "cmdline"), err)
 		}
 		cmdline = joinCmdline(b)
 	}
@@ -251,9 +276,10 @@ func (s *serviceSet) scanPID(d procDir, pid int, name string) error {
 		}
 		if !haveStat {
 			if ok, err := readStat(); !ok {
-				return err
+				return false, err
 			}
 		}
+		matched = true
 		ticks := st.Utime + st.Stime
 		if p, ok := sv.prev[pid]; ok && p.start == st.StartTime {
 			sv.dTicks += subFloor(ticks, p.ticks)
@@ -262,7 +288,7 @@ func (s *serviceSet) scanPID(d procDir, pid int, name string) error {
 		sv.rss += st.RSSPages * s.pageSize
 		sv.procs++
 	}
-	return nil
+	return matched, nil
 }
 
 // joinCmdline turns the NUL-separated arguments into one space-separated

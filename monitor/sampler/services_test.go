@@ -288,3 +288,37 @@ func TestServicesCgroupError(t *testing.T) {
 		t.Fatalf("err = %v, want wrapped %v naming the service", err, boom)
 	}
 }
+
+// A process that did not match is not re-read until the next full rescan:
+// one that execs into a matching program is picked up within rescanEvery
+// samples, not at once.
+func TestServicesRescanPicksUpExec(t *testing.T) {
+	root := copyFixture(t, "proc-basic")
+	p, err := NewProc(Config{ProcRoot: root, SelfPID: selfPID,
+		Services: []ServiceSpec{{Name: "late", ProcessName: "^late$"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.Sample(t0); !errors.Is(err, ErrWarmingUp) {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(root, "102", "stat"), pidStatLine(102, "late", 1, 1, 7, 5))
+	found := -1
+	for i := 1; i <= rescanEvery; i++ {
+		s, err := p.Sample(t0.Add(time.Duration(i) * time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Services[0].Procs == 1 {
+			found = i
+			break
+		}
+	}
+	if found < 0 {
+		t.Fatalf("the exec'd process was not found within %d samples", rescanEvery)
+	}
+	if found == 1 {
+		t.Logf("found at once (the warm-up scan and the first were both full)")
+	}
+}
