@@ -36,9 +36,16 @@ type RegisterRequest struct {
 	// Dedicated the static non-revocable pool (--dedicated).
 	Revocable resources.Resources `json:"revocable"`
 	Dedicated resources.Resources `json:"dedicated"`
-	// Tasks are the tasks the agent runs now: after a master failover they
-	// are the truth the new leader rebuilds its state from.
-	Tasks []TaskStatus `json:"tasks,omitempty"`
+	// Tasks are the tasks the agent knows now, with what they asked for:
+	// after a master failover they are the truth the new leader rebuilds
+	// its state (and the allocator's usage) from.
+	Tasks []TaskReport `json:"tasks,omitempty"`
+}
+
+// TaskReport is a task as an agent reports it when registering.
+type TaskReport struct {
+	Info   TaskInfo   `json:"info"`
+	Status TaskStatus `json:"status"`
 }
 
 // RegisterResponse tells the agent its id and how often to heartbeat.

@@ -1,0 +1,132 @@
+package agent
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/headroom-dev/headroom/agent/executor"
+	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/internal/httpserver"
+)
+
+// maxBody caps request bodies: a task description or an override is a few
+// kilobytes; anything near this is a mistake or an attack.
+const maxBody = 1 << 20
+
+// Handler serves the agent's local API:
+//
+//	GET    /api/v1/state             estimate, override, applied reservation, tasks
+//	PUT    /api/v1/reservation       online override {"mode":"cap"|"fixed","cpus":N,"mem_bytes":N}
+//	DELETE /api/v1/reservation       back to the estimate
+//	PUT    /api/v1/attributes        replace the dynamic attributes
+//	GET    /api/v1/tasks             tasks
+//	POST   /api/v1/tasks             launch a task (used by the master)
+//	POST   /api/v1/tasks/{id}/kill   kill a task (used by the master)
+//
+// The landing page, /api/v1/estimate and /healthz come from the monitor.
+func (a *Agent) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/state", func(w http.ResponseWriter, _ *http.Request) {
+		httpserver.WriteJSON(w, http.StatusOK, a.State())
+	})
+	mux.HandleFunc("PUT /api/v1/reservation", func(w http.ResponseWriter, r *http.Request) {
+		var o Override
+		if err := api.DecodeStrict(r.Body, &o, maxBody); err != nil {
+			httpserver.WriteError(w, http.StatusBadRequest, "invalid reservation override", err.Error())
+			return
+		}
+		if err := o.Validate(); err != nil {
+			httpserver.WriteError(w, http.StatusUnprocessableEntity, "invalid reservation override", err.Error())
+			return
+		}
+		if err := a.SetOverride(&o); err != nil {
+			httpserver.WriteError(w, http.StatusInternalServerError, "applying the override", err.Error())
+			return
+		}
+		httpserver.WriteJSON(w, http.StatusOK, a.reservationView())
+	})
+	mux.HandleFunc("DELETE /api/v1/reservation", func(w http.ResponseWriter, _ *http.Request) {
+		if err := a.SetOverride(nil); err != nil {
+			httpserver.WriteError(w, http.StatusInternalServerError, "removing the override", err.Error())
+			return
+		}
+		httpserver.WriteJSON(w, http.StatusOK, a.reservationView())
+	})
+	mux.HandleFunc("PUT /api/v1/attributes", func(w http.ResponseWriter, r *http.Request) {
+		var attrs map[string]string
+		if err := api.DecodeStrict(r.Body, &attrs, maxBody); err != nil {
+			httpserver.WriteError(w, http.StatusBadRequest, "invalid attributes", err.Error())
+			return
+		}
+		if err := a.SetAttributes(attrs); err != nil {
+			httpserver.WriteError(w, http.StatusUnprocessableEntity, "invalid attributes", err.Error())
+			return
+		}
+		httpserver.WriteJSON(w, http.StatusOK, a.attributes())
+	})
+	mux.HandleFunc("GET /api/v1/tasks", func(w http.ResponseWriter, _ *http.Request) {
+		httpserver.WriteJSON(w, http.StatusOK, a.exec.Tasks())
+	})
+	mux.HandleFunc("POST /api/v1/tasks", func(w http.ResponseWriter, r *http.Request) {
+		var t api.TaskInfo
+		if err := api.DecodeStrict(r.Body, &t, maxBody); err != nil {
+			httpserver.WriteError(w, http.StatusBadRequest, "invalid task", err.Error())
+			return
+		}
+		if err := t.Validate(); err != nil {
+			httpserver.WriteError(w, http.StatusUnprocessableEntity, "invalid task", err.Error())
+			return
+		}
+		if err := a.exec.Launch(t); err != nil {
+			code := http.StatusUnprocessableEntity
+			if errors.Is(err, executor.ErrExists) {
+				code = http.StatusConflict
+			}
+			httpserver.WriteError(w, code, "launch refused", err.Error())
+			return
+		}
+		httpserver.WriteJSON(w, http.StatusAccepted, map[string]string{"task_id": t.ID})
+	})
+	mux.HandleFunc("POST /api/v1/tasks/{id}/kill", func(w http.ResponseWriter, r *http.Request) {
+		var k api.KillRequest
+		if r.ContentLength != 0 {
+			if err := api.DecodeStrict(r.Body, &k, maxBody); err != nil {
+				httpserver.WriteError(w, http.StatusBadRequest, "invalid kill request", err.Error())
+				return
+			}
+		}
+		reason := k.Reason
+		if reason == "" {
+			reason = api.ReasonKilledByRequest
+		}
+		id := r.PathValue("id")
+		if err := a.exec.Kill(id, api.TaskKilled, reason, k.Message); err != nil {
+			code := http.StatusConflict
+			if errors.Is(err, executor.ErrUnknownTask) {
+				code = http.StatusNotFound
+			}
+			httpserver.WriteError(w, code, "kill refused", err.Error())
+			return
+		}
+		httpserver.WriteJSON(w, http.StatusAccepted, map[string]string{"task_id": id})
+	})
+	return mux
+}
+
+// reservationView is the answer of the reservation endpoints.
+type reservationView struct {
+	Estimate api.Estimate `json:"estimate"`
+	Override *Override    `json:"override"`
+	Applied  Applied      `json:"applied"`
+}
+
+func (a *Agent) reservationView() reservationView {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	v := reservationView{Estimate: toAPIEstimate(a.estimate), Applied: a.applied}
+	if a.override != nil {
+		o := *a.override
+		v.Override = &o
+	}
+	return v
+}

@@ -1,0 +1,97 @@
+package agent
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/headroom-dev/headroom/monitor"
+)
+
+// OverrideMode says how an operator's reservation override combines with
+// the monitor's estimate.
+type OverrideMode string
+
+const (
+	// OverrideCap: apply the smaller of the estimate and the override, per
+	// resource. The safe way to harvest less than the monitor allows.
+	OverrideCap OverrideMode = "cap"
+	// OverrideFixed: apply the override whatever the estimate says (the
+	// monitor's eviction requests are still honoured).
+	OverrideFixed OverrideMode = "fixed"
+)
+
+// Override is an operator's online change of the reservation
+// (PUT /api/v1/reservation). A zero CPUs or MemBytes in cap mode leaves
+// that resource to the estimate.
+type Override struct {
+	Mode     OverrideMode `json:"mode"`
+	CPUs     float64      `json:"cpus"`
+	MemBytes int64        `json:"mem_bytes"`
+}
+
+// maxOverrideCPUs bounds override values to something a host can have; a
+// larger number is a typo, not a reservation.
+const maxOverrideCPUs = 1 << 16
+
+// Validate checks an override; errors name the field.
+func (o Override) Validate() error {
+	switch o.Mode {
+	case OverrideCap, OverrideFixed:
+	default:
+		return fmt.Errorf("mode: must be %q or %q, got %q", OverrideCap, OverrideFixed, o.Mode)
+	}
+	if math.IsNaN(o.CPUs) || math.IsInf(o.CPUs, 0) || o.CPUs < 0 || o.CPUs > maxOverrideCPUs {
+		return fmt.Errorf("cpus: must be between 0 and %d, got %v", maxOverrideCPUs, o.CPUs)
+	}
+	if o.MemBytes < 0 {
+		return fmt.Errorf("mem_bytes: must not be negative, got %d", o.MemBytes)
+	}
+	if o.Mode == OverrideCap && o.CPUs == 0 && o.MemBytes == 0 {
+		return fmt.Errorf("cpus, mem_bytes: a cap needs at least one of them")
+	}
+	return nil
+}
+
+// Applied is what the agent puts on the batch parent cgroup.
+type Applied struct {
+	// CPUs is the harvest after the override: what the master may offer.
+	CPUs float64 `json:"cpus"`
+	// MemBytes likewise for memory.
+	MemBytes int64 `json:"mem_bytes"`
+	// CPUQuota is the CFS quota of the batch cgroup in cores: CPUs, but
+	// never below the floor, so running batch tasks crawl instead of
+	// freezing mid-write while the business needs the host.
+	CPUQuota float64 `json:"cpu_quota"`
+	// MemLimit is the batch cgroup's memory limit: the harvest, but never
+	// below what batch already holds, so that a lower estimate never makes
+	// the kernel OOM-kill a task. Memory is taken back by eviction first;
+	// the limit follows on the next update.
+	MemLimit int64 `json:"mem_limit_bytes"`
+}
+
+// Reserve computes what to apply from the estimate, the optional override
+// and the batch cgroup's current working set. It is pure: the agent's loop
+// calls it on every estimate and writes the result to the cgroup.
+func Reserve(est monitor.Estimate, ov *Override, batchHeld uint64, cpuFloor float64) Applied {
+	cpus, mem := est.CPU, int64(min(est.Mem, math.MaxInt64))
+	if ov != nil {
+		switch ov.Mode {
+		case OverrideFixed:
+			cpus, mem = ov.CPUs, ov.MemBytes
+		case OverrideCap:
+			if ov.CPUs > 0 {
+				cpus = min(cpus, ov.CPUs)
+			}
+			if ov.MemBytes > 0 {
+				mem = min(mem, ov.MemBytes)
+			}
+		}
+	}
+	held := int64(min(batchHeld, math.MaxInt64))
+	return Applied{
+		CPUs:     cpus,
+		MemBytes: mem,
+		CPUQuota: max(cpus, cpuFloor),
+		MemLimit: max(mem, held),
+	}
+}

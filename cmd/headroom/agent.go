@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/docker/go-units"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/headroom-dev/headroom/agent"
+	"github.com/headroom-dev/headroom/agent/executor"
+	"github.com/headroom-dev/headroom/exporter"
+	"github.com/headroom-dev/headroom/internal/cgroup"
+	"github.com/headroom-dev/headroom/internal/httpserver"
+	"github.com/headroom-dev/headroom/internal/resources"
+	"github.com/headroom-dev/headroom/monitor"
+)
+
+type agentFlags struct {
+	mon           monitorFlags
+	masters       string
+	workDir       string
+	attributes    string
+	dedicated     string
+	hostname      string
+	advertise     string
+	cpuFloor      float64
+	user          string
+	tokenFile     string
+	cleanupOnStop bool
+}
+
+func newAgentCommand(g *globalFlags) *cobra.Command {
+	f := &agentFlags{}
+	cmd := &cobra.Command{
+		Use:   "agent --master URL[,URL...] --work-dir DIR",
+		Short: "Run the per-host agent: apply the estimate, run batch tasks, evict",
+		Long: `Run the per-host agent. It hosts the monitor in-process and applies every
+estimate at once to the batch parent cgroup (CFS quota = harvestable CPU,
+memory limit = harvestable memory or what tasks hold), runs the tasks the
+master places on this host in their own cgroups, evicts revocable tasks when
+the business needs memory back, and reports to the master.
+
+Everything it keeps lives in --work-dir: uninstalling is stopping it and
+deleting that directory. On SIGTERM it leaves tasks running for the next
+agent to re-adopt, unless --cleanup-on-stop is given. The agent starts and
+serves its API even while no master is reachable.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := g.logger(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			return runAgent(cmd.Context(), f, log, nil)
+		},
+	}
+	f.mon.register(cmd, ":5051")
+	fl := cmd.Flags()
+	fl.StringVar(&f.masters, "master", "", "comma-separated master URLs; the agent follows the leader and moves along the list when one is down (empty: standalone)")
+	fl.StringVar(&f.workDir, "work-dir", "/var/lib/headroom/agent", "directory for task sandboxes, checkpoints and the agent id")
+	fl.StringVar(&f.attributes, "attributes", "", "static attributes, k=v,k=v (the master may add dynamic ones)")
+	fl.StringVar(&f.dedicated, "dedicated", "", "non-revocable resources offered besides the harvest, e.g. cpus=2,mem=4GiB")
+	fl.StringVar(&f.hostname, "hostname", "", "hostname to register with (default: the host's)")
+	fl.StringVar(&f.advertise, "advertise-url", "", "URL the master uses to reach this agent's API (default: http://HOSTNAME:PORT of --listen)")
+	fl.Float64Var(&f.cpuFloor, "cpu-floor", 0.1, "lowest CFS quota of the batch cgroup, in cores: batch tasks crawl, never freeze")
+	fl.StringVar(&f.user, "task-user", "nobody", "user that tasks run as when the agent is root ('-' keeps root)")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding a bearer token required by the local API (except /metrics and /healthz) and sent to the master")
+	fl.BoolVar(&f.cleanupOnStop, "cleanup-on-stop", false, "on stop, kill every task and remove the cgroups instead of leaving them for recovery")
+	return cmd
+}
+
+// parseKV parses k=v,k=v; errors name the flag and the item.
+func parseKV(flag, s string) (map[string]string, error) {
+	out := map[string]string{}
+	if strings.TrimSpace(s) == "" {
+		return out, nil
+	}
+	for _, item := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--%s: %q is not key=value", flag, item)
+		}
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("--%s: key %q given twice", flag, k)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// parseDedicated parses cpus=N,mem=SIZE,disk=SIZE.
+func parseDedicated(s string) (resources.Resources, error) {
+	kv, err := parseKV("dedicated", s)
+	if err != nil {
+		return resources.Resources{}, err
+	}
+	var r resources.Resources
+	for k, v := range kv {
+		switch k {
+		case "cpus":
+			c, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return r, fmt.Errorf("--dedicated cpus=%q: %w", v, err)
+			}
+			r.CPUs = c
+		case "mem", "disk":
+			b, err := units.RAMInBytes(v)
+			if err != nil {
+				return r, fmt.Errorf("--dedicated %s=%q: %w", k, v, err)
+			}
+			if k == "mem" {
+				r.MemBytes = b
+			} else {
+				r.Disk = b
+			}
+		default:
+			return r, fmt.Errorf("--dedicated: unknown resource %q (want cpus, mem, disk)", k)
+		}
+	}
+	if err := r.Validate(); err != nil {
+		return r, fmt.Errorf("--dedicated: %w", err)
+	}
+	return r, nil
+}
+
+func readToken(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %w", err)
+	}
+	t := strings.TrimSpace(string(b))
+	if t == "" {
+		return "", fmt.Errorf("--token-file %s: empty", path)
+	}
+	return t, nil
+}
+
+// runAgent runs the agent and its HTTP server until ctx is done.
+func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(net.Addr)) error {
+	attrs, err := parseKV("attributes", f.attributes)
+	if err != nil {
+		return err
+	}
+	dedicated, err := parseDedicated(f.dedicated)
+	if err != nil {
+		return err
+	}
+	token, err := readToken(f.tokenFile)
+	if err != nil {
+		return err
+	}
+	policy := monitor.DefaultPolicy()
+	if f.mon.policyFile != "" {
+		if policy, err = monitor.LoadPolicy(f.mon.policyFile); err != nil {
+			return err
+		}
+	}
+	h, err := cgroup.Open(cgroup.Config{Root: f.mon.cgroupRoot})
+	if err != nil {
+		return fmt.Errorf("the agent needs a cgroup hierarchy: %w", err)
+	}
+	if err := os.MkdirAll(f.workDir, 0o700); err != nil {
+		return fmt.Errorf("--work-dir: %w", err)
+	}
+	hostname := f.hostname
+	if hostname == "" {
+		if hostname, err = os.Hostname(); err != nil {
+			return fmt.Errorf("hostname: %w", err)
+		}
+	}
+
+	reg := exporter.NewRegistry()
+	obs, err := exporter.NewSampleObserver(reg)
+	if err != nil {
+		return err
+	}
+	// The listener is bound before the agent registers, so that the URL
+	// it advertises is the real one (with --listen :0 too).
+	ln, err := net.Listen("tcp", f.mon.listen)
+	if err != nil {
+		return fmt.Errorf("--listen %s: %w", f.mon.listen, err)
+	}
+	defer ln.Close()
+	advertise := f.advertise
+	if advertise == "" {
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		host := hostname
+		if h, _, _ := net.SplitHostPort(f.mon.listen); h != "" && h != "0.0.0.0" && h != "::" {
+			host = h
+		}
+		advertise = "http://" + net.JoinHostPort(host, port)
+	}
+
+	var mc *agent.MasterClient
+	if f.masters != "" {
+		mc, err = agent.NewMasterClient(agent.MasterConfig{
+			URLs: strings.Split(f.masters, ","), IDFile: filepath.Join(f.workDir, "agent_id"),
+			Token: token, Logger: log,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	services, err := parseServices(f.mon.services, h)
+	if err != nil {
+		return err
+	}
+	a, err := agent.New(agent.Config{
+		Hostname: hostname, URL: advertise, Version: exporter.Version,
+		Attributes: attrs, Dedicated: dedicated,
+		Hierarchy: h, BatchCgroup: f.mon.batchCgroup, CPUFloor: f.cpuFloor,
+		Monitor:  monitor.Config{Policy: policy, Observer: obs, Logger: log},
+		Services: services,
+		Executor: executor.Config{WorkDir: filepath.Join(f.workDir, "executor"), User: f.user, Logger: log},
+		Master:   mc, CleanupOnStop: f.cleanupOnStop, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	reg.MustRegister(exporter.NewMonitorCollector(a.Monitor()), exporter.NewAgentCollector(a, log))
+
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", exporter.Handler(reg))
+	mux.Handle("/api/v1/", a.Handler())
+	mux.Handle("/", a.Monitor().Handler("agent"))
+	handler := httpserver.BearerAuth(token, mux, "/metrics", "/healthz")
+
+	grp, gctx := errgroup.WithContext(ctx)
+	grp.Go(func() error { return a.Run(gctx) })
+	grp.Go(func() error {
+		return httpserver.Serve(gctx, httpserver.Config{
+			Listener: ln, WebConfigFile: f.mon.webConfig, Handler: handler, Logger: log,
+			Ready: func(addr net.Addr) {
+				log.Info("agent serving", "api", "http://"+addr.String()+"/api/v1/state", "advertise", advertise, "masters", f.masters, "work_dir", f.workDir)
+				if ready != nil {
+					ready(addr)
+				}
+			},
+		})
+	})
+	err = grp.Wait()
+	log.Info("agent stopped", "cleanup", f.cleanupOnStop)
+	return err
+}
