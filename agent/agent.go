@@ -259,8 +259,8 @@ func (a *Agent) reserve(est monitor.Estimate) error {
 	switch {
 	case est.EvictBytes > 0:
 		order = evictOrder{need: est.EvictBytes, reason: EvictMemoryRequest}
-	case held > uint64(max(next.MemBytes, 0)):
-		order = evictOrder{need: held - uint64(max(next.MemBytes, 0)), reason: EvictOverHarvest}
+	case held > uint64(max(next.EvictAbove, 0)):
+		order = evictOrder{need: held - uint64(max(next.EvictAbove, 0)), reason: EvictOverHarvest}
 	default:
 		return applyErr
 	}
@@ -294,6 +294,18 @@ func (a *Agent) evictFor(ctx context.Context, o evictOrder) {
 		cands = append(cands, Candidate{ID: t.Info.ID, Revocable: t.Info.Revocable, Priority: t.Info.Priority,
 			Started: t.Started, MemBytes: t.MemBytes})
 	}
+	a.mu.Unlock()
+	// The executor refreshes task memory every few seconds; a hog grows
+	// faster than that, and a stale figure would evict too many tasks or
+	// too few. Read each candidate's cgroup now.
+	for i := range cands {
+		if g, err := a.cfg.Hierarchy.Load(a.cfg.BatchCgroup + "/" + cands[i].ID); err == nil {
+			if ws, err := g.MemoryWorkingSet(); err == nil {
+				cands[i].MemBytes = ws
+			}
+		}
+	}
+	a.mu.Lock()
 	victims := PickVictims(cands, o.need)
 	for _, v := range victims {
 		a.evicting[v.ID] = true

@@ -62,11 +62,19 @@ type Applied struct {
 	// never below the floor, so running batch tasks crawl instead of
 	// freezing mid-write while the business needs the host.
 	CPUQuota float64 `json:"cpu_quota"`
-	// MemLimit is the batch cgroup's memory limit: the harvest, but never
-	// below what batch already holds, so that a lower estimate never makes
-	// the kernel OOM-kill a task. Memory is taken back by eviction first;
-	// the limit follows on the next update.
+	// MemLimit is the batch cgroup's memory limit: the harvest plus what
+	// batch already holds. A lower estimate therefore never makes the
+	// kernel OOM-kill a task, and a growing task meets eviction (at
+	// EvictAbove) before the limit: memory is taken back by eviction
+	// first, the limit follows on the next update.
 	MemLimit int64 `json:"mem_limit_bytes"`
+	// EvictAbove is the batch memory beyond which tasks are evicted: the
+	// policy's safe target (not the estimate, which may still be growing
+	// after a restart), or the operator's override. Zero with MemLimit
+	// zero means "evict everything"; a degraded monitor evicts nothing,
+	// since failing to sample is no evidence that the business needs
+	// memory (it harvests nothing new either).
+	EvictAbove int64 `json:"evict_above_bytes"`
 }
 
 // Reserve computes what to apply from the estimate, the optional override
@@ -88,10 +96,30 @@ func Reserve(est monitor.Estimate, ov *Override, batchHeld uint64, cpuFloor floa
 		}
 	}
 	held := int64(min(batchHeld, math.MaxInt64))
-	return Applied{
-		CPUs:     cpus,
-		MemBytes: mem,
-		CPUQuota: max(cpus, cpuFloor),
-		MemLimit: max(mem, held),
+	safe := max(mem, int64(min(est.TargetMem, math.MaxInt64)))
+	switch {
+	case est.Degraded || est.Time.IsZero():
+		// No full sample yet, or sampling failing: nothing says the
+		// business needs the memory.
+		safe = max(safe, held)
+	case ov != nil && ov.Mode == OverrideFixed:
+		safe = ov.MemBytes
+	case ov != nil && ov.Mode == OverrideCap && ov.MemBytes > 0:
+		safe = min(safe, ov.MemBytes)
 	}
+	return Applied{
+		CPUs:       cpus,
+		MemBytes:   mem,
+		CPUQuota:   max(cpus, cpuFloor),
+		MemLimit:   satAdd(mem, held),
+		EvictAbove: safe,
+	}
+}
+
+// satAdd adds without overflowing.
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }

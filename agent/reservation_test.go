@@ -9,7 +9,7 @@ import (
 )
 
 func TestReserve(t *testing.T) {
-	est := monitor.Estimate{CPU: 6, Mem: 8 << 30}
+	est := monitor.Estimate{Time: time.Unix(1, 0), CPU: 6, Mem: 8 << 30}
 	tests := []struct {
 		name  string
 		est   monitor.Estimate
@@ -18,15 +18,37 @@ func TestReserve(t *testing.T) {
 		floor float64
 		want  Applied
 	}{
-		{"estimate as is", est, nil, 1 << 30, 0.1, Applied{CPUs: 6, MemBytes: 8 << 30, CPUQuota: 6, MemLimit: 8 << 30}},
-		{"cpu floor", monitor.Estimate{CPU: 0, Mem: 1 << 30}, nil, 0, 0.1, Applied{CPUs: 0, MemBytes: 1 << 30, CPUQuota: 0.1, MemLimit: 1 << 30}},
-		{"limit never below held", monitor.Estimate{CPU: 1, Mem: 1 << 30}, nil, 3 << 30, 0.1, Applied{CPUs: 1, MemBytes: 1 << 30, CPUQuota: 1, MemLimit: 3 << 30}},
-		{"cap both", est, &Override{Mode: OverrideCap, CPUs: 2, MemBytes: 1 << 30}, 0, 0.1, Applied{CPUs: 2, MemBytes: 1 << 30, CPUQuota: 2, MemLimit: 1 << 30}},
-		{"cap above estimate keeps estimate", est, &Override{Mode: OverrideCap, CPUs: 10}, 0, 0.1, Applied{CPUs: 6, MemBytes: 8 << 30, CPUQuota: 6, MemLimit: 8 << 30}},
-		{"cap cpu only", est, &Override{Mode: OverrideCap, CPUs: 3}, 0, 0.1, Applied{CPUs: 3, MemBytes: 8 << 30, CPUQuota: 3, MemLimit: 8 << 30}},
-		{"fixed", est, &Override{Mode: OverrideFixed, CPUs: 10, MemBytes: 2 << 30}, 0, 0.1, Applied{CPUs: 10, MemBytes: 2 << 30, CPUQuota: 10, MemLimit: 2 << 30}},
+		{"estimate as is", est, nil, 1 << 30, 0.1, Applied{CPUs: 6, MemBytes: 8 << 30, CPUQuota: 6, MemLimit: 9 << 30, EvictAbove: 8 << 30}},
+		{"cpu floor", monitor.Estimate{Time: time.Unix(1, 0), CPU: 0, Mem: 1 << 30}, nil, 0, 0.1, Applied{CPUs: 0, MemBytes: 1 << 30, CPUQuota: 0.1, MemLimit: 1 << 30, EvictAbove: 1 << 30}},
+		{"limit is harvest plus held", monitor.Estimate{Time: time.Unix(1, 0), CPU: 1, Mem: 1 << 30}, nil, 3 << 30, 0.1, Applied{CPUs: 1, MemBytes: 1 << 30, CPUQuota: 1, MemLimit: 4 << 30, EvictAbove: 1 << 30}},
+		{"cap both", est, &Override{Mode: OverrideCap, CPUs: 2, MemBytes: 1 << 30}, 0, 0.1, Applied{CPUs: 2, MemBytes: 1 << 30, CPUQuota: 2, MemLimit: 1 << 30, EvictAbove: 1 << 30}},
+		{"cap above estimate keeps estimate", est, &Override{Mode: OverrideCap, CPUs: 10}, 0, 0.1, Applied{CPUs: 6, MemBytes: 8 << 30, CPUQuota: 6, MemLimit: 8 << 30, EvictAbove: 8 << 30}},
+		{"cap cpu only", est, &Override{Mode: OverrideCap, CPUs: 3}, 0, 0.1, Applied{CPUs: 3, MemBytes: 8 << 30, CPUQuota: 3, MemLimit: 8 << 30, EvictAbove: 8 << 30}},
+		{"fixed", est, &Override{Mode: OverrideFixed, CPUs: 10, MemBytes: 2 << 30}, 0, 0.1, Applied{CPUs: 10, MemBytes: 2 << 30, CPUQuota: 10, MemLimit: 2 << 30, EvictAbove: 2 << 30}},
 		{"fixed zero keeps the floor", est, &Override{Mode: OverrideFixed}, 0, 0.1, Applied{CPUs: 0, MemBytes: 0, CPUQuota: 0.1, MemLimit: 0}},
 	}
+	tests = append(tests,
+		// Still growing after a restart: the target, not the estimate,
+		// bounds what batch may keep.
+		struct {
+			name  string
+			est   monitor.Estimate
+			ov    *Override
+			held  uint64
+			floor float64
+			want  Applied
+		}{"growing estimate evicts above the target", monitor.Estimate{Time: time.Unix(1, 0), Mem: 0, TargetMem: 4 << 30}, nil, 2 << 30, 0.1,
+			Applied{CPUQuota: 0.1, MemLimit: 2 << 30, EvictAbove: 4 << 30}},
+		struct {
+			name  string
+			est   monitor.Estimate
+			ov    *Override
+			held  uint64
+			floor float64
+			want  Applied
+		}{"degraded evicts nothing", monitor.Estimate{Degraded: true}, nil, 2 << 30, 0.1,
+			Applied{CPUQuota: 0.1, MemLimit: 2 << 30, EvictAbove: 2 << 30}},
+	)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := Reserve(tc.est, tc.ov, tc.held, tc.floor); got != tc.want {

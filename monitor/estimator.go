@@ -251,9 +251,12 @@ func (e *Estimator) stepMem(s Sample) {
 		}
 	}
 	// Business memory grew into what batch holds: ask for it back rather
-	// than wait for the kernel to reclaim it from the business.
-	if s.BatchMem > e.est.Mem+dead {
-		e.est.EvictBytes = s.BatchMem - e.est.Mem
+	// than wait for the kernel to reclaim it from the business. The bound
+	// is the target, not the estimate: an estimate still earning its way
+	// up (after a restart, say) is churn control, not a sign that the
+	// business needs the memory.
+	if s.BatchMem > target+dead {
+		e.est.EvictBytes = s.BatchMem - target
 	}
 }
 
