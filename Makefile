@@ -31,8 +31,8 @@ bench-quick:
 
 ## demo: the main job on localhost (see README.md).
 demo: build
-	@echo "headroom monitor on http://$(DEMO_LISTEN)/ (metrics: http://$(DEMO_LISTEN)/metrics); Ctrl-C stops it"
-	$(BIN) monitor --listen $(DEMO_LISTEN)
+	@echo "headroom demo: master + agent on localhost, a sample app; Ctrl-C stops and cleans up"
+	$(BIN) demo
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

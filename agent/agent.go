@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"path"
 	"sync"
 	"time"
 
@@ -201,12 +202,37 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer cancel()
 		kerr := a.exec.KillAll(cctx)
 		derr := a.batch.Delete()
+		if derr == nil {
+			a.removeEmptyParents()
+		}
 		if kerr != nil || derr != nil {
 			return errors.Join(err, kerr, derr)
 		}
 		a.cfg.Logger.Info("cleaned up: tasks killed, batch cgroup removed")
 	}
 	return err
+}
+
+// removeEmptyParents removes the batch cgroup's ancestors that the agent
+// created (headroom/batch leaves "headroom") once they hold nothing else,
+// so that uninstalling leaves no trace.
+func (a *Agent) removeEmptyParents() {
+	for p := path.Dir(a.cfg.BatchCgroup); p != "." && p != "/" && p != ""; p = path.Dir(p) {
+		children, err := a.cfg.Hierarchy.Children(p)
+		if err != nil || len(children) > 0 {
+			return
+		}
+		g, err := a.cfg.Hierarchy.Load(p)
+		if err != nil {
+			return
+		}
+		if procs, err := g.Procs(); err != nil || len(procs) > 0 {
+			return
+		}
+		if err := g.Delete(); err != nil {
+			return
+		}
+	}
 }
 
 func (a *Agent) drainUpdates(ctx context.Context) error {

@@ -158,7 +158,9 @@ func New(cfg Config) (*Executor, error) {
 		wake:         make(chan struct{}, 1),
 		out:          newOutbox(),
 	}
-	if err := os.MkdirAll(cfg.WorkDir, 0o700); err != nil {
+	// The work dir is traversable (not listable) by others: tasks run as an
+	// unprivileged user must reach their sandbox inside it.
+	if err := os.MkdirAll(cfg.WorkDir, 0o711); err != nil {
 		return nil, fmt.Errorf("executor: work dir: %w", err)
 	}
 	if err := os.MkdirAll(e.tasksDir, 0o700); err != nil {

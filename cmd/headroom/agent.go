@@ -36,6 +36,8 @@ type agentFlags struct {
 	user          string
 	tokenFile     string
 	cleanupOnStop bool
+	// policy, when set, is used instead of --policy (the demo's).
+	policy *monitor.Policy
 }
 
 func newAgentCommand(g *globalFlags) *cobra.Command {
@@ -161,7 +163,9 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 		return err
 	}
 	policy := monitor.DefaultPolicy()
-	if f.mon.policyFile != "" {
+	if f.policy != nil {
+		policy = *f.policy
+	} else if f.mon.policyFile != "" {
 		if policy, err = monitor.LoadPolicy(f.mon.policyFile); err != nil {
 			return err
 		}
@@ -170,8 +174,18 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	if err != nil {
 		return fmt.Errorf("the agent needs a cgroup hierarchy: %w", err)
 	}
-	if err := os.MkdirAll(f.workDir, 0o700); err != nil {
+	// Traversable but not listable: tasks run as --task-user must reach
+	// their sandboxes below it.
+	if err := os.MkdirAll(f.workDir, 0o711); err != nil {
 		return fmt.Errorf("--work-dir: %w", err)
+	}
+	if err := os.Chmod(f.workDir, 0o711); err != nil {
+		return fmt.Errorf("--work-dir: %w", err)
+	}
+	if f.user != "-" && os.Geteuid() == 0 {
+		if err := checkTraversable(f.workDir); err != nil {
+			return fmt.Errorf("--work-dir: %w; tasks run as %q could not reach their sandboxes (use another directory or --task-user -)", err, f.user)
+		}
 	}
 	hostname := f.hostname
 	if hostname == "" {
@@ -192,14 +206,14 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 		return fmt.Errorf("--listen %s: %w", f.mon.listen, err)
 	}
 	defer ln.Close()
-	advertise := f.advertise
-	if advertise == "" {
+	advertise, err := advertiseURL(f.advertise, f.mon.listen, ln.Addr())
+	if err != nil {
+		return err
+	}
+	if h, _, _ := net.SplitHostPort(f.mon.listen); f.advertise == "" && (h == "" || h == "0.0.0.0" || h == "::") {
+		// Register under the hostname given with --hostname, if any.
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
-		host := hostname
-		if h, _, _ := net.SplitHostPort(f.mon.listen); h != "" && h != "0.0.0.0" && h != "::" {
-			host = h
-		}
-		advertise = "http://" + net.JoinHostPort(host, port)
+		advertise = "http://" + net.JoinHostPort(hostname, port)
 	}
 
 	var mc *agent.MasterClient
@@ -252,4 +266,25 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	err = grp.Wait()
 	log.Info("agent stopped", "cleanup", f.cleanupOnStop)
 	return err
+}
+
+// checkTraversable reports the first ancestor of dir that others cannot
+// enter.
+func checkTraversable(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	for p := abs; ; p = filepath.Dir(p) {
+		st, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if st.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("%s (mode %o) is not traversable by others", p, st.Mode().Perm())
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
 }

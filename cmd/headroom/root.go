@@ -35,6 +35,8 @@ agents and a master to put batch work on the harvested capacity.`,
 	root.AddCommand(
 		newMonitorCommand(g),
 		newAgentCommand(g),
+		newMasterCommand(g),
+		newDemoCommand(g),
 		newPolicyCommand(g),
 		newVersionCommand(),
 	)

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/headroom-dev/headroom/exporter"
+	"github.com/headroom-dev/headroom/internal/httpserver"
+	"github.com/headroom-dev/headroom/master"
+	"github.com/headroom-dev/headroom/master/store"
+)
+
+type masterFlags struct {
+	listen            string
+	webConfig         string
+	dataDir           string
+	etcdEndpoints     string
+	advertise         string
+	tokenFile         string
+	heartbeatInterval time.Duration
+	agentTimeout      time.Duration
+	electionTTL       time.Duration
+}
+
+func newMasterCommand(g *globalFlags) *cobra.Command {
+	f := &masterFlags{}
+	cmd := &cobra.Command{
+		Use:   "master",
+		Short: "Run a master: agent registry, DRF offers, apps, state in etcd",
+		Long: `Run a master. Without --etcd-endpoints it starts an embedded single-node
+etcd in --data-dir, so this one command is a working master. With
+--etcd-endpoints, any number of masters share an existing etcd cluster: one
+is elected leader (lease of --election-ttl), the others redirect API calls
+to it (307) and take over when it dies.
+
+The master keeps the agent registry, offers the agents' harvested
+(revocable) and dedicated capacity to frameworks with hierarchical DRF, and
+runs Marathon-style long-running apps (/v2/apps).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := g.logger(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			return runMaster(cmd.Context(), f, log, nil)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func (f *masterFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", ":5050", "address of the API and /metrics")
+	fl.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web configuration file for TLS and basic auth")
+	fl.StringVar(&f.dataDir, "data-dir", "/var/lib/headroom/master", "directory of the embedded etcd (unused with --etcd-endpoints)")
+	fl.StringVar(&f.etcdEndpoints, "etcd-endpoints", "", "comma-separated etcd client URLs of an existing cluster (HA); empty starts an embedded etcd")
+	fl.StringVar(&f.advertise, "advertise-url", "", "URL agents, the CLI and other masters use to reach this master (default: http://HOSTNAME:PORT of --listen)")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding a bearer token required on the API (except /metrics and /healthz) and sent to agents")
+	fl.DurationVar(&f.heartbeatInterval, "heartbeat-interval", 2*time.Second, "how often agents heartbeat")
+	fl.DurationVar(&f.agentTimeout, "agent-timeout", 15*time.Second, "an agent silent this long is unreachable and its tasks are replaced")
+	fl.DurationVar(&f.electionTTL, "election-ttl", 5*time.Second, "leader lease: a dead leader is replaced after about this long")
+}
+
+// advertiseURL is the URL others reach a listener at: the flag's value,
+// else the listen host (or the hostname when listening on all addresses)
+// and the bound port.
+func advertiseURL(flag, listen string, bound net.Addr) (string, error) {
+	if flag != "" {
+		return strings.TrimRight(flag, "/"), nil
+	}
+	host, port, err := net.SplitHostPort(bound.String())
+	if err != nil {
+		return "", err
+	}
+	if h, _, _ := net.SplitHostPort(listen); h == "" || h == "0.0.0.0" || h == "::" {
+		if host, err = os.Hostname(); err != nil {
+			return "", fmt.Errorf("hostname: %w", err)
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
+}
+
+// runMaster runs a master until ctx is done. ready, when set, receives the
+// advertised URL once serving.
+func runMaster(ctx context.Context, f *masterFlags, log *slog.Logger, ready func(url string)) error {
+	token, err := readToken(f.tokenFile)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("--listen %s: %w", f.listen, err)
+	}
+	defer ln.Close()
+	advertise, err := advertiseURL(f.advertise, f.listen, ln.Addr())
+	if err != nil {
+		return err
+	}
+	cfg := store.Config{DataDir: f.dataDir, Logger: log}
+	if f.etcdEndpoints != "" {
+		cfg.Endpoints = strings.Split(f.etcdEndpoints, ",")
+	} else if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
+		return fmt.Errorf("--data-dir: %w", err)
+	}
+	st, err := store.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	reg := exporter.NewRegistry()
+	obs, err := exporter.NewMasterObserver(reg)
+	if err != nil {
+		return err
+	}
+	m, err := master.New(master.Config{
+		Store: st, AdvertiseURL: advertise, HeartbeatInterval: f.heartbeatInterval,
+		AgentTimeout: f.agentTimeout, ElectionTTL: f.electionTTL, AgentToken: token,
+		Metrics: obs, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	reg.MustRegister(exporter.NewMasterCollector(m, log))
+	handler := httpserver.BearerAuth(token, m.Handler(exporter.Handler(reg)), "/metrics", "/healthz")
+
+	grp, gctx := errgroup.WithContext(ctx)
+	grp.Go(func() error { return m.Run(gctx) })
+	grp.Go(func() error {
+		return httpserver.Serve(gctx, httpserver.Config{
+			Listener: ln, WebConfigFile: f.webConfig, Handler: handler, Logger: log,
+			Ready: func(net.Addr) {
+				log.Info("master serving", "api", advertise+"/api/v1/state", "apps", advertise+"/v2/apps",
+					"metrics", advertise+"/metrics", "etcd", strings.Join(st.Endpoints(), ","))
+				if ready != nil {
+					ready(advertise)
+				}
+			},
+		})
+	})
+	err = grp.Wait()
+	log.Info("master stopped")
+	return err
+}

@@ -1,0 +1,338 @@
+package master
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/internal/httpserver"
+	"github.com/headroom-dev/headroom/master/apps"
+)
+
+// maxBody caps every request body; registrations with many tasks are the
+// largest legitimate ones.
+const maxBody = 8 << 20
+
+// Handler serves the master's API. A standby answers every call but
+// /metrics, /healthz and /api/v1/leader with a 307 to the leader, so
+// clients configured with any master reach the right one.
+//
+//	POST /api/v1/agents/register          agent registration
+//	POST /api/v1/agents/{id}/heartbeat    agent heartbeat
+//	GET  /api/v1/agents                   the registry
+//	GET  /api/v1/tasks                    every task
+//	POST /api/v1/tasks/{id}/kill          kill a task
+//	GET  /api/v1/leader                   the leader's URL
+//	GET  /api/v1/state                    the cluster summary
+//	/v2/apps, /v2/deployments             Marathon-style apps
+func (m *Master) Handler(metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /api/v1/leader", func(w http.ResponseWriter, r *http.Request) {
+		leader, err := m.Leader(r.Context())
+		body := map[string]any{"leader": leader, "self": m.cfg.AdvertiseURL, "leading": m.Leading()}
+		if err != nil {
+			body["error"] = err.Error()
+		}
+		httpserver.WriteJSON(w, http.StatusOK, body)
+	})
+	mux.HandleFunc("POST /api/v1/agents/register", func(w http.ResponseWriter, r *http.Request) {
+		var req api.RegisterRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		resp, err := m.Register(r.Context(), req)
+		if err != nil {
+			writeErr(w, "registration refused", err)
+			return
+		}
+		httpserver.WriteJSON(w, http.StatusOK, resp)
+	})
+	mux.HandleFunc("POST /api/v1/agents/{id}/heartbeat", func(w http.ResponseWriter, r *http.Request) {
+		var hb api.Heartbeat
+		if !decode(w, r, &hb) {
+			return
+		}
+		if hb.AgentID != r.PathValue("id") {
+			httpserver.WriteError(w, http.StatusBadRequest, "invalid heartbeat",
+				fmt.Sprintf("agent_id %q does not match the path's %q", hb.AgentID, r.PathValue("id")))
+			return
+		}
+		resp, err := m.Heartbeat(hb)
+		if err != nil {
+			writeErr(w, "heartbeat refused", err)
+			return
+		}
+		httpserver.WriteJSON(w, http.StatusOK, resp)
+	})
+	mux.HandleFunc("GET /api/v1/agents", func(w http.ResponseWriter, _ *http.Request) {
+		respond(w, m.Agents)
+	})
+	mux.HandleFunc("GET /api/v1/tasks", func(w http.ResponseWriter, _ *http.Request) {
+		respond(w, m.Tasks)
+	})
+	mux.HandleFunc("POST /api/v1/tasks/{id}/kill", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.KillTask(r.PathValue("id")); err != nil {
+			writeErr(w, "kill refused", err)
+			return
+		}
+		httpserver.WriteJSON(w, http.StatusAccepted, map[string]string{"task_id": r.PathValue("id")})
+	})
+	mux.HandleFunc("GET /api/v1/state", func(w http.ResponseWriter, _ *http.Request) {
+		respond(w, m.Summary)
+	})
+	m.appsRoutes(mux)
+	return m.redirectStandby(mux)
+}
+
+// redirectStandby sends API calls made to a standby to the leader.
+func (m *Master) redirectStandby(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/metrics", "/healthz", "/api/v1/leader":
+			next.ServeHTTP(w, r)
+			return
+		}
+		if m.Leading() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		leader, err := m.Leader(r.Context())
+		if err != nil || leader == "" || leader == m.cfg.AdvertiseURL {
+			httpserver.WriteError(w, http.StatusServiceUnavailable, "no leader elected; retry shortly", errString(err))
+			return
+		}
+		http.Redirect(w, r, leader+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+	})
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := api.DecodeStrict(r.Body, v, maxBody); err != nil {
+		httpserver.WriteError(w, http.StatusBadRequest, "invalid request body", err.Error())
+		return false
+	}
+	return true
+}
+
+func respond[T any](w http.ResponseWriter, f func() (T, error)) {
+	v, err := f()
+	if err != nil {
+		writeErr(w, "request failed", err)
+		return
+	}
+	httpserver.WriteJSON(w, http.StatusOK, v)
+}
+
+// writeErr maps errors onto status codes: bad input 4xx, leadership lost
+// 503, everything else 500.
+func writeErr(w http.ResponseWriter, msg string, err error) {
+	var ve *apps.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		httpserver.WriteJSON(w, http.StatusUnprocessableEntity, ve)
+	case errors.Is(err, errNotLeading):
+		httpserver.WriteError(w, http.StatusServiceUnavailable, msg, err.Error())
+	case errors.Is(err, errUnknownAgent), errors.Is(err, errNotFound), errors.Is(err, apps.ErrNotFound):
+		httpserver.WriteError(w, http.StatusNotFound, msg, err.Error())
+	case errors.Is(err, apps.ErrExists):
+		httpserver.WriteError(w, http.StatusConflict, msg, err.Error())
+	case errors.Is(err, errStore):
+		httpserver.WriteError(w, http.StatusServiceUnavailable, msg, err.Error())
+	case errors.Is(err, errBadRequest):
+		httpserver.WriteError(w, http.StatusUnprocessableEntity, msg, err.Error())
+	default:
+		var ie *inputError
+		if errors.As(err, &ie) {
+			httpserver.WriteError(w, http.StatusUnprocessableEntity, msg, err.Error())
+			return
+		}
+		httpserver.WriteError(w, http.StatusInternalServerError, msg, err.Error())
+	}
+}
+
+var (
+	errStore      = errors.New("state store unavailable")
+	errBadRequest = errors.New("bad request")
+)
+
+// inputError marks validation failures of agent-protocol requests.
+type inputError struct{ err error }
+
+func (e *inputError) Error() string { return e.err.Error() }
+func (e *inputError) Unwrap() error { return e.err }
+
+// appsRoutes serves the Marathon-style API. App ids contain slashes, so
+// /v2/apps/ is routed by hand: a trailing /restart or /tasks names a
+// sub-resource, the rest is the id.
+func (m *Master) appsRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /v2/apps", func(w http.ResponseWriter, _ *http.Request) {
+		list, err := m.AppStatuses()
+		if err != nil {
+			writeErr(w, "listing apps", err)
+			return
+		}
+		views := make([]appView, 0, len(list))
+		for _, st := range list {
+			views = append(views, toAppView(st))
+		}
+		httpserver.WriteJSON(w, http.StatusOK, map[string]any{"apps": views})
+	})
+	mux.HandleFunc("POST /v2/apps", func(w http.ResponseWriter, r *http.Request) {
+		app, err := apps.DecodeApp(http.MaxBytesReader(w, r.Body, apps.MaxBodyBytes))
+		if err != nil {
+			httpserver.WriteError(w, http.StatusBadRequest, "invalid app definition", err.Error())
+			return
+		}
+		st, dep, err := m.CreateApp(r.Context(), app)
+		if err != nil {
+			writeErr(w, "app not created", err)
+			return
+		}
+		v := toAppView(st)
+		v.Deployments = []map[string]string{{"id": dep.DeploymentID}}
+		httpserver.WriteJSON(w, http.StatusCreated, v)
+	})
+	mux.HandleFunc("GET /v2/deployments", func(w http.ResponseWriter, _ *http.Request) {
+		respond(w, m.Deployments)
+	})
+	mux.HandleFunc("/v2/apps/", func(w http.ResponseWriter, r *http.Request) {
+		rest := strings.Trim(strings.TrimPrefix(r.URL.Path, "/v2/apps/"), "/")
+		id, sub := rest, ""
+		for _, s := range []string{"restart", "tasks"} {
+			if strings.HasSuffix(rest, "/"+s) {
+				id, sub = strings.TrimSuffix(rest, "/"+s), s
+			}
+		}
+		id = apps.NormalizeID(id)
+		if id == "" {
+			httpserver.WriteError(w, http.StatusNotFound, "no app id in the path", r.URL.Path)
+			return
+		}
+		switch {
+		case sub == "restart" && r.Method == http.MethodPost:
+			dep, err := m.RestartApp(r.Context(), id)
+			if err != nil {
+				writeErr(w, "restart refused", err)
+				return
+			}
+			httpserver.WriteJSON(w, http.StatusOK, dep)
+		case sub == "tasks" && r.Method == http.MethodGet:
+			tasks, err := m.AppTasks(id)
+			if err != nil {
+				writeErr(w, "listing tasks", err)
+				return
+			}
+			httpserver.WriteJSON(w, http.StatusOK, map[string]any{"tasks": tasks})
+		case sub == "" && r.Method == http.MethodGet:
+			st, err := m.AppStatus(id)
+			if err != nil {
+				writeErr(w, "app", err)
+				return
+			}
+			httpserver.WriteJSON(w, http.StatusOK, map[string]any{"app": toAppView(st)})
+		case sub == "" && (r.Method == http.MethodPut || r.Method == http.MethodPatch):
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, apps.MaxBodyBytes))
+			if err != nil {
+				httpserver.WriteError(w, http.StatusRequestEntityTooLarge, "invalid app definition", err.Error())
+				return
+			}
+			dep, created, err := m.PutApp(r.Context(), id, body)
+			if err != nil {
+				writeErr(w, "app not updated", err)
+				return
+			}
+			code := http.StatusOK
+			if created {
+				code = http.StatusCreated
+			}
+			httpserver.WriteJSON(w, code, dep)
+		case sub == "" && r.Method == http.MethodDelete:
+			dep, err := m.DeleteApp(r.Context(), id)
+			if err != nil {
+				writeErr(w, "app not deleted", err)
+				return
+			}
+			httpserver.WriteJSON(w, http.StatusOK, dep)
+		default:
+			w.Header().Set("Allow", "GET, PUT, PATCH, DELETE, POST")
+			httpserver.WriteError(w, http.StatusMethodNotAllowed, "method not allowed", r.Method+" "+r.URL.Path)
+		}
+	})
+}
+
+// appView is an app as Marathon shows it: the definition plus counts.
+type appView struct {
+	apps.App
+	TasksRunning   int                 `json:"tasksRunning"`
+	TasksStaged    int                 `json:"tasksStaged"`
+	TasksHealthy   int                 `json:"tasksHealthy"`
+	TasksUnhealthy int                 `json:"tasksUnhealthy"`
+	Waiting        int                 `json:"tasksWaiting"`
+	Deployments    []map[string]string `json:"deployments"`
+	LastFailure    string              `json:"lastTaskFailure,omitempty"`
+}
+
+func toAppView(st apps.AppStatus) appView {
+	v := appView{App: st.App, TasksRunning: st.TasksRunning, TasksStaged: st.TasksStaged,
+		TasksHealthy: st.TasksHealthy, TasksUnhealthy: st.TasksUnhealthy, Waiting: st.Waiting,
+		LastFailure: st.LastFailure, Deployments: []map[string]string{}}
+	for _, d := range st.Deployments {
+		v.Deployments = append(v.Deployments, map[string]string{"id": d})
+	}
+	return v
+}
+
+// storeKey escapes an app id (which has slashes) into one store key.
+func storeKey(id string) string { return url.PathEscape(id) }
+
+func (m *Master) persistApp(ctx context.Context, app apps.App) error {
+	if err := m.cfg.Store.Put(ctx, kindApps, storeKey(app.ID), app, m.election.Guard()); err != nil {
+		return fmt.Errorf("%w: %w", errStore, err)
+	}
+	return nil
+}
+
+// overlay applies a partial JSON definition (PUT {"instances": 5}) over
+// the current one, as Marathon does.
+func overlay(cur apps.App, patch []byte) (apps.App, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(patch, &fields); err != nil {
+		return apps.App{}, fmt.Errorf("malformed JSON: %w", err)
+	}
+	base, err := json.Marshal(cur)
+	if err != nil {
+		return apps.App{}, err
+	}
+	var merged map[string]json.RawMessage
+	if err := json.Unmarshal(base, &merged); err != nil {
+		return apps.App{}, err
+	}
+	for k, v := range fields {
+		merged[k] = v
+	}
+	delete(merged, "version")
+	out, err := json.Marshal(merged)
+	if err != nil {
+		return apps.App{}, err
+	}
+	return apps.DecodeApp(bytes.NewReader(out))
+}

@@ -1,0 +1,376 @@
+package master
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/master/allocator"
+	"github.com/headroom-dev/headroom/master/apps"
+)
+
+// Store kinds.
+const (
+	kindApps   = "apps"
+	kindAgents = "agents"
+)
+
+func decodeJSON(raw []byte, v any) error { return json.Unmarshal(raw, v) }
+
+// allocationLoop runs one cycle per allocation interval while leading.
+func (m *Master) allocationLoop(ctx context.Context) error {
+	t := m.cfg.Clock.NewTicker(m.cfg.AllocationInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.Chan():
+			m.cycle()
+		}
+	}
+}
+
+// cycle is one allocation cycle: agent timeouts, then offers to the apps
+// framework answered at once, then the apps' housekeeping.
+func (m *Master) cycle() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.leading {
+		return
+	}
+	now := m.cfg.Clock.Now()
+	m.drainBacklog()
+	m.checkAgents(now)
+
+	start := time.Now()
+	res := m.alloc.Allocate(now)
+	m.cfg.Metrics.ObserveAllocation(time.Since(start))
+	m.stats.offersRescinded += uint64(len(res.Rescinds))
+	m.stats.offersSent += uint64(len(res.Offers))
+
+	var offers []apps.Offer
+	byID := map[string]allocator.Offer{}
+	for _, o := range res.Offers {
+		if o.FrameworkID != AppsFrameworkID {
+			continue
+		}
+		byID[o.ID] = o
+		ag := m.agents[o.AgentID]
+		var attrs map[string]string
+		if ag != nil {
+			attrs = ag.Attributes
+		}
+		offers = append(offers, apps.Offer{
+			ID: o.ID, AgentID: o.AgentID, Hostname: o.Hostname, Attributes: attrs,
+			Revocable: o.Resources[allocator.Revocable], Dedicated: o.Resources[allocator.Dedicated],
+		})
+	}
+	if len(offers) > 0 {
+		launches, declines := m.apps.Offers(offers, now)
+		used := map[string]allocator.ByPool{}
+		for _, l := range launches {
+			pool := allocator.Dedicated
+			if l.Revocable {
+				pool = allocator.Revocable
+			}
+			u := used[l.OfferID]
+			u[pool] = u[pool].Add(l.Task.Resources)
+			used[l.OfferID] = u
+		}
+		for offerID, u := range used {
+			if _, err := m.alloc.Accept(offerID, u, allocator.RefuseDefault, now); err != nil {
+				m.log.Error("accepting an offer for the apps framework", "offer", offerID, "err", err)
+			}
+		}
+		for _, id := range declines {
+			if _, ok := used[id]; ok {
+				continue
+			}
+			m.stats.offersDeclined++
+			if err := m.alloc.Decline(id, allocator.RefuseDefault, now); err != nil {
+				m.log.Error("declining an offer", "offer", id, "err", err)
+			}
+		}
+		for _, l := range launches {
+			pool := allocator.Dedicated
+			if l.Revocable {
+				pool = allocator.Revocable
+			}
+			m.launch(l.Task, byID[l.OfferID].AgentID, pool, now)
+		}
+	}
+	for _, id := range m.apps.Tick(now) {
+		m.kill(id, "", "")
+	}
+	if m.apps.WantsOffers() {
+		_ = m.alloc.Revive(AppsFrameworkID)
+	} else {
+		_ = m.alloc.Suppress(AppsFrameworkID)
+	}
+}
+
+// checkAgents marks silent agents unreachable, then forgets them.
+func (m *Master) checkAgents(now time.Time) {
+	for _, id := range sortedKeys(m.agents) {
+		ag := m.agents[id]
+		silent := now.Sub(ag.LastSeen)
+		switch {
+		case ag.State == AgentActive && silent > m.cfg.AgentTimeout:
+			m.log.Warn("agent unreachable: offers rescinded, its tasks reported unreachable", "agent", id, "hostname", ag.Hostname, "silent", silent.Round(time.Second))
+			m.markUnreachable(ag, now, api.ReasonAgentUnreachable)
+		case ag.State != AgentActive && silent > m.cfg.GoneTimeout:
+			m.log.Warn("agent gone: forgotten", "agent", id, "hostname", ag.Hostname)
+			delete(m.agents, id)
+			m.apps.ForgetAgent(id)
+			for _, t := range m.tasks {
+				if t.AgentID == id {
+					m.setStatus(t, api.TaskStatus{TaskID: t.Info.ID, State: api.TaskLost, Reason: api.ReasonAgentUnreachable,
+						Message: "agent gone", Timestamp: now}, now)
+					delete(m.tasks, t.Info.ID)
+				}
+			}
+			m.async(func(ctx context.Context) error { return m.cfg.Store.Delete(ctx, kindAgents, id, m.election.Guard()) })
+		}
+	}
+}
+
+func (m *Master) markUnreachable(ag *agentEntry, now time.Time, reason string) {
+	ag.State = AgentUnreachable
+	if ag.inAllocator {
+		rescinds, err := m.alloc.RemoveAgent(ag.ID)
+		if err != nil {
+			m.log.Error("removing an agent from the allocator", "agent", ag.ID, "err", err)
+		}
+		m.stats.offersRescinded += uint64(len(rescinds))
+		ag.inAllocator = false
+	}
+	for _, t := range m.tasks {
+		if t.AgentID == ag.ID && !t.Status.State.IsTerminal() {
+			t.counted = false // the allocator forgot the agent with its usage
+			m.setStatus(t, api.TaskStatus{TaskID: t.Info.ID, FrameworkID: t.Info.FrameworkID, AgentID: ag.ID,
+				State: api.TaskUnreachable, Reason: reason, Timestamp: now}, now)
+		}
+	}
+}
+
+// setStatus records a task's new status, releases its resources when it
+// ended, and tells its framework. Called with mu held.
+func (m *Master) setStatus(t *taskEntry, st api.TaskStatus, now time.Time) {
+	prev := t.Status.State
+	t.Status = st
+	if st.State.IsTerminal() && t.counted {
+		if ag := m.agents[t.AgentID]; ag != nil && ag.inAllocator {
+			if err := m.alloc.RecoverResources(t.AgentID, t.Info.FrameworkID, t.Pool, t.Info.Resources); err != nil {
+				m.log.Debug("recovering task resources", "task", t.Info.ID, "err", err)
+			}
+		}
+		t.counted = false
+	}
+	if st.State.IsTerminal() && !prev.IsTerminal() {
+		m.cfg.Metrics.TaskEnded(t.Info.FrameworkID, string(st.State), st.Reason)
+	}
+	if t.Info.FrameworkID == AppsFrameworkID {
+		attrs := map[string]string{}
+		if ag := m.agents[t.AgentID]; ag != nil {
+			attrs = ag.Attributes
+		}
+		for _, id := range m.apps.Update(st, t.Hostname, attrs, now) {
+			m.kill(id, "", "")
+		}
+	}
+}
+
+// applyUpdate takes a status update reported by an agent. Called with mu
+// held.
+func (m *Master) applyUpdate(ag *agentEntry, st api.TaskStatus, now time.Time) {
+	t, ok := m.tasks[st.TaskID]
+	if !ok {
+		// A task this master never launched: reported after a failover,
+		// or one the master already forgot. Its framework decides.
+		if st.State.IsTerminal() {
+			return
+		}
+		m.kill(st.TaskID, ag.ID, "")
+		return
+	}
+	st.AgentID = ag.ID
+	if st.FrameworkID == "" {
+		st.FrameworkID = t.Info.FrameworkID
+	}
+	m.setStatus(t, st, now)
+}
+
+// launch records a task placed on an agent and queues the call to the
+// agent. Called with mu held.
+func (m *Master) launch(info api.TaskInfo, agentID string, pool allocator.Pool, now time.Time) {
+	ag := m.agents[agentID]
+	if ag == nil {
+		return
+	}
+	info.Revocable = pool == allocator.Revocable
+	t := &taskEntry{Info: info, AgentID: agentID, Hostname: ag.Hostname, Pool: pool, counted: true,
+		Status: api.TaskStatus{TaskID: info.ID, FrameworkID: info.FrameworkID, AgentID: agentID, State: api.TaskStaging, Timestamp: now}}
+	m.tasks[info.ID] = t
+	m.stats.launches++
+	m.cfg.Metrics.TaskLaunched(info.FrameworkID)
+	agentURL := ag.URL
+	m.enqueue(agentCall{taskID: info.ID, do: func(ctx context.Context) error {
+		return m.postAgent(ctx, agentURL+"/api/v1/tasks", info)
+	}, fail: func(err error) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if t, ok := m.tasks[info.ID]; ok && m.leading && !t.Status.State.IsTerminal() && t.Status.State == api.TaskStaging {
+			m.stats.launchFailures["agent_refused"]++
+			m.setStatus(t, api.TaskStatus{TaskID: info.ID, FrameworkID: info.FrameworkID, AgentID: agentID,
+				State: api.TaskFailed, Reason: "launch_failed", Message: err.Error(), Timestamp: m.cfg.Clock.Now()}, m.cfg.Clock.Now())
+		}
+	}})
+}
+
+// kill queues a kill of the task on its agent. Called with mu held.
+func (m *Master) kill(taskID, agentID, reason string) {
+	if t, ok := m.tasks[taskID]; ok {
+		agentID = t.AgentID
+	}
+	ag := m.agents[agentID]
+	if ag == nil {
+		return
+	}
+	if ag.State != AgentActive {
+		m.pendingKills[agentID] = append(m.pendingKills[agentID], taskID)
+		return
+	}
+	agentURL := ag.URL
+	m.enqueue(agentCall{taskID: taskID, do: func(ctx context.Context) error {
+		return m.postAgent(ctx, agentURL+"/api/v1/tasks/"+url.PathEscape(taskID)+"/kill", api.KillRequest{Reason: reason})
+	}, fail: func(error) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.leading {
+			m.pendingKills[agentID] = append(m.pendingKills[agentID], taskID)
+		}
+	}})
+}
+
+// agentCall is one call to an agent, run by a worker outside mu.
+type agentCall struct {
+	taskID string
+	do     func(ctx context.Context) error
+	fail   func(error)
+}
+
+// enqueue hands a call to the workers. Called with mu held, so it never
+// blocks: when the queue is full the call waits in the backlog, which each
+// cycle drains first.
+func (m *Master) enqueue(c agentCall) {
+	if len(m.backlog) == 0 {
+		select {
+		case m.calls <- c:
+			return
+		default:
+		}
+	}
+	m.backlog = append(m.backlog, c)
+}
+
+// drainBacklog moves waiting calls to the queue while it has room. Called
+// with mu held.
+func (m *Master) drainBacklog() {
+	for len(m.backlog) > 0 {
+		select {
+		case m.calls <- m.backlog[0]:
+			m.backlog[0] = agentCall{}
+			m.backlog = m.backlog[1:]
+		default:
+			return
+		}
+	}
+}
+
+// async runs a store write outside mu, in the worker pool.
+func (m *Master) async(f func(ctx context.Context) error) {
+	m.enqueue(agentCall{do: f, fail: func(err error) { m.log.Error("store write", "err", err) }})
+}
+
+func (m *Master) callWorker(ctx context.Context, calls <-chan agentCall) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case c := <-calls:
+			if err := c.do(ctx); err != nil && ctx.Err() == nil {
+				m.log.Warn("agent call failed", "task", c.taskID, "err", err)
+				c.fail(err)
+			}
+		}
+	}
+}
+
+func (m *Master) postAgent(ctx context.Context, u string, body any) error {
+	data, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if m.cfg.AgentToken != "" {
+		req.Header.Set("Authorization", "Bearer "+m.cfg.AgentToken)
+	}
+	resp, err := m.cfg.AgentClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s: %s: %s", u, resp.Status, strings.TrimSpace(string(b)))
+	}
+	return nil
+}
+
+// probeLoop runs the apps' HTTP and TCP health checks while leading.
+func (m *Master) probeLoop(ctx context.Context) error {
+	t := m.cfg.Clock.NewTicker(time.Second)
+	defer t.Stop()
+	client := &http.Client{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.Chan():
+		}
+		m.mu.Lock()
+		if !m.leading {
+			m.mu.Unlock()
+			return nil
+		}
+		probes := m.apps.DueProbes(m.cfg.Clock.Now())
+		m.mu.Unlock()
+		var wg sync.WaitGroup
+		for _, p := range probes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := p.Run(ctx, client)
+				m.mu.Lock()
+				defer m.mu.Unlock()
+				if m.leading {
+					m.apps.HealthCheckResult(p.TaskID, p.Check, err == nil, m.cfg.Clock.Now())
+				}
+			}()
+		}
+		wg.Wait()
+	}
+}

@@ -1,0 +1,259 @@
+package master
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/headroom-dev/headroom/master/allocator"
+	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/store"
+)
+
+// AppsFrameworkID is the id of the built-in apps framework in the
+// allocator, the task infos and the metrics.
+const AppsFrameworkID = "headroom-apps"
+
+// Config configures a Master.
+type Config struct {
+	Store *store.Store
+	// AdvertiseURL is how agents, the CLI and the other masters reach this
+	// one; it is this master's identity in the election, and the URL
+	// standbys redirect to while it leads.
+	AdvertiseURL string
+	// HeartbeatInterval is what agents are told to use (default 2 s).
+	HeartbeatInterval time.Duration
+	// AgentTimeout: an agent silent this long is unreachable (default
+	// 15 s); GoneTimeout: then forgotten (default 10 min).
+	AgentTimeout time.Duration
+	GoneTimeout  time.Duration
+	// AllocationInterval is the period of the allocation cycle (1 s).
+	AllocationInterval time.Duration
+	// OfferTimeout and DefaultRefuse go to the allocator.
+	OfferTimeout  time.Duration
+	DefaultRefuse time.Duration
+	// ElectionTTL is the leader lease (default 5 s): a dead leader is
+	// replaced after about this long.
+	ElectionTTL time.Duration
+	// AgentClient calls the agents' APIs; AgentToken is sent to them.
+	AgentClient *http.Client
+	AgentToken  string
+	// Metrics receives the master's instrumentation; nil discards it.
+	Metrics Observer
+	Clock   clockwork.Clock
+	Logger  *slog.Logger
+}
+
+// Observer is told about allocation cycles and task launches, for metrics.
+type Observer interface {
+	ObserveAllocation(took time.Duration)
+	TaskLaunched(frameworkID string)
+	TaskEnded(frameworkID, state, reason string)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) ObserveAllocation(time.Duration)  {}
+func (nopObserver) TaskLaunched(string)              {}
+func (nopObserver) TaskEnded(string, string, string) {}
+
+func (c *Config) defaults() error {
+	if c.Store == nil {
+		return errors.New("master: no store")
+	}
+	u, err := url.Parse(c.AdvertiseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("master: advertise URL %q: want http(s)://host:port", c.AdvertiseURL)
+	}
+	c.AdvertiseURL = strings.TrimRight(c.AdvertiseURL, "/")
+	setDefault(&c.HeartbeatInterval, 2*time.Second)
+	setDefault(&c.AgentTimeout, 15*time.Second)
+	setDefault(&c.GoneTimeout, 10*time.Minute)
+	setDefault(&c.AllocationInterval, time.Second)
+	setDefault(&c.ElectionTTL, 5*time.Second)
+	if c.AgentTimeout <= c.HeartbeatInterval {
+		return fmt.Errorf("master: agent timeout %s must exceed the heartbeat interval %s", c.AgentTimeout, c.HeartbeatInterval)
+	}
+	if c.AgentClient == nil {
+		c.AgentClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if c.Metrics == nil {
+		c.Metrics = nopObserver{}
+	}
+	if c.Clock == nil {
+		c.Clock = clockwork.NewRealClock()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+func setDefault(d *time.Duration, v time.Duration) {
+	if *d <= 0 {
+		*d = v
+	}
+}
+
+// Master is the cluster's brain: the agent registry, the allocator, the
+// built-in apps framework and their persistence. Only the elected leader
+// holds state; a standby redirects every API call to it.
+type Master struct {
+	cfg      Config
+	log      *slog.Logger
+	election *store.Election
+
+	// mu guards everything below. Handlers and the leader's loop take it
+	// for short, I/O-free sections; calls to agents and the store happen
+	// outside it.
+	mu      sync.Mutex
+	leading bool
+	// leaderCtx is cancelled when this master loses the lead; work queued
+	// under one term never runs under the next.
+	leaderCtx context.Context
+	alloc     *allocator.Allocator
+	apps      *apps.Scheduler
+	agents    map[string]*agentEntry
+	tasks     map[string]*taskEntry
+	// pendingKills are kills that could not be delivered to an agent's
+	// API; they ride on its next heartbeat answer.
+	pendingKills map[string][]string
+	stats        counters
+
+	// calls carries agent API calls to the workers of the current term;
+	// backlog holds those that found it full.
+	calls   chan agentCall
+	backlog []agentCall
+}
+
+// counters are the master's cumulative counts, exported as metrics.
+type counters struct {
+	offersSent, offersDeclined, offersRescinded uint64
+	launches                                    uint64
+	launchFailures                              map[string]uint64
+}
+
+// New validates cfg; nothing runs until Run.
+func New(cfg Config) (*Master, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	el, err := cfg.Store.NewElection(store.ElectionConfig{ID: cfg.AdvertiseURL, TTL: cfg.ElectionTTL, Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("master: %w", err)
+	}
+	return &Master{cfg: cfg, log: cfg.Logger, election: el}, nil
+}
+
+// Run campaigns for the lead and, while leading, runs the allocation loop
+// and the workers that call agents. It returns when ctx is done.
+func (m *Master) Run(ctx context.Context) error {
+	return m.election.Run(ctx, m.lead)
+}
+
+// lead runs one term: load the state, serve as leader until leadership
+// or ctx is lost, then drop the state.
+func (m *Master) lead(ctx context.Context) {
+	m.log.Info("elected leader; loading state", "self", m.cfg.AdvertiseURL)
+	if err := m.becomeLeader(ctx); err != nil {
+		m.log.Error("loading state as the new leader; resigning", "err", err)
+		return
+	}
+	m.mu.Lock()
+	calls := m.calls
+	m.mu.Unlock()
+	g, gctx := errgroup.WithContext(ctx)
+	for range agentWorkers {
+		g.Go(func() error { return m.callWorker(gctx, calls) })
+	}
+	g.Go(func() error { return m.allocationLoop(gctx) })
+	g.Go(func() error { return m.probeLoop(gctx) })
+	_ = g.Wait()
+	m.stepDown()
+	m.log.Info("no longer leader", "self", m.cfg.AdvertiseURL)
+}
+
+// agentWorkers bounds the concurrent calls to agents.
+const agentWorkers = 16
+
+func (m *Master) becomeLeader(ctx context.Context) error {
+	alloc, err := allocator.New(allocator.Config{
+		OfferTimeout: m.cfg.OfferTimeout, DefaultRefuse: m.cfg.DefaultRefuse,
+		// Offer ids of this term never collide with the previous one's.
+		OfferIDPrefix: fmt.Sprintf("%x-", m.cfg.Clock.Now().UnixNano()),
+	})
+	if err != nil {
+		return err
+	}
+	if err := alloc.AddFramework(allocator.Framework{ID: AppsFrameworkID, Revocable: true}); err != nil {
+		return err
+	}
+	// Random task id suffixes: a new leader's must never collide with tasks
+	// the agents have not re-reported yet.
+	sched := apps.NewScheduler(apps.Config{FrameworkID: AppsFrameworkID, NewID: randomSuffix})
+	var loaded []apps.App
+	if err := m.cfg.Store.List(ctx, kindApps, func(_ string, raw []byte) error {
+		a, err := apps.DecodeApp(bytes.NewReader(raw))
+		if err != nil {
+			return err
+		}
+		loaded = append(loaded, a)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("loading apps: %w", err)
+	}
+	sched.Restore(loaded)
+	agents := map[string]*agentEntry{}
+	if err := m.cfg.Store.List(ctx, kindAgents, func(id string, raw []byte) error {
+		var rec agentRecord
+		if err := decodeJSON(raw, &rec); err != nil {
+			return fmt.Errorf("agent %s: %w", id, err)
+		}
+		// Known agents must re-register before they get offers: only
+		// they know what runs on them now.
+		agents[rec.ID] = &agentEntry{agentRecord: rec, State: AgentRecovering, LastSeen: m.cfg.Clock.Now()}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("loading agents: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.leading, m.leaderCtx = true, ctx
+	m.alloc, m.apps = alloc, sched
+	m.agents, m.tasks = agents, map[string]*taskEntry{}
+	m.pendingKills = map[string][]string{}
+	m.stats = counters{launchFailures: map[string]uint64{}}
+	m.calls = make(chan agentCall, 4096)
+	m.backlog = nil
+	m.log.Info("leading", "apps", len(loaded), "known_agents", len(agents))
+	return nil
+}
+
+func (m *Master) stepDown() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.leading = false
+	m.alloc, m.apps, m.agents, m.tasks = nil, nil, nil, nil
+}
+
+// Leading reports whether this master leads now.
+func (m *Master) Leading() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.leading
+}
+
+// Leader returns the current leader's URL.
+func (m *Master) Leader(ctx context.Context) (string, error) {
+	return m.election.Leader(ctx)
+}
