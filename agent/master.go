@@ -74,7 +74,7 @@ func NewMasterClient(cfg MasterConfig) (*MasterClient, error) {
 		cfg.URLs[i] = strings.TrimRight(u, "/")
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second, CheckRedirect: api.KeepAuthOnRedirect}
 	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = 500 * time.Millisecond

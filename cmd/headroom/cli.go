@@ -1,0 +1,308 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/headroom-dev/headroom/api"
+)
+
+// cliFlags are the flags of the commands that talk to a master.
+type cliFlags struct {
+	masters   string
+	tokenFile string
+	output    string
+}
+
+func (f *cliFlags) register(cmd *cobra.Command) {
+	def := os.Getenv("HEADROOM_MASTER")
+	if def == "" {
+		def = "http://127.0.0.1:5050"
+	}
+	cmd.PersistentFlags().StringVar(&f.masters, "master", def, "comma-separated master URLs (env HEADROOM_MASTER); standbys redirect to the leader")
+	cmd.PersistentFlags().StringVar(&f.tokenFile, "token-file", "", "file holding the masters' bearer token")
+	cmd.PersistentFlags().StringVarP(&f.output, "output", "o", "table", "output format: table or json")
+}
+
+func (f *cliFlags) client() (*api.Client, error) {
+	token, err := readToken(f.tokenFile)
+	if err != nil {
+		return nil, err
+	}
+	return api.NewClient(f.masters, token)
+}
+
+func (f *cliFlags) checkOutput() error {
+	if f.output != "table" && f.output != "json" {
+		return fmt.Errorf("--output: want table or json, got %q", f.output)
+	}
+	return nil
+}
+
+// show prints v as JSON, or as a table through rows when -o table.
+func (f *cliFlags) show(w io.Writer, v any, header []string, rows func() [][]string) error {
+	if f.output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows() {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// cliApp is what the CLI reads of GET /v2/apps.
+type cliApp struct {
+	ID           string  `json:"id"`
+	CPUs         float64 `json:"cpus"`
+	Mem          float64 `json:"mem"`
+	Instances    int     `json:"instances"`
+	TasksRunning int     `json:"tasksRunning"`
+	TasksStaged  int     `json:"tasksStaged"`
+	Waiting      int     `json:"tasksWaiting"`
+	Revocable    bool    `json:"revocable"`
+	Version      string  `json:"version"`
+}
+
+func newAppsCommand() *cobra.Command {
+	f := &cliFlags{}
+	cmd := &cobra.Command{Use: "apps", Short: "Manage long-running apps on the master (/v2/apps)"}
+	f.register(cmd)
+	run := func(fn func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			if err := f.checkOutput(); err != nil {
+				return err
+			}
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			return fn(cmd.Context(), c, cmd, args)
+		}
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use: "deploy FILE", Short: "Create or update an app from a Marathon-style JSON file ('-' reads stdin)",
+		Args: cobra.ExactArgs(1),
+		RunE: run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+			var data []byte
+			var err error
+			if args[0] == "-" {
+				data, err = io.ReadAll(io.LimitReader(cmd.InOrStdin(), 1<<20))
+			} else {
+				data, err = os.ReadFile(args[0])
+			}
+			if err != nil {
+				return fmt.Errorf("reading the app: %w", err)
+			}
+			var head struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal(data, &head); err != nil {
+				return fmt.Errorf("%s: malformed JSON: %w", args[0], err)
+			}
+			id := strings.Trim(head.ID, "/")
+			if id == "" {
+				return fmt.Errorf("%s: the app has no id", args[0])
+			}
+			var out map[string]any
+			if err := c.Do(ctx, "PUT", "/v2/apps/"+id, data, &out); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "app /%s deployed (deployment %v)\n", id, out["deploymentId"])
+			return nil
+		}),
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use: "ls", Short: "List apps", Args: cobra.NoArgs,
+		RunE: run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
+			var out struct {
+				Apps []cliApp `json:"apps"`
+			}
+			if err := c.Do(ctx, "GET", "/v2/apps", nil, &out); err != nil {
+				return err
+			}
+			return f.show(cmd.OutOrStdout(), out, []string{"ID", "INSTANCES", "RUNNING", "STAGED", "WAITING", "CPUS", "MEM", "REVOCABLE"}, func() [][]string {
+				var rows [][]string
+				for _, a := range out.Apps {
+					rows = append(rows, []string{"/" + a.ID, strconv.Itoa(a.Instances), strconv.Itoa(a.TasksRunning),
+						strconv.Itoa(a.TasksStaged), strconv.Itoa(a.Waiting), fmt.Sprint(a.CPUs), fmt.Sprint(a.Mem), strconv.FormatBool(a.Revocable)})
+				}
+				return rows
+			})
+		}),
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use: "scale ID N", Short: "Set an app's instance count", Args: cobra.ExactArgs(2),
+		RunE: run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+			n, err := strconv.Atoi(args[1])
+			if err != nil || n < 0 {
+				return fmt.Errorf("N: want a non-negative integer, got %q", args[1])
+			}
+			if err := c.Do(ctx, "PUT", "/v2/apps/"+strings.Trim(args[0], "/"), map[string]int{"instances": n}, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "app %s scaled to %d\n", args[0], n)
+			return nil
+		}),
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use: "restart ID", Short: "Replace every task of an app", Args: cobra.ExactArgs(1),
+		RunE: run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+			if err := c.Do(ctx, "POST", "/v2/apps/"+strings.Trim(args[0], "/")+"/restart", nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "app %s restarting\n", args[0])
+			return nil
+		}),
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use: "rm ID", Short: "Delete an app and kill its tasks", Args: cobra.ExactArgs(1),
+		RunE: run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+			if err := c.Do(ctx, "DELETE", "/v2/apps/"+strings.Trim(args[0], "/"), nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "app %s deleted\n", args[0])
+			return nil
+		}),
+	})
+	return cmd
+}
+
+func newAgentsCommand() *cobra.Command {
+	f := &cliFlags{}
+	cmd := &cobra.Command{Use: "agents", Short: "Inspect the master's agent registry"}
+	f.register(cmd)
+	cmd.AddCommand(&cobra.Command{
+		Use: "ls", Short: "List agents", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.checkOutput(); err != nil {
+				return err
+			}
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			var agents []struct {
+				ID        string `json:"id"`
+				Hostname  string `json:"hostname"`
+				State     string `json:"state"`
+				Tasks     int    `json:"tasks"`
+				Revocable struct {
+					CPUs     float64 `json:"cpus"`
+					MemBytes int64   `json:"mem_bytes"`
+				} `json:"revocable"`
+				Estimate struct {
+					CPUReason string `json:"cpu_reason"`
+				} `json:"estimate"`
+			}
+			if err := c.Do(cmd.Context(), "GET", "/api/v1/agents", nil, &agents); err != nil {
+				return err
+			}
+			return f.show(cmd.OutOrStdout(), agents, []string{"ID", "HOSTNAME", "STATE", "TASKS", "HARVEST_CPUS", "HARVEST_MEM", "CPU_BOUND_BY"}, func() [][]string {
+				var rows [][]string
+				for _, a := range agents {
+					rows = append(rows, []string{a.ID, a.Hostname, a.State, strconv.Itoa(a.Tasks),
+						strconv.FormatFloat(a.Revocable.CPUs, 'f', 2, 64), fmt.Sprintf("%.1fGiB", float64(a.Revocable.MemBytes)/(1<<30)), a.Estimate.CPUReason})
+				}
+				return rows
+			})
+		},
+	})
+	return cmd
+}
+
+func newTasksCommand() *cobra.Command {
+	f := &cliFlags{}
+	cmd := &cobra.Command{Use: "tasks", Short: "List and kill tasks"}
+	f.register(cmd)
+	cmd.AddCommand(&cobra.Command{
+		Use: "ls", Short: "List tasks", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.checkOutput(); err != nil {
+				return err
+			}
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			var tasks []struct {
+				ID        string `json:"id"`
+				Framework string `json:"framework_id"`
+				Hostname  string `json:"hostname"`
+				State     string `json:"state"`
+				Reason    string `json:"reason"`
+				Revocable bool   `json:"revocable"`
+			}
+			if err := c.Do(cmd.Context(), "GET", "/api/v1/tasks", nil, &tasks); err != nil {
+				return err
+			}
+			return f.show(cmd.OutOrStdout(), tasks, []string{"ID", "FRAMEWORK", "HOST", "STATE", "REASON", "REVOCABLE"}, func() [][]string {
+				var rows [][]string
+				for _, t := range tasks {
+					rows = append(rows, []string{t.ID, t.Framework, t.Hostname, t.State, t.Reason, strconv.FormatBool(t.Revocable)})
+				}
+				return rows
+			})
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use: "kill ID", Short: "Kill a task (its framework decides whether to replace it)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			if err := c.Do(cmd.Context(), "POST", "/api/v1/tasks/"+url.PathEscape(args[0])+"/kill", nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "task %s killed\n", args[0])
+			return nil
+		},
+	})
+	return cmd
+}
+
+func newLeaderCommand() *cobra.Command {
+	f := &cliFlags{}
+	cmd := &cobra.Command{
+		Use: "leader", Short: "Print the elected master", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.checkOutput(); err != nil {
+				return err
+			}
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			var out struct {
+				Leader string `json:"leader"`
+				Error  string `json:"error,omitempty"`
+			}
+			if err := c.Do(cmd.Context(), "GET", "/api/v1/leader", nil, &out); err != nil {
+				return err
+			}
+			if f.output == "json" {
+				return f.show(cmd.OutOrStdout(), out, nil, nil)
+			}
+			if out.Leader == "" {
+				return fmt.Errorf("no leader elected: %s", out.Error)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), out.Leader)
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}

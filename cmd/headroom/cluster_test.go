@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/internal/testutil"
+)
+
+// proc is a headroom process started by a test, stopped at cleanup.
+type proc struct {
+	cmd    *exec.Cmd
+	stderr *bytes.Buffer
+	exited chan error
+}
+
+func startProc(t *testing.T, bin string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(bin, args...), stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(func() { p.stop(t) })
+	return p
+}
+
+// stop sends SIGTERM and waits; SIGKILL after 20 s.
+func (p *proc) stop(t *testing.T) {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		t.Errorf("%s did not stop on SIGTERM:\n%s", p.cmd.Args[1], p.stderr.String())
+	}
+}
+
+func (p *proc) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}
+
+// cluster is a master and agents on loopback, for end-to-end tests.
+type cluster struct {
+	t      *testing.T
+	bin    string
+	client *api.Client
+	tag    string
+}
+
+func newCluster(t *testing.T) *cluster {
+	testutil.NeedRoot(t)
+	return &cluster{t: t, bin: buildBinary(t), tag: fmt.Sprintf("headroom-test-e2e-%d", os.Getpid())}
+}
+
+func (c *cluster) startMaster(addr string, extra ...string) *proc {
+	args := append([]string{"master", "--listen", addr, "--data-dir", c.t.TempDir(),
+		"--heartbeat-interval", "500ms", "--agent-timeout", "5s", "--election-ttl", "2s"}, extra...)
+	return startProc(c.t, c.bin, args...)
+}
+
+func (c *cluster) startAgent(name, masters string) *proc {
+	dir := c.t.TempDir()
+	policy := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(policy, []byte("grow:\n  grow_after: 1s\n  max_step:\n    cpus: 8\n    memory: 64GiB\npressure:\n  cpu_some_avg10: 0\n"), 0o644); err != nil {
+		c.t.Fatal(err)
+	}
+	batch := c.tag + "-" + name + "/batch"
+	// Registered first, so it runs after the agent has stopped: nothing
+	// may remain.
+	c.t.Cleanup(func() {
+		for _, ctrl := range []string{"cpu", "memory"} {
+			if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", ctrl, c.tag+"-"+name)); err == nil {
+				c.t.Errorf("cgroup %s/%s left behind", ctrl, c.tag+"-"+name)
+			}
+		}
+	})
+	return startProc(c.t, c.bin, "agent", "--master", masters, "--listen", freeAddr(c.t), "--hostname", name,
+		"--work-dir", filepath.Join(dir, "work"), "--batch-cgroup", batch, "--policy", policy,
+		"--task-user", "-", "--cleanup-on-stop")
+}
+
+func (c *cluster) get(path string, out any) error {
+	return c.client.Do(context.Background(), http.MethodGet, path, nil, out)
+}
+
+type e2eTask struct {
+	ID    string `json:"id"`
+	Host  string `json:"host"`
+	State string `json:"state"`
+}
+
+func (c *cluster) appTasks(id string) []e2eTask {
+	var out struct {
+		Tasks []e2eTask `json:"tasks"`
+	}
+	if err := c.get("/v2/apps/"+id+"/tasks", &out); err != nil {
+		c.t.Logf("tasks of %s: %v", id, err)
+		return nil
+	}
+	return out.Tasks
+}
+
+func running(tasks []e2eTask) []e2eTask {
+	var out []e2eTask
+	for _, t := range tasks {
+		if t.State == string(api.TaskRunning) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func (c *cluster) waitAgents(n int) {
+	testutil.Eventually(c.t, 60*time.Second, 200*time.Millisecond, func() bool {
+		var agents []struct {
+			State string `json:"state"`
+		}
+		if c.get("/api/v1/agents", &agents) != nil {
+			return false
+		}
+		active := 0
+		for _, a := range agents {
+			if a.State == "active" {
+				active++
+			}
+		}
+		return active == n
+	}, fmt.Sprintf("%d active agents", n))
+}
+
+// batchProcs lists the processes left in an agent's batch cgroup.
+func (c *cluster) batchProcs(name string) []string {
+	var pids []string
+	root := filepath.Join("/sys/fs/cgroup/cpu", c.tag+"-"+name)
+	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() != "cgroup.procs" {
+			return nil
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return nil
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			pids = append(pids, sc.Text())
+		}
+		return nil
+	})
+	return pids
+}
+
+// The acceptance scenario: a master and two agents, an app of three
+// instances with hostname UNIQUE; scale, kill, delete.
+func TestClusterEndToEnd(t *testing.T) {
+	c := newCluster(t)
+	addr := freeAddr(t)
+	c.startMaster(addr)
+	master := "http://" + addr
+	var err error
+	if c.client, err = api.NewClient(master, ""); err != nil {
+		t.Fatal(err)
+	}
+	c.startAgent("agent-a", master)
+	c.startAgent("agent-b", master)
+	c.waitAgents(2)
+
+	app := `{"id":"/web","cmd":"sleep 600","cpus":0.1,"mem":16,"instances":3,"constraints":[["hostname","UNIQUE"]]}`
+	var created map[string]any
+	if err := c.client.Do(context.Background(), http.MethodPost, "/v2/apps", []byte(app), &created); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 60*time.Second, 200*time.Millisecond, func() bool {
+		return len(running(c.appTasks("web"))) == 2
+	}, "two instances running")
+	// Keep watching: the third never lands on a host that has one.
+	for range 10 {
+		tasks := c.appTasks("web")
+		hosts := map[string]int{}
+		for _, tk := range tasks {
+			if !api.TaskState(tk.State).IsTerminal() {
+				hosts[tk.Host]++
+			}
+		}
+		for h, n := range hosts {
+			if n > 1 {
+				t.Fatalf("%d live instances on %s despite UNIQUE: %+v", n, h, tasks)
+			}
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	var st struct {
+		App struct {
+			Waiting int `json:"tasksWaiting"`
+		} `json:"app"`
+	}
+	if err := c.get("/v2/apps/web", &st); err != nil || st.App.Waiting != 1 {
+		t.Fatalf("app waiting instances: %d (%v), want 1", st.App.Waiting, err)
+	}
+
+	// Scale down to one, then back to two.
+	if err := c.client.Do(context.Background(), http.MethodPut, "/v2/apps/web", []byte(`{"instances":1}`), nil); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
+		return len(running(c.appTasks("web"))) == 1
+	}, "scaled down to one")
+	if err := c.client.Do(context.Background(), http.MethodPut, "/v2/apps/web", []byte(`{"instances":2}`), nil); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
+		return len(running(c.appTasks("web"))) == 2
+	}, "scaled back to two")
+
+	// A killed task is replaced.
+	before := running(c.appTasks("web"))
+	victim := before[0].ID
+	if err := c.client.Do(context.Background(), http.MethodPost, "/api/v1/tasks/"+victim+"/kill", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
+		now := running(c.appTasks("web"))
+		return len(now) == 2 && !slices.ContainsFunc(now, func(tk e2eTask) bool { return tk.ID == victim })
+	}, "the killed task replaced")
+
+	// Deleting the app kills every process.
+	if err := c.client.Do(context.Background(), http.MethodDelete, "/v2/apps/web", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
+		return len(c.batchProcs("agent-a"))+len(c.batchProcs("agent-b")) == 0
+	}, "every task process gone after the delete")
+	var notFound *api.StatusError
+	if err := c.get("/v2/apps/web", &st); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("deleted app still answers: %v", err)
+	} else {
+		_ = notFound
+	}
+}
