@@ -25,14 +25,14 @@ var errUnknownAgent = errors.New("unknown agent: register again")
 // them after a failover.
 func (m *Master) Register(ctx context.Context, req api.RegisterRequest) (api.RegisterResponse, error) {
 	if err := req.Validate(); err != nil {
-		return api.RegisterResponse{}, err
+		return api.RegisterResponse{}, &inputError{err: err}
 	}
 	for i, t := range req.Tasks {
 		if !api.ValidID(t.Info.ID) || t.Info.ID != t.Status.TaskID {
-			return api.RegisterResponse{}, fmt.Errorf("tasks[%d]: id %q does not match status task_id %q", i, t.Info.ID, t.Status.TaskID)
+			return api.RegisterResponse{}, &inputError{err: fmt.Errorf("tasks[%d]: id %q does not match status task_id %q", i, t.Info.ID, t.Status.TaskID)}
 		}
 		if err := t.Info.Resources.Validate(); err != nil {
-			return api.RegisterResponse{}, fmt.Errorf("tasks[%d].info.resources: %w", i, err)
+			return api.RegisterResponse{}, &inputError{err: fmt.Errorf("tasks[%d].info.resources: %w", i, err)}
 		}
 	}
 	m.mu.Lock()
@@ -135,7 +135,7 @@ func (m *Master) frameworkKnown(id string) bool { return id == AppsFrameworkID }
 // updates, acknowledged by UUID.
 func (m *Master) Heartbeat(hb api.Heartbeat) (api.HeartbeatResponse, error) {
 	if err := hb.Validate(); err != nil {
-		return api.HeartbeatResponse{}, err
+		return api.HeartbeatResponse{}, &inputError{err: err}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

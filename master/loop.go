@@ -50,6 +50,9 @@ func (m *Master) cycle() {
 	now := m.cfg.Clock.Now()
 	m.drainBacklog()
 	m.checkAgents(now)
+	if m.recovering(now) {
+		return
+	}
 
 	start := time.Now()
 	res := m.alloc.Allocate(now)
@@ -116,6 +119,24 @@ func (m *Master) cycle() {
 	} else {
 		_ = m.alloc.Suppress(AppsFrameworkID)
 	}
+}
+
+// recovering reports whether the leader still waits for known agents to
+// re-register (bounded by recoverUntil). Called with mu held.
+func (m *Master) recovering(now time.Time) bool {
+	if m.recoverUntil.IsZero() {
+		return false
+	}
+	if now.Before(m.recoverUntil) {
+		for _, ag := range m.agents {
+			if ag.State == AgentRecovering {
+				return true
+			}
+		}
+	}
+	m.log.Info("recovery done: allocating", "agents", len(m.agents))
+	m.recoverUntil = time.Time{}
+	return false
 }
 
 // checkAgents marks silent agents unreachable, then forgets them.

@@ -129,6 +129,11 @@ type Master struct {
 	// API; they ride on its next heartbeat answer.
 	pendingKills map[string][]string
 	stats        counters
+	// recoverUntil bounds how long a new leader waits for the agents it
+	// knows from the store to re-register before it allocates: until they
+	// have reported their tasks, an app would look short of instances and
+	// be launched twice.
+	recoverUntil time.Time
 
 	// calls carries agent API calls to the workers of the current term;
 	// backlog holds those that found it full.
@@ -232,6 +237,7 @@ func (m *Master) becomeLeader(ctx context.Context) error {
 	m.alloc, m.apps = alloc, sched
 	m.agents, m.tasks = agents, map[string]*taskEntry{}
 	m.pendingKills = map[string][]string{}
+	m.recoverUntil = m.cfg.Clock.Now().Add(m.cfg.AgentTimeout)
 	m.stats = counters{launchFailures: map[string]uint64{}}
 	m.calls = make(chan agentCall, 4096)
 	m.backlog = nil

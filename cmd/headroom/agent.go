@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
@@ -35,6 +36,7 @@ type agentFlags struct {
 	cpuFloor      float64
 	user          string
 	tokenFile     string
+	caFile        string
 	cleanupOnStop bool
 	// policy, when set, is used instead of --policy (the demo's).
 	policy *monitor.Policy
@@ -75,6 +77,7 @@ serves its API even while no master is reachable.`,
 	fl.Float64Var(&f.cpuFloor, "cpu-floor", 0.1, "lowest CFS quota of the batch cgroup, in cores: batch tasks crawl, never freeze")
 	fl.StringVar(&f.user, "task-user", "nobody", "user that tasks run as when the agent is root ('-' keeps root)")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding a bearer token required by the local API (except /metrics and /healthz) and sent to the master")
+	fl.StringVar(&f.caFile, "ca-file", "", "PEM CA certificate to trust when the masters serve TLS")
 	fl.BoolVar(&f.cleanupOnStop, "cleanup-on-stop", false, "on stop, kill every task and remove the cgroups instead of leaving them for recovery")
 	return cmd
 }
@@ -218,9 +221,13 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 
 	var mc *agent.MasterClient
 	if f.masters != "" {
+		client, err := httpClient("ca-file", f.caFile, 10*time.Second)
+		if err != nil {
+			return err
+		}
 		mc, err = agent.NewMasterClient(agent.MasterConfig{
 			URLs: strings.Split(f.masters, ","), IDFile: filepath.Join(f.workDir, "agent_id"),
-			Token: token, Logger: log,
+			Token: token, HTTPClient: client, Logger: log,
 		})
 		if err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +21,7 @@ import (
 type cliFlags struct {
 	masters   string
 	tokenFile string
+	caFile    string
 	output    string
 }
 
@@ -30,6 +32,7 @@ func (f *cliFlags) register(cmd *cobra.Command) {
 	}
 	cmd.PersistentFlags().StringVar(&f.masters, "master", def, "comma-separated master URLs (env HEADROOM_MASTER); standbys redirect to the leader")
 	cmd.PersistentFlags().StringVar(&f.tokenFile, "token-file", "", "file holding the masters' bearer token")
+	cmd.PersistentFlags().StringVar(&f.caFile, "ca-file", "", "PEM CA certificate to trust when the masters serve TLS")
 	cmd.PersistentFlags().StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 }
 
@@ -38,7 +41,14 @@ func (f *cliFlags) client() (*api.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return api.NewClient(f.masters, token)
+	c, err := api.NewClient(f.masters, token)
+	if err != nil {
+		return nil, err
+	}
+	if c.HTTP, err = httpClient("ca-file", f.caFile, 30*time.Second); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func (f *cliFlags) checkOutput() error {

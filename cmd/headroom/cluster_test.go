@@ -34,7 +34,16 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 		t.Fatal(err)
 	}
 	go func() { p.exited <- p.cmd.Wait() }()
-	t.Cleanup(func() { p.stop(t) })
+	t.Cleanup(func() {
+		p.stop(t)
+		if t.Failed() {
+			out := p.stderr.String()
+			if len(out) > 6000 {
+				out = out[len(out)-6000:]
+			}
+			t.Logf("%s log (tail):\n%s", strings.Join(p.cmd.Args[1:2], " "), out)
+		}
+	})
 	return p
 }
 
@@ -64,6 +73,9 @@ type cluster struct {
 	bin    string
 	client *api.Client
 	tag    string
+	// token, when set, is required by the masters and agents.
+	token     string
+	tokenFile string
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -71,10 +83,26 @@ func newCluster(t *testing.T) *cluster {
 	return &cluster{t: t, bin: buildBinary(t), tag: fmt.Sprintf("headroom-test-e2e-%d", os.Getpid())}
 }
 
+// withToken makes every component require a bearer token.
+func (c *cluster) withToken() {
+	c.token = "s3cret-token"
+	c.tokenFile = filepath.Join(c.t.TempDir(), "token")
+	if err := os.WriteFile(c.tokenFile, []byte(c.token+"\n"), 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *cluster) tokenArgs() []string {
+	if c.tokenFile == "" {
+		return nil
+	}
+	return []string{"--token-file", c.tokenFile}
+}
+
 func (c *cluster) startMaster(addr string, extra ...string) *proc {
 	args := append([]string{"master", "--listen", addr, "--data-dir", c.t.TempDir(),
 		"--heartbeat-interval", "500ms", "--agent-timeout", "5s", "--election-ttl", "2s"}, extra...)
-	return startProc(c.t, c.bin, args...)
+	return startProc(c.t, c.bin, append(args, c.tokenArgs()...)...)
 }
 
 func (c *cluster) startAgent(name, masters string) *proc {
@@ -93,9 +121,10 @@ func (c *cluster) startAgent(name, masters string) *proc {
 			}
 		}
 	})
-	return startProc(c.t, c.bin, "agent", "--master", masters, "--listen", freeAddr(c.t), "--hostname", name,
+	args := []string{"agent", "--master", masters, "--listen", freeAddr(c.t), "--hostname", name,
 		"--work-dir", filepath.Join(dir, "work"), "--batch-cgroup", batch, "--policy", policy,
-		"--task-user", "-", "--cleanup-on-stop")
+		"--task-user", "-", "--cleanup-on-stop"}
+	return startProc(c.t, c.bin, append(args, c.tokenArgs()...)...)
 }
 
 func (c *cluster) get(path string, out any) error {
@@ -173,16 +202,32 @@ func (c *cluster) batchProcs(name string) []string {
 // instances with hostname UNIQUE; scale, kill, delete.
 func TestClusterEndToEnd(t *testing.T) {
 	c := newCluster(t)
+	c.withToken()
 	addr := freeAddr(t)
 	c.startMaster(addr)
 	master := "http://" + addr
 	var err error
-	if c.client, err = api.NewClient(master, ""); err != nil {
+	if c.client, err = api.NewClient(master, c.token); err != nil {
 		t.Fatal(err)
 	}
 	c.startAgent("agent-a", master)
 	c.startAgent("agent-b", master)
 	c.waitAgents(2)
+
+	// The token is required everywhere but /metrics and /healthz.
+	anon, _ := api.NewClient(master, "")
+	if err := anon.Do(context.Background(), http.MethodGet, "/v2/apps", nil, nil); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("GET /v2/apps without the token: %v, want 401", err)
+	}
+	wrong, _ := api.NewClient(master, "not-the-token")
+	if err := wrong.Do(context.Background(), http.MethodGet, "/api/v1/agents", nil, nil); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("GET /api/v1/agents with a wrong token: %v, want 401", err)
+	}
+	for _, p := range []string{"/metrics", "/healthz"} {
+		if code, _ := get(t, master+p); code != http.StatusOK {
+			t.Errorf("GET %s without the token: %d", p, code)
+		}
+	}
 
 	app := `{"id":"/web","cmd":"sleep 600","cpus":0.1,"mem":16,"instances":3,"constraints":[["hostname","UNIQUE"]]}`
 	var created map[string]any
@@ -221,13 +266,13 @@ func TestClusterEndToEnd(t *testing.T) {
 	if err := c.client.Do(context.Background(), http.MethodPut, "/v2/apps/web", []byte(`{"instances":1}`), nil); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
+	testutil.Eventually(t, 60*time.Second, 200*time.Millisecond, func() bool {
 		return len(running(c.appTasks("web"))) == 1
 	}, "scaled down to one")
 	if err := c.client.Do(context.Background(), http.MethodPut, "/v2/apps/web", []byte(`{"instances":2}`), nil); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
+	testutil.Eventually(t, 60*time.Second, 200*time.Millisecond, func() bool {
 		return len(running(c.appTasks("web"))) == 2
 	}, "scaled back to two")
 
@@ -237,7 +282,7 @@ func TestClusterEndToEnd(t *testing.T) {
 	if err := c.client.Do(context.Background(), http.MethodPost, "/api/v1/tasks/"+victim+"/kill", nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
+	testutil.Eventually(t, 60*time.Second, 200*time.Millisecond, func() bool {
 		now := running(c.appTasks("web"))
 		return len(now) == 2 && !slices.ContainsFunc(now, func(tk e2eTask) bool { return tk.ID == victim })
 	}, "the killed task replaced")
@@ -246,7 +291,7 @@ func TestClusterEndToEnd(t *testing.T) {
 	if err := c.client.Do(context.Background(), http.MethodDelete, "/v2/apps/web", nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
+	testutil.Eventually(t, 60*time.Second, 200*time.Millisecond, func() bool {
 		return len(c.batchProcs("agent-a"))+len(c.batchProcs("agent-b")) == 0
 	}, "every task process gone after the delete")
 	var notFound *api.StatusError

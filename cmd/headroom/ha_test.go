@@ -36,18 +36,21 @@ func TestMasterFailover(t *testing.T) {
 	if c.client, err = api.NewClient(list, ""); err != nil {
 		t.Fatal(err)
 	}
-	c.startAgent("agent-ha", list)
-	c.waitAgents(1)
+	// Two agents: a new leader that allocated as soon as the first one
+	// re-registered would relaunch the second one's tasks.
+	c.startAgent("agent-ha-a", list)
+	c.startAgent("agent-ha-b", list)
+	c.waitAgents(2)
 
-	app := `{"id":"/batch","cmd":"sleep 600","cpus":0.1,"mem":16,"instances":2}`
+	app := `{"id":"/batch","cmd":"sleep 600","cpus":0.1,"mem":16,"instances":4,"constraints":[["hostname","MAX_PER","2"]]}`
 	if err := c.client.Do(context.Background(), http.MethodPost, "/v2/apps", []byte(app), nil); err != nil {
 		t.Fatal(err)
 	}
 	var before []e2eTask
 	testutil.Eventually(t, 60*time.Second, 200*time.Millisecond, func() bool {
 		before = running(c.appTasks("batch"))
-		return len(before) == 2
-	}, "two instances running")
+		return len(before) == 4
+	}, "four instances running")
 
 	var leader struct {
 		Leader string `json:"leader"`
@@ -76,14 +79,14 @@ func TestMasterFailover(t *testing.T) {
 		return c.get("/api/v1/leader", &l) == nil && l.Leader != "" && l.Leader != old
 	}, "a new leader within 15 s of the old one's SIGKILL")
 	t.Logf("new leader elected %v after the SIGKILL", time.Since(killed).Round(100*time.Millisecond))
-	c.waitAgents(1)
+	c.waitAgents(2)
 
 	// The same two tasks keep running: adopted, not relaunched.
 	var after []e2eTask
-	testutil.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
+	testutil.Eventually(t, 60*time.Second, 200*time.Millisecond, func() bool {
 		after = running(c.appTasks("batch"))
-		return len(after) == 2
-	}, "the app's two instances known to the new leader")
+		return len(after) == 4
+	}, "the app's four instances known to the new leader")
 	for range 10 { // and stay so: nothing launched twice
 		time.Sleep(300 * time.Millisecond)
 		tasks := c.appTasks("batch")
@@ -93,8 +96,8 @@ func TestMasterFailover(t *testing.T) {
 				live++
 			}
 		}
-		if live != 2 {
-			t.Fatalf("%d live tasks after the failover, want the same 2: %+v", live, tasks)
+		if live != 4 {
+			t.Fatalf("%d live tasks after the failover, want the same 4: %+v", live, tasks)
 		}
 	}
 	ids := func(ts []e2eTask) []string {
@@ -108,7 +111,7 @@ func TestMasterFailover(t *testing.T) {
 	if !slices.Equal(ids(before), ids(after)) {
 		t.Fatalf("tasks before the failover %v, after %v: instances were replaced", ids(before), ids(after))
 	}
-	if n := len(c.batchProcs("agent-ha")); n == 0 {
+	if n := len(c.batchProcs("agent-ha-a")) + len(c.batchProcs("agent-ha-b")); n == 0 {
 		t.Fatal("no task process left on the agent")
 	}
 }

@@ -25,6 +25,7 @@ type masterFlags struct {
 	etcdEndpoints     string
 	advertise         string
 	tokenFile         string
+	agentCAFile       string
 	heartbeatInterval time.Duration
 	agentTimeout      time.Duration
 	electionTTL       time.Duration
@@ -65,6 +66,7 @@ func (f *masterFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.etcdEndpoints, "etcd-endpoints", "", "comma-separated etcd client URLs of an existing cluster (HA); empty starts an embedded etcd")
 	fl.StringVar(&f.advertise, "advertise-url", "", "URL agents, the CLI and other masters use to reach this master (default: http://HOSTNAME:PORT of --listen)")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding a bearer token required on the API (except /metrics and /healthz) and sent to agents")
+	fl.StringVar(&f.agentCAFile, "agent-ca-file", "", "PEM CA certificate to trust when agents serve TLS")
 	fl.DurationVar(&f.heartbeatInterval, "heartbeat-interval", 2*time.Second, "how often agents heartbeat")
 	fl.DurationVar(&f.agentTimeout, "agent-timeout", 15*time.Second, "an agent silent this long is unreachable and its tasks are replaced")
 	fl.DurationVar(&f.electionTTL, "election-ttl", 5*time.Second, "leader lease: a dead leader is replaced after about this long")
@@ -122,9 +124,13 @@ func runMaster(ctx context.Context, f *masterFlags, log *slog.Logger, ready func
 	if err != nil {
 		return err
 	}
+	agentClient, err := httpClient("agent-ca-file", f.agentCAFile, 10*time.Second)
+	if err != nil {
+		return err
+	}
 	m, err := master.New(master.Config{
 		Store: st, AdvertiseURL: advertise, HeartbeatInterval: f.heartbeatInterval,
-		AgentTimeout: f.agentTimeout, ElectionTTL: f.electionTTL, AgentToken: token,
+		AgentTimeout: f.agentTimeout, ElectionTTL: f.electionTTL, AgentToken: token, AgentClient: agentClient,
 		Metrics: obs, Logger: log,
 	})
 	if err != nil {
