@@ -30,14 +30,15 @@ type serviceSet struct {
 	// read; stat is then read only for the pids that match.
 	needCmdline bool
 
-	// seen remembers, between full rescans, whether each pid matched any
-	// service: reading every process's files is what makes a scan cost
-	// milliseconds, so pids known not to match are skipped until the next
-	// full rescan. A process that execs into a matching program is thus
-	// picked up within rescanEvery samples; services are reported for
+	// seen remembers whether each pid matched any service. Reading every
+	// process's files is what makes a scan cost milliseconds, so a pid
+	// known not to match is re-read only once every rescanEvery scans, a
+	// different slice of pids each scan (pid % rescanEvery), which spreads
+	// the cost evenly. A process that execs into a matching program is
+	// thus picked up within rescanEvery samples; services are reported for
 	// visibility only (business usage never depends on them), so that lag
 	// is harmless.
-	seen  map[int]bool
+	seen  map[int]seenPID
 	scans int
 
 	// Buffers reused across pids and samples.
@@ -85,7 +86,7 @@ func newServiceSet(root string, specs []ServiceSpec) (*serviceSet, error) {
 		root:     root,
 		pageSize: uint64(os.Getpagesize()),
 		statBuf:  make([]byte, 1<<10),
-		seen:     make(map[int]bool),
+		seen:     make(map[int]seenPID),
 		cmdBuf:   make([]byte, cmdlineMax),
 	}
 	for _, spec := range specs {
@@ -190,11 +191,9 @@ func (s *serviceSet) scan() error {
 		return fmt.Errorf("scan %s: %w", s.root, err)
 	}
 	defer d.close()
-	full := s.scans%rescanEvery == 0
+	gen := s.scans
+	slice := s.scans % rescanEvery
 	s.scans++
-	if full {
-		clear(s.seen)
-	}
 	for {
 		names, err := d.dir.Readdirnames(512)
 		for _, name := range names {
@@ -202,16 +201,26 @@ func (s *serviceSet) scan() error {
 			if !ok {
 				continue
 			}
-			if matched, known := s.seen[pid]; known && !matched && !full {
+			if e, known := s.seen[pid]; known && !e.matched && pid%rescanEvery != slice {
+				e.gen = gen
+				s.seen[pid] = e
 				continue
 			}
 			matched, err := s.scanPID(d, pid, name)
 			if err != nil {
 				return err
 			}
-			s.seen[pid] = matched
+			s.seen[pid] = seenPID{matched: matched, gen: gen}
 		}
 		if errors.Is(err, io.EOF) {
+			if slice == 0 {
+				// Forget pids that have exited, once per round.
+				for pid, e := range s.seen {
+					if e.gen != gen {
+						delete(s.seen, pid)
+					}
+				}
+			}
 			return nil
 		}
 		if err != nil {
@@ -220,9 +229,15 @@ func (s *serviceSet) scan() error {
 	}
 }
 
-// rescanEvery is how many scans pass between two full rescans of every
-// process.
-const rescanEvery = 10
+// seenPID is what a scan remembers of a pid.
+type seenPID struct {
+	matched bool
+	gen     int // the last scan that listed it
+}
+
+// rescanEvery is how many scans it takes to re-read every process that
+// did not match.
+const rescanEvery = 30
 
 // scanPID matches one process against the process services. name is the
 // pid directory's name. matched reports whether any service took it.
