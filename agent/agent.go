@@ -263,6 +263,13 @@ func (a *Agent) reserve(est monitor.Estimate) error {
 	a.mu.Lock()
 	a.estimate = est
 	next := Reserve(est, a.override, held, a.cfg.CPUFloor)
+	// Dedicated capacity is static and not the business's: tasks placed
+	// on it run in the batch cgroup too, so the limits make room for it.
+	if d := a.cfg.Dedicated; !d.IsZero() {
+		next.CPUQuota += d.CPUs
+		next.MemLimit = satAdd(next.MemLimit, d.MemBytes)
+		next.EvictAbove = satAdd(next.EvictAbove, d.MemBytes)
+	}
 	changed := next != a.applied
 	a.mu.Unlock()
 

@@ -164,7 +164,7 @@ func waitTask(t *testing.T, a *Agent, id string, timeout time.Duration, ok func(
 		v, found := a.exec.Task(id)
 		last = v.Status
 		return found && ok(v.Status)
-	}, fmt.Sprintf("task %s %s (last: %+v)", id, what, last))
+	}, fmt.Sprintf("task %s %s", id, what))
 	return last
 }
 

@@ -111,10 +111,16 @@ func Reserve(est monitor.Estimate, ov *Override, batchHeld uint64, cpuFloor floa
 		CPUs:       cpus,
 		MemBytes:   mem,
 		CPUQuota:   max(cpus, cpuFloor),
-		MemLimit:   satAdd(mem, held),
+		MemLimit:   satAdd(max(mem, MemoryFloor), held),
 		EvictAbove: safe,
 	}
 }
+
+// MemoryFloor is the least room the batch cgroup keeps above what it holds,
+// as the CPU floor keeps tasks crawling: with no room at all the kernel
+// cannot even create a task's cgroup (mkdir fails with ENOMEM), and a
+// re-adopted task could not allocate a page before the first estimate.
+const MemoryFloor = 64 << 20
 
 // satAdd adds without overflowing.
 func satAdd(a, b int64) int64 {

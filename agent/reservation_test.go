@@ -25,7 +25,7 @@ func TestReserve(t *testing.T) {
 		{"cap above estimate keeps estimate", est, &Override{Mode: OverrideCap, CPUs: 10}, 0, 0.1, Applied{CPUs: 6, MemBytes: 8 << 30, CPUQuota: 6, MemLimit: 8 << 30, EvictAbove: 8 << 30}},
 		{"cap cpu only", est, &Override{Mode: OverrideCap, CPUs: 3}, 0, 0.1, Applied{CPUs: 3, MemBytes: 8 << 30, CPUQuota: 3, MemLimit: 8 << 30, EvictAbove: 8 << 30}},
 		{"fixed", est, &Override{Mode: OverrideFixed, CPUs: 10, MemBytes: 2 << 30}, 0, 0.1, Applied{CPUs: 10, MemBytes: 2 << 30, CPUQuota: 10, MemLimit: 2 << 30, EvictAbove: 2 << 30}},
-		{"fixed zero keeps the floor", est, &Override{Mode: OverrideFixed}, 0, 0.1, Applied{CPUs: 0, MemBytes: 0, CPUQuota: 0.1, MemLimit: 0}},
+		{"fixed zero keeps the floors", est, &Override{Mode: OverrideFixed}, 0, 0.1, Applied{CPUs: 0, MemBytes: 0, CPUQuota: 0.1, MemLimit: MemoryFloor}},
 	}
 	tests = append(tests,
 		// Still growing after a restart: the target, not the estimate,
@@ -38,7 +38,7 @@ func TestReserve(t *testing.T) {
 			floor float64
 			want  Applied
 		}{"growing estimate evicts above the target", monitor.Estimate{Time: time.Unix(1, 0), Mem: 0, TargetMem: 4 << 30}, nil, 2 << 30, 0.1,
-			Applied{CPUQuota: 0.1, MemLimit: 2 << 30, EvictAbove: 4 << 30}},
+			Applied{CPUQuota: 0.1, MemLimit: 2<<30 + MemoryFloor, EvictAbove: 4 << 30}},
 		struct {
 			name  string
 			est   monitor.Estimate
@@ -47,7 +47,7 @@ func TestReserve(t *testing.T) {
 			floor float64
 			want  Applied
 		}{"degraded evicts nothing", monitor.Estimate{Degraded: true}, nil, 2 << 30, 0.1,
-			Applied{CPUQuota: 0.1, MemLimit: 2 << 30, EvictAbove: 2 << 30}},
+			Applied{CPUQuota: 0.1, MemLimit: 2<<30 + MemoryFloor, EvictAbove: 2 << 30}},
 	)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -22,12 +22,19 @@ func DecodeStrict(r io.Reader, v any, limit int64) error {
 		if errors.Is(err, io.EOF) {
 			return errors.New("empty body")
 		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return errors.New("malformed JSON: the body ends in the middle of a value")
+		}
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
 			return fmt.Errorf("malformed JSON at byte %d: %w", se.Offset, err)
 		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
+			if te.Field == "" {
+				// A map value or the top level: name where it is.
+				return fmt.Errorf("value at byte %d: %s is not a valid %s", te.Offset, te.Value, te.Type)
+			}
 			return fmt.Errorf("field %q: %s is not a valid %s", te.Field, te.Value, te.Type)
 		}
 		return err

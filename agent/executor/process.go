@@ -115,7 +115,10 @@ func (e *Executor) prepare(ctx context.Context, t *task) (procSpec, string, erro
 		return spec, api.ReasonFetchFailed, err
 	}
 	for _, name := range []string{"stdout", "stderr"} {
-		f, err := os.OpenFile(filepath.Join(t.sandbox, name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+		// O_NOFOLLOW: an artifact may hold a symlink named like a log
+		// whose target only the kernel sees outside the sandbox; the
+		// agent must not create or append to a file through it.
+		f, err := os.OpenFile(filepath.Join(t.sandbox, name), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o640)
 		if err != nil {
 			return spec, api.ReasonSandboxFailed, fmt.Errorf("sandbox %s: %w", t.sandbox, err)
 		}
@@ -281,12 +284,12 @@ func (e *Executor) startLocked(t *task, spec procSpec) error {
 	if err := os.Remove(t.exitFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fail(err)
 	}
-	stdout, err := os.OpenFile(filepath.Join(t.sandbox, "stdout"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	stdout, err := os.OpenFile(filepath.Join(t.sandbox, "stdout"), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o640)
 	if err != nil {
 		return fail(err)
 	}
 	defer stdout.Close()
-	stderr, err := os.OpenFile(filepath.Join(t.sandbox, "stderr"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	stderr, err := os.OpenFile(filepath.Join(t.sandbox, "stderr"), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o640)
 	if err != nil {
 		return fail(err)
 	}

@@ -124,16 +124,29 @@ func diskUsage(dir string) (int64, error) {
 // the task holds path open with O_APPEND and keeps writing to the same
 // inode, which then restarts at offset 0. Bytes written between the copy
 // and the truncate are lost; that is the accepted price.
+//
+// The sandbox belongs to the task's user, who may replace path or path.1
+// with a symlink to any file of the host; the agent runs as root, so it
+// never follows one: path is opened O_NOFOLLOW and truncated through that
+// descriptor, and path.1 is removed and created O_EXCL.
 func rotate(path string, maxBytes int64, keep int) error {
-	fi, err := os.Stat(path)
+	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if fi.Size() <= maxBytes || keep <= 0 {
+	if !fi.Mode().IsRegular() || fi.Size() <= maxBytes || keep <= 0 {
 		return nil
+	}
+	src, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("rotate %s: %w", path, err)
+	}
+	defer src.Close()
+	if fi, err = src.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return err
 	}
 	for i := keep - 1; i >= 1; i-- {
 		from := fmt.Sprintf("%s.%d", path, i)
@@ -142,28 +155,26 @@ func rotate(path string, maxBytes int64, keep int) error {
 			return fmt.Errorf("rotate %s: %w", path, err)
 		}
 	}
-	src, err := os.Open(path)
-	if err != nil {
+	if err := os.Remove(path + ".1"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("rotate %s: %w", path, err)
 	}
-	defer src.Close()
-	dst, err := os.OpenFile(path+".1", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fi.Mode().Perm())
+	dst, err := os.OpenFile(path+".1", os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, fi.Mode().Perm())
 	if err != nil {
 		return fmt.Errorf("rotate %s: %w", path, err)
 	}
 	_, cerr := io.Copy(dst, src)
+	// Keep the copy owned like the original so the task's user can read
+	// its own rotated logs.
+	if st, ok := statOwner(fi); ok && cerr == nil {
+		_ = dst.Chown(st.uid, st.gid)
+	}
 	if err := dst.Close(); cerr == nil {
 		cerr = err
 	}
 	if cerr != nil {
 		return fmt.Errorf("rotate %s: %w", path, cerr)
 	}
-	// Keep the copy owned like the original so the task's user can read
-	// its own rotated logs.
-	if st, ok := statOwner(fi); ok {
-		_ = os.Chown(path+".1", st.uid, st.gid)
-	}
-	if err := os.Truncate(path, 0); err != nil {
+	if err := src.Truncate(0); err != nil {
 		return fmt.Errorf("rotate %s: %w", path, err)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -101,6 +102,7 @@ func taskPids(t *testing.T, cg string) []int {
 			pids = append(pids, p)
 		}
 	}
+	slices.Sort(pids)
 	return pids
 }
 
@@ -175,12 +177,13 @@ func TestAgentRecoversTaskAfterCrash(t *testing.T) {
 
 	first := startProc(t, bin, args...)
 	waitUp(first)
-	// The harvest grows from nothing: wait until it can hold the task,
-	// so the batch memory limit does not stop it.
+	// The memory harvest grows from nothing: wait until the batch memory
+	// limit can hold the task. CPU needs no wait: the quota never falls
+	// below the floor, and on a loaded host the CPU harvest may stay 0.
 	testutil.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool {
 		st, err := fetchState(base)
-		return err == nil && st.Applied.MemBytes >= 256<<20 && st.Applied.CPUs >= 0.1
-	}, "the harvest to open")
+		return err == nil && st.Applied.MemBytes >= 256<<20
+	}, "the memory harvest to open")
 	code, body := postJSON(t, base+"/api/v1/tasks",
 		`{"id":"survivor","cmd":"sleep 600","kill_grace_period_seconds":2,"resources":{"cpus":0.1,"mem_bytes":16777216}}`)
 	if code != http.StatusAccepted {
@@ -188,10 +191,19 @@ func TestAgentRecoversTaskAfterCrash(t *testing.T) {
 	}
 	waitState("survivor", api.TaskRunning, 30*time.Second)
 	cg := tag + "/batch/survivor"
-	pids := taskPids(t, cg)
-	if len(pids) == 0 {
-		t.Fatalf("no process in the task cgroup %s", cg)
-	}
+	// TASK_RUNNING is reported once the wrapper is started in the cgroup;
+	// wait for the real task (sleep) under it, so the set of processes
+	// is complete before the crash.
+	var pids []int
+	testutil.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool {
+		pids = taskPids(t, cg)
+		for _, pid := range pids {
+			if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "sleep" {
+				return true
+			}
+		}
+		return false
+	}, "the sleep process in the task cgroup "+cg)
 
 	first.kill()
 	for _, pid := range pids {
@@ -199,7 +211,7 @@ func TestAgentRecoversTaskAfterCrash(t *testing.T) {
 			t.Fatalf("task process %d died with the agent", pid)
 		}
 	}
-	if now := taskPids(t, cg); len(now) != len(pids) {
+	if now := taskPids(t, cg); !slices.Equal(now, pids) {
 		t.Fatalf("task cgroup holds %v after the agent's SIGKILL, had %v", now, pids)
 	}
 
@@ -244,10 +256,10 @@ func TestAgentRecoversTaskAfterCrash(t *testing.T) {
 	case err := <-second.exited:
 		second.exited <- err
 		if err != nil {
-			t.Errorf("agent exit after SIGTERM: %v\n%s", err, second.stderr.String())
+			t.Errorf("agent exit after SIGTERM: %v", err)
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatalf("the agent did not stop 30 s after SIGTERM\n%s", second.stderr.String())
+		t.Fatal("the agent did not stop 30 s after SIGTERM")
 	}
 	if left := cgroupLeftovers(tag); len(left) != 0 {
 		t.Errorf("cgroups left after a clean stop with --cleanup-on-stop: %v", left)
