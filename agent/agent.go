@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math"
 	"path"
+	"slices"
 	"sync"
 	"time"
 
@@ -80,10 +81,16 @@ type Agent struct {
 	evictions map[string]uint64
 	evicting  map[string]bool
 	applyErrs uint64
+	// starvedSince is when the batch cgroup was last clamped to the CPU
+	// floor with revocable tasks in it; zero while it is not.
+	starvedSince time.Time
 }
 
+// evictOrder asks the QoS goroutine to free need bytes of batch memory, or,
+// with count set, to evict that many tasks whatever they hold.
 type evictOrder struct {
 	need   uint64
+	count  int
 	reason string
 }
 
@@ -91,7 +98,11 @@ type evictOrder struct {
 const (
 	EvictMemoryRequest = "memory_request" // the monitor asked for memory back
 	EvictOverHarvest   = "over_harvest"   // batch holds more than the harvest
+	EvictCPUStarvation = "cpu_starvation" // clamped to the floor for too long
 )
+
+// EvictReasons lists every eviction reason, for a stable label set.
+var EvictReasons = []string{EvictMemoryRequest, EvictOverHarvest, EvictCPUStarvation}
 
 // New creates the batch cgroup and the executor; nothing runs until Run.
 func New(cfg Config) (*Agent, error) {
@@ -290,6 +301,8 @@ func (a *Agent) reserve(est monitor.Estimate) error {
 
 	var order evictOrder
 	switch {
+	case a.starving(est, next):
+		order = evictOrder{count: 1, reason: EvictCPUStarvation}
 	case est.EvictBytes > 0:
 		order = evictOrder{need: est.EvictBytes, reason: EvictMemoryRequest}
 	case held > uint64(max(next.EvictAbove, 0)):
@@ -303,6 +316,39 @@ func (a *Agent) reserve(est monitor.Estimate) error {
 		// An order is already pending; the next estimate re-evaluates.
 	}
 	return applyErr
+}
+
+// starving reports whether revocable tasks have been clamped to the CPU
+// floor for longer than the policy allows. CPU alone is never a reason to
+// kill: a clamped task crawls and finishes later. But a task starved for
+// long holds memory for nothing and would run better elsewhere, so after
+// pressure.cpu_starvation_evict_after one task goes, and the clock
+// restarts for the next.
+func (a *Agent) starving(est monitor.Estimate, next Applied) bool {
+	limit := time.Duration(a.cfg.Monitor.Policy.Pressure.CPUStarvationEvictAfter)
+	if limit <= 0 || est.Time.IsZero() {
+		return false
+	}
+	clamped := next.CPUs <= a.cfg.CPUFloor
+	if clamped {
+		clamped = slices.ContainsFunc(a.exec.Tasks(), func(t executor.TaskView) bool {
+			return t.Info.Revocable && t.Status.State == api.TaskRunning
+		})
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case !clamped:
+		a.starvedSince = time.Time{}
+		return false
+	case a.starvedSince.IsZero():
+		a.starvedSince = est.Time
+		return false
+	case est.Time.Sub(a.starvedSince) >= limit:
+		a.starvedSince = est.Time
+		return true
+	}
+	return false
 }
 
 // qos owns evictions: it picks victims and kills them, one order at a time.
@@ -339,7 +385,13 @@ func (a *Agent) evictFor(ctx context.Context, o evictOrder) {
 		}
 	}
 	a.mu.Lock()
-	victims := PickVictims(cands, o.need)
+	var victims []Candidate
+	if o.count > 0 {
+		victims = PickVictims(cands, math.MaxUint64)
+		victims = victims[:min(o.count, len(victims))]
+	} else {
+		victims = PickVictims(cands, o.need)
+	}
 	for _, v := range victims {
 		a.evicting[v.ID] = true
 		a.evictions[o.reason]++
@@ -351,8 +403,11 @@ func (a *Agent) evictFor(ctx context.Context, o evictOrder) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			msg := fmt.Sprintf("evicted to free %d bytes of batch memory (%s)", o.need, o.reason)
-			if err := a.exec.Kill(v.ID, api.TaskPreempted, api.ReasonPreemptedMemory, msg); err != nil {
+			reason, msg := api.ReasonPreemptedMemory, fmt.Sprintf("evicted to free %d bytes of batch memory (%s)", o.need, o.reason)
+			if o.reason == EvictCPUStarvation {
+				reason, msg = api.ReasonPreemptedCPU, "evicted after being clamped to the CPU floor for longer than the policy allows"
+			}
+			if err := a.exec.Kill(v.ID, api.TaskPreempted, reason, msg); err != nil {
 				a.cfg.Logger.Error("evicting task", "task", v.ID, "err", err)
 			}
 			a.mu.Lock()

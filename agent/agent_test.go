@@ -377,3 +377,36 @@ func meminfo() (avail, total uint64, err error) {
 	}
 	return avail, total, nil
 }
+
+// A revocable task clamped to the CPU floor for longer than the policy's
+// starvation limit is evicted, with its reason; a task that is not clamped
+// is left alone.
+func TestCPUStarvationEvicts(t *testing.T) {
+	ta := startAgent(t, func(c *Config) {
+		c.Monitor.Policy.Pressure.CPUStarvationEvictAfter = model.Duration(2 * time.Second)
+	})
+	// Room for the task first, then clamp CPU to the floor.
+	if err := ta.SetOverride(&Override{Mode: OverrideFixed, CPUs: 1, MemBytes: 1 << 30}); err != nil {
+		t.Fatal(err)
+	}
+	task := api.TaskInfo{ID: "starved", Cmd: "sleep 600", Revocable: true,
+		KillGracePeriodSeconds: 1, Resources: resources.Resources{CPUs: 0.1, MemBytes: 32 << 20}}
+	if code, body := ta.do(t, http.MethodPost, "/api/v1/tasks", task); code != http.StatusAccepted {
+		t.Fatalf("launch: %d %s", code, body)
+	}
+	waitTask(t, ta.Agent, "starved", 30*time.Second, isState(api.TaskRunning), "running")
+	if err := ta.SetOverride(&Override{Mode: OverrideFixed, CPUs: 0, MemBytes: 1 << 30}); err != nil {
+		t.Fatal(err)
+	}
+	clamped := time.Now()
+	st := waitTask(t, ta.Agent, "starved", 60*time.Second, func(s api.TaskStatus) bool { return s.State.IsTerminal() }, "evicted for starvation")
+	if st.State != api.TaskPreempted || st.Reason != api.ReasonPreemptedCPU {
+		t.Fatalf("ended %s (%s), want preempted for CPU starvation", st.State, st.Reason)
+	}
+	if waited := time.Since(clamped); waited < 2*time.Second {
+		t.Errorf("evicted %v after the clamp, before the 2 s limit", waited)
+	}
+	if n := ta.State().Evictions[EvictCPUStarvation]; n != 1 {
+		t.Errorf("%d starvation evictions counted, want 1", n)
+	}
+}

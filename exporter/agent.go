@@ -150,7 +150,7 @@ func (c *AgentCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.taskCPU, other.cpu, "other")
 		gauge(c.taskMem, float64(other.mem), "other")
 	}
-	for _, r := range []string{agent.EvictMemoryRequest, agent.EvictOverHarvest} {
+	for _, r := range agent.EvictReasons {
 		counter(c.evictions, float64(st.Evictions[r]), r)
 	}
 	gauge(c.registered, boolFloat(st.Master.Registered))

@@ -74,6 +74,7 @@ headroom_agent_tasks{state="TASK_STARTING"} 0
 headroom_batch_cpu_throttled_periods_total 30
 # HELP headroom_evictions_total Tasks evicted to give memory back to the business, by reason.
 # TYPE headroom_evictions_total counter
+headroom_evictions_total{reason="cpu_starvation"} 0
 headroom_evictions_total{reason="memory_request"} 2
 headroom_evictions_total{reason="over_harvest"} 0
 `

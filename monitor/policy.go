@@ -94,6 +94,10 @@ type PressurePolicy struct {
 	// MemoryWatermark is the fraction of memory that must stay available;
 	// below it the monitor asks for batch memory back (eviction).
 	MemoryWatermark float64 `yaml:"memory_watermark"`
+	// CPUStarvationEvictAfter: CPU is only clamped, never a reason to kill,
+	// unless revocable tasks stay clamped to the floor this long; then the
+	// agent evicts one (0 never does).
+	CPUStarvationEvictAfter model.Duration `yaml:"cpu_starvation_evict_after"`
 }
 
 // Bytes is a byte count that reads "512MiB", "2GB" or a plain integer.
@@ -165,6 +169,9 @@ func DefaultPolicy() Policy {
 			ShrinkStep:      0.25,
 			Cooldown:        model.Duration(60 * time.Second),
 			MemoryWatermark: 0.10,
+			// Ten minutes at the floor: a task that long starved holds
+			// its memory for nothing and would run better elsewhere.
+			CPUStarvationEvictAfter: model.Duration(10 * time.Minute),
 		},
 		DegradeAfter: model.Duration(10 * time.Second),
 	}
@@ -330,6 +337,9 @@ func (p Policy) Validate() error {
 	}
 	if p.Pressure.MemoryWatermark < 0 || p.Pressure.MemoryWatermark >= 1 || math.IsNaN(p.Pressure.MemoryWatermark) {
 		bad("pressure.memory_watermark", "must be a fraction in [0, 1), got %v", p.Pressure.MemoryWatermark)
+	}
+	if p.Pressure.CPUStarvationEvictAfter < 0 {
+		bad("pressure.cpu_starvation_evict_after", "must be >= 0, got %s", p.Pressure.CPUStarvationEvictAfter)
 	}
 	positive("degrade_after", p.DegradeAfter)
 	return errors.Join(errs...)
