@@ -81,6 +81,9 @@ type Agent struct {
 	evictions map[string]uint64
 	evicting  map[string]bool
 	applyErrs uint64
+	// changes counts moves of the applied reservation, the churn batch
+	// work and the master see.
+	changes map[monitor.Change]uint64
 	// starvedSince is when the batch cgroup was last clamped to the CPU
 	// floor with revocable tasks in it; zero while it is not.
 	starvedSince time.Time
@@ -155,6 +158,7 @@ func New(cfg Config) (*Agent, error) {
 		attrs:     maps.Clone(cfg.Attributes),
 		evictions: map[string]uint64{},
 		evicting:  map[string]bool{},
+		changes:   map[monitor.Change]uint64{},
 	}
 	mcfg := cfg.Monitor
 	mcfg.OnEstimate = a.apply
@@ -294,6 +298,10 @@ func (a *Agent) reserve(est monitor.Estimate) error {
 			a.applyErrs++
 			applyErr = fmt.Errorf("batch cgroup %s: %w", a.batch.Path(), applyErr)
 		} else {
+			for _, c := range monitor.Changes(monitor.Estimate{CPU: a.applied.CPUs, Mem: uint64(max(a.applied.MemBytes, 0))},
+				monitor.Estimate{CPU: next.CPUs, Mem: uint64(max(next.MemBytes, 0))}) {
+				a.changes[c]++
+			}
 			a.applied = next
 		}
 		a.mu.Unlock()
@@ -463,8 +471,10 @@ type State struct {
 	Tasks      []executor.TaskView `json:"tasks"`
 	Evictions  map[string]uint64   `json:"evictions"`
 	// ApplyErrors counts failed writes of the reservation to the cgroup.
-	ApplyErrors uint64      `json:"apply_errors"`
-	Master      MasterState `json:"master"`
+	ApplyErrors uint64 `json:"apply_errors"`
+	// Changes counts moves of the applied reservation ("cpu/up", ...).
+	Changes map[string]uint64 `json:"reservation_changes"`
+	Master  MasterState       `json:"master"`
 }
 
 // State returns the agent's state for the API and the exporter.
@@ -478,10 +488,14 @@ func (a *Agent) State() State {
 		Dedicated:   a.cfg.Dedicated,
 		Evictions:   maps.Clone(a.evictions),
 		ApplyErrors: a.applyErrs,
+		Changes:     map[string]uint64{},
 	}
 	if a.override != nil {
 		o := *a.override
 		s.Override = &o
+	}
+	for c, n := range a.changes {
+		s.Changes[c.Resource+"/"+c.Direction] = n
 	}
 	a.mu.Unlock()
 	s.Tasks = a.exec.Tasks()

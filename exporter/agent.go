@@ -31,7 +31,7 @@ type AgentCollector struct {
 	appliedCPU, appliedMem, override    *prometheus.Desc
 	quota, memLimit                     *prometheus.Desc
 	throttled, throttledPeriods, period *prometheus.Desc
-	oomKills, applyErrors               *prometheus.Desc
+	oomKills, applyErrors, changes      *prometheus.Desc
 	tasks, taskCPU, taskMem, evictions  *prometheus.Desc
 	registered, hbFailures, pending     *prometheus.Desc
 }
@@ -53,6 +53,7 @@ func NewAgentCollector(src AgentSource, log *slog.Logger) *AgentCollector {
 		period:           desc("headroom_batch_cpu_periods_total"),
 		oomKills:         desc("headroom_batch_oom_kills_total"),
 		applyErrors:      desc("headroom_reservation_apply_errors_total"),
+		changes:          desc("headroom_agent_reservation_changes_total"),
 		tasks:            desc("headroom_agent_tasks"),
 		taskCPU:          desc("headroom_task_cpu_cores_requested"),
 		taskMem:          desc("headroom_task_memory_bytes"),
@@ -91,6 +92,11 @@ func (c *AgentCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.quota, st.Applied.CPUQuota)
 	gauge(c.memLimit, float64(st.Applied.MemLimit))
 	counter(c.applyErrors, float64(st.ApplyErrors))
+	for _, res := range []string{"cpu", "memory"} {
+		for _, dir := range []string{"up", "down"} {
+			counter(c.changes, float64(st.Changes[res+"/"+dir]), res, dir)
+		}
+	}
 
 	if bs, err := c.src.BatchStats(); err != nil {
 		c.log.Debug("reading batch cgroup stats", "err", err)

@@ -101,6 +101,8 @@ var catalogue = []Metric{
 		Help: "CFS periods elapsed with runnable batch tasks."},
 	{Name: "headroom_batch_oom_kills_total", Type: Counter, Component: "agent",
 		Help: "OOM kills inside the batch cgroup (should stay 0: headroom evicts first)."},
+	{Name: "headroom_agent_reservation_changes_total", Type: Counter, Component: "agent", Labels: []string{"resource", "direction"},
+		Help: "Moves of the reservation the agent applies (estimate and override together), by resource and direction: the churn batch work sees."},
 	{Name: "headroom_reservation_apply_errors_total", Type: Counter, Component: "agent",
 		Help: "Failed writes of the reservation to the batch cgroup."},
 	{Name: "headroom_agent_tasks", Type: Gauge, Component: "agent", Labels: []string{"state"},
