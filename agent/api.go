@@ -2,7 +2,11 @@ package agent
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/headroom-dev/headroom/agent/executor"
 	"github.com/headroom-dev/headroom/api"
@@ -22,6 +26,7 @@ const maxBody = 1 << 20
 //	GET    /api/v1/tasks             tasks
 //	POST   /api/v1/tasks             launch a task (used by the master)
 //	POST   /api/v1/tasks/{id}/kill   kill a task (used by the master)
+//	POST   /api/v1/tasks/{id}/check  run a COMMAND health check in a running task (used by the master)
 //
 // The landing page, /api/v1/estimate and /healthz come from the monitor.
 func (a *Agent) Handler() http.Handler {
@@ -110,7 +115,81 @@ func (a *Agent) Handler() http.Handler {
 		}
 		httpserver.WriteJSON(w, http.StatusAccepted, map[string]string{"task_id": id})
 	})
+	mux.HandleFunc("POST /api/v1/tasks/{id}/check", a.handleCheck)
 	return mux
+}
+
+// Limits of a check request.
+const (
+	// maxCheckBody caps a check request: a command of at most
+	// maxCheckCommand bytes, escaped, fits many times over.
+	maxCheckBody = 64 << 10
+	// maxCheckCommand is Marathon-sized: a health check is a one-liner,
+	// not a script.
+	maxCheckCommand = 4 << 10
+)
+
+// CheckRequest is the body of POST /api/v1/tasks/{id}/check.
+type CheckRequest struct {
+	Command        string  `json:"command"`
+	TimeoutSeconds float64 `json:"timeout_seconds"`
+}
+
+// CheckResult answers a check that ran: healthy is exit code 0. A check
+// killed at its timeout is unhealthy with exit code -1.
+type CheckResult struct {
+	Healthy  bool   `json:"healthy"`
+	ExitCode int    `json:"exit_code"`
+	Output   string `json:"output"`
+}
+
+// validate names the first thing wrong with the request.
+func (c CheckRequest) validate() error {
+	switch {
+	case strings.TrimSpace(c.Command) == "":
+		return errors.New("command is required")
+	case len(c.Command) > maxCheckCommand:
+		return fmt.Errorf("command is %d bytes, more than %d", len(c.Command), maxCheckCommand)
+	case !(c.TimeoutSeconds > 0) || c.TimeoutSeconds > executor.MaxCheckTimeout.Seconds() || math.IsInf(c.TimeoutSeconds, 0):
+		return fmt.Errorf("timeout_seconds must be > 0 and <= %g", executor.MaxCheckTimeout.Seconds())
+	}
+	return nil
+}
+
+// handleCheck runs a COMMAND health check in a running task. The check
+// runs with the request's context, so a master that gives up (or stops)
+// also stops the command. Only a check that ran answers 200; whether it
+// passed is in the body, so the caller can tell an unhealthy task from a
+// check that could not be made.
+func (a *Agent) handleCheck(w http.ResponseWriter, r *http.Request) {
+	var c CheckRequest
+	if err := api.DecodeStrict(r.Body, &c, maxCheckBody); err != nil {
+		httpserver.WriteError(w, http.StatusBadRequest, "invalid check request", err.Error())
+		return
+	}
+	if err := c.validate(); err != nil {
+		httpserver.WriteError(w, http.StatusUnprocessableEntity, "invalid check request", err.Error())
+		return
+	}
+	id := r.PathValue("id")
+	timeout := time.Duration(c.TimeoutSeconds * float64(time.Second))
+	code, out, err := a.exec.Check(r.Context(), id, c.Command, timeout)
+	switch {
+	case err == nil:
+	case errors.Is(err, executor.ErrCheckTimeout):
+		// Ran, and failed by taking too long: a result, not an error.
+		out += fmt.Sprintf("\n[killed: no result within %v]", timeout)
+	case errors.Is(err, executor.ErrUnknownTask):
+		httpserver.WriteError(w, http.StatusNotFound, "check refused", err.Error())
+		return
+	case errors.Is(err, executor.ErrTaskNotRunning):
+		httpserver.WriteError(w, http.StatusConflict, "check refused", err.Error())
+		return
+	default:
+		httpserver.WriteError(w, http.StatusInternalServerError, "check failed to run", err.Error())
+		return
+	}
+	httpserver.WriteJSON(w, http.StatusOK, CheckResult{Healthy: code == 0, ExitCode: code, Output: out})
 }
 
 // reservationView is the answer of the reservation endpoints.

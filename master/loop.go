@@ -361,11 +361,16 @@ func (m *Master) postAgent(ctx context.Context, u string, body any) error {
 	return nil
 }
 
-// probeLoop runs the apps' HTTP and TCP health checks while leading.
+// probeLoop runs the apps' health checks while leading: HTTP and TCP
+// checks from the master itself, COMMAND checks on the tasks' agents.
 func (m *Master) probeLoop(ctx context.Context) error {
 	t := m.cfg.Clock.NewTicker(time.Second)
 	defer t.Stop()
 	client := &http.Client{}
+	// The agents' client without its overall timeout: a COMMAND check may
+	// legitimately run for minutes, and each call gets its own deadline.
+	checkClient := *m.cfg.AgentClient
+	checkClient.Timeout = 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -377,7 +382,9 @@ func (m *Master) probeLoop(ctx context.Context) error {
 			m.mu.Unlock()
 			return nil
 		}
-		probes := m.apps.DueProbes(m.cfg.Clock.Now())
+		now := m.cfg.Clock.Now()
+		probes := m.apps.DueProbes(now)
+		commands := m.commandTargets(m.apps.DueCommands(now))
 		m.mu.Unlock()
 		var wg sync.WaitGroup
 		for _, p := range probes {
@@ -392,6 +399,129 @@ func (m *Master) probeLoop(ctx context.Context) error {
 				}
 			}()
 		}
+		// Bounded: a round on a large cluster must not open a connection
+		// per task at once, to agents that also serve their tasks.
+		sem := make(chan struct{}, maxConcurrentCommandChecks)
+		for _, c := range commands {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				select {
+				case sem <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+				defer func() { <-sem }()
+				healthy, err := m.runCommandCheck(ctx, &checkClient, c)
+				if err != nil {
+					// No answer from the agent (a network blip, the agent
+					// restarting, our own shutdown): not the task's fault,
+					// so nothing is counted against it.
+					if ctx.Err() == nil {
+						m.log.Warn("COMMAND health check: no answer from the agent", "task", c.TaskID, "agent", c.AgentID, "err", err)
+					}
+					return
+				}
+				m.mu.Lock()
+				defer m.mu.Unlock()
+				if m.leading {
+					m.apps.HealthCheckResult(c.TaskID, c.Check, healthy, m.cfg.Clock.Now())
+				}
+			}()
+		}
 		wg.Wait()
 	}
+}
+
+// maxConcurrentCommandChecks bounds the COMMAND checks of one probe round
+// in flight at a time.
+const maxConcurrentCommandChecks = 16
+
+// Bounds of a COMMAND check as the agents accept it.
+const (
+	defaultCommandCheckTimeout = 20 * time.Second
+	maxCommandCheckTimeout     = 300 * time.Second
+	// commandCheckSlack is added to the check's own timeout for the call:
+	// the agent needs a moment to start the command and to answer after
+	// killing it, and its answer must not be cut off by our deadline.
+	commandCheckSlack = 5 * time.Second
+)
+
+// commandTarget is a due COMMAND check with where to run it.
+type commandTarget struct {
+	apps.CommandCheck
+	agentURL string
+}
+
+// commandTargets resolves the agents of due COMMAND checks. A check whose
+// agent is unknown or not active is skipped: it cannot be run now, and
+// the agent's state already tells the apps scheduler about its tasks.
+// Called with mu held.
+func (m *Master) commandTargets(checks []apps.CommandCheck) []commandTarget {
+	out := make([]commandTarget, 0, len(checks))
+	for _, c := range checks {
+		ag := m.agents[c.AgentID]
+		if ag == nil || ag.State != AgentActive {
+			continue
+		}
+		out = append(out, commandTarget{CommandCheck: c, agentURL: ag.URL})
+	}
+	return out
+}
+
+// commandCheckResult is the agent's answer to a check that ran.
+type commandCheckResult struct {
+	Healthy  bool   `json:"healthy"`
+	ExitCode int    `json:"exit_code"`
+	Output   string `json:"output"`
+}
+
+// runCommandCheck asks the task's agent to run the check. It returns an
+// error only when the agent did not answer: any answer is a result, and
+// an answer other than 200 with a decodable body (unknown task, task not
+// running, bad request, agent error) is a failed check.
+func (m *Master) runCommandCheck(ctx context.Context, client *http.Client, c commandTarget) (bool, error) {
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = defaultCommandCheckTimeout
+	}
+	timeout = min(timeout, maxCommandCheckTimeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout+commandCheckSlack)
+	defer cancel()
+	u := c.agentURL + "/api/v1/tasks/" + url.PathEscape(c.TaskID) + "/check"
+	data, err := json.Marshal(map[string]any{"command": c.Command, "timeout_seconds": timeout.Seconds()})
+	if err != nil {
+		return false, fmt.Errorf("health check of task %q: %w", c.TaskID, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(data))
+	if err != nil {
+		return false, fmt.Errorf("health check of task %q: %w", c.TaskID, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if m.cfg.AgentToken != "" {
+		req.Header.Set("Authorization", "Bearer "+m.cfg.AgentToken)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return false, fmt.Errorf("health check of task %q: %w", c.TaskID, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return false, fmt.Errorf("health check of task %q: reading the answer of %s: %w", c.TaskID, u, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		m.log.Info("COMMAND health check refused by the agent: counted as failed", "task", c.TaskID,
+			"agent", c.AgentID, "status", resp.Status, "body", strings.TrimSpace(string(b)))
+		return false, nil
+	}
+	var r commandCheckResult
+	if err := json.Unmarshal(b, &r); err != nil {
+		m.log.Warn("COMMAND health check: unreadable answer: counted as failed", "task", c.TaskID, "agent", c.AgentID, "err", err)
+		return false, nil
+	}
+	if !r.Healthy {
+		m.log.Debug("COMMAND health check failed", "task", c.TaskID, "exit_code", r.ExitCode, "output", r.Output)
+	}
+	return r.Healthy, nil
 }
