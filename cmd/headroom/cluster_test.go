@@ -109,8 +109,8 @@ func (c *cluster) startAgent(name, masters string) *proc {
 	return c.startAgentAt(name, masters, freeAddr(c.t))
 }
 
-// startAgentAt starts an agent listening on addr.
-func (c *cluster) startAgentAt(name, masters, addr string) *proc {
+// startAgentAt starts an agent listening on addr, with extra flags.
+func (c *cluster) startAgentAt(name, masters, addr string, extra ...string) *proc {
 	dir := c.t.TempDir()
 	policy := filepath.Join(dir, "policy.yaml")
 	if err := os.WriteFile(policy, []byte("grow:\n  grow_after: 1s\n  max_step:\n    cpus: 8\n    memory: 64GiB\npressure:\n  cpu_some_avg10: 0\n"), 0o644); err != nil {
@@ -129,6 +129,7 @@ func (c *cluster) startAgentAt(name, masters, addr string) *proc {
 	args := []string{"agent", "--master", masters, "--listen", addr, "--hostname", name,
 		"--work-dir", filepath.Join(dir, "work"), "--batch-cgroup", batch, "--policy", policy,
 		"--task-user", "-", "--cleanup-on-stop"}
+	args = append(args, extra...)
 	return startProc(c.t, c.bin, append(args, c.tokenArgs()...)...)
 }
 

@@ -38,5 +38,6 @@ the reason, and the command exits non-zero.`,
 			return err
 		},
 	})
+	cmd.AddCommand(newSimulateCommand())
 	return cmd
 }

@@ -41,6 +41,7 @@ agents and a master to put batch work on the harvested capacity.`,
 		newAgentsCommand(),
 		newTasksCommand(),
 		newLeaderCommand(),
+		newDashboardsCommand(),
 		newPolicyCommand(g),
 		newVersionCommand(),
 	)

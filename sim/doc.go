@@ -1,0 +1,66 @@
+// Package sim replays a business load trace through headroom policies and
+// scores what each would have lent to batch work, side by side with
+// baselines. It drives the monitor's own estimator (monitor.Estimator), so
+// a policy is judged by the code that will run it, not by a model of it.
+//
+// # Traces
+//
+// A Trace is the business demand of one host, one Point per step: business
+// CPU in cores and memory in bytes, held from the point's time to the next
+// point's. ReadTrace reads a monitor recording (docs/recording.md; its full
+// samples, business plus headroom's own use) or a public cluster trace
+// (Alibaba 2018, Azure 2019, Google 2019), scaled to a Host.
+//
+// # Replay
+//
+// Step i starts at T(i) and lasts d(i). The harvest of step i, h(i) (CPU)
+// and m(i) (memory), is the estimate once every sample describing the steps
+// before i has been fed: step i's own demand is never seen before it
+// happens (no foresight at the trace's resolution). Step i−1 is fed as
+// full samples (Fast false, PSI absent) at the policy's sampling interval
+// across (T(i−1), T(i)], the last at exactly T(i), each carrying step i−1's
+// demand. A step longer than MaxSamplesPerStep intervals (default 60) is
+// fed MaxSamplesPerStep samples spaced d/MaxSamplesPerStep instead; growth
+// (one grow.max_step per sample) then runs slower than on a real host,
+// while grow_after, the window and the histogram keep their time meaning.
+//
+// Batch is greedy: it uses all it is offered. The samples of step i−1 carry
+// batch CPU h(i−1) (throttled to what the business leaves) and batch memory
+// m(i−1) (bounded by what is physically there); MemAvailable is memory
+// less business less batch, so business memory growing into what batch
+// holds triggers the monitor's watermark and eviction logic as on a host.
+// When an estimate asks for memory back (EvictBytes > 0), the simulated
+// agent frees it at once for the rest of the step.
+//
+// # Scores
+//
+// With the policy's reserve R (CPU r, memory M) and business b(i):
+//
+//	oracle(i)     = max(0, cores − r − b(i))          the CPU truly idle
+//	oracleMem(i)  = max(0, memory − M − bmem(i))
+//
+// No ceiling and no margin: those are a policy's caution, not the host's
+// need. Then, over all steps, weighting by d(i):
+//
+//   - Efficiency = Σ min(h, oracle)·d / Σ oracle·d: the share of the idle
+//     CPU lent (1 when nothing was ever idle).
+//   - InterferenceTimeRatio = Σ d over steps with h > oracle (+1e-9) / Σ d:
+//     how often batch was offered CPU the business needed.
+//   - InterferenceCoreSeconds = Σ (h − oracle)·d over those steps.
+//   - ChangesPerHour = steps whose h differs from the step before / hours;
+//     MemChangesPerHour the same for m.
+//   - HarvestedCoreHours = Σ min(h, oracle)·d / 3600; HarvestedGiBHours the
+//     same for memory, in GiB.
+//   - MemInterferenceTimeRatio = Σ d over steps with m > oracleMem / Σ d.
+//   - Evictions = steps in which the monitor asked for batch memory back.
+//   - Reasons = share of time each monitor.Reason bound h.
+//
+// # Baselines
+//
+// Scored the same way, against the same oracle (the policy's reserve):
+// Fixed offers a static Config.FixedCPUs / FixedMem (default 25 % of the
+// host), as a Mesos-style static reservation would; Koordinator offers
+// threshold × capacity minus the business's average over the last 5
+// minutes, recomputed every minute from past steps only (threshold 0.60);
+// Oracle offers oracle(i) itself, with perfect foresight.
+package sim
