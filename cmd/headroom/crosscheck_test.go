@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -103,6 +104,19 @@ func TestDashboardsAndRulesUseRealMetrics(t *testing.T) {
 		return a["headroom_usage_cpu_cores"] && a["headroom_task_memory_bytes"] && a["headroom_service_cpu_cores"] &&
 			m["headroom_allocation_duration_seconds_bucket"] && m["headroom_task_terminations_total"]
 	}, "the agent's and the master's metrics, task and service series included")
+	// The real expositions are lint-clean (promlint via promtool).
+	promtool := testutil.NeedCommand(t, "promtool", "prometheus")
+	for _, target := range []string{"http://" + aAddr + "/metrics", master + "/metrics"} {
+		code, body := get(t, target)
+		if code != http.StatusOK {
+			t.Fatalf("GET %s: %d", target, code)
+		}
+		check := exec.Command(promtool, "check", "metrics")
+		check.Stdin = strings.NewReader(body)
+		if out, err := check.CombinedOutput(); err != nil {
+			t.Errorf("promtool check metrics on %s: %v\n%s", target, err, out)
+		}
+	}
 	have := scrapeNames(t, "http://"+aAddr+"/metrics")
 	for n := range scrapeNames(t, master+"/metrics") {
 		have[n] = true
