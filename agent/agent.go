@@ -77,6 +77,9 @@ type Agent struct {
 	estimate  monitor.Estimate
 	override  *Override
 	applied   Applied
+	// static are the agent's own attributes (flags, local API); attrs the
+	// effective ones, static plus the master's dynamic ones.
+	static    map[string]string
 	attrs     map[string]string
 	evictions map[string]uint64
 	evicting  map[string]bool
@@ -155,6 +158,7 @@ func New(cfg Config) (*Agent, error) {
 		cfg: cfg, exec: ex, batch: batch,
 		evict:     make(chan evictOrder, 1),
 		kills:     make(chan string, 256),
+		static:    maps.Clone(cfg.Attributes),
 		attrs:     maps.Clone(cfg.Attributes),
 		evictions: map[string]uint64{},
 		evicting:  map[string]bool{},
@@ -449,12 +453,15 @@ func (a *Agent) SetOverride(o *Override) error {
 	return nil
 }
 
-// SetAttributes replaces the agent's attributes at run time.
+// SetAttributes replaces the agent's own attributes at run time (the local
+// PUT /api/v1/attributes); the next heartbeat carries them to the master,
+// which answers with the effective set.
 func (a *Agent) SetAttributes(attrs map[string]string) error {
 	if err := api.ValidateAttributes(attrs); err != nil {
 		return err
 	}
 	a.mu.Lock()
+	a.static = maps.Clone(attrs)
 	a.attrs = maps.Clone(attrs)
 	a.mu.Unlock()
 	return nil
@@ -523,6 +530,24 @@ func (a *Agent) pools() (revocable, dedicated resources.Resources) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return resources.Resources{CPUs: a.applied.CPUs, MemBytes: a.applied.MemBytes}, a.cfg.Dedicated
+}
+
+// setEffective takes the effective attributes the master computed.
+func (a *Agent) setEffective(attrs map[string]string) error {
+	if err := api.ValidateAttributes(attrs); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.attrs = maps.Clone(attrs)
+	a.mu.Unlock()
+	return nil
+}
+
+// staticAttributes returns a copy of the agent's own attributes.
+func (a *Agent) staticAttributes() map[string]string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return maps.Clone(a.static)
 }
 
 // attributes returns a copy of the current attributes.

@@ -14,7 +14,7 @@ func (a *Agent) registerRequest() api.RegisterRequest {
 	rev, ded := a.pools()
 	req := api.RegisterRequest{
 		Hostname: a.cfg.Hostname, URL: a.cfg.URL, Version: a.cfg.Version,
-		Attributes: a.attributes(), Revocable: rev, Dedicated: ded,
+		Attributes: a.staticAttributes(), Revocable: rev, Dedicated: ded,
 	}
 	for _, t := range a.exec.Tasks() {
 		req.Tasks = append(req.Tasks, api.TaskReport{Info: t.Info, Status: t.Status})
@@ -33,7 +33,7 @@ func (a *Agent) heartbeat() api.Heartbeat {
 	a.mu.Lock()
 	est := toAPIEstimate(a.estimate)
 	a.mu.Unlock()
-	return api.Heartbeat{Revocable: rev, Dedicated: ded, Used: used, Estimate: est}
+	return api.Heartbeat{Revocable: rev, Dedicated: ded, Used: used, Estimate: est, Attributes: a.staticAttributes()}
 }
 
 func (a *Agent) updates() <-chan api.TaskStatus { return a.exec.Updates() }
@@ -43,7 +43,7 @@ func (a *Agent) updates() <-chan api.TaskStatus { return a.exec.Updates() }
 // kill waits out a grace period.
 func (a *Agent) applyMasterOrders(r api.HeartbeatResponse) {
 	if r.Attributes != nil {
-		if err := a.SetAttributes(r.Attributes); err != nil {
+		if err := a.setEffective(r.Attributes); err != nil {
 			a.cfg.Logger.Warn("master sent invalid attributes; keeping the current ones", "err", err)
 		}
 	}

@@ -65,6 +65,10 @@ type Heartbeat struct {
 	Estimate Estimate            `json:"estimate"`
 	// Updates are the task status updates not yet acknowledged.
 	Updates []TaskStatus `json:"updates,omitempty"`
+	// Attributes are the agent's own (static) attributes, so that a local
+	// change reaches the master without a re-registration; the master adds
+	// the dynamic ones it keeps in etcd and answers with the result.
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // HeartbeatResponse acknowledges updates and carries the master's orders.
@@ -143,6 +147,9 @@ func (r RegisterRequest) Validate() error {
 func (h Heartbeat) Validate() error {
 	if !idRE.MatchString(h.AgentID) {
 		return fmt.Errorf("agent_id: must match %s, got %q", idRE, h.AgentID)
+	}
+	if err := ValidateAttributes(h.Attributes); err != nil {
+		return err
 	}
 	for name, r := range map[string]resources.Resources{"revocable": h.Revocable, "dedicated": h.Dedicated, "used": h.Used} {
 		if err := r.Validate(); err != nil {

@@ -50,7 +50,9 @@ func (m *Master) Register(ctx context.Context, req api.RegisterRequest) (api.Reg
 		ag = &agentEntry{RegisteredAt: now}
 		m.agents[id] = ag
 	}
-	ag.agentRecord = agentRecord{ID: id, Hostname: req.Hostname, URL: req.URL, Attributes: maps.Clone(req.Attributes)}
+	ag.agentRecord = agentRecord{ID: id, Hostname: req.Hostname, URL: req.URL,
+		Attributes: effective(req.Attributes, m.dynamic[req.Hostname])}
+	ag.Static = maps.Clone(req.Attributes)
 	ag.Version, ag.Revocable, ag.Dedicated = req.Version, req.Revocable, req.Dedicated
 	ag.State, ag.LastSeen = AgentActive, now
 	if ag.inAllocator {
@@ -82,6 +84,8 @@ func (m *Master) Register(ctx context.Context, req api.RegisterRequest) (api.Reg
 		}
 	}
 	rec := ag.agentRecord
+	attrs := maps.Clone(ag.Attributes)
+	ag.pushAttrs = false
 	m.mu.Unlock()
 
 	if err := m.cfg.Store.Put(ctx, kindAgents, id, rec, m.election.Guard()); err != nil {
@@ -92,7 +96,7 @@ func (m *Master) Register(ctx context.Context, req api.RegisterRequest) (api.Reg
 	} else {
 		m.log.Info("agent re-registered", "agent", id, "hostname", req.Hostname, "tasks", len(req.Tasks))
 	}
-	return api.RegisterResponse{AgentID: id, HeartbeatIntervalSeconds: m.cfg.HeartbeatInterval.Seconds()}, nil
+	return api.RegisterResponse{AgentID: id, HeartbeatIntervalSeconds: m.cfg.HeartbeatInterval.Seconds(), Attributes: attrs}, nil
 }
 
 // adopt takes a task an agent reports. Called with mu held.
@@ -163,6 +167,14 @@ func (m *Master) Heartbeat(hb api.Heartbeat) (api.HeartbeatResponse, error) {
 		m.stats.offersRescinded += uint64(len(rescinds))
 	}
 	resp := api.HeartbeatResponse{}
+	if hb.Attributes != nil && !maps.Equal(hb.Attributes, ag.Static) {
+		ag.Static = maps.Clone(hb.Attributes)
+		m.refreshAttributes(ag)
+	}
+	if ag.pushAttrs {
+		resp.Attributes = maps.Clone(ag.Attributes)
+		ag.pushAttrs = false
+	}
 	for _, st := range hb.Updates {
 		if !api.ValidID(st.TaskID) {
 			continue
@@ -192,7 +204,7 @@ func (m *Master) Agents() ([]AgentView, error) {
 	}
 	out := make([]AgentView, 0, len(m.agents))
 	for _, id := range sortedKeys(m.agents) {
-		out = append(out, m.agents[id].view(count[id]))
+		out = append(out, m.agents[id].view(count[id], m.dynamic[m.agents[id].Hostname]))
 	}
 	return out, nil
 }

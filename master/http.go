@@ -27,6 +27,7 @@ const maxBody = 8 << 20
 //	POST /api/v1/agents/register          agent registration
 //	POST /api/v1/agents/{id}/heartbeat    agent heartbeat
 //	GET  /api/v1/agents                   the registry
+//	PUT  /api/v1/agents/{id}/attributes   the dynamic attributes of its host
 //	GET  /api/v1/tasks                    every task
 //	POST /api/v1/tasks/{id}/kill          kill a task
 //	GET  /api/v1/leader                   the leader's URL
@@ -79,6 +80,18 @@ func (m *Master) Handler(metrics http.Handler) http.Handler {
 	})
 	mux.HandleFunc("GET /api/v1/agents", func(w http.ResponseWriter, _ *http.Request) {
 		respond(w, m.Agents)
+	})
+	mux.HandleFunc("PUT /api/v1/agents/{id}/attributes", func(w http.ResponseWriter, r *http.Request) {
+		var attrs map[string]string
+		if !decode(w, r, &attrs) {
+			return
+		}
+		v, err := m.SetAgentAttributes(r.Context(), r.PathValue("id"), attrs)
+		if err != nil {
+			writeErr(w, "attributes not set", err)
+			return
+		}
+		httpserver.WriteJSON(w, http.StatusOK, v)
 	})
 	mux.HandleFunc("GET /api/v1/tasks", func(w http.ResponseWriter, _ *http.Request) {
 		respond(w, m.Tasks)

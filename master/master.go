@@ -128,7 +128,9 @@ type Master struct {
 	// pendingKills are kills that could not be delivered to an agent's
 	// API; they ride on its next heartbeat answer.
 	pendingKills map[string][]string
-	stats        counters
+	// dynamic are the operator's attributes per hostname (etcd).
+	dynamic map[string]map[string]string
+	stats   counters
 	// recoverUntil bounds how long a new leader waits for the agents it
 	// knows from the store to re-register before it allocates: until they
 	// have reported their tasks, an app would look short of instances and
@@ -139,6 +141,8 @@ type Master struct {
 	// backlog holds those that found it full.
 	calls   chan agentCall
 	backlog []agentCall
+	// attrRev is the store revision the dynamic attributes were loaded at.
+	attrRev int64
 }
 
 // counters are the master's cumulative counts, exported as metrics.
@@ -183,6 +187,7 @@ func (m *Master) lead(ctx context.Context) {
 	}
 	g.Go(func() error { return m.allocationLoop(gctx) })
 	g.Go(func() error { return m.probeLoop(gctx) })
+	g.Go(func() error { return m.watchAttributes(gctx, m.attrRev+1) })
 	_ = g.Wait()
 	m.stepDown()
 	m.log.Info("no longer leader", "self", m.cfg.AdvertiseURL)
@@ -231,8 +236,13 @@ func (m *Master) becomeLeader(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("loading agents: %w", err)
 	}
+	dynamic, attrRev, err := m.loadAttributes(ctx)
+	if err != nil {
+		return fmt.Errorf("loading attributes: %w", err)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.dynamic, m.attrRev = dynamic, attrRev
 	m.leading, m.leaderCtx = true, ctx
 	m.alloc, m.apps = alloc, sched
 	m.agents, m.tasks = agents, map[string]*taskEntry{}

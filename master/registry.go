@@ -51,6 +51,12 @@ type agentEntry struct {
 	Estimate     api.Estimate
 	RegisteredAt time.Time
 	LastSeen     time.Time
+	// Static are the agent's own attributes; agentRecord.Attributes the
+	// effective ones (static overlaid by the hostname's dynamic ones).
+	Static map[string]string
+	// pushAttrs: the effective attributes changed since the agent was
+	// last told.
+	pushAttrs bool
 	// inAllocator is set while the allocator knows the agent (active).
 	inAllocator bool
 }
@@ -75,6 +81,8 @@ type AgentView struct {
 	State        AgentState          `json:"state"`
 	Version      string              `json:"version,omitempty"`
 	Attributes   map[string]string   `json:"attributes"`
+	Static       map[string]string   `json:"static_attributes,omitempty"`
+	Dynamic      map[string]string   `json:"dynamic_attributes,omitempty"`
 	Revocable    resources.Resources `json:"revocable"`
 	Dedicated    resources.Resources `json:"dedicated"`
 	Used         resources.Resources `json:"used"`
@@ -84,10 +92,10 @@ type AgentView struct {
 	Tasks        int                 `json:"tasks"`
 }
 
-func (e *agentEntry) view(tasks int) AgentView {
+func (e *agentEntry) view(tasks int, dynamic map[string]string) AgentView {
 	return AgentView{
 		ID: e.ID, Hostname: e.Hostname, URL: e.URL, State: e.State, Version: e.Version,
-		Attributes: maps.Clone(e.Attributes), Revocable: e.Revocable, Dedicated: e.Dedicated,
+		Attributes: maps.Clone(e.Attributes), Static: maps.Clone(e.Static), Dynamic: maps.Clone(dynamic), Revocable: e.Revocable, Dedicated: e.Dedicated,
 		Used: e.Used, Estimate: e.Estimate, RegisteredAt: e.RegisteredAt, LastSeen: e.LastSeen, Tasks: tasks,
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -190,6 +192,13 @@ func newAppsCommand() *cobra.Command {
 	return cmd
 }
 
+// cliAgent is what the label command reads of GET /api/v1/agents.
+type cliAgent struct {
+	ID       string            `json:"id"`
+	Hostname string            `json:"hostname"`
+	Dynamic  map[string]string `json:"dynamic_attributes"`
+}
+
 func newAgentsCommand() *cobra.Command {
 	f := &cliFlags{}
 	cmd := &cobra.Command{Use: "agents", Short: "Inspect the master's agent registry"}
@@ -228,6 +237,52 @@ func newAgentsCommand() *cobra.Command {
 				}
 				return rows
 			})
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "label HOST KEY=VALUE|KEY- ...",
+		Short: "Set (KEY=VALUE) or remove (KEY-) dynamic attributes of a host, applied at once",
+		Long: `Set or remove dynamic attributes of a host. They are kept in etcd per
+hostname, overlay the agent's own attributes, reach the agent without a
+restart, and survive agent restarts and master failovers. An app instance
+whose constraint no longer holds is moved to a matching agent.`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			var agents []cliAgent
+			if err := c.Do(cmd.Context(), "GET", "/api/v1/agents", nil, &agents); err != nil {
+				return err
+			}
+			i := slices.IndexFunc(agents, func(a cliAgent) bool {
+				return a.Hostname == args[0] || a.ID == args[0]
+			})
+			if i < 0 {
+				return fmt.Errorf("no agent on host %q", args[0])
+			}
+			dyn := maps.Clone(agents[i].Dynamic)
+			if dyn == nil {
+				dyn = map[string]string{}
+			}
+			for _, kv := range args[1:] {
+				if k, ok := strings.CutSuffix(kv, "-"); ok && !strings.Contains(kv, "=") {
+					delete(dyn, k)
+					continue
+				}
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return fmt.Errorf("%q: want KEY=VALUE or KEY-", kv)
+				}
+				dyn[k] = v
+			}
+			var out map[string]any
+			if err := c.Do(cmd.Context(), "PUT", "/api/v1/agents/"+url.PathEscape(agents[i].ID)+"/attributes", dyn, &out); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "host %s attributes: %v\n", agents[i].Hostname, out["attributes"])
+			return nil
 		},
 	})
 	return cmd

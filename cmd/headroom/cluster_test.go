@@ -235,6 +235,24 @@ func TestClusterEndToEnd(t *testing.T) {
 		}
 	}
 
+	// The CLI labels a host; the label applies at once.
+	label := exec.Command(c.bin, "agents", "label", "agent-a", "disk=ssd", "--master", master, "--token-file", c.tokenFile)
+	if out, err := label.CombinedOutput(); err != nil {
+		t.Fatalf("headroom agents label: %v\n%s", err, out)
+	}
+	var labelled []struct {
+		Hostname   string            `json:"hostname"`
+		Attributes map[string]string `json:"attributes"`
+	}
+	if err := c.get("/api/v1/agents", &labelled); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range labelled {
+		if (a.Attributes["disk"] == "ssd") != (a.Hostname == "agent-a") {
+			t.Fatalf("after labelling agent-a: %s has %v", a.Hostname, a.Attributes)
+		}
+	}
+
 	app := `{"id":"/web","cmd":"sleep 600","cpus":0.1,"mem":16,"instances":3,"constraints":[["hostname","UNIQUE"]]}`
 	var created map[string]any
 	if err := c.client.Do(context.Background(), http.MethodPost, "/v2/apps", []byte(app), &created); err != nil {

@@ -1,0 +1,194 @@
+package master
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/url"
+	"time"
+
+	"github.com/headroom-dev/headroom/api"
+)
+
+// Dynamic attributes. An agent brings its own (static) attributes; the
+// operator adds dynamic ones per hostname, kept in etcd under
+// kindAttributes so that they outlive agent restarts and master
+// failovers, and can be edited in etcd directly (the leader watches the
+// kind). The effective attributes are the static ones overlaid by the
+// dynamic ones; they go to the allocator, to the apps' constraints (an
+// instance whose constraint no longer holds is moved) and back to the
+// agent on its next heartbeat. Nothing restarts.
+
+const kindAttributes = "attributes"
+
+// attrKey is the store id of a hostname's dynamic attributes.
+func attrKey(hostname string) string { return url.PathEscape(hostname) }
+
+// effective overlays dynamic on static.
+func effective(static, dynamic map[string]string) map[string]string {
+	out := maps.Clone(static)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, dynamic)
+	return out
+}
+
+// refreshAttributes recomputes an agent's effective attributes and, when
+// they changed, tells the allocator and the apps (which may move
+// instances) and marks them for the agent's next heartbeat. Called with mu
+// held.
+func (m *Master) refreshAttributes(ag *agentEntry) {
+	eff := effective(ag.Static, m.dynamic[ag.Hostname])
+	if maps.Equal(eff, ag.Attributes) {
+		return
+	}
+	ag.Attributes = eff
+	ag.pushAttrs = true
+	if ag.inAllocator {
+		if err := m.alloc.SetAttributes(ag.ID, eff); err != nil {
+			m.log.Error("updating agent attributes in the allocator", "agent", ag.ID, "err", err)
+		}
+	}
+	for _, id := range m.apps.AttributesChanged(ag.ID, ag.Hostname, eff) {
+		m.log.Info("moving an instance whose constraint no longer holds", "task", id, "agent", ag.ID)
+		m.kill(id, ag.ID, "constraint_violated")
+	}
+	for _, t := range m.tasks {
+		if t.AgentID == ag.ID {
+			t.Hostname = ag.Hostname
+		}
+	}
+}
+
+// setDynamic installs a hostname's dynamic attributes (nil removes them).
+// Called with mu held.
+func (m *Master) setDynamic(hostname string, attrs map[string]string) {
+	if len(attrs) == 0 {
+		delete(m.dynamic, hostname)
+	} else {
+		m.dynamic[hostname] = maps.Clone(attrs)
+	}
+	for _, id := range sortedKeys(m.agents) {
+		if ag := m.agents[id]; ag.Hostname == hostname {
+			m.refreshAttributes(ag)
+		}
+	}
+}
+
+// SetAgentAttributes replaces the dynamic attributes of an agent's host
+// (PUT /api/v1/agents/{id}/attributes). They are written to etcd first.
+func (m *Master) SetAgentAttributes(ctx context.Context, agentID string, attrs map[string]string) (AgentView, error) {
+	if err := api.ValidateAttributes(attrs); err != nil {
+		return AgentView{}, &inputError{err: err}
+	}
+	m.mu.Lock()
+	if !m.leading {
+		m.mu.Unlock()
+		return AgentView{}, errNotLeading
+	}
+	ag, ok := m.agents[agentID]
+	if !ok {
+		m.mu.Unlock()
+		return AgentView{}, fmt.Errorf("agent %q: %w", agentID, errNotFound)
+	}
+	hostname := ag.Hostname
+	m.mu.Unlock()
+	var err error
+	if len(attrs) == 0 {
+		err = m.cfg.Store.Delete(ctx, kindAttributes, attrKey(hostname), m.election.Guard())
+	} else {
+		err = m.cfg.Store.Put(ctx, kindAttributes, attrKey(hostname), attrs, m.election.Guard())
+	}
+	if err != nil {
+		return AgentView{}, fmt.Errorf("%w: %w", errStore, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.leading {
+		return AgentView{}, errNotLeading
+	}
+	m.setDynamic(hostname, attrs)
+	ag, ok = m.agents[agentID]
+	if !ok {
+		return AgentView{}, fmt.Errorf("agent %q: %w", agentID, errNotFound)
+	}
+	m.log.Info("dynamic attributes set", "hostname", hostname, "attributes", attrs)
+	return ag.view(0, m.dynamic[hostname]), nil
+}
+
+// loadAttributes reads every hostname's dynamic attributes and the store
+// revision they were read at, for the watch to continue from.
+func (m *Master) loadAttributes(ctx context.Context) (map[string]map[string]string, int64, error) {
+	out := map[string]map[string]string{}
+	rev, err := m.cfg.Store.ListRev(ctx, kindAttributes, func(id string, raw []byte) error {
+		host, err := url.PathUnescape(id)
+		if err != nil {
+			return fmt.Errorf("attributes key %q: %w", id, err)
+		}
+		var attrs map[string]string
+		if err := decodeJSON(raw, &attrs); err != nil {
+			return fmt.Errorf("attributes of %s: %w", host, err)
+		}
+		out[host] = attrs
+		return nil
+	})
+	return out, rev, err
+}
+
+// watchAttributes applies edits made directly in etcd (or by another
+// master before a failover) while this master leads.
+func (m *Master) watchAttributes(ctx context.Context, fromRev int64) error {
+	for {
+		for ev := range m.cfg.Store.Watch(ctx, kindAttributes, fromRev) {
+			if ev.Err != nil {
+				m.log.Warn("watching attributes; re-listing", "err", ev.Err)
+				break
+			}
+			fromRev = ev.Revision + 1
+			host, err := url.PathUnescape(ev.ID)
+			if err != nil {
+				continue
+			}
+			var attrs map[string]string
+			if !ev.Deleted {
+				if err := decodeJSON(ev.Value, &attrs); err != nil || api.ValidateAttributes(attrs) != nil {
+					m.log.Warn("ignoring invalid attributes in etcd", "hostname", host, "err", err)
+					continue
+				}
+			}
+			m.mu.Lock()
+			if m.leading {
+				m.setDynamic(host, attrs)
+			}
+			m.mu.Unlock()
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		// The watch broke (compaction): re-list and continue from there.
+		all, rev, err := m.loadAttributes(ctx)
+		if err != nil {
+			m.log.Error("re-listing attributes", "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		m.mu.Lock()
+		if m.leading {
+			for host := range m.dynamic {
+				if _, ok := all[host]; !ok {
+					m.setDynamic(host, nil)
+				}
+			}
+			for host, attrs := range all {
+				m.setDynamic(host, attrs)
+			}
+		}
+		m.mu.Unlock()
+		fromRev = rev + 1
+	}
+}
