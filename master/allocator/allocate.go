@@ -19,6 +19,8 @@ const shareResolution = 1e12
 // its slices are reused from one cycle to the next.
 type cycle struct {
 	now time.Time
+	// times is when the offers of this cycle are made and expire.
+	times *offerTimes
 	// dedicated is the cluster's dedicated total and everything both pools
 	// together: the denominators of the shares of frameworks (and roles)
 	// that refuse and that accept revocable resources.
@@ -26,7 +28,7 @@ type cycle struct {
 	roles                 roleHeap
 	asideRoles            []*roleState
 	asideFrameworks       []*frameworkState
-	made                  []*offerState // offers of this cycle, in order
+	expired               []*frameworkState // frameworks expire took offers from
 }
 
 // Allocate runs one allocation cycle at now: it rescinds the offers that
@@ -41,25 +43,33 @@ func (a *Allocator) Allocate(now time.Time) Result {
 
 	c := &a.cyc
 	c.now = now
+	c.times = &offerTimes{created: now, expires: now.Add(a.cfg.OfferTimeout)}
 	totals := a.poolTotals()
 	c.dedicated = totals[Dedicated]
 	c.everything = totals.Sum()
 	a.buildQueues()
 	defer a.endCycle()
 
+	// The offers of this cycle are appended to the book, which nothing
+	// removes from until the cycle is over: they are the book from here
+	// on, in the order they were made.
+	first := len(a.book.slots)
 	if n := len(a.order); n > 0 && c.roles.len() > 0 {
+		// Room for an offer per agent up front rather than by growing the
+		// book one step at a time.
+		a.book.slots = slices.Grow(a.book.slots, n)
 		start := a.cursor % n
 		a.cursor = (start + 1) % n
 		for i := 0; i < n && c.roles.len() > 0; i++ {
 			a.allocateAgent(a.order[(start+i)%n])
 		}
 	}
-	// Offers are large values: copied once into a slice of the exact size
+	// Offers are large values: built once into a slice of the exact size
 	// rather than through the repeated growth of appending them.
-	if len(c.made) > 0 {
-		res.Offers = make([]Offer, len(c.made))
-		for i, o := range c.made {
-			res.Offers[i] = o.Offer
+	if made := a.book.slots[first:]; len(made) > 0 {
+		res.Offers = make([]Offer, len(made))
+		for i, s := range made {
+			s.o.fill(&res.Offers[i])
 		}
 	}
 	return res
@@ -74,26 +84,7 @@ func (a *Allocator) endCycle() {
 		r.capable.reset()
 		r.plain.reset()
 	}
-	clear(c.made)
-	c.made = c.made[:0]
-}
-
-// expire rescinds the offers whose time is up, oldest first.
-func (a *Allocator) expire(now time.Time) []Rescind {
-	var due []*offerState
-	a.book.all(func(o *offerState) {
-		if !now.Before(o.Expires) {
-			due = append(due, o)
-		}
-	})
-	if len(due) == 0 {
-		return nil
-	}
-	out := make([]Rescind, 0, len(due))
-	for _, o := range due {
-		out = append(out, a.rescind(o, RescindTimeout))
-	}
-	return out
+	c.times = nil
 }
 
 // pruneFilters drops filters that ended, so that they do not pile up for
@@ -117,6 +108,7 @@ func (a *Allocator) mergePending() {
 	if len(a.pending) == 0 {
 		return
 	}
+	a.totalsValid = false // the sum's order changes
 	byID := func(x, y *agentState) int { return cmp.Compare(x.ID, y.ID) }
 	slices.SortFunc(a.pending, byID)
 	merged := make([]*agentState, 0, len(a.order)+len(a.pending))
@@ -142,7 +134,13 @@ func (a *Allocator) mergePending() {
 
 // poolTotals sums the agents' pools in a fixed order, so that the float
 // sums, and the shares built on them, are the same on every run.
+// The sum is kept until an agent's pools or the order change: a cluster
+// whose agents report nothing new between two cycles does not pay for
+// summing them all again, and the same order gives the same sum.
 func (a *Allocator) poolTotals() ByPool {
+	if a.totalsValid {
+		return a.totals
+	}
 	var t ByPool
 	for _, ag := range a.order {
 		t = t.Add(ag.total)
@@ -150,6 +148,7 @@ func (a *Allocator) poolTotals() ByPool {
 	for _, ag := range a.pending {
 		t = t.Add(ag.total)
 	}
+	a.totals, a.totalsValid = t, true
 	return t
 }
 
@@ -231,7 +230,7 @@ func (a *Allocator) allocateAgent(ag *agentState) {
 		if f == nil {
 			return
 		}
-		c.made = append(c.made, a.newOffer(f, ag, grant, c.now))
+		a.newOffer(f, ag, grant)
 
 		f.share = c.share(f.allocated, f.Revocable) / f.weight()
 		if f.Revocable {

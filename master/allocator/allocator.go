@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/headroom-dev/headroom/internal/resources"
@@ -86,11 +87,21 @@ type Allocator struct {
 
 	book     offerBook
 	offerSeq uint64
-	// slab is the rest of the chunk new offers are carved from: a busy
-	// cycle makes an offer per agent, and allocating each alone costs a
-	// quarter of the cycle in allocator and collector work. A chunk is
-	// freed once all its offers are gone, which the offer timeout bounds.
+	// slab is the rest of the chunk the states of offers beyond an
+	// agent's first two are carved from (see agentState.inline). A chunk
+	// is freed once all its offers are gone, which the offer timeout
+	// bounds.
 	slab []offerState
+	// ids is the chunk offer ids are written to. An id is a substring of
+	// it, so a cycle allocates a chunk per hundred-odd offers rather than
+	// a string per offer; a Builder never rewrites what it returned, and a
+	// full chunk is left to the ids that point into it.
+	ids strings.Builder
+
+	// totals is the sum of the agents' pools, valid while totalsValid;
+	// see poolTotals.
+	totals      ByPool
+	totalsValid bool
 
 	cyc cycle
 }
@@ -106,6 +117,16 @@ type agentState struct {
 	// offerBuf backs offers: an agent rarely holds more than two, and a
 	// cycle over every agent then allocates no slice.
 	offerBuf [2]*offerState
+	// inline holds the states of the agent's first two offers; a free
+	// one has no agent. A cycle offers an agent to one or two frameworks
+	// (the dedicated pool to one that refuses revocable resources, the
+	// rest to one that accepts them), so with the states here a cycle
+	// allocates none and leaves no garbage; the price is their room on
+	// an idle agent. They are an object of their own rather than part of
+	// agentState because objects up to 512 bytes are marked span by span
+	// by the collector, which in a large cluster costs markedly less than
+	// scanning larger objects one by one.
+	inline *[2]offerState
 }
 
 func (ag *agentState) available() ByPool {
@@ -126,6 +147,7 @@ type frameworkState struct {
 	// Scratch of the current cycle.
 	share   float64 // weighted dominant share
 	heapIdx int
+	expired bool // expire took offers out of offers
 }
 
 // weight resolves the inherited weight.
@@ -151,15 +173,6 @@ type roleState struct {
 	heapIdx   int
 	capable   fwHeap // frameworks accepting revocable
 	plain     fwHeap // the others
-}
-
-type offerState struct {
-	Offer
-	seq   uint64
-	fw    *frameworkState
-	fwIdx int // position in fw.offers
-	slot  int // position in Allocator.book
-	ag    *agentState
 }
 
 // New returns an empty allocator.
@@ -196,10 +209,11 @@ func (a *Allocator) AddAgent(ag Agent) error {
 		return fmt.Errorf("agent %q: %w", ag.ID, ErrExists)
 	}
 	ag.Attributes = copyAttributes(ag.Attributes)
-	st := &agentState{Agent: ag, total: ag.totals()}
+	st := &agentState{Agent: ag, total: ag.totals(), inline: new([2]offerState)}
 	st.offers = st.offerBuf[:0]
 	a.agents[ag.ID] = st
 	a.pending = append(a.pending, st)
+	a.totalsValid = false
 	return nil
 }
 
@@ -219,6 +233,7 @@ func (a *Allocator) UpdateAgent(id string, revocable, dedicated resources.Resour
 	}
 	ag.Agent = upd
 	ag.total = upd.totals()
+	a.totalsValid = false
 	return a.rescindOvercommitted(ag, RescindPoolShrunk), nil
 }
 
@@ -267,6 +282,7 @@ func (a *Allocator) RemoveAgent(id string) ([]Rescind, error) {
 		a.releaseUsed(ag, fw, ag.usedBy[fw])
 	}
 	delete(a.agents, id)
+	a.totalsValid = false
 	if ag.merged {
 		i, found := slices.BinarySearchFunc(a.order, id, func(s *agentState, id string) int { return cmp.Compare(s.ID, id) })
 		if found {
@@ -445,16 +461,17 @@ func (a *Allocator) Accept(offerID string, used ByPool, refuse time.Duration, no
 	if err != nil {
 		return Offer{}, fmt.Errorf("offer %q: %w", offerID, err)
 	}
+	f, ag, offer := o.fw, o.ag, o.offer()
 	a.removeOffer(o)
 	for p, u := range used {
 		if !u.IsZero() {
-			a.addUsed(o.ag, o.FrameworkID, Pool(p), u)
+			a.addUsed(ag, offer.FrameworkID, Pool(p), u)
 		}
 	}
-	if !o.Resources.Sub(used).IsZero() {
-		a.filter(o.fw, o.AgentID, d, now)
+	if !offer.Resources.Sub(used).IsZero() {
+		a.filter(f, offer.AgentID, d, now)
 	}
-	return o.Offer, nil
+	return offer, nil
 }
 
 // Decline returns the whole offer and filters the agent for the framework
@@ -468,8 +485,9 @@ func (a *Allocator) Decline(offerID string, refuse time.Duration, now time.Time)
 	if err != nil {
 		return fmt.Errorf("offer %q: %w", offerID, err)
 	}
+	f, agentID := o.fw, o.AgentID
 	a.removeOffer(o)
-	a.filter(o.fw, o.AgentID, d, now)
+	a.filter(f, agentID, d, now)
 	return nil
 }
 
@@ -568,65 +586,3 @@ func (a *Allocator) releaseUsed(ag *agentState, fw string, rel ByPool) {
 		f.role.allocated = f.role.allocated.Sub(rel)
 	}
 }
-
-// offerChunk is how many offers one slab allocation holds.
-const offerChunk = 64
-
-// newOffer books res of ag for f.
-func (a *Allocator) newOffer(f *frameworkState, ag *agentState, res ByPool, now time.Time) *offerState {
-	a.offerSeq++
-	if len(a.slab) == 0 {
-		a.slab = make([]offerState, offerChunk)
-	}
-	o := &a.slab[0]
-	a.slab = a.slab[1:]
-	*o = offerState{
-		Offer: Offer{
-			ID:          a.offerID(a.offerSeq),
-			FrameworkID: f.ID,
-			AgentID:     ag.ID,
-			Hostname:    ag.Hostname,
-			Resources:   res,
-			Created:     now,
-			Expires:     now.Add(a.cfg.OfferTimeout),
-		},
-		seq: a.offerSeq,
-		fw:  f,
-		ag:  ag,
-	}
-	a.book.add(o)
-	o.fwIdx = len(f.offers)
-	f.offers = append(f.offers, o)
-	ag.offers = append(ag.offers, o)
-	ag.offered = ag.offered.Add(res)
-	f.allocated = f.allocated.Add(res)
-	f.role.allocated = f.role.allocated.Add(res)
-	return o
-}
-
-// removeOffer returns an offer's resources to its agent.
-func (a *Allocator) removeOffer(o *offerState) {
-	a.book.remove(o)
-	f := o.fw
-	last := len(f.offers) - 1
-	f.offers[o.fwIdx] = f.offers[last]
-	f.offers[o.fwIdx].fwIdx = o.fwIdx
-	f.offers[last] = nil
-	f.offers = f.offers[:last]
-	ag := o.ag
-	ag.offers = slices.DeleteFunc(ag.offers, func(x *offerState) bool { return x == o })
-	if len(ag.offers) == 0 {
-		ag.offered = ByPool{} // drop float residue
-	} else {
-		ag.offered = ag.offered.Sub(o.Resources)
-	}
-	o.fw.allocated = o.fw.allocated.Sub(o.Resources)
-	o.fw.role.allocated = o.fw.role.allocated.Sub(o.Resources)
-}
-
-func (a *Allocator) rescind(o *offerState, reason RescindReason) Rescind {
-	a.removeOffer(o)
-	return Rescind{OfferID: o.ID, FrameworkID: o.FrameworkID, AgentID: o.AgentID, Reason: reason}
-}
-
-func bySeq(x, y *offerState) int { return cmp.Compare(x.seq, y.seq) }

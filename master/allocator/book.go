@@ -20,12 +20,15 @@ type offerBook struct {
 
 type offerSlot struct {
 	seq uint64
-	o   *offerState // nil once the offer is gone
+	// times is o's, kept here too so that the timeout scan reads the
+	// book alone rather than visiting every outstanding offer.
+	times *offerTimes
+	o     *offerState // nil once the offer is gone
 }
 
 func (b *offerBook) add(o *offerState) {
 	o.slot = len(b.slots)
-	b.slots = append(b.slots, offerSlot{seq: o.seq, o: o})
+	b.slots = appendDoubling(b.slots, offerSlot{seq: o.seq, times: o.times, o: o})
 	b.live++
 }
 
@@ -35,10 +38,19 @@ func (b *offerBook) find(seq uint64) (int, bool) {
 }
 
 func (b *offerBook) remove(o *offerState) {
-	b.slots[o.slot].o = nil
+	b.vacate(o.slot)
+	b.compactIfSparse()
+}
+
+// vacate leaves a hole where the offer at slot was.
+func (b *offerBook) vacate(slot int) {
+	b.slots[slot] = offerSlot{seq: b.slots[slot].seq}
 	b.live--
-	// Compact once holes outnumber offers, so that the cost is amortised
-	// over the removals that made them.
+}
+
+// compactIfSparse compacts once holes outnumber offers, so that the cost
+// is amortised over the removals that made them.
+func (b *offerBook) compactIfSparse() {
 	if holes := len(b.slots) - b.live; holes > b.live && holes > 64 {
 		b.compact()
 	}
@@ -85,9 +97,22 @@ func (a *Allocator) lookup(id string) (*offerState, bool) {
 	return a.book.slots[i].o, true
 }
 
-// offerID formats an offer id with a single allocation.
+// idChunk is the size of the chunks offer ids are written to: a hundred
+// or more ids each, and small enough that an id a caller keeps for long
+// pins little.
+const idChunk = 2048
+
+// offerID formats an offer id into the current id chunk.
 func (a *Allocator) offerID(seq uint64) string {
-	var buf [64]byte
-	b := append(buf[:0], a.cfg.OfferIDPrefix...)
-	return string(strconv.AppendUint(b, seq, 10))
+	var buf [20]byte
+	digits := strconv.AppendUint(buf[:0], seq, 10)
+	n := len(a.cfg.OfferIDPrefix) + len(digits)
+	if a.ids.Cap()-a.ids.Len() < n {
+		a.ids.Reset()
+		a.ids.Grow(max(idChunk, n))
+	}
+	start := a.ids.Len()
+	a.ids.WriteString(a.cfg.OfferIDPrefix)
+	a.ids.Write(digits)
+	return a.ids.String()[start:]
 }

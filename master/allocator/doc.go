@@ -132,10 +132,14 @@
 // Frameworks set aside for an agent (filtered there, or already holding an
 // offer there) add their count to that agent's cost. Offers live in a book
 // ordered by creation, so lookups need no hashing and timeouts no sort.
+// Each agent carries the state of its first two offers, and offer ids are
+// cut from shared chunks, so a cycle allocates little beyond the Result it
+// returns, which is a copy the caller owns.
 // The benchmarks offer every agent to unfiltered frameworks: a cycle over
 // 10,000 agents and 1,000 frameworks takes about 10 ms on one core, one
-// over 50,000 agents and 100 frameworks about 45 ms, half of it garbage
-// collection; Mesos reports about 1 s for the first.
+// over 50,000 agents and 100 frameworks about 40 ms, and about 50 ms when
+// it first rescinds the previous cycle's 66,000 offers; Mesos reports
+// about 1 s for the first.
 //
 // # Use
 //

@@ -72,20 +72,35 @@ func (h *minHeap[T]) swap(i, j int) {
 	h.items[j].setIndex(j)
 }
 
+// up and down move the item into a hole instead of swapping it level by
+// level: the same layout with half the stores, and these are pointer
+// stores, which cost a write barrier each while the collector runs.
+
 func (h *minHeap[T]) up(i int) {
+	x := h.items[i]
+	start := i
 	for i > 0 {
 		p := (i - 1) / 2
-		if !h.items[i].before(h.items[p]) {
-			return
+		if !x.before(h.items[p]) {
+			break
 		}
-		h.swap(i, p)
+		h.items[i] = h.items[p]
+		h.items[i].setIndex(i)
 		i = p
+	}
+	if i != start {
+		h.items[i] = x
+		x.setIndex(i)
 	}
 }
 
 // down sifts the item at i down and reports whether it moved.
 func (h *minHeap[T]) down(i int) bool {
 	start, n := i, len(h.items)
+	if i >= n {
+		return false
+	}
+	x := h.items[i]
 	for {
 		l := 2*i + 1
 		if l >= n {
@@ -95,13 +110,19 @@ func (h *minHeap[T]) down(i int) bool {
 		if r := l + 1; r < n && h.items[r].before(h.items[l]) {
 			m = r
 		}
-		if !h.items[m].before(h.items[i]) {
+		if !h.items[m].before(x) {
 			break
 		}
-		h.swap(i, m)
+		h.items[i] = h.items[m]
+		h.items[i].setIndex(i)
 		i = m
 	}
-	return i > start
+	if i == start {
+		return false
+	}
+	h.items[i] = x
+	x.setIndex(i)
+	return true
 }
 
 func (f *frameworkState) setIndex(i int) { f.heapIdx = i }

@@ -12,13 +12,13 @@ func (a *Allocator) Offer(id string) (Offer, bool) {
 	if !ok {
 		return Offer{}, false
 	}
-	return o.Offer, true
+	return o.offer(), true
 }
 
 // Offers returns the outstanding offers, oldest first.
 func (a *Allocator) Offers() []Offer {
 	out := make([]Offer, 0, a.book.live)
-	a.book.all(func(o *offerState) { out = append(out, o.Offer) })
+	a.book.all(func(o *offerState) { out = append(out, o.offer()) })
 	return out
 }
 
