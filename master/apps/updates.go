@@ -68,6 +68,15 @@ func (s *Scheduler) Update(st api.TaskStatus, hostname string, attrs map[string]
 		// The kill may never have reached it; ask again.
 		kills = append(kills, t.ID)
 	}
+	if as != nil && wasUnreachable && t.kill == "" {
+		// Back from a partition after its slot was refilled: the stale
+		// copy goes, the replacement (placed knowing the cluster as it is
+		// now) stays.
+		if cur, _ := s.split(as); len(cur) > as.app.Instances {
+			t.kill = killScaleDown
+			return append(kills, t.ID)
+		}
+	}
 	if as != nil {
 		kills = append(kills, s.reconcile(as)...)
 	}
