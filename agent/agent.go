@@ -73,10 +73,10 @@ type Agent struct {
 	// kills carries the master's kill orders to the orders goroutine.
 	kills chan string
 
-	mu        sync.Mutex
-	estimate  monitor.Estimate
-	override  *Override
-	applied   Applied
+	mu       sync.Mutex
+	estimate monitor.Estimate
+	override *Override
+	applied  Applied
 	// static are the agent's own attributes (flags, local API); attrs the
 	// effective ones, static plus the master's dynamic ones.
 	static    map[string]string

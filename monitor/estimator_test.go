@@ -88,13 +88,28 @@ func TestEstimatorStartsAtZeroAndGrowsAfterGrowAfter(t *testing.T) {
 		t.Fatalf("grew at %v, before grow_after %v", firstGrowth, p.Grow.GrowAfter)
 	}
 	est := e.Current()
-	// The target: 16 - max(0.5, 2.4) - 2 cores * 1.1 margin (plus up to one
-	// 5 % histogram bucket).
-	if want := safeCPU(p, 2*1.1*1.05); est.CPU < want || est.CPU > safeCPU(p, 2*1.1) {
-		t.Fatalf("settled at %.3f cores, want in [%.3f, %.3f]", est.CPU, want, safeCPU(p, 2*1.1))
+	// The target: 16 - max(reserve, ceiling slack) - 2 cores * (1 +
+	// margin) (plus up to one 5 % histogram bucket; a constant load has no
+	// rise, so no volatility buffer). Growth stops once the target is
+	// within the deadband, so the estimate may sit up to one deadband
+	// below it.
+	m := 1 + p.Predictor.Margin
+	if want := safeCPU(p, 2*m*1.05) - p.Grow.Deadband.CPUs; est.CPU < want || est.CPU > safeCPU(p, 2*m) {
+		t.Fatalf("settled at %.3f cores, want in [%.3f, %.3f]", est.CPU, want, safeCPU(p, 2*m))
 	}
-	if est.CPUReason != ReasonCeiling {
-		t.Errorf("cpu reason %q, want ceiling (16 cores * 15 %% = 2.4 > predictor excess 0.2)", est.CPUReason)
+	// The reason names the largest withholding: the ceiling's slack (16
+	// cores * (1 - max_utilization)), the reserve, or the predictor's
+	// excess 2 * margin.
+	slack := simCores * (1 - p.MaxUtilization.CPU)
+	wantReason := ReasonReserve
+	if slack > p.Reserve.CPUs {
+		wantReason = ReasonCeiling
+	}
+	if 2*(m-1) > max(slack, p.Reserve.CPUs) {
+		wantReason = ReasonPredictor
+	}
+	if est.CPUReason != wantReason {
+		t.Errorf("cpu reason %q, want %q (reserve %.2f, ceiling slack %.2f, predictor excess about %.2f)", est.CPUReason, wantReason, p.Reserve.CPUs, slack, 2*(m-1))
 	}
 	business := float64(8 << 30)
 	wantMem := uint64(simMem*0.9 - business*1.1*1.05)

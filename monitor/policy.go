@@ -66,6 +66,15 @@ type PredictorPolicy struct {
 	HalfLife model.Duration `yaml:"half_life"`
 	// Margin is added on top of the prediction, as a fraction.
 	Margin float64 `yaml:"margin"`
+	// CPUVolatility is how many times the largest recent rise of business
+	// CPU above the prediction (seen by full samples) is added on top of
+	// the CPU prediction, in cores: a safety margin sized by how the
+	// business actually jumps rather than by a flat share of the host.
+	// 0 disables it.
+	CPUVolatility float64 `yaml:"cpu_volatility"`
+	// CPUVolatilityHalfLife is how fast a rise is forgotten: the rise
+	// counts half after one half-life.
+	CPUVolatilityHalfLife model.Duration `yaml:"cpu_volatility_half_life"`
 }
 
 // GrowPolicy limits how the estimate grows; shrinking is never limited.
@@ -149,19 +158,25 @@ func DefaultPolicy() Policy {
 			Interval:     model.Duration(time.Second),
 			FastInterval: model.Duration(200 * time.Millisecond),
 		},
-		Reserve:        ResourceAmount{CPUs: 0.5, Memory: 512 << 20},
-		MaxUtilization: UtilizationPolicy{CPU: 0.85, Memory: 0.90},
+		Reserve: ResourceAmount{CPUs: 0.5, Memory: 512 << 20},
+		// No flat CPU ceiling: the CPU safety margin is the predictor's
+		// (margin plus cpu_volatility), sized by the business's own
+		// behaviour. A flat 15 % withheld ~10 cores of a 64-core host
+		// whatever the business did (see docs/policy.md).
+		MaxUtilization: UtilizationPolicy{CPU: 1, Memory: 0.90},
 		Predictor: PredictorPolicy{
-			Window:           model.Duration(30 * time.Second),
-			CPUPercentile:    95,
-			MemoryPercentile: 98,
-			HalfLife:         model.Duration(time.Hour),
-			Margin:           0.10,
+			Window:                model.Duration(30 * time.Second),
+			CPUPercentile:         70,
+			MemoryPercentile:      98,
+			HalfLife:              model.Duration(time.Hour),
+			Margin:                0.10,
+			CPUVolatility:         1,
+			CPUVolatilityHalfLife: model.Duration(2 * time.Hour),
 		},
 		Grow: GrowPolicy{
 			GrowAfter: model.Duration(60 * time.Second),
 			MaxStep:   ResourceAmount{CPUs: 1, Memory: 1 << 30},
-			Deadband:  ResourceAmount{CPUs: 0.25, Memory: 256 << 20},
+			Deadband:  ResourceAmount{CPUs: 1, Memory: 256 << 20},
 		},
 		Pressure: PressurePolicy{
 			CPUSomeAvg10:    40,
@@ -319,6 +334,11 @@ func (p Policy) Validate() error {
 	if p.Predictor.Margin > 10 {
 		bad("predictor.margin", "must be at most 10 (1000%%), got %v", p.Predictor.Margin)
 	}
+	nonNegative("predictor.cpu_volatility", p.Predictor.CPUVolatility)
+	if p.Predictor.CPUVolatility > 10 {
+		bad("predictor.cpu_volatility", "must be at most 10, got %v", p.Predictor.CPUVolatility)
+	}
+	positive("predictor.cpu_volatility_half_life", p.Predictor.CPUVolatilityHalfLife)
 	if p.Grow.GrowAfter < 0 {
 		bad("grow.grow_after", "must be >= 0, got %s", p.Grow.GrowAfter)
 	}

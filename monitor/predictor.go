@@ -10,18 +10,29 @@ import (
 // spike, and a percentile of a decaying histogram, which remembers the
 // daily shape (a peak seen an hour ago still counts, with half the weight
 // after one half-life). The prediction is the larger of the two, plus the
-// margin.
+// margin, plus (CPU only) the volatility buffer: cpu_volatility times the
+// largest recent rise of a full sample above that level, forgotten with
+// cpu_volatility_half_life. The buffer covers the jumps the estimator
+// cannot react to in time; it is sized by how this business jumps, not by
+// a flat share of the host.
 type Predictor struct {
 	window     windowMax
 	hist       decayingHistogram
 	percentile float64
 	margin     float64
+
+	volFactor   float64
+	volHalfLife time.Duration
+	vol         float64   // largest rise, as of volAt
+	volAt       time.Time // when vol was last set
 }
 
 // NewCPUPredictor returns a predictor for CPU cores.
 func NewCPUPredictor(p PredictorPolicy) *Predictor {
 	// 0.01 cores to ~1,600 cores in 5 % steps.
-	return newPredictor(p, p.CPUPercentile, 0.01, 1.05, 250)
+	pr := newPredictor(p, p.CPUPercentile, 0.01, 1.05, 250)
+	pr.volFactor, pr.volHalfLife = p.CPUVolatility, time.Duration(p.CPUVolatilityHalfLife)
+	return pr
 }
 
 // NewMemoryPredictor returns a predictor for memory bytes.
@@ -47,6 +58,13 @@ func (p *Predictor) Observe(t time.Time, v float64, history bool) {
 	if math.IsNaN(v) || v < 0 {
 		v = 0
 	}
+	if history && p.volFactor > 0 && p.hist.total > 0 {
+		// Only full samples measure rises: on a host the fast path has
+		// usually seen a jump first (and shrunk at once), so what is
+		// left is what the estimator could not react to in time.
+		rise := v - max(p.window.max(t), p.hist.percentile(p.percentile))
+		p.vol, p.volAt = max(rise, p.volNow(t)), t
+	}
 	p.window.add(t, v)
 	if history {
 		p.hist.add(t, v)
@@ -62,7 +80,15 @@ func (p *Predictor) Predict(now time.Time) (peak float64, fromHistory bool) {
 	if h > w {
 		peak, fromHistory = h, true
 	}
-	return peak * (1 + p.margin), fromHistory
+	return peak*(1+p.margin) + p.volFactor*p.volNow(now), fromHistory
+}
+
+// volNow is the largest recent rise, decayed to now.
+func (p *Predictor) volNow(now time.Time) float64 {
+	if p.vol <= 0 || p.volHalfLife <= 0 {
+		return 0
+	}
+	return p.vol * math.Exp2(-float64(now.Sub(p.volAt))/float64(p.volHalfLife))
 }
 
 // windowMax is the maximum over a sliding time window, kept as a

@@ -24,6 +24,7 @@ func exactPolicy(interval time.Duration) monitor.Policy {
 	p.MaxUtilization = monitor.UtilizationPolicy{CPU: 1, Memory: 1}
 	p.Predictor.Window = model.Duration(time.Second)
 	p.Predictor.CPUPercentile, p.Predictor.MemoryPercentile, p.Predictor.Margin = 0, 0, 0
+	p.Predictor.CPUVolatility = 0
 	p.Grow.GrowAfter = 0
 	p.Grow.MaxStep = monitor.ResourceAmount{CPUs: 1000, Memory: 1 << 40}
 	p.Grow.Deadband = monitor.ResourceAmount{}
