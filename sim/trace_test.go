@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// testHost is the host the brief measures on: 64 cores, 256 GiB.
+// testHost is the host the project's targets are stated for: 64 cores, 256 GiB.
 func testHost() Host { return Host{Cores: 64, MemBytes: 256 << 30} }
 
 const recordHead = "time,kind,online_cpus,host_cpu_cores,batch_cpu_cores,self_cpu_cores,business_cpu_cores,mem_total_bytes,mem_available_bytes,batch_mem_bytes,self_mem_bytes,business_mem_bytes,psi_cpu_some_avg10,psi_cpu_full_avg10,psi_memory_some_avg10,psi_memory_full_avg10,psi_io_some_avg10,psi_io_full_avg10\n"
