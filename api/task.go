@@ -38,12 +38,23 @@ const (
 	// TaskUnreachable is only set by the master, for tasks of an agent it
 	// cannot reach.
 	TaskUnreachable TaskState = "TASK_UNREACHABLE"
+	// TaskGone is set by the master when an unreachable agent is
+	// forgotten: its tasks will never be heard of again.
+	TaskGone TaskState = "TASK_GONE"
+	// TaskError is a task the master refused at launch (invalid, or over
+	// the offered resources); it never reached an agent.
+	TaskError TaskState = "TASK_ERROR"
+	// TaskDropped is a task the master could not hand to an agent.
+	TaskDropped TaskState = "TASK_DROPPED"
+	// TaskUnknown answers a reconciliation of a task the master has no
+	// record of.
+	TaskUnknown TaskState = "TASK_UNKNOWN"
 )
 
 // IsTerminal reports whether the state is final.
 func (s TaskState) IsTerminal() bool {
 	switch s {
-	case TaskFinished, TaskFailed, TaskKilled, TaskPreempted, TaskLost:
+	case TaskFinished, TaskFailed, TaskKilled, TaskPreempted, TaskLost, TaskGone, TaskError, TaskDropped:
 		return true
 	}
 	return false
@@ -69,6 +80,10 @@ const (
 	ReasonAgentUnreachable  = "agent_unreachable"
 	ReasonReconciliation    = "reconciliation"
 	ReasonExecutorTerminate = "executor_terminated"
+	ReasonAgentGone         = "agent_gone"
+	ReasonFrameworkRemoved  = "framework_removed"
+	ReasonInvalidOffers     = "invalid_offers"
+	ReasonTaskInvalid       = "task_invalid"
 )
 
 // FetchURI is one artifact to fetch into the sandbox before the task runs.

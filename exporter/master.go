@@ -47,7 +47,7 @@ func NewMasterCollector(src MasterSource, log *slog.Logger) *MasterCollector {
 func (c *MasterCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
 
 var masterTaskStates = []api.TaskState{api.TaskStaging, api.TaskStarting, api.TaskRunning, api.TaskFinished,
-	api.TaskFailed, api.TaskKilled, api.TaskPreempted, api.TaskLost, api.TaskUnreachable}
+	api.TaskFailed, api.TaskKilled, api.TaskPreempted, api.TaskLost, api.TaskUnreachable, api.TaskGone, api.TaskError}
 
 // Collect implements prometheus.Collector.
 func (c *MasterCollector) Collect(ch chan<- prometheus.Metric) {

@@ -56,9 +56,11 @@ func (m *Master) Register(ctx context.Context, req api.RegisterRequest) (api.Reg
 	ag.Version, ag.Revocable, ag.Dedicated = req.Version, req.Revocable, req.Dedicated
 	ag.State, ag.LastSeen = AgentActive, now
 	if ag.inAllocator {
-		if _, err := m.alloc.RemoveAgent(id); err != nil {
+		rescinds, err := m.alloc.RemoveAgent(id)
+		if err != nil {
 			m.log.Error("re-registering an agent in the allocator", "agent", id, "err", err)
 		}
+		m.rescinded(rescinds)
 	}
 	if err := m.alloc.AddAgent(allocator.Agent{ID: id, Hostname: req.Hostname, Attributes: ag.Attributes,
 		Revocable: req.Revocable, Dedicated: req.Dedicated}); err != nil {
@@ -112,9 +114,10 @@ func (m *Master) adopt(ag *agentEntry, r api.TaskReport, now time.Time) {
 	}
 	t.AgentID, t.Hostname = ag.ID, ag.Hostname
 	if !r.Status.State.IsTerminal() && !t.counted {
-		if _, err := m.alloc.AddUsed(ag.ID, t.Info.FrameworkID, pool, t.Info.Resources); err != nil {
+		if rescinds, err := m.alloc.AddUsed(ag.ID, t.Info.FrameworkID, pool, t.Info.Resources); err != nil {
 			m.log.Error("counting an adopted task", "task", t.Info.ID, "err", err)
 		} else {
+			m.rescinded(rescinds)
 			t.counted = true
 		}
 	}
@@ -130,10 +133,12 @@ func (m *Master) adopt(ag *agentEntry, r api.TaskReport, now time.Time) {
 	m.setStatus(t, st, now)
 }
 
-// frameworkKnown reports whether an external framework is registered.
-// External frameworks arrive with the scheduler API; until then only the
-// built-in one exists.
-func (m *Master) frameworkKnown(id string) bool { return id == AppsFrameworkID }
+// frameworkKnown reports whether a framework is registered: the built-in
+// one, or an external one, connected or within its failover timeout.
+func (m *Master) frameworkKnown(id string) bool {
+	_, external := m.frameworks[id]
+	return id == AppsFrameworkID || external
+}
 
 // Heartbeat handles an agent's heartbeat: its pools, usage and status
 // updates, acknowledged by UUID.
@@ -164,7 +169,7 @@ func (m *Master) Heartbeat(hb api.Heartbeat) (api.HeartbeatResponse, error) {
 		if err != nil {
 			m.log.Error("updating an agent's pools", "agent", ag.ID, "err", err)
 		}
-		m.stats.offersRescinded += uint64(len(rescinds))
+		m.rescinded(rescinds)
 	}
 	resp := api.HeartbeatResponse{}
 	if hb.Attributes != nil && !maps.Equal(hb.Attributes, ag.Static) {
@@ -253,7 +258,9 @@ type Summary struct {
 	Offers   int                    `json:"outstanding_offers"`
 	Counters map[string]uint64      `json:"counters"`
 	Apps     int                    `json:"apps"`
-	Extra    map[string]any         `json:"extra,omitempty"`
+	// Frameworks counts the external frameworks, connected or not.
+	Frameworks int            `json:"frameworks"`
+	Extra      map[string]any `json:"extra,omitempty"`
 }
 
 // PoolSummary is one pool over the cluster.
@@ -272,7 +279,7 @@ func (m *Master) Summary() (Summary, error) {
 	}
 	s := Summary{Leader: m.cfg.AdvertiseURL, Agents: map[AgentState]int{}, Tasks: map[api.TaskState]int{},
 		Pools: map[string]PoolSummary{}, Shares: m.alloc.Shares(), Offers: len(m.alloc.Offers()),
-		Apps: len(m.apps.Apps()),
+		Apps: len(m.apps.Apps()), Frameworks: len(m.frameworks),
 		Counters: map[string]uint64{"offers_sent": m.stats.offersSent, "offers_declined": m.stats.offersDeclined,
 			"offers_rescinded": m.stats.offersRescinded, "launches": m.stats.launches}}
 	for _, ag := range m.agents {

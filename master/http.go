@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/master/apps"
 )
@@ -32,6 +33,9 @@ const maxBody = 8 << 20
 //	POST /api/v1/tasks/{id}/kill          kill a task
 //	GET  /api/v1/leader                   the leader's URL
 //	GET  /api/v1/state                    the cluster summary
+//	POST /api/v1/scheduler                the framework API (api/scheduler)
+//	GET  /api/v1/frameworks               the external frameworks
+//	POST /api/v1/frameworks/{id}/teardown remove a framework, kill its tasks
 //	/v2/apps, /v2/deployments             Marathon-style apps
 func (m *Master) Handler(metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
@@ -105,6 +109,17 @@ func (m *Master) Handler(metrics http.Handler) http.Handler {
 	})
 	mux.HandleFunc("GET /api/v1/state", func(w http.ResponseWriter, _ *http.Request) {
 		respond(w, m.Summary)
+	})
+	mux.HandleFunc("POST "+scheduler.Path, m.serveScheduler)
+	mux.HandleFunc("GET /api/v1/frameworks", func(w http.ResponseWriter, _ *http.Request) {
+		respond(w, m.Frameworks)
+	})
+	mux.HandleFunc("POST /api/v1/frameworks/{id}/teardown", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.TeardownFramework(r.PathValue("id")); err != nil {
+			writeErr(w, "teardown refused", err)
+			return
+		}
+		httpserver.WriteJSON(w, http.StatusAccepted, map[string]string{"framework_id": r.PathValue("id")})
 	})
 	m.appsRoutes(mux)
 	return m.redirectStandby(mux)

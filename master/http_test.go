@@ -69,8 +69,12 @@ func startMaster(t *testing.T, st *store.Store) *testMaster {
 		HeartbeatInterval:  200 * time.Millisecond,
 		AgentTimeout:       2 * time.Second,
 		ElectionTTL:        2 * time.Second,
-		AgentClient:        &http.Client{Timeout: 5 * time.Second},
-		Logger:             testLogger(t),
+		// Frameworks see heartbeats and re-sent updates within a test's
+		// patience.
+		FrameworkHeartbeatInterval: 300 * time.Millisecond,
+		StatusRetryInterval:        400 * time.Millisecond,
+		AgentClient:                &http.Client{Timeout: 5 * time.Second},
+		Logger:                     testLogger(t),
 	})
 	if err != nil {
 		_ = ln.Close()

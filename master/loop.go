@@ -50,20 +50,24 @@ func (m *Master) cycle() {
 	now := m.cfg.Clock.Now()
 	m.drainBacklog()
 	m.checkAgents(now)
-	if m.recovering(now) {
+	recovering := m.recovering(now)
+	m.frameworksTick(now, recovering)
+	if recovering {
 		return
 	}
 
 	start := time.Now()
 	res := m.alloc.Allocate(now)
 	m.cfg.Metrics.ObserveAllocation(time.Since(start))
-	m.stats.offersRescinded += uint64(len(res.Rescinds))
+	m.rescinded(res.Rescinds)
 	m.stats.offersSent += uint64(len(res.Offers))
 
 	var offers []apps.Offer
+	var external []allocator.Offer
 	byID := map[string]allocator.Offer{}
 	for _, o := range res.Offers {
 		if o.FrameworkID != AppsFrameworkID {
+			external = append(external, o)
 			continue
 		}
 		byID[o.ID] = o
@@ -111,6 +115,7 @@ func (m *Master) cycle() {
 			m.launch(l.Task, byID[l.OfferID].AgentID, pool, now)
 		}
 	}
+	m.sendOffers(external, now)
 	for _, id := range m.apps.Tick(now) {
 		m.kill(id, "", "")
 	}
@@ -154,8 +159,8 @@ func (m *Master) checkAgents(now time.Time) {
 			m.apps.ForgetAgent(id)
 			for _, t := range m.tasks {
 				if t.AgentID == id {
-					m.setStatus(t, api.TaskStatus{TaskID: t.Info.ID, State: api.TaskLost, Reason: api.ReasonAgentUnreachable,
-						Message: "agent gone", Timestamp: now}, now)
+					m.setStatus(t, api.TaskStatus{TaskID: t.Info.ID, FrameworkID: t.Info.FrameworkID, AgentID: id, State: api.TaskGone,
+						Reason: api.ReasonAgentGone, Message: "the agent stayed unreachable past the gone timeout", Timestamp: now}, now)
 					delete(m.tasks, t.Info.ID)
 				}
 			}
@@ -171,7 +176,7 @@ func (m *Master) markUnreachable(ag *agentEntry, now time.Time, reason string) {
 		if err != nil {
 			m.log.Error("removing an agent from the allocator", "agent", ag.ID, "err", err)
 		}
-		m.stats.offersRescinded += uint64(len(rescinds))
+		m.rescinded(rescinds)
 		ag.inAllocator = false
 	}
 	for _, t := range m.tasks {
@@ -198,6 +203,9 @@ func (m *Master) setStatus(t *taskEntry, st api.TaskStatus, now time.Time) {
 	}
 	if st.State.IsTerminal() && !prev.IsTerminal() {
 		m.cfg.Metrics.TaskEnded(t.Info.FrameworkID, string(st.State), st.Reason)
+	}
+	if fw := m.frameworks[t.Info.FrameworkID]; fw != nil {
+		m.forwardStatus(fw, st, now)
 	}
 	if t.Info.FrameworkID == AppsFrameworkID {
 		attrs := map[string]string{}

@@ -42,6 +42,13 @@ type Config struct {
 	// OfferTimeout and DefaultRefuse go to the allocator.
 	OfferTimeout  time.Duration
 	DefaultRefuse time.Duration
+	// FrameworkFailoverTimeout is how long a framework's tasks outlive its
+	// stream when it names no failover timeout of its own (default 15
+	// min). FrameworkHeartbeatInterval paces the HEARTBEAT events (15 s);
+	// StatusRetryInterval the re-sending of unacknowledged updates (10 s).
+	FrameworkFailoverTimeout   time.Duration
+	FrameworkHeartbeatInterval time.Duration
+	StatusRetryInterval        time.Duration
 	// ElectionTTL is the leader lease (default 5 s): a dead leader is
 	// replaced after about this long.
 	ElectionTTL time.Duration
@@ -81,6 +88,9 @@ func (c *Config) defaults() error {
 	setDefault(&c.GoneTimeout, 10*time.Minute)
 	setDefault(&c.AllocationInterval, time.Second)
 	setDefault(&c.ElectionTTL, 5*time.Second)
+	setDefault(&c.FrameworkFailoverTimeout, 15*time.Minute)
+	setDefault(&c.FrameworkHeartbeatInterval, 15*time.Second)
+	setDefault(&c.StatusRetryInterval, 10*time.Second)
 	if c.AgentTimeout <= c.HeartbeatInterval {
 		return fmt.Errorf("master: agent timeout %s must exceed the heartbeat interval %s", c.AgentTimeout, c.HeartbeatInterval)
 	}
@@ -128,6 +138,10 @@ type Master struct {
 	// pendingKills are kills that could not be delivered to an agent's
 	// API; they ride on its next heartbeat answer.
 	pendingKills map[string][]string
+	// frameworks are the external schedulers (etcd); removedFrameworks
+	// the ids torn down or expired in this term, which may not come back.
+	frameworks        map[string]*frameworkEntry
+	removedFrameworks map[string]time.Time
 	// dynamic are the operator's attributes per hostname (etcd).
 	dynamic map[string]map[string]string
 	stats   counters
@@ -236,6 +250,10 @@ func (m *Master) becomeLeader(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("loading agents: %w", err)
 	}
+	frameworks, err := m.loadFrameworks(ctx, m.cfg.Clock.Now())
+	if err != nil {
+		return fmt.Errorf("loading frameworks: %w", err)
+	}
 	dynamic, attrRev, err := m.loadAttributes(ctx)
 	if err != nil {
 		return fmt.Errorf("loading attributes: %w", err)
@@ -246,12 +264,13 @@ func (m *Master) becomeLeader(ctx context.Context) error {
 	m.leading, m.leaderCtx = true, ctx
 	m.alloc, m.apps = alloc, sched
 	m.agents, m.tasks = agents, map[string]*taskEntry{}
+	m.frameworks, m.removedFrameworks = frameworks, map[string]time.Time{}
 	m.pendingKills = map[string][]string{}
 	m.recoverUntil = m.cfg.Clock.Now().Add(m.cfg.AgentTimeout)
 	m.stats = counters{launchFailures: map[string]uint64{}}
 	m.calls = make(chan agentCall, 4096)
 	m.backlog = nil
-	m.log.Info("leading", "apps", len(loaded), "known_agents", len(agents))
+	m.log.Info("leading", "apps", len(loaded), "known_agents", len(agents), "frameworks", len(frameworks))
 	return nil
 }
 
@@ -259,7 +278,12 @@ func (m *Master) stepDown() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.leading = false
-	m.alloc, m.apps, m.agents, m.tasks = nil, nil, nil, nil
+	for _, fw := range m.frameworks {
+		if fw.stream != nil {
+			fw.stream.end("this master stopped leading; subscribe to the new leader")
+		}
+	}
+	m.alloc, m.apps, m.agents, m.tasks, m.frameworks = nil, nil, nil, nil, nil
 }
 
 // Leading reports whether this master leads now.

@@ -1,0 +1,462 @@
+package master
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/scheduler"
+	"github.com/headroom-dev/headroom/internal/httpserver"
+	"github.com/headroom-dev/headroom/internal/resources"
+	"github.com/headroom-dev/headroom/master/allocator"
+)
+
+// serveScheduler is POST /api/v1/scheduler: SUBSCRIBE opens a stream,
+// every other call is answered 202 and acts through events.
+func (m *Master) serveScheduler(w http.ResponseWriter, r *http.Request) {
+	var call scheduler.Call
+	if err := api.DecodeStrict(r.Body, &call, maxBody); err != nil {
+		httpserver.WriteError(w, http.StatusBadRequest, "invalid call", err.Error())
+		return
+	}
+	if err := call.Validate(); err != nil {
+		httpserver.WriteError(w, http.StatusBadRequest, "invalid call", err.Error())
+		return
+	}
+	if call.Type == scheduler.CallSubscribe {
+		m.serveSubscribe(w, r, call)
+		return
+	}
+	streamID := r.Header.Get(scheduler.StreamIDHeader)
+	if streamID == "" {
+		streamID = r.Header.Get(scheduler.MesosStreamIDHeader)
+	}
+	if streamID == "" {
+		httpserver.WriteError(w, http.StatusBadRequest, "invalid call",
+			fmt.Sprintf("header %s: required on every call but SUBSCRIBE; it is the one the SUBSCRIBE answer carried", scheduler.StreamIDHeader))
+		return
+	}
+	err := m.schedulerCall(streamID, call)
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusAccepted)
+	case errors.Is(err, errWrongStream), errors.Is(err, errNotSubscribed), errors.Is(err, errFrameworkRemoved):
+		httpserver.WriteError(w, http.StatusForbidden, string(call.Type)+" refused", err.Error())
+	default:
+		var ie *inputError
+		if errors.As(err, &ie) {
+			httpserver.WriteError(w, http.StatusBadRequest, string(call.Type)+" refused", err.Error())
+			return
+		}
+		writeErr(w, string(call.Type)+" refused", err)
+	}
+}
+
+// serveSubscribe holds the subscription's connection open and writes its
+// events until the framework goes, the master ends the stream, or this
+// master stops leading.
+func (m *Master) serveSubscribe(w http.ResponseWriter, r *http.Request, call scheduler.Call) {
+	if call.FrameworkID != nil && call.Subscribe.FrameworkInfo.ID != nil && call.FrameworkID.Value != call.Subscribe.FrameworkInfo.ID.Value {
+		httpserver.WriteError(w, http.StatusBadRequest, "invalid call",
+			fmt.Sprintf("framework_id %q differs from subscribe.framework_info.id %q", call.FrameworkID.Value, call.Subscribe.FrameworkInfo.ID.Value))
+		return
+	}
+	sub, err := m.subscribe(r.Context(), call.Subscribe.FrameworkInfo)
+	if err != nil {
+		var ie *inputError
+		switch {
+		case errors.As(err, &ie):
+			httpserver.WriteError(w, http.StatusBadRequest, "subscription refused", err.Error())
+		case errors.Is(err, errFrameworkRemoved):
+			httpserver.WriteError(w, http.StatusForbidden, "subscription refused", err.Error())
+		default:
+			writeErr(w, "subscription refused", err)
+		}
+		return
+	}
+	defer m.streamEnded(sub.frameworkID, sub.stream.id)
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set(scheduler.StreamIDHeader, sub.stream.id)
+	w.Header().Set(scheduler.MesosStreamIDHeader, sub.stream.id)
+	w.WriteHeader(http.StatusOK)
+	heartbeat := m.cfg.Clock.NewTicker(sub.heartbeat)
+	defer heartbeat.Stop()
+	hb := []byte(`{"type":"HEARTBEAT"}` + "\n")
+	write := func(b []byte) bool {
+		if _, err := w.Write(b); err != nil {
+			return false
+		}
+		// Drain what else is queued before the flush: one syscall for a
+		// burst of updates.
+		for {
+			select {
+			case more := <-sub.stream.events:
+				if _, err := w.Write(more); err != nil {
+					return false
+				}
+				continue
+			default:
+			}
+			break
+		}
+		return rc.Flush() == nil
+	}
+	if rc.Flush() != nil {
+		return
+	}
+	for {
+		select {
+		case b := <-sub.stream.events:
+			if !write(b) {
+				return
+			}
+		case <-heartbeat.Chan():
+			if !write(hb) {
+				return
+			}
+		case <-sub.stream.done:
+			// Whatever was queued before the end goes out first.
+			for {
+				select {
+				case b := <-sub.stream.events:
+					if _, err := w.Write(b); err != nil {
+						return
+					}
+					continue
+				default:
+				}
+				break
+			}
+			if sub.stream.errMsg != "" {
+				_, _ = fmt.Fprintf(w, `{"type":"ERROR","error":{"message":%q}}`+"\n", sub.stream.errMsg)
+			}
+			_ = rc.Flush()
+			return
+		case <-r.Context().Done():
+			return
+		case <-sub.leaderCtx.Done():
+			return
+		}
+	}
+}
+
+// schedulerCall applies one call of a subscribed framework.
+func (m *Master) schedulerCall(streamID string, c scheduler.Call) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.leading {
+		return errNotLeading
+	}
+	id := c.FrameworkID.Value
+	fw := m.frameworks[id]
+	switch {
+	case fw == nil:
+		if _, gone := m.removedFrameworks[id]; gone {
+			return fmt.Errorf("framework %q: %w", id, errFrameworkRemoved)
+		}
+		return fmt.Errorf("framework %q: %w", id, errNotSubscribed)
+	case fw.stream == nil:
+		return fmt.Errorf("framework %q: %w: subscribe again", id, errNotSubscribed)
+	case fw.stream.id != streamID:
+		return fmt.Errorf("framework %q: stream id %q: %w", id, streamID, errWrongStream)
+	}
+	now := m.cfg.Clock.Now()
+	switch c.Type {
+	case scheduler.CallAccept:
+		return m.accept(fw, *c.Accept, now)
+	case scheduler.CallDecline:
+		refuse, err := refuseOf(c.Decline.Filters, "decline.")
+		if err != nil {
+			return err
+		}
+		for _, oid := range c.Decline.OfferIDs {
+			if o, ok := m.alloc.Offer(oid.Value); ok && o.FrameworkID == fw.ID {
+				m.stats.offersDeclined++
+				_ = m.alloc.Decline(oid.Value, refuse, now)
+			}
+		}
+	case scheduler.CallKill:
+		tid := c.Kill.TaskID.Value
+		t, ok := m.tasks[tid]
+		if !ok || t.Info.FrameworkID != fw.ID {
+			fw.sendOnce(tid, "", api.TaskLost, api.ReasonReconciliation, "the master knows no task of this id for the framework", now)
+			return nil
+		}
+		if !t.Status.State.IsTerminal() {
+			m.kill(tid, t.AgentID, api.ReasonKilledByRequest)
+		}
+	case scheduler.CallAcknowledge:
+		ack := c.Acknowledge
+		if ack.UUID == "" {
+			return &inputError{err: errors.New("acknowledge.uuid: required")}
+		}
+		if p := fw.pending[ack.TaskID.Value]; p != nil && p.status.UUID == ack.UUID {
+			delete(fw.pending, ack.TaskID.Value)
+		}
+	case scheduler.CallReconcile:
+		var tasks []scheduler.ReconcileTask
+		if c.Reconcile != nil {
+			tasks = c.Reconcile.Tasks
+		}
+		if !m.recoverUntil.IsZero() {
+			fw.reconciles = append(fw.reconciles, tasks)
+			return nil
+		}
+		m.reconcile(fw, tasks, now)
+	case scheduler.CallRevive, scheduler.CallSuppress:
+		roles := c.Revive
+		if c.Type == scheduler.CallSuppress {
+			roles = c.Suppress
+		}
+		if roles != nil {
+			for i, r := range roles.Roles {
+				if r != fw.Role {
+					return &inputError{err: fmt.Errorf("%s.roles[%d]: the framework's role is %q, got %q", lower(c.Type), i, fw.Role, r)}
+				}
+			}
+		}
+		if c.Type == scheduler.CallRevive {
+			return m.alloc.Revive(fw.ID)
+		}
+		return m.alloc.Suppress(fw.ID)
+	case scheduler.CallTeardown:
+		m.removeFramework(fw, "torn down by the framework")
+	}
+	return nil
+}
+
+func lower(t scheduler.CallType) string {
+	b := []byte(t)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// refuseOf reads a call's filters; the default applies when unset.
+func refuseOf(f *scheduler.Filters, prefix string) (time.Duration, error) {
+	d, set, err := f.Refuse()
+	if err != nil {
+		return 0, &inputError{err: fmt.Errorf("%s%w", prefix, err)}
+	}
+	if !set {
+		return allocator.RefuseDefault, nil
+	}
+	return d, nil
+}
+
+// reconcile answers a reconciliation: the newest state of each named
+// task, or of every active task of the framework when none is named.
+// Called with mu held.
+func (m *Master) reconcile(fw *frameworkEntry, tasks []scheduler.ReconcileTask, now time.Time) {
+	if len(tasks) == 0 {
+		for _, id := range sortedKeys(m.tasks) {
+			t := m.tasks[id]
+			if t.Info.FrameworkID == fw.ID && !t.Status.State.IsTerminal() {
+				fw.sendOnce(id, t.AgentID, t.Status.State, api.ReasonReconciliation, t.Status.Message, now)
+			}
+		}
+		return
+	}
+	for _, rt := range tasks {
+		id := rt.TaskID.Value
+		if t, ok := m.tasks[id]; ok && t.Info.FrameworkID == fw.ID {
+			fw.sendOnce(id, t.AgentID, t.Status.State, api.ReasonReconciliation, t.Status.Message, now)
+			continue
+		}
+		agentID := ""
+		if rt.AgentID != nil {
+			agentID = rt.AgentID.Value
+		}
+		if ag := m.agents[agentID]; ag != nil && ag.State == AgentUnreachable {
+			fw.sendOnce(id, agentID, api.TaskUnreachable, api.ReasonReconciliation, "the task's agent is unreachable", now)
+			continue
+		}
+		fw.sendOnce(id, agentID, api.TaskUnknown, api.ReasonReconciliation, "the master has no record of this task", now)
+	}
+}
+
+// accept launches the tasks of an ACCEPT on its offers. An offer that is
+// unknown, rescinded or another framework's makes the whole call void: its
+// tasks are reported TASK_LOST and the valid offers are returned. A task
+// that is invalid or does not fit in what is left of the offers is
+// reported TASK_ERROR; the others launch. Called with mu held.
+func (m *Master) accept(fw *frameworkEntry, acc scheduler.Accept, now time.Time) error {
+	if len(acc.OfferIDs) == 0 {
+		return &inputError{err: errors.New("accept.offer_ids: at least one offer is required")}
+	}
+	refuse, err := refuseOf(acc.Filters, "accept.")
+	if err != nil {
+		return err
+	}
+	var tasks []scheduler.TaskInfo
+	for i, op := range acc.Operations {
+		if op.Type != scheduler.OperationLaunch || op.Launch == nil {
+			return &inputError{err: fmt.Errorf("accept.operations[%d]: only LAUNCH with a launch member is supported, got type %q", i, op.Type)}
+		}
+		tasks = append(tasks, op.Launch.TaskInfos...)
+	}
+
+	var offers []allocator.Offer
+	invalid := ""
+	seen := map[string]bool{}
+	for _, oid := range acc.OfferIDs {
+		o, ok := m.alloc.Offer(oid.Value)
+		switch {
+		case seen[oid.Value]:
+			invalid = fmt.Sprintf("offer %q is listed twice", oid.Value)
+		case !ok:
+			invalid = fmt.Sprintf("offer %q is unknown: rescinded, expired, already answered or never made", oid.Value)
+		case o.FrameworkID != fw.ID:
+			invalid = fmt.Sprintf("offer %q was made to another framework", oid.Value)
+		case len(offers) > 0 && o.AgentID != offers[0].AgentID:
+			invalid = fmt.Sprintf("offer %q is of agent %s, the others of %s: one ACCEPT takes the offers of one agent", oid.Value, o.AgentID, offers[0].AgentID)
+		}
+		if invalid != "" {
+			break
+		}
+		seen[oid.Value] = true
+		offers = append(offers, o)
+	}
+	if invalid != "" {
+		for _, o := range offers {
+			_ = m.alloc.Decline(o.ID, 0, now)
+		}
+		for _, ti := range tasks {
+			fw.sendOnce(ti.TaskID.Value, ti.AgentID.Value, api.TaskLost, api.ReasonInvalidOffers, invalid+"; nothing was launched", now)
+		}
+		m.log.Info("ACCEPT with invalid offers: its tasks reported lost", "framework", fw.ID, "why", invalid)
+		return nil
+	}
+
+	agentID := offers[0].AgentID
+	var avail, used allocator.ByPool
+	for _, o := range offers {
+		avail = avail.Add(o.Resources)
+	}
+	type launch struct {
+		info api.TaskInfo
+		pool allocator.Pool
+	}
+	var launches []launch
+	batch := map[string]bool{}
+	for i, ti := range tasks {
+		info, pool, err := m.taskFromWire(fw, ti, agentID)
+		if err == nil && batch[info.ID] {
+			err = fmt.Errorf("task_id: %q appears twice in this ACCEPT", info.ID)
+		}
+		if err == nil {
+			need := used[pool].Add(info.Resources)
+			if !avail[pool].Contains(need) {
+				err = fmt.Errorf("resources: task %d needs %s of the %s pool, more than the offers hold after the tasks before it (%s of %s)",
+					i, fmtRes(info.Resources), pool, fmtRes(avail[pool].Sub(used[pool]).NonNegative()), fmtRes(avail[pool]))
+			}
+		}
+		if err != nil {
+			fw.sendOnce(ti.TaskID.Value, agentID, api.TaskError, api.ReasonTaskInvalid, err.Error(), now)
+			continue
+		}
+		used[pool] = used[pool].Add(info.Resources)
+		batch[info.ID] = true
+		launches = append(launches, launch{info, pool})
+	}
+	// The resources used are taken from the offers in order; what is left
+	// of each returns to the pool.
+	left := used
+	for _, o := range offers {
+		var take allocator.ByPool
+		for p := range take {
+			take[p] = minRes(left[p], o.Resources[p])
+		}
+		left = left.Sub(take)
+		if _, err := m.alloc.Accept(o.ID, take, refuse, now); err != nil {
+			m.log.Error("accepting an offer", "framework", fw.ID, "offer", o.ID, "err", err)
+		}
+	}
+	for _, l := range launches {
+		m.launch(l.info, agentID, l.pool, now)
+	}
+	return nil
+}
+
+func minRes(a, b resources.Resources) resources.Resources {
+	return resources.Resources{CPUs: min(a.CPUs, b.CPUs), MemBytes: min(a.MemBytes, b.MemBytes), Disk: min(a.Disk, b.Disk)}
+}
+
+func fmtRes(r resources.Resources) string {
+	s := fmt.Sprintf("cpus %.3g, mem %d MiB", r.CPUs, r.MemBytes>>20)
+	if r.Disk > 0 {
+		s += fmt.Sprintf(", disk %d MiB", r.Disk>>20)
+	}
+	return s
+}
+
+// taskFromWire turns a launched TaskInfo into the agents' form and says
+// which pool it draws on. Errors name the field.
+func (m *Master) taskFromWire(fw *frameworkEntry, ti scheduler.TaskInfo, agentID string) (api.TaskInfo, allocator.Pool, error) {
+	id := ti.TaskID.Value
+	if ti.AgentID.Value != "" && ti.AgentID.Value != agentID {
+		return api.TaskInfo{}, 0, fmt.Errorf("agent_id: %q is not the offers' agent %q", ti.AgentID.Value, agentID)
+	}
+	if t, ok := m.tasks[id]; ok && !t.Status.State.IsTerminal() {
+		return api.TaskInfo{}, 0, fmt.Errorf("task_id: a task %q is already active", id)
+	}
+	dedicated, revocable, err := scheduler.Sum(ti.Resources)
+	if err != nil {
+		return api.TaskInfo{}, 0, err
+	}
+	pool, res := allocator.Dedicated, dedicated
+	switch {
+	case !revocable.IsZero() && !dedicated.IsZero():
+		return api.TaskInfo{}, 0, errors.New("resources: a task takes revocable or non-revocable resources, not both")
+	case !revocable.IsZero():
+		if !fw.Revocable {
+			return api.TaskInfo{}, 0, fmt.Errorf("resources: revocable resources need the %s capability", scheduler.CapabilityRevocable)
+		}
+		pool, res = allocator.Revocable, revocable
+	}
+	info := api.TaskInfo{ID: id, FrameworkID: fw.ID, Name: ti.Name, Resources: res, Labels: cloneLabels(ti.Labels)}
+	if ti.Command == nil {
+		return api.TaskInfo{}, 0, errors.New("command: required (headroom runs commands, not executors or containers)")
+	}
+	cmd := ti.Command
+	if cmd.Shell == nil || *cmd.Shell {
+		if len(cmd.Arguments) > 0 {
+			return api.TaskInfo{}, 0, errors.New("command.arguments: only with shell false")
+		}
+		info.Cmd = cmd.Value
+	} else {
+		if cmd.Value == "" {
+			return api.TaskInfo{}, 0, errors.New("command.value: the program to run is required with shell false")
+		}
+		// As in Mesos, arguments is the whole argv, arguments[0] being
+		// the name the program sees; the program itself is value.
+		info.Args = []string{cmd.Value}
+		if len(cmd.Arguments) > 1 {
+			info.Args = append(info.Args, cmd.Arguments[1:]...)
+		}
+	}
+	if cmd.Environment != nil {
+		info.Env = map[string]string{}
+		for _, v := range cmd.Environment.Variables {
+			info.Env[v.Name] = v.Value
+		}
+	}
+	for _, u := range cmd.URIs {
+		info.Fetch = append(info.Fetch, api.FetchURI{URI: u.Value, Extract: u.Extract, Executable: u.Executable, OutputFile: u.OutputFile})
+	}
+	info.User = cmd.User
+	if kp := ti.KillPolicy; kp != nil && kp.GracePeriod != nil {
+		info.KillGracePeriodSeconds = float64(kp.GracePeriod.Nanoseconds) / 1e9
+	}
+	if err := info.Validate(); err != nil {
+		return api.TaskInfo{}, 0, err
+	}
+	return info, pool, nil
+}
