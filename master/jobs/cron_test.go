@@ -20,7 +20,7 @@ func utc(s string) time.Time {
 func TestCronNextAcrossDST(t *testing.T) {
 	cases := []struct {
 		name, expr, tz, from string
-		want             []string
+		want                 []string
 	}{
 		{
 			name: "fixed time in the spring-forward gap fires after the jump, once",

@@ -153,6 +153,8 @@ func strictUnmarshal(prefix string, data []byte, v any) error {
 func pathError(prefix string, err error) error {
 	join := func(field string) string {
 		switch {
+		case prefix == "" && field == "":
+			return "the body"
 		case prefix == "":
 			return field
 		case field == "":

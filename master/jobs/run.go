@@ -87,21 +87,11 @@ type Summary struct {
 	LastFailureAt time.Time `json:"lastFailureAt,omitzero"`
 }
 
-// Task ids are "<job>_<run>_<attempt>": job ids have no underscore and
-// run ids neither, so a task id maps back to its run.
+// Task ids are "<job>_<run>_<attempt>": neither job ids nor run ids have
+// an underscore, so a task id names its run unambiguously in logs and on
+// agents.
 func taskID(jobID, runID string, attempt int) string {
 	return jobID + "_" + runID + "_" + strconv.Itoa(attempt)
-}
-
-func parseTaskID(id string) (jobID, runID string, ok bool) {
-	parts := strings.Split(id, "_")
-	if len(parts) != 3 {
-		return "", "", false
-	}
-	if _, err := strconv.Atoi(parts[2]); err != nil {
-		return "", "", false
-	}
-	return parts[0], parts[1], true
 }
 
 // runIDLayout starts run ids with their creation time, so ids sort
