@@ -128,4 +128,3 @@ func TestValidateNamesTheField(t *testing.T) {
 		}
 	}
 }
-
