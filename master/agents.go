@@ -132,8 +132,10 @@ func (m *Master) adopt(ag *agentEntry, r api.TaskReport, now time.Time) {
 
 // frameworkKnown reports whether an external framework is registered.
 // External frameworks arrive with the scheduler API; until then only the
-// built-in one exists.
-func (m *Master) frameworkKnown(id string) bool { return id == AppsFrameworkID }
+// built-in ones (apps and jobs) exist.
+func (m *Master) frameworkKnown(id string) bool {
+	return id == AppsFrameworkID || id == JobsFrameworkID
+}
 
 // Heartbeat handles an agent's heartbeat: its pools, usage and status
 // updates, acknowledged by UUID.

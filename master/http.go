@@ -33,6 +33,7 @@ const maxBody = 8 << 20
 //	GET  /api/v1/leader                   the leader's URL
 //	GET  /api/v1/state                    the cluster summary
 //	/v2/apps, /v2/deployments             Marathon-style apps
+//	/v1/jobs                              Metronome-style periodic jobs
 func (m *Master) Handler(metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	if metrics != nil {
@@ -107,6 +108,7 @@ func (m *Master) Handler(metrics http.Handler) http.Handler {
 		respond(w, m.Summary)
 	})
 	m.appsRoutes(mux)
+	m.jobRoutes(mux)
 	return m.redirectStandby(mux)
 }
 

@@ -261,13 +261,14 @@ func DecodeJob(r io.Reader) (Job, error) {
 	return j, nil
 }
 
-// DecodeSchedule reads one schedule (strict JSON) and fills defaults.
-func DecodeSchedule(r io.Reader) (Schedule, error) {
-	var s Schedule
-	if err := api.DecodeStrict(r, &s, MaxBodyBytes); err != nil {
+// DecodeSchedule reads one schedule (strict JSON) and fills defaults; an
+// absent id is defaultID (the one in the request's path, say).
+func DecodeSchedule(r io.Reader, defaultID string) (Schedule, error) {
+	p := plainSchedule(NewSchedule(defaultID, ""))
+	if err := api.DecodeStrict(r, &p, MaxBodyBytes); err != nil {
 		return Schedule{}, fmt.Errorf("decode schedule: %w", err)
 	}
-	return s, nil
+	return Schedule(p), nil
 }
 
 // Clone returns a deep copy, so the scheduler's state never aliases a

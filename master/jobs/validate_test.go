@@ -35,7 +35,7 @@ func TestDecodeDefaults(t *testing.T) {
 	if err != nil || noRun.Run.CPUs != DefaultCPUs || noRun.Schedules != nil {
 		t.Errorf("a job without run: %+v, %v", noRun, err)
 	}
-	sc, err := DecodeSchedule(strings.NewReader(`{"cron":"* * * * *"}`))
+	sc, err := DecodeSchedule(strings.NewReader(`{"cron":"* * * * *"}`), DefaultScheduleID)
 	if err != nil || sc.ID != DefaultScheduleID || sc.Validate() != nil {
 		t.Errorf("a bare schedule: %+v, %v", sc, err)
 	}
