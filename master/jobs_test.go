@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/internal/testutil"
 	"github.com/headroom-dev/headroom/master/jobs"
+	"github.com/headroom-dev/headroom/master/store"
 )
 
 // jobsSnapshot is what the jobs API shows of one job and of the list.
@@ -185,11 +187,11 @@ func TestJobsBadInputsChangeNothing(t *testing.T) {
 	}
 }
 
-// startClockedMaster runs a leading Master whose loop follows a fake
-// clock, with agent timeouts far beyond anything the test advances.
-func startClockedMaster(t *testing.T, clock *clockwork.FakeClock) *testMaster {
+// startClockedMaster runs a leading Master on st whose loop follows a
+// fake clock, with agent timeouts far beyond anything the test advances.
+// stop ends it (a failover); the cleanup does too.
+func startClockedMaster(t *testing.T, st *store.Store, clock *clockwork.FakeClock) (tm *testMaster, stop func()) {
 	t.Helper()
-	st := openEmbeddedStore(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -214,20 +216,38 @@ func startClockedMaster(t *testing.T, clock *clockwork.FakeClock) *testMaster {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Errorf("Run did not return after cancel")
 			}
-		case <-time.After(20 * time.Second):
-			t.Errorf("Run did not return after cancel")
-		}
-		srv.Close()
-	})
+			srv.Close()
+		})
+	}
+	t.Cleanup(stop)
 	testutil.Eventually(t, 20*time.Second, 20*time.Millisecond, m.Leading, "the master never became leader")
-	return &testMaster{m: m, st: st, srv: srv, url: u, handler: h}
+	return &testMaster{m: m, st: st, srv: srv, url: u, handler: h}, stop
+}
+
+// advanceUntil moves the fake clock a second at a time, letting the
+// master's loop run a cycle after each step, until cond holds.
+func advanceUntil(t *testing.T, clock *clockwork.FakeClock, cond func() bool, msg string) {
+	t.Helper()
+	for range 120 {
+		if cond() {
+			return
+		}
+		clock.Advance(time.Second)
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("%s (clock at %s)", msg, clock.Now().Format(time.RFC3339))
 }
 
 // TestJobRunsEveryMinuteOnAnAgent drives the real master with a fake
@@ -236,7 +256,7 @@ func startClockedMaster(t *testing.T, clock *clockwork.FakeClock) *testMaster {
 // and the schedule's last time is in the store.
 func TestJobRunsEveryMinuteOnAnAgent(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(time.Date(2024, 5, 1, 10, 0, 30, 0, time.UTC))
-	tm := startClockedMaster(t, clock)
+	tm, _ := startClockedMaster(t, openEmbeddedStore(t), clock)
 	base := tm.url
 	fa := startFakeAgent(t)
 	pool := resources.Resources{CPUs: 4, MemBytes: 8 * gib}
@@ -260,19 +280,6 @@ func TestJobRunsEveryMinuteOnAnAgent(t *testing.T) {
 		t.Fatalf("created: %s (%v)", body, err)
 	}
 
-	// advanceUntil moves the clock a second at a time, letting the loop
-	// run a cycle after each step, until cond holds.
-	advanceUntil := func(cond func() bool, msg string) {
-		t.Helper()
-		for range 120 {
-			if cond() {
-				return
-			}
-			clock.Advance(time.Second)
-			time.Sleep(25 * time.Millisecond)
-		}
-		t.Fatalf("%s (clock at %s)", msg, clock.Now().Format(time.RFC3339))
-	}
 	launched := func(n int) func() bool { return func() bool { return len(fa.Launches()) >= n } }
 	runs := func() (v struct {
 		Active  []jobs.Run `json:"active"`
@@ -288,7 +295,7 @@ func TestJobRunsEveryMinuteOnAnAgent(t *testing.T) {
 		testutil.Eventually(t, 10*time.Second, 10*time.Millisecond, func() bool { return loop.isAcked(uuid) }, "the update was never acked")
 	}
 
-	advanceUntil(launched(1), "the 10:01 run never launched")
+	advanceUntil(t, clock, launched(1), "the 10:01 run never launched")
 	if now := clock.Now(); now.Before(time.Date(2024, 5, 1, 10, 1, 0, 0, time.UTC)) {
 		t.Fatalf("launched at %s, before its time", now)
 	}
@@ -308,7 +315,7 @@ func TestJobRunsEveryMinuteOnAnAgent(t *testing.T) {
 		t.Fatalf("runs after the task finished: %+v", v)
 	}
 
-	advanceUntil(launched(2), "the 10:02 run never launched")
+	advanceUntil(t, clock, launched(2), "the 10:02 run never launched")
 	second := fa.Launches()[1]
 	if second.Env["HEADROOM_JOB_SCHEDULED_TIME"] != "2024-05-01T10:02:00Z" {
 		t.Errorf("second run: %v", second.Env)
@@ -324,7 +331,7 @@ func TestJobRunsEveryMinuteOnAnAgent(t *testing.T) {
 	if err := json.Unmarshal(body, &manual); err != nil || manual.ScheduleID != jobs.ManualSchedule || manual.Status != jobs.StatusActive {
 		t.Fatalf("manual run: %s (%v)", body, err)
 	}
-	advanceUntil(launched(3), "the manual run never launched")
+	advanceUntil(t, clock, launched(3), "the manual run never launched")
 	code, _, body = call(t, http.MethodPost, base+"/v1/jobs/reports.daily/runs/"+manual.ID+"/actions/stop", nil)
 	if code != http.StatusOK {
 		t.Fatalf("stop: %d %s", code, body)
@@ -340,7 +347,7 @@ func TestJobRunsEveryMinuteOnAnAgent(t *testing.T) {
 	// The store knows the last time handled, for the next leader. States
 	// are written by the loop, which runs on the fake clock.
 	var state jobs.State
-	advanceUntil(func() bool {
+	advanceUntil(t, clock, func() bool {
 		found, err := tm.st.Get(context.Background(), kindJobState, "reports.daily", &state)
 		return err == nil && found && len(state.History) >= 3
 	}, "the job's state never reached the store")
@@ -357,5 +364,83 @@ func TestJobRunsEveryMinuteOnAnAgent(t *testing.T) {
 	}
 	if found, _ := tm.st.Get(context.Background(), kindJobs, "reports.daily", &jobs.Record{}); found {
 		t.Error("the deleted job is still in the store")
+	}
+}
+
+// TestJobMissedDuringFailoverStartsOnce stops the leader, lets a schedule
+// time pass with no master, and starts a new leader on the same etcd: the
+// missed time starts once, within its deadline, the older one is
+// recorded as missed, and after one more failover the running task is
+// adopted rather than launched again.
+func TestJobMissedDuringFailoverStartsOnce(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(time.Date(2024, 5, 1, 10, 0, 30, 0, time.UTC))
+	st := openEmbeddedStore(t)
+	a, stopA := startClockedMaster(t, st, clock)
+	fa := startFakeAgent(t)
+	pool := resources.Resources{CPUs: 4, MemBytes: 8 * gib}
+	reg := api.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Revocable: pool}
+	reg.AgentID = register(t, a.url, reg).AgentID
+
+	code, _, body := call(t, http.MethodPost, a.url+"/v1/jobs", `{"id":"etl","run":{"cmd":"etl","cpus":0.5,"mem":64},
+		"schedules":[{"id":"five","cron":"*/5 * * * *","concurrencyPolicy":"FORBID","startingDeadlineSeconds":600}]}`)
+	if code != http.StatusCreated {
+		t.Fatalf("creating the job: %d %s", code, body)
+	}
+	launched := func(n int) func() bool { return func() bool { return len(fa.Launches()) >= n } }
+	clock.Advance(4*time.Minute + 29*time.Second) // 10:04:59
+	advanceUntil(t, clock, launched(1), "the 10:05 run never launched")
+	first := fa.Launches()[0]
+	if code, _, body := heartbeat(t, a.url, api.Heartbeat{AgentID: reg.AgentID, Revocable: pool, Updates: []api.TaskStatus{{
+		TaskID: first.ID, FrameworkID: JobsFrameworkID, State: api.TaskFinished, UUID: "f1", Timestamp: time.Now()}}}); code != http.StatusOK {
+		t.Fatalf("heartbeat: %d %s", code, body)
+	}
+	var state jobs.State
+	advanceUntil(t, clock, func() bool {
+		found, err := st.Get(context.Background(), kindJobState, "etl", &state)
+		return err == nil && found && len(state.History) == 1
+	}, "the finished run never reached the store")
+
+	// No master from now until 10:17:30: 10:10 and 10:15 pass.
+	stopA()
+	clock.Advance(time.Date(2024, 5, 1, 10, 17, 30, 0, time.UTC).Sub(clock.Now()))
+	b, stopB := startClockedMaster(t, st, clock)
+	register(t, b.url, reg) // the agent finds the new leader
+	advanceUntil(t, clock, launched(2), "the missed 10:15 run never launched")
+	second := fa.Launches()[1]
+	if got := second.Env["HEADROOM_JOB_SCHEDULED_TIME"]; got != "2024-05-01T10:15:00Z" {
+		t.Fatalf("after the failover the run for %s started, want 10:15", got)
+	}
+	var runs runsView
+	getJSON(t, b.url+"/v1/jobs/etl/runs", &runs)
+	if len(runs.Active) != 1 || len(runs.History) != 2 || runs.History[0].Status != jobs.StatusMissed ||
+		!runs.History[0].ScheduledAt.Equal(time.Date(2024, 5, 1, 10, 10, 0, 0, time.UTC)) {
+		t.Fatalf("runs after the failover: %+v", runs)
+	}
+	runID := runs.Active[0].ID
+	advanceUntil(t, clock, func() bool {
+		found, err := st.Get(context.Background(), kindJobState, "etl", &state)
+		return err == nil && found && len(state.Active) == 1 && state.Active[0].Attempts == 1
+	}, "the launched run never reached the store")
+
+	// Once more while the 10:15 task runs: the agent re-registers with it
+	// and the new leader adopts it.
+	stopB()
+	c, _ := startClockedMaster(t, st, clock)
+	reg.Tasks = []api.TaskReport{{Info: second, Status: api.TaskStatus{TaskID: second.ID, FrameworkID: JobsFrameworkID,
+		State: api.TaskRunning, Timestamp: time.Now()}}}
+	register(t, c.url, reg)
+	for range 10 {
+		clock.Advance(time.Second)
+		time.Sleep(25 * time.Millisecond)
+	}
+	if n := len(fa.Launches()); n != 2 {
+		t.Errorf("%d launches after the second failover, want 2", n)
+	}
+	if slices.Contains(fa.Kills(), second.ID) {
+		t.Error("the adopted task was killed")
+	}
+	getJSON(t, c.url+"/v1/jobs/etl/runs", &runs)
+	if len(runs.Active) != 1 || runs.Active[0].ID != runID || runs.Active[0].TaskID != second.ID || runs.Active[0].TaskState != api.TaskRunning {
+		t.Errorf("runs after the second failover: %+v", runs.Active)
 	}
 }
