@@ -42,7 +42,7 @@ type jobsIO struct {
 // raced a delete) are removed on the way.
 func (m *Master) loadJobs(ctx context.Context, alloc *allocator.Allocator) (*jobs.Scheduler, error) {
 	if err := alloc.AddFramework(allocator.Framework{ID: JobsFrameworkID, Revocable: true}); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("registering framework %s: %w", JobsFrameworkID, err)
 	}
 	var records []jobs.Record
 	uids := map[string]string{}

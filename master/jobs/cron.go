@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	// Time zones come with the binary: two masters must read a schedule
-	// the same way whatever their hosts' zoneinfo says.
+	// A fallback zone database in the binary: a master on a host without
+	// zoneinfo (a minimal container) must still accept and read every
+	// schedule the others do.
 	_ "time/tzdata"
 
 	"github.com/robfig/cron/v3"
@@ -34,15 +35,17 @@ type cronSpec struct {
 // cronError names the field at fault: the expression or the time zone.
 type cronError struct {
 	field, msg string
+	err        error // the parser's or the zone database's, if any
 }
 
 func (e *cronError) Error() string { return e.field + ": " + e.msg }
+func (e *cronError) Unwrap() error { return e.err }
 
 // parseCron parses a schedule's expression in its time zone.
 func parseCron(expr, tz string) (cronSpec, error) {
 	loc, err := loadLocation(tz)
 	if err != nil {
-		return cronSpec{}, &cronError{field: "timezone", msg: err.Error()}
+		return cronSpec{}, &cronError{field: "timezone", msg: err.Error(), err: err}
 	}
 	e := strings.TrimSpace(expr)
 	switch {
@@ -59,7 +62,8 @@ func parseCron(expr, tz string) (cronSpec, error) {
 	}
 	s, err := cronParser.Parse(e)
 	if err != nil {
-		return cronSpec{}, &cronError{field: "cron", msg: fmt.Sprintf("%q: want 5 fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly: %v", expr, err)}
+		return cronSpec{}, &cronError{field: "cron", err: err,
+			msg: fmt.Sprintf("%q: want 5 fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly: %v", expr, err)}
 	}
 	spec, ok := s.(*cron.SpecSchedule)
 	if !ok {

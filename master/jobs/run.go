@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -115,5 +114,3 @@ func (s *Scheduler) newRunID(js *jobState, now time.Time) string {
 		}
 	}
 }
-
-func (r *run) String() string { return fmt.Sprintf("run %s of job %s", r.ID, r.JobID) }

@@ -137,9 +137,6 @@ func NewScheduler(cfg Config) *Scheduler {
 	return s
 }
 
-// FrameworkID is the framework the scheduler's tasks belong to.
-func (s *Scheduler) FrameworkID() string { return s.frameworkID }
-
 func (s *Scheduler) observe(now time.Time) {
 	if now.After(s.now) {
 		s.now = now

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -227,8 +228,11 @@ func (s Schedule) validate(v *validator, p string) {
 		v.add(join(p, "id"), "must be at most %d characters matching %s, got %q", maxScheduleIDLen, scheduleIDRE, s.ID)
 	}
 	if _, err := parseCron(s.Cron, s.Timezone); err != nil {
-		if ce, ok := err.(*cronError); ok {
+		var ce *cronError
+		if errors.As(err, &ce) {
 			v.add(join(p, ce.field), "%s", ce.msg)
+		} else {
+			v.add(join(p, "cron"), "%v", err)
 		}
 	}
 	switch s.ConcurrencyPolicy {
