@@ -41,7 +41,9 @@ type jobsIO struct {
 // registers its framework. State documents of deleted jobs (a write that
 // raced a delete) are removed on the way.
 func (m *Master) loadJobs(ctx context.Context, alloc *allocator.Allocator) (*jobs.Scheduler, error) {
-	if err := alloc.AddFramework(allocator.Framework{ID: JobsFrameworkID, Revocable: true}); err != nil {
+	// Suppressed until the first cycle finds a run waiting: a term's first
+	// offers go to the frameworks that want them.
+	if err := alloc.AddFramework(allocator.Framework{ID: JobsFrameworkID, Revocable: true, Suppressed: true}); err != nil {
 		return nil, fmt.Errorf("registering framework %s: %w", JobsFrameworkID, err)
 	}
 	var records []jobs.Record
