@@ -133,11 +133,12 @@ func (m *Master) adopt(ag *agentEntry, r api.TaskReport, now time.Time) {
 	m.setStatus(t, st, now)
 }
 
-// frameworkKnown reports whether a framework is registered: the built-in
-// one, or an external one, connected or within its failover timeout.
+// frameworkKnown reports whether a framework is registered: a built-in
+// one (apps, jobs), or an external one, connected or within its failover
+// timeout.
 func (m *Master) frameworkKnown(id string) bool {
 	_, external := m.frameworks[id]
-	return id == AppsFrameworkID || external
+	return id == AppsFrameworkID || id == JobsFrameworkID || external
 }
 
 // Heartbeat handles an agent's heartbeat: its pools, usage and status

@@ -37,6 +37,7 @@ const maxBody = 8 << 20
 //	GET  /api/v1/frameworks               the external frameworks
 //	POST /api/v1/frameworks/{id}/teardown remove a framework, kill its tasks
 //	/v2/apps, /v2/deployments             Marathon-style apps
+//	/v1/jobs                              Metronome-style periodic jobs
 func (m *Master) Handler(metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	if metrics != nil {
@@ -122,6 +123,7 @@ func (m *Master) Handler(metrics http.Handler) http.Handler {
 		httpserver.WriteJSON(w, http.StatusAccepted, map[string]string{"framework_id": r.PathValue("id")})
 	})
 	m.appsRoutes(mux)
+	m.jobRoutes(mux)
 	return m.redirectStandby(mux)
 }
 

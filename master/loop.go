@@ -67,7 +67,9 @@ func (m *Master) cycle() {
 	byID := map[string]allocator.Offer{}
 	for _, o := range res.Offers {
 		if o.FrameworkID != AppsFrameworkID {
-			external = append(external, o)
+			if o.FrameworkID != JobsFrameworkID {
+				external = append(external, o)
+			}
 			continue
 		}
 		byID[o.ID] = o
@@ -124,6 +126,7 @@ func (m *Master) cycle() {
 	} else {
 		_ = m.alloc.Suppress(AppsFrameworkID)
 	}
+	m.jobsOffers(res.Offers, now)
 }
 
 // recovering reports whether the leader still waits for known agents to
@@ -157,6 +160,7 @@ func (m *Master) checkAgents(now time.Time) {
 			m.log.Warn("agent gone: forgotten", "agent", id, "hostname", ag.Hostname)
 			delete(m.agents, id)
 			m.apps.ForgetAgent(id)
+			m.jobs.ForgetAgent(id)
 			for _, t := range m.tasks {
 				if t.AgentID == id {
 					m.setStatus(t, api.TaskStatus{TaskID: t.Info.ID, FrameworkID: t.Info.FrameworkID, AgentID: id, State: api.TaskGone,
@@ -215,6 +219,9 @@ func (m *Master) setStatus(t *taskEntry, st api.TaskStatus, now time.Time) {
 		for _, id := range m.apps.Update(st, t.Hostname, attrs, now) {
 			m.kill(id, "", "")
 		}
+	}
+	if t.Info.FrameworkID == JobsFrameworkID {
+		m.jobsStatus(t, st, now)
 	}
 }
 

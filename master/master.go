@@ -17,6 +17,7 @@ import (
 
 	"github.com/headroom-dev/headroom/master/allocator"
 	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/jobs"
 	"github.com/headroom-dev/headroom/master/store"
 )
 
@@ -133,6 +134,8 @@ type Master struct {
 	leaderCtx context.Context
 	alloc     *allocator.Allocator
 	apps      *apps.Scheduler
+	jobs      *jobs.Scheduler
+	jobsIO    jobsIO
 	agents    map[string]*agentEntry
 	tasks     map[string]*taskEntry
 	// pendingKills are kills that could not be delivered to an agent's
@@ -237,6 +240,10 @@ func (m *Master) becomeLeader(ctx context.Context) error {
 		return fmt.Errorf("loading apps: %w", err)
 	}
 	sched.Restore(loaded)
+	jobsSched, err := m.loadJobs(ctx, alloc)
+	if err != nil {
+		return err
+	}
 	agents := map[string]*agentEntry{}
 	if err := m.cfg.Store.List(ctx, kindAgents, func(id string, raw []byte) error {
 		var rec agentRecord
@@ -263,6 +270,7 @@ func (m *Master) becomeLeader(ctx context.Context) error {
 	m.dynamic, m.attrRev = dynamic, attrRev
 	m.leading, m.leaderCtx = true, ctx
 	m.alloc, m.apps = alloc, sched
+	m.jobs, m.jobsIO.inflight = jobsSched, map[string]bool{}
 	m.agents, m.tasks = agents, map[string]*taskEntry{}
 	m.frameworks, m.removedFrameworks = frameworks, map[string]time.Time{}
 	m.pendingKills = map[string][]string{}
@@ -284,6 +292,7 @@ func (m *Master) stepDown() {
 		}
 	}
 	m.alloc, m.apps, m.agents, m.tasks, m.frameworks = nil, nil, nil, nil, nil
+	m.jobs = nil
 }
 
 // Leading reports whether this master leads now.

@@ -1,0 +1,387 @@
+package master
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/master/allocator"
+	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/jobs"
+)
+
+// JobsFrameworkID is the id of the built-in periodic jobs framework in the
+// allocator, the task infos and the metrics.
+const JobsFrameworkID = jobs.DefaultFrameworkID
+
+// Store kinds of the jobs framework: definitions are written by the API
+// handlers, run-time states by the loop, so the two never race on one
+// document.
+const (
+	kindJobs     = "jobs"
+	kindJobState = "jobstate"
+)
+
+// jobsIO is the master's side of the jobs scheduler's persistence.
+type jobsIO struct {
+	// writeMu serializes definition changes (plan, store, apply), so two
+	// requests on one job cannot leave the store and the scheduler with
+	// different definitions.
+	writeMu sync.Mutex
+	// inflight holds the jobs whose state write is under way; a job gets
+	// one write at a time, so writes cannot land out of order. Guarded by
+	// Master.mu, new each term.
+	inflight map[string]bool
+}
+
+// loadJobs builds the jobs scheduler of a new term from the store and
+// registers its framework. State documents of deleted jobs (a write that
+// raced a delete) are removed on the way.
+func (m *Master) loadJobs(ctx context.Context, alloc *allocator.Allocator) (*jobs.Scheduler, error) {
+	// Suppressed until the first cycle finds a run waiting: a term's first
+	// offers go to the frameworks that want them.
+	if err := alloc.AddFramework(allocator.Framework{ID: JobsFrameworkID, Revocable: true, Suppressed: true}); err != nil {
+		return nil, fmt.Errorf("registering framework %s: %w", JobsFrameworkID, err)
+	}
+	var records []jobs.Record
+	uids := map[string]string{}
+	if err := m.cfg.Store.List(ctx, kindJobs, func(id string, raw []byte) error {
+		var rec jobs.Record
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			return fmt.Errorf("job %s: %w", id, err)
+		}
+		records = append(records, rec)
+		uids[rec.Job.ID] = rec.UID
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("loading jobs: %w", err)
+	}
+	var states []jobs.State
+	var stale []string
+	if err := m.cfg.Store.List(ctx, kindJobState, func(id string, raw []byte) error {
+		var st jobs.State
+		if err := json.Unmarshal(raw, &st); err != nil {
+			return fmt.Errorf("state of job %s: %w", id, err)
+		}
+		if uid, ok := uids[st.JobID]; !ok || uid != st.UID {
+			stale = append(stale, id)
+			return nil
+		}
+		states = append(states, st)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("loading job states: %w", err)
+	}
+	for _, id := range stale {
+		if err := m.cfg.Store.Delete(ctx, kindJobState, id, m.election.Guard()); err != nil {
+			m.log.Warn("removing the state of a deleted job", "job", id, "err", err)
+		}
+	}
+	s := jobs.NewScheduler(jobs.Config{FrameworkID: JobsFrameworkID, NewID: randomSuffix})
+	s.Restore(records, states)
+	m.log.Info("jobs loaded", "jobs", len(records))
+	return s, nil
+}
+
+// jobsOffers is the jobs framework's part of an allocation cycle: answer
+// its offers, run its clock (cron times, deadlines, timeouts), store the
+// states that changed, and revive or suppress its offers. Called with mu
+// held, after the apps framework's part.
+func (m *Master) jobsOffers(all []allocator.Offer, now time.Time) {
+	var offers []apps.Offer
+	byID := map[string]allocator.Offer{}
+	for _, o := range all {
+		if o.FrameworkID != JobsFrameworkID {
+			continue
+		}
+		byID[o.ID] = o
+		var attrs map[string]string
+		if ag := m.agents[o.AgentID]; ag != nil {
+			attrs = ag.Attributes
+		}
+		offers = append(offers, apps.Offer{
+			ID: o.ID, AgentID: o.AgentID, Hostname: o.Hostname, Attributes: attrs,
+			Revocable: o.Resources[allocator.Revocable], Dedicated: o.Resources[allocator.Dedicated],
+		})
+	}
+	if len(offers) > 0 {
+		launches, declines := m.jobs.Offers(offers, now)
+		m.answerOffers(byID, launches, declines, now)
+	}
+	for _, id := range m.jobs.Tick(now) {
+		m.kill(id, "", "")
+	}
+	m.saveJobStates()
+	if m.jobs.WantsOffers() {
+		_ = m.alloc.Revive(JobsFrameworkID)
+	} else {
+		_ = m.alloc.Suppress(JobsFrameworkID)
+	}
+}
+
+// answerOffers accepts what the launches use, declines the rest and
+// launches the tasks. Called with mu held.
+func (m *Master) answerOffers(byID map[string]allocator.Offer, launches []apps.Launch, declines []string, now time.Time) {
+	used := map[string]allocator.ByPool{}
+	for _, l := range launches {
+		pool := allocator.Dedicated
+		if l.Revocable {
+			pool = allocator.Revocable
+		}
+		u := used[l.OfferID]
+		u[pool] = u[pool].Add(l.Task.Resources)
+		used[l.OfferID] = u
+	}
+	for offerID, u := range used {
+		if _, err := m.alloc.Accept(offerID, u, allocator.RefuseDefault, now); err != nil {
+			m.log.Error("accepting an offer for the jobs framework", "offer", offerID, "err", err)
+		}
+	}
+	for _, id := range declines {
+		if _, ok := used[id]; ok {
+			continue
+		}
+		m.stats.offersDeclined++
+		if err := m.alloc.Decline(id, allocator.RefuseDefault, now); err != nil {
+			m.log.Error("declining an offer", "offer", id, "err", err)
+		}
+	}
+	for _, l := range launches {
+		pool := allocator.Dedicated
+		if l.Revocable {
+			pool = allocator.Revocable
+		}
+		m.launch(l.Task, byID[l.OfferID].AgentID, pool, now)
+	}
+}
+
+// saveJobStates hands the changed job states to the workers, one write
+// per job at a time; a run's task launches once its write is confirmed.
+// Called with mu held.
+func (m *Master) saveJobStates() {
+	sched, inflight := m.jobs, m.jobsIO.inflight
+	for _, p := range sched.Unsaved() {
+		id := p.State.JobID
+		if inflight[id] {
+			continue
+		}
+		inflight[id] = true
+		m.async(func(ctx context.Context) error {
+			err := m.cfg.Store.Put(ctx, kindJobState, id, p.State, m.election.Guard())
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			delete(inflight, id)
+			if err == nil && m.leading && m.jobs == sched {
+				sched.Saved(id, p.State.UID, p.Rev)
+			}
+			if err != nil {
+				return fmt.Errorf("storing the state of job %s: %w", id, err)
+			}
+			return nil
+		})
+	}
+}
+
+// jobsStatus hands a status update of a jobs task to the scheduler.
+// Called with mu held.
+func (m *Master) jobsStatus(t *taskEntry, st api.TaskStatus, now time.Time) {
+	var attrs map[string]string
+	if ag := m.agents[t.AgentID]; ag != nil {
+		attrs = ag.Attributes
+	}
+	for _, id := range m.jobs.Update(st, t.Hostname, attrs, now) {
+		m.kill(id, "", "")
+	}
+}
+
+// lockJobs takes mu and checks this master leads; the caller unlocks.
+func (m *Master) lockJobs() error {
+	m.mu.Lock()
+	if !m.leading || m.jobs == nil {
+		m.mu.Unlock()
+		return errNotLeading
+	}
+	return nil
+}
+
+// CreateJob validates, stores and schedules a new job. The definition is
+// in the store before the answer, so an acknowledged job survives a
+// failover.
+func (m *Master) CreateJob(ctx context.Context, job jobs.Job) (jobs.JobStatus, error) {
+	m.jobsIO.writeMu.Lock()
+	defer m.jobsIO.writeMu.Unlock()
+	return m.putJob(ctx, job, true)
+}
+
+// UpdateJob replaces a job's definition; its runs go on. A body without
+// "schedules" keeps the current schedules.
+func (m *Master) UpdateJob(ctx context.Context, job jobs.Job) (jobs.JobStatus, error) {
+	m.jobsIO.writeMu.Lock()
+	defer m.jobsIO.writeMu.Unlock()
+	if job.Schedules == nil {
+		cur, err := m.currentJob(job.ID)
+		if err != nil {
+			return jobs.JobStatus{}, err
+		}
+		job.Schedules = cur.Schedules
+	}
+	return m.putJob(ctx, job, false)
+}
+
+// ModifyJob applies change to the current definition and stores the
+// result, under the definitions' write lock.
+func (m *Master) ModifyJob(ctx context.Context, id string, change func(*jobs.Job) error) (jobs.JobStatus, error) {
+	m.jobsIO.writeMu.Lock()
+	defer m.jobsIO.writeMu.Unlock()
+	job, err := m.currentJob(id)
+	if err != nil {
+		return jobs.JobStatus{}, err
+	}
+	if err := change(&job); err != nil {
+		return jobs.JobStatus{}, err
+	}
+	return m.putJob(ctx, job, false)
+}
+
+func (m *Master) currentJob(id string) (jobs.Job, error) {
+	if err := m.lockJobs(); err != nil {
+		return jobs.Job{}, err
+	}
+	defer m.mu.Unlock()
+	rec, ok := m.jobs.Record(id)
+	if !ok {
+		return jobs.Job{}, fmt.Errorf("job %q: %w", id, jobs.ErrNotFound)
+	}
+	return rec.Job, nil
+}
+
+// putJob plans, stores, then applies a definition. Called with
+// jobsIO.writeMu held.
+func (m *Master) putJob(ctx context.Context, job jobs.Job, create bool) (jobs.JobStatus, error) {
+	if err := m.lockJobs(); err != nil {
+		return jobs.JobStatus{}, err
+	}
+	sched := m.jobs
+	rec, err := sched.Plan(job, create, m.cfg.Clock.Now())
+	m.mu.Unlock()
+	if err != nil {
+		return jobs.JobStatus{}, err
+	}
+	if err := m.cfg.Store.Put(ctx, kindJobs, rec.Job.ID, rec, m.election.Guard()); err != nil {
+		return jobs.JobStatus{}, fmt.Errorf("%w: %w", errStore, err)
+	}
+	if err := m.lockJobs(); err != nil {
+		return jobs.JobStatus{}, err
+	}
+	defer m.mu.Unlock()
+	if m.jobs != sched {
+		return jobs.JobStatus{}, errNotLeading
+	}
+	if err := sched.Apply(rec, m.cfg.Clock.Now()); err != nil {
+		return jobs.JobStatus{}, err
+	}
+	st, _ := sched.Job(rec.Job.ID)
+	m.log.Info("job stored", "job", rec.Job.ID, "schedules", len(rec.Job.Schedules), "created", create)
+	return st, nil
+}
+
+// DeleteJob removes the job from the store, then kills its runs' tasks.
+func (m *Master) DeleteJob(ctx context.Context, id string) error {
+	m.jobsIO.writeMu.Lock()
+	defer m.jobsIO.writeMu.Unlock()
+	if _, err := m.currentJob(id); err != nil {
+		return err
+	}
+	if err := m.cfg.Store.Delete(ctx, kindJobs, id, m.election.Guard()); err != nil {
+		return fmt.Errorf("%w: %w", errStore, err)
+	}
+	if err := m.cfg.Store.Delete(ctx, kindJobState, id, m.election.Guard()); err != nil {
+		// Harmless: the next leader removes the orphan.
+		m.log.Warn("removing the state of a deleted job", "job", id, "err", err)
+	}
+	if err := m.lockJobs(); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	kills, err := m.jobs.Delete(id, m.cfg.Clock.Now())
+	if err != nil {
+		return err
+	}
+	for _, k := range kills {
+		m.kill(k, "", "")
+	}
+	m.log.Info("job deleted", "job", id, "tasks_killed", len(kills))
+	return nil
+}
+
+// JobStatuses lists every job.
+func (m *Master) JobStatuses() ([]jobs.JobStatus, error) {
+	if err := m.lockJobs(); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	return m.jobs.Jobs(), nil
+}
+
+// JobStatus returns one job.
+func (m *Master) JobStatus(id string) (jobs.JobStatus, error) {
+	if err := m.lockJobs(); err != nil {
+		return jobs.JobStatus{}, err
+	}
+	defer m.mu.Unlock()
+	st, ok := m.jobs.Job(id)
+	if !ok {
+		return jobs.JobStatus{}, fmt.Errorf("job %q: %w", id, jobs.ErrNotFound)
+	}
+	return st, nil
+}
+
+// JobRuns returns a job's active runs and its history, newest first.
+func (m *Master) JobRuns(id string) (active, history []jobs.Run, err error) {
+	if err := m.lockJobs(); err != nil {
+		return nil, nil, err
+	}
+	defer m.mu.Unlock()
+	return m.jobs.Runs(id)
+}
+
+// JobRun returns one run.
+func (m *Master) JobRun(id, runID string) (jobs.Run, error) {
+	if err := m.lockJobs(); err != nil {
+		return jobs.Run{}, err
+	}
+	defer m.mu.Unlock()
+	return m.jobs.GetRun(id, runID)
+}
+
+// StartJobRun starts a run by hand; it launches once its state is stored.
+func (m *Master) StartJobRun(id string) (jobs.Run, error) {
+	if err := m.lockJobs(); err != nil {
+		return jobs.Run{}, err
+	}
+	defer m.mu.Unlock()
+	r, err := m.jobs.StartRun(id, m.cfg.Clock.Now())
+	if err == nil {
+		m.log.Info("job run started by request", "job", id, "run", r.ID)
+	}
+	return r, err
+}
+
+// StopJobRun ends an active run and kills its task.
+func (m *Master) StopJobRun(id, runID string) (jobs.Run, error) {
+	if err := m.lockJobs(); err != nil {
+		return jobs.Run{}, err
+	}
+	defer m.mu.Unlock()
+	r, kills, err := m.jobs.StopRun(id, runID, m.cfg.Clock.Now())
+	if err != nil {
+		return jobs.Run{}, err
+	}
+	for _, k := range kills {
+		m.kill(k, "", api.ReasonKilledByRequest)
+	}
+	return r, nil
+}
