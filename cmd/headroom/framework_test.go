@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,6 +90,12 @@ func TestFrameworkEndToEnd(t *testing.T) {
 	}, "the framework's tasks running")
 	master.stop(t)
 	c.startMaster(addr, "--data-dir", dataDir)
+
+	// The restarted master knows the framework from etcd.
+	testutil.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
+		out, err := exec.Command(c.bin, "frameworks", "ls", "--master", base, "-o", "json").Output()
+		return err == nil && strings.Contains(string(out), `"name": "e2e-queue"`)
+	}, "the framework listed by `headroom frameworks ls` after the restart")
 
 	select {
 	case err := <-fw.exited:

@@ -29,6 +29,8 @@ type masterFlags struct {
 	heartbeatInterval time.Duration
 	agentTimeout      time.Duration
 	electionTTL       time.Duration
+	fwFailover        time.Duration
+	fwHeartbeat       time.Duration
 }
 
 func newMasterCommand(g *globalFlags) *cobra.Command {
@@ -44,7 +46,9 @@ to it (307) and take over when it dies.
 
 The master keeps the agent registry, offers the agents' harvested
 (revocable) and dedicated capacity to frameworks with hierarchical DRF, and
-runs Marathon-style long-running apps (/v2/apps).`,
+runs Marathon-style long-running apps (/v2/apps) and periodic jobs
+(/v1/jobs). External frameworks subscribe on /api/v1/scheduler, a Mesos
+v1-style scheduler API (docs/frameworks.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := g.logger(cmd.ErrOrStderr())
@@ -70,6 +74,8 @@ func (f *masterFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.heartbeatInterval, "heartbeat-interval", 2*time.Second, "how often agents heartbeat")
 	fl.DurationVar(&f.agentTimeout, "agent-timeout", 15*time.Second, "an agent silent this long is unreachable and its tasks are replaced")
 	fl.DurationVar(&f.electionTTL, "election-ttl", 5*time.Second, "leader lease: a dead leader is replaced after about this long")
+	fl.DurationVar(&f.fwFailover, "framework-failover-timeout", 15*time.Minute, "how long a framework's tasks outlive its disconnection when it names no failover_timeout")
+	fl.DurationVar(&f.fwHeartbeat, "framework-heartbeat", 15*time.Second, "interval of the HEARTBEAT events on framework streams")
 }
 
 // advertiseURL is the URL others reach a listener at: the flag's value,
@@ -131,6 +137,7 @@ func runMaster(ctx context.Context, f *masterFlags, log *slog.Logger, ready func
 	m, err := master.New(master.Config{
 		Store: st, AdvertiseURL: advertise, HeartbeatInterval: f.heartbeatInterval,
 		AgentTimeout: f.agentTimeout, ElectionTTL: f.electionTTL, AgentToken: token, AgentClient: agentClient,
+		FrameworkFailoverTimeout: f.fwFailover, FrameworkHeartbeatInterval: f.fwHeartbeat,
 		Metrics: obs, Logger: log,
 	})
 	if err != nil {

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func newFrameworksCommand() *cobra.Command {
+	f := &cliFlags{}
+	cmd := &cobra.Command{
+		Use:   "frameworks",
+		Short: "List and tear down the external frameworks",
+		Long: `External frameworks subscribe to the master's scheduler API
+(docs/frameworks.md). A disconnected framework keeps its tasks until its
+failover timeout; teardown removes it at once and kills its tasks.`,
+	}
+	f.register(cmd)
+	cmd.AddCommand(&cobra.Command{
+		Use: "ls", Short: "List the frameworks", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.checkOutput(); err != nil {
+				return err
+			}
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			var list []struct {
+				ID              string    `json:"id"`
+				Name            string    `json:"name"`
+				Role            string    `json:"role"`
+				Revocable       bool      `json:"revocable"`
+				Connected       bool      `json:"connected"`
+				FailoverTimeout float64   `json:"failover_timeout_seconds"`
+				DisconnectedAt  time.Time `json:"disconnected_at"`
+				Tasks           int       `json:"active_tasks"`
+				Unacknowledged  int       `json:"unacknowledged_updates"`
+			}
+			if err := c.Do(cmd.Context(), "GET", "/api/v1/frameworks", nil, &list); err != nil {
+				return err
+			}
+			return f.show(cmd.OutOrStdout(), list, []string{"ID", "NAME", "ROLE", "REVOCABLE", "CONNECTED", "TASKS", "UNACKED", "FAILOVER"}, func() [][]string {
+				var rows [][]string
+				for _, fw := range list {
+					conn := "yes"
+					if !fw.Connected {
+						conn = "no, since " + fw.DisconnectedAt.Format(time.RFC3339)
+					}
+					rows = append(rows, []string{fw.ID, fw.Name, fw.Role, strconv.FormatBool(fw.Revocable), conn,
+						strconv.Itoa(fw.Tasks), strconv.Itoa(fw.Unacknowledged), (time.Duration(fw.FailoverTimeout) * time.Second).String()})
+				}
+				return rows
+			})
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use: "teardown ID", Short: "Remove a framework and kill its tasks", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			if err := c.Do(cmd.Context(), "POST", "/api/v1/frameworks/"+url.PathEscape(args[0])+"/teardown", nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "framework %s torn down: its tasks are being killed\n", args[0])
+			return nil
+		},
+	})
+	return cmd
+}
