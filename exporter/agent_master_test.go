@@ -105,10 +105,11 @@ func (f fakeMaster) Summary() (master.Summary, error) {
 			"revocable": {Total: resources.Resources{CPUs: 10, MemBytes: 20 << 30}, Used: resources.Resources{CPUs: 2}},
 			"dedicated": {},
 		},
-		Shares:   []allocator.Share{{Role: "*", DominantShare: 0.2}, {Role: "*", Framework: "headroom-apps", DominantShare: 0.2}},
-		Offers:   1,
-		Counters: map[string]uint64{"offers_sent": 7},
-		Apps:     2,
+		Shares:     []allocator.Share{{Role: "*", DominantShare: 0.2}, {Role: "*", Framework: "headroom-apps", DominantShare: 0.2}},
+		Offers:     1,
+		Counters:   map[string]uint64{"offers_sent": 7},
+		Apps:       2,
+		Frameworks: 3, FrameworksConnected: 2,
 	}, nil
 }
 
@@ -133,8 +134,12 @@ headroom_cluster_cpu_cores{kind="total",pool="dedicated"} 0
 headroom_cluster_cpu_cores{kind="total",pool="revocable"} 10
 headroom_cluster_cpu_cores{kind="used",pool="dedicated"} 0
 headroom_cluster_cpu_cores{kind="used",pool="revocable"} 2
+# HELP headroom_frameworks External frameworks registered with the leader, by whether their event stream is open (a disconnected one keeps its tasks until its failover timeout).
+# TYPE headroom_frameworks gauge
+headroom_frameworks{connected="false"} 1
+headroom_frameworks{connected="true"} 2
 `
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "headroom_master_leader", "headroom_cluster_cpu_cores"); err != nil {
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "headroom_master_leader", "headroom_cluster_cpu_cores", "headroom_frameworks"); err != nil {
 		t.Fatal(err)
 	}
 	if n := testutil.CollectAndCount(NewMasterCollector(fakeMaster{}, nil)); n != 1 {

@@ -144,6 +144,8 @@ var catalogue = []Metric{
 		Help: "Tasks that reached a terminal state, by framework, state and reason."},
 	{Name: "headroom_apps", Type: Gauge, Component: "master",
 		Help: "Apps defined in the built-in apps framework."},
+	{Name: "headroom_frameworks", Type: Gauge, Component: "master", Labels: []string{"connected"},
+		Help: "External frameworks registered with the leader, by whether their event stream is open (a disconnected one keeps its tasks until its failover timeout)."},
 }
 
 // Catalogue returns a copy of every metric headroom exports.

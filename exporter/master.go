@@ -22,7 +22,7 @@ type MasterCollector struct {
 	src MasterSource
 	log *slog.Logger
 
-	leader, agents, cpu, mem, outstanding, offers, share, tasks, apps *prometheus.Desc
+	leader, agents, cpu, mem, outstanding, offers, share, tasks, apps, frameworks *prometheus.Desc
 }
 
 // NewMasterCollector returns a collector reading src at every scrape.
@@ -40,6 +40,7 @@ func NewMasterCollector(src MasterSource, log *slog.Logger) *MasterCollector {
 		share:       desc("headroom_drf_dominant_share_ratio"),
 		tasks:       desc("headroom_master_tasks"),
 		apps:        desc("headroom_apps"),
+		frameworks:  desc("headroom_frameworks"),
 	}
 }
 
@@ -90,6 +91,8 @@ func (c *MasterCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.tasks, float64(s.Tasks[st]), string(st))
 	}
 	gauge(c.apps, float64(s.Apps))
+	gauge(c.frameworks, float64(s.FrameworksConnected), "true")
+	gauge(c.frameworks, float64(s.Frameworks-s.FrameworksConnected), "false")
 }
 
 // MasterObserver instruments the master directly: allocation durations,

@@ -259,9 +259,11 @@ type Summary struct {
 	Offers   int                    `json:"outstanding_offers"`
 	Counters map[string]uint64      `json:"counters"`
 	Apps     int                    `json:"apps"`
-	// Frameworks counts the external frameworks, connected or not.
-	Frameworks int            `json:"frameworks"`
-	Extra      map[string]any `json:"extra,omitempty"`
+	// Frameworks counts the external frameworks, connected or not;
+	// FrameworksConnected those with an open event stream.
+	Frameworks          int            `json:"frameworks"`
+	FrameworksConnected int            `json:"frameworks_connected"`
+	Extra               map[string]any `json:"extra,omitempty"`
 }
 
 // PoolSummary is one pool over the cluster.
@@ -285,6 +287,11 @@ func (m *Master) Summary() (Summary, error) {
 			"offers_rescinded": m.stats.offersRescinded, "launches": m.stats.launches}}
 	for _, ag := range m.agents {
 		s.Agents[ag.State]++
+	}
+	for _, fw := range m.frameworks {
+		if fw.stream != nil {
+			s.FrameworksConnected++
+		}
 	}
 	for _, t := range m.tasks {
 		s.Tasks[t.Status.State]++
