@@ -52,7 +52,7 @@ func openEmbeddedStore(t *testing.T) *store.Store {
 // startMaster runs a Master on st behind a loopback httptest server. The
 // cleanup (registered after the store's, so it runs first) stops Run, then
 // the server.
-func startMaster(t *testing.T, st *store.Store) *testMaster {
+func startMaster(t *testing.T, st *store.Store, opts ...func(*Config)) *testMaster {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -62,7 +62,7 @@ func startMaster(t *testing.T, st *store.Store) *testMaster {
 	_ = srv.Listener.Close()
 	srv.Listener = ln
 	u := "http://" + ln.Addr().String()
-	m, err := New(Config{
+	cfg := Config{
 		Store:              st,
 		AdvertiseURL:       u,
 		AllocationInterval: 50 * time.Millisecond,
@@ -75,7 +75,11 @@ func startMaster(t *testing.T, st *store.Store) *testMaster {
 		StatusRetryInterval:        400 * time.Millisecond,
 		AgentClient:                &http.Client{Timeout: 5 * time.Second},
 		Logger:                     testLogger(t),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	m, err := New(cfg)
 	if err != nil {
 		_ = ln.Close()
 		t.Fatalf("New: %v", err)

@@ -506,3 +506,38 @@ func greedy(ctx context.Context, f *testFramework, cpus, memMB float64) {
 		}
 	}
 }
+
+// TestFrameworkSeesPartitionStates: a framework's task on an agent that
+// goes silent is reported TASK_UNREACHABLE, TASK_RUNNING again when the
+// agent comes back, and TASK_GONE when a silent agent is forgotten.
+func TestFrameworkSeesPartitionStates(t *testing.T) {
+	tm := startMaster(t, openEmbeddedStore(t), func(c *Config) { c.GoneTimeout = 4 * time.Second })
+	testutil.Eventually(t, 20*time.Second, 20*time.Millisecond, tm.m.Leading, "the master never became leader")
+	base := tm.url
+	pool := resources.Resources{CPUs: 2, MemBytes: 2 * gib}
+	ag := startSimAgent(t, base, "h1", pool, nil, 0, 100*time.Millisecond)
+	f := subscribeFramework(t, base, scheduler.FrameworkInfo{Name: "partition", Capabilities: []scheduler.Capability{
+		{Type: scheduler.CapabilityRevocable}, {Type: scheduler.CapabilityPartitionAware}}})
+	ctx := context.Background()
+	o := f.nextOffer(5 * time.Second)
+	if err := f.sess.Accept(ctx, []string{o.ID.Value}, []scheduler.TaskInfo{shellTask("p1", 0.5, 128, true)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.updateOf("p1", scheduler.TaskRunning, 5*time.Second)
+	f.take()
+
+	ag.pause(true)
+	if st := f.updateOf("p1", scheduler.TaskUnreachable, 10*time.Second); st.Reason != "REASON_AGENT_UNREACHABLE" || st.Source != scheduler.SourceMaster {
+		t.Errorf("unreachable update %+v", st)
+	}
+	f.take()
+	ag.pause(false) // the agent is asked to re-register and reports the task
+	f.updateOf("p1", scheduler.TaskRunning, 10*time.Second)
+	f.take()
+
+	ag.pause(true)
+	f.updateOf("p1", scheduler.TaskUnreachable, 10*time.Second)
+	if st := f.updateOf("p1", scheduler.TaskGone, 15*time.Second); st.Reason != "REASON_AGENT_GONE" {
+		t.Errorf("gone update %+v", st)
+	}
+}

@@ -37,6 +37,8 @@ type simAgent struct {
 	launched []api.TaskInfo
 	errs     []string
 	seq      int
+	// paused stops the heartbeats, as a partition would.
+	paused bool
 }
 
 // The lifetime of a task is a spread around the agent's: see the launch
@@ -196,6 +198,10 @@ func slicesSorted(m map[string]*simTask) []string {
 // is not leading yet is answered with a registration.
 func (a *simAgent) beat(ctx context.Context, attrs map[string]string) {
 	a.mu.Lock()
+	if a.paused {
+		a.mu.Unlock()
+		return
+	}
 	var used resources.Resources
 	for _, id := range slicesSorted(a.tasks) {
 		st := a.tasks[id]
@@ -226,6 +232,13 @@ func (a *simAgent) beat(ctx context.Context, attrs map[string]string) {
 	for _, id := range resp.Kill {
 		a.killLocked(id)
 	}
+}
+
+// pause stops (true) or resumes the heartbeats.
+func (a *simAgent) pause(p bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.paused = p
 }
 
 // setBase points the agent at another master.
