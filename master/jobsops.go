@@ -109,7 +109,7 @@ func (m *Master) jobsOffers(all []allocator.Offer, now time.Time) {
 	}
 	if len(offers) > 0 {
 		launches, declines := m.jobs.Offers(offers, now)
-		m.answerOffers(byID, launches, declines, now)
+		m.answerOffers(JobsFrameworkID, byID, launches, declines, now)
 	}
 	for _, id := range m.jobs.Tick(now) {
 		m.kill(id, "", "")
@@ -122,9 +122,10 @@ func (m *Master) jobsOffers(all []allocator.Offer, now time.Time) {
 	}
 }
 
-// answerOffers accepts what the launches use, declines the rest and
-// launches the tasks. Called with mu held.
-func (m *Master) answerOffers(byID map[string]allocator.Offer, launches []apps.Launch, declines []string, now time.Time) {
+// answerOffers applies a built-in framework's answer to its offers: it
+// accepts what the launches use, declines the rest and launches the
+// tasks. Called with mu held.
+func (m *Master) answerOffers(frameworkID string, byID map[string]allocator.Offer, launches []apps.Launch, declines []string, now time.Time) {
 	used := map[string]allocator.ByPool{}
 	for _, l := range launches {
 		pool := allocator.Dedicated
@@ -137,7 +138,7 @@ func (m *Master) answerOffers(byID map[string]allocator.Offer, launches []apps.L
 	}
 	for offerID, u := range used {
 		if _, err := m.alloc.Accept(offerID, u, allocator.RefuseDefault, now); err != nil {
-			m.log.Error("accepting an offer for the jobs framework", "offer", offerID, "err", err)
+			m.log.Error("accepting an offer", "framework", frameworkID, "offer", offerID, "err", err)
 		}
 	}
 	for _, id := range declines {

@@ -85,37 +85,7 @@ func (m *Master) cycle() {
 	}
 	if len(offers) > 0 {
 		launches, declines := m.apps.Offers(offers, now)
-		used := map[string]allocator.ByPool{}
-		for _, l := range launches {
-			pool := allocator.Dedicated
-			if l.Revocable {
-				pool = allocator.Revocable
-			}
-			u := used[l.OfferID]
-			u[pool] = u[pool].Add(l.Task.Resources)
-			used[l.OfferID] = u
-		}
-		for offerID, u := range used {
-			if _, err := m.alloc.Accept(offerID, u, allocator.RefuseDefault, now); err != nil {
-				m.log.Error("accepting an offer for the apps framework", "offer", offerID, "err", err)
-			}
-		}
-		for _, id := range declines {
-			if _, ok := used[id]; ok {
-				continue
-			}
-			m.stats.offersDeclined++
-			if err := m.alloc.Decline(id, allocator.RefuseDefault, now); err != nil {
-				m.log.Error("declining an offer", "offer", id, "err", err)
-			}
-		}
-		for _, l := range launches {
-			pool := allocator.Dedicated
-			if l.Revocable {
-				pool = allocator.Revocable
-			}
-			m.launch(l.Task, byID[l.OfferID].AgentID, pool, now)
-		}
+		m.answerOffers(AppsFrameworkID, byID, launches, declines, now)
 	}
 	m.sendOffers(external, now)
 	for _, id := range m.apps.Tick(now) {

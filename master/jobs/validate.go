@@ -12,33 +12,13 @@ import (
 	"github.com/headroom-dev/headroom/master/apps"
 )
 
-// FieldError lists what is wrong with one field, addressed by its path in
-// the definition ("schedules[0].cron").
-type FieldError struct {
-	Path   string   `json:"path"`
-	Errors []string `json:"errors"`
-}
-
-// ValidationError is an invalid definition; it marshals to the API's
-// error body {"message": ..., "details": [{"path", "errors"}]}.
-type ValidationError struct {
-	Message string       `json:"message"`
-	Details []FieldError `json:"details"`
-}
-
-func (e *ValidationError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Message)
-	for i, d := range e.Details {
-		if i == 0 {
-			b.WriteString(": ")
-		} else {
-			b.WriteString("; ")
-		}
-		fmt.Fprintf(&b, "%s: %s", d.Path, strings.Join(d.Errors, ", "))
-	}
-	return b.String()
-}
+// FieldError and ValidationError are the apps framework's: both built-in
+// frameworks answer bad input with the same body, {"message": ...,
+// "details": [{"path", "errors"}]}, paths like "schedules[0].cron".
+type (
+	FieldError      = apps.FieldError
+	ValidationError = apps.ValidationError
+)
 
 // Limits. An id stays well within api.ValidID's 200 characters once a
 // run id and an attempt number are appended to make a task id.
