@@ -541,3 +541,41 @@ func TestFrameworkSeesPartitionStates(t *testing.T) {
 		t.Errorf("gone update %+v", st)
 	}
 }
+
+// TestFrameworkWithoutRevocableCapability: a framework that does not
+// declare REVOCABLE_RESOURCES is offered the dedicated pool only, and a
+// task asking for revocable resources is refused.
+func TestFrameworkWithoutRevocableCapability(t *testing.T) {
+	tm := startLeader(t)
+	base := tm.url
+	harvest := resources.Resources{CPUs: 4, MemBytes: 4 * gib}
+	ag := startSimAgent(t, base, "h1", harvest, nil, 0, 100*time.Millisecond)
+	f := subscribeFramework(t, base, scheduler.FrameworkInfo{Name: "steady"})
+	time.Sleep(500 * time.Millisecond) // ten allocation cycles
+	for _, ev := range f.take() {
+		if ev.Type == scheduler.EventOffers {
+			t.Fatalf("offers of a revocable-only agent to a framework that refuses revocable resources: %+v", ev.Offers)
+		}
+	}
+
+	// An agent with a dedicated pool: only that part is offered.
+	dedicated := resources.Resources{CPUs: 1, MemBytes: gib}
+	fa := startFakeAgent(t)
+	id := register(t, base, api.RegisterRequest{Hostname: "h2", URL: fa.srv.URL, Revocable: harvest, Dedicated: dedicated}).AgentID
+	startAgentLoop(t, base, api.Heartbeat{AgentID: id, Revocable: harvest, Dedicated: dedicated}, 100*time.Millisecond)
+	o := f.nextOffer(5 * time.Second)
+	ded, rev, err := scheduler.Sum(o.Resources)
+	if err != nil || o.AgentID.Value != id || ded != dedicated || !rev.IsZero() {
+		t.Fatalf("offer %+v: dedicated %v revocable %v (%v), want only agent %s's dedicated %v", o, ded, rev, err, id, dedicated)
+	}
+	ctx := context.Background()
+	if err := f.sess.Accept(ctx, []string{o.ID.Value}, []scheduler.TaskInfo{shellTask("wants-rev", 0.5, 128, true)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.updateOf("wants-rev", scheduler.TaskError, 5*time.Second); !strings.Contains(st.Message, scheduler.CapabilityRevocable) {
+		t.Errorf("update %+v: want the missing capability named", st)
+	}
+	if len(ag.Launched())+len(fa.Launches()) != 0 {
+		t.Errorf("launched %v %v", ag.Launched(), fa.Launches())
+	}
+}
