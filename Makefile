@@ -11,6 +11,8 @@ BENCH_COUNT ?= 5
 # BENCH_NOTE goes into bench/results.md as the run's conditions, e.g.
 # BENCH_NOTE='machine shared with other builds'.
 BENCH_NOTE  ?=
+# Passed through the environment, so that any quote in it is safe.
+export BENCH_NOTE
 TRACES      ?= ../shared/traces
 # Benchmarks that each run real processes for minutes and report their own
 # spread (percentiles over many events): run once, not BENCH_COUNT times.
@@ -43,7 +45,7 @@ bench: build
 		-count $(BENCH_COUNT) -timeout 2h $(PKGS) | tee bench/out.txt && \
 	$(GO) test -run '^$$' -bench '$(SYSTEM_BENCH)' -benchtime 1x -count 1 -timeout 2h $(PKGS) | tee -a bench/out.txt && \
 	$(GO) run ./bench/report -in bench/out.txt -out bench/results.md -headroom $(BIN) -traces $(TRACES) \
-		-command 'make bench BENCHTIME=$(BENCHTIME) BENCH_COUNT=$(BENCH_COUNT)' -version '$(VERSION)' -started "$$started" -note '$(BENCH_NOTE)'
+		-command 'make bench BENCHTIME=$(BENCHTIME) BENCH_COUNT=$(BENCH_COUNT)' -version '$(VERSION)' -started "$$started" -note "$$BENCH_NOTE"
 
 ## bench-quick: run every benchmark once, briefly, and the report on its
 ## output, to prove the suite works; the output is shown only on failure.
