@@ -17,6 +17,10 @@ TRACES      ?= ../shared/traces
 # Benchmarks that each run real processes for minutes and report their own
 # spread (percentiles over many events): run once, not BENCH_COUNT times.
 SYSTEM_BENCH := ^Benchmark(MonitorVsNodeExporter|MonitorProcessCost|SpikeToClamp|MasterUnderAgents)$$
+# What bench/out.txt keeps of go test's output: the benchmark format
+# benchstat reads, and the benchmarks' own lines; the logs of the servers
+# they run stay in bench/log.txt.
+BENCH_KEEP := ^(goos|goarch|pkg|cpu):|^Benchmark|^(PASS|FAIL|ok|---)|^ {4}
 # Quick mode: seconds instead of minutes, small clusters, a few spikes.
 QUICK_ENV := HEADROOM_COST_SECONDS=3 HEADROOM_SPIKES=3 HEADROOM_MASTER_AGENTS=500 \
 	HEADROOM_MASTER_SECONDS=3 HEADROOM_BENCH_AGENTS=1000
@@ -34,16 +38,17 @@ test: lint
 	$(GO) test -count=1 -p 1 -timeout 20m $(PKGS)
 	$(MAKE) bench-quick
 
-## bench: the benchmark suite (root, as make test): raw output for benchstat
-## in bench/out.txt, the report with machine, date and tables in
-## bench/results.md. See docs/benchmarks.md.
+## bench: the benchmark suite (root, as make test): output for benchstat in
+## bench/out.txt (with the servers' logs: bench/log.txt), the report with
+## machine, date and tables in bench/results.md. See docs/benchmarks.md.
 bench: SHELL := /bin/bash
 bench: build
 	@mkdir -p bench
-	set -o pipefail; started=$$(date -u +%Y-%m-%dT%H:%M:%SZ); \
+	set -o pipefail; started=$$(date -u +%Y-%m-%dT%H:%M:%SZ); rm -f bench/log.txt; \
 	$(GO) test -run '^$$' -bench . -skip '$(SYSTEM_BENCH)' -benchmem -benchtime $(BENCHTIME) \
-		-count $(BENCH_COUNT) -timeout 2h $(PKGS) | tee bench/out.txt && \
-	$(GO) test -run '^$$' -bench '$(SYSTEM_BENCH)' -benchtime 1x -count 1 -timeout 2h $(PKGS) | tee -a bench/out.txt && \
+		-count $(BENCH_COUNT) -timeout 2h $(PKGS) 2>&1 | tee -a bench/log.txt | grep -E '$(BENCH_KEEP)' | tee bench/out.txt && \
+	$(GO) test -run '^$$' -bench '$(SYSTEM_BENCH)' -benchtime 1x -count 1 -timeout 2h $(PKGS) 2>&1 \
+		| tee -a bench/log.txt | grep -E '$(BENCH_KEEP)' | tee -a bench/out.txt && \
 	$(GO) run ./bench/report -in bench/out.txt -out bench/results.md -headroom $(BIN) -traces $(TRACES) \
 		-command 'make bench BENCHTIME=$(BENCHTIME) BENCH_COUNT=$(BENCH_COUNT)' -version '$(VERSION)' -started "$$started" -note "$$BENCH_NOTE"
 

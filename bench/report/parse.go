@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -69,11 +70,18 @@ func parse(r io.Reader) ([]*result, header, error) {
 			continue
 		}
 		f := strings.Fields(text)
-		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") || len(f)%2 != 0 {
+		if len(f) < 2 || !strings.HasPrefix(f[0], "Benchmark") {
 			continue
 		}
 		if _, err := strconv.ParseUint(f[1], 10, 64); err != nil {
-			continue // a log line that happens to start with Benchmark
+			// A benchmark's own logging split its result line: go test
+			// prints the name before running it. Say so rather than
+			// leave a benchmark silently out.
+			fmt.Fprintf(os.Stderr, "report: line %d: %s: no result on the line, skipped (log output in the way?)\n", line, f[0])
+			continue
+		}
+		if len(f)%2 != 0 {
+			return nil, h, fmt.Errorf("line %d: %s: values and units do not pair up", line, f[0])
 		}
 		name := procsSuffix.ReplaceAllString(f[0], "")
 		key := pkg + "\x00" + name
