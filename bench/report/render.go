@@ -61,8 +61,8 @@ func (r *report) printf(format string, args ...any) { fmt.Fprintf(r.w, format, a
 
 func (r *report) write() {
 	r.printf("# Benchmark results\n\n")
-	r.printf("Written by `go run ./bench/report` from `bench/out.txt` (the raw output, for benchstat); ")
-	r.printf("regenerate rather than edit. How to run the suite and read these numbers: ")
+	r.printf("Written by `go run ./bench/report` from the run's `bench/out.txt` (the benchstat input, ")
+	r.printf("not committed); regenerate rather than edit. How to run the suite and read these numbers: ")
 	r.printf("[docs/benchmarks.md](../docs/benchmarks.md).\n\n")
 	r.printf("| | |\n|---|---|\n")
 	r.printf("| command | `%s` |\n", r.opts.command)
