@@ -44,7 +44,7 @@ func main() {
 	flag.StringVar(&o.traces, "traces", "../shared/traces", "directory of the traces to simulate (*.csv)")
 	flag.StringVar(&o.command, "command", "make bench", "command that produced the output, as the report shows it")
 	flag.StringVar(&o.version, "version", "", "version (git describe) of the code measured")
-	flag.StringVar(&o.started, "started", "", "when the run started (RFC 3339); default: the output file's modification time")
+	flag.StringVar(&o.started, "started", "", "when the run started (RFC 3339); it ended when -in was last written")
 	flag.StringVar(&o.note, "note", "", "conditions of the run worth knowing, e.g. a machine shared with other work")
 	flag.Float64Var(&o.cores, "cores", 64, "host cores the traces are scaled to")
 	flag.Float64Var(&o.reserve, "reserve", 2, "CPU reserve, in cores, of the default policy in the simulations")
@@ -69,13 +69,17 @@ func run(o options) error {
 	if len(results) == 0 {
 		return fmt.Errorf("%s: no benchmark results", o.in)
 	}
-	started := time.Time{}
+	// The run ended when its last result was written, whenever the
+	// report is (re)generated.
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	finished, started := st.ModTime(), time.Time{}
 	if o.started != "" {
 		if started, err = time.Parse(time.RFC3339, o.started); err != nil {
 			return fmt.Errorf("-started: %w", err)
 		}
-	} else if st, err := f.Stat(); err == nil {
-		started = st.ModTime()
 	}
 	var policies []traceReport
 	if !o.skipTrace {
@@ -96,7 +100,7 @@ func run(o options) error {
 	slices.Sort(o.env)
 	var buf bytes.Buffer
 	r := report{w: &buf, opts: o, results: results, header: hdr, machine: readMachine(hdr),
-		started: started, finished: time.Now(), policies: policies}
+		started: started, finished: finished, policies: policies}
 	r.write()
 	if o.out == "-" {
 		_, err = io.Copy(os.Stdout, &buf)

@@ -177,9 +177,10 @@ func (r *report) headlines() {
 		p99, _ := res.median("p99-ms")
 		rate, _ := res.median("hb/s")
 		target, _ := res.median("hb-target/s")
+		agents, _ := strconv.ParseFloat(strings.TrimPrefix(subName(res.name), "agents="), 64)
 		r.printf("- **Real master, %s simulated agents** (%s heartbeats/s of %s due): %s cores, %s MiB RSS, "+
-			"heartbeat p50 %s ms, p99 %s ms.\n", strings.TrimPrefix(subName(res.name), "agents="),
-			num(rate), num(target), num(cores), num(rss), num(p50), num(p99))
+			"heartbeat p50 %s ms, p99 %s ms.\n", count(agents), count(rate), count(target),
+			num(cores), num(rss), num(p50), num(p99))
 	}
 	if v, ok := get("BenchmarkAppLaunchThroughput", "tasks/s"); ok {
 		r.printf("- **Task launches end to end** through the master: %s tasks/s.\n", num(v))
@@ -324,6 +325,18 @@ func num(v float64) string {
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	}
 	return strconv.FormatFloat(v, 'f', int(-math.Floor(math.Log10(a)))+2, 64)
+}
+
+// count prints a rounded count with thousands separators.
+func count(v float64) string {
+	s := strconv.FormatFloat(math.Round(math.Abs(v)), 'f', 0, 64)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if v < 0 {
+		s = "-" + s
+	}
+	return s
 }
 
 func numRange(vs []float64) string {

@@ -89,6 +89,14 @@ func TestWrite(t *testing.T) {
 	}
 }
 
+func TestCount(t *testing.T) {
+	for v, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 9998.4: "9,998", 50000: "50,000", 1234567: "1,234,567"} {
+		if got := count(v); got != want {
+			t.Errorf("count(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
 func TestNum(t *testing.T) {
 	for v, want := range map[float64]string{0: "0", 0.0334: "0.0334", 0.5: "0.500", 3: "3", 1.234: "1.23", 12.34: "12.3",
 		123.4: "123", 12345.6: "12346", 0.00001234: "0.0000123"} {
