@@ -230,8 +230,11 @@ func readCFSQuota(file string) (float64, error) {
 	}
 	q, err1 := strconv.ParseFloat(quota, 64)
 	p, err2 := strconv.ParseFloat(period, 64)
-	if err := errors.Join(err1, err2); err != nil || p <= 0 {
+	if err := errors.Join(err1, err2); err != nil {
 		return 0, fmt.Errorf("%s: quota %q period %q: %w", file, quota, period, err)
+	}
+	if p <= 0 {
+		return 0, fmt.Errorf("%s: period %q is not positive", file, period)
 	}
 	return q / p, nil
 }
