@@ -4,8 +4,26 @@ BIN       ?= bin/headroom
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/headroom-dev/headroom/exporter.Version=$(VERSION)
 PKGS      := ./...
-# The full benchmark suite is for people; BENCH_QUICK=1 only checks it runs.
-BENCHTIME ?= 1s
+# The full benchmark suite (make bench, ~20 min on 2 cores) is for people; make
+# bench-quick, part of make test, only checks that every benchmark runs.
+BENCHTIME   ?= 1s
+BENCH_COUNT ?= 5
+# BENCH_NOTE goes into bench/results.md as the run's conditions, e.g.
+# BENCH_NOTE='machine shared with other builds'.
+BENCH_NOTE  ?=
+# Passed through the environment, so that any quote in it is safe.
+export BENCH_NOTE
+TRACES      ?= ../shared/traces
+# Benchmarks that each run real processes for minutes and report their own
+# spread (percentiles over many events): run once, not BENCH_COUNT times.
+SYSTEM_BENCH := ^Benchmark(MonitorVsNodeExporter|MonitorProcessCost|SpikeToClamp|MasterUnderAgents)$$
+# What bench/out.txt keeps of go test's output: the benchmark format
+# benchstat reads, and the benchmarks' own lines; the logs of the servers
+# they run stay in bench/log.txt.
+BENCH_KEEP := ^(goos|goarch|pkg|cpu):|^Benchmark|^(PASS|FAIL|ok|---)|^ {4}
+# Quick mode: seconds instead of minutes, small clusters, a few spikes.
+QUICK_ENV := HEADROOM_COST_SECONDS=3 HEADROOM_SPIKES=3 HEADROOM_MASTER_AGENTS=500 \
+	HEADROOM_MASTER_SECONDS=3 HEADROOM_BENCH_AGENTS=1000
 DEMO_LISTEN ?= 127.0.0.1:5052
 
 .PHONY: all build test bench bench-quick demo lint clean
@@ -20,14 +38,30 @@ test: lint
 	$(GO) test -count=1 -p 1 -timeout 20m $(PKGS)
 	$(MAKE) bench-quick
 
-## bench: the benchmark suite, benchstat-friendly output in bench/out.txt.
-bench:
+## bench: the benchmark suite (root, as make test): output for benchstat in
+## bench/out.txt (with the servers' logs: bench/log.txt), the report with
+## machine, date and tables in bench/results.md. See docs/benchmarks.md.
+bench: SHELL := /bin/bash
+bench: build
 	@mkdir -p bench
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count 5 $(PKGS) | tee bench/out.txt
+	set -o pipefail; started=$$(date -u +%Y-%m-%dT%H:%M:%SZ); rm -f bench/log.txt; \
+	$(GO) test -run '^$$' -bench . -skip '$(SYSTEM_BENCH)' -benchmem -benchtime $(BENCHTIME) \
+		-count $(BENCH_COUNT) -timeout 2h $(PKGS) 2>&1 | tee -a bench/log.txt | grep -E '$(BENCH_KEEP)' | tee bench/out.txt && \
+	$(GO) test -run '^$$' -bench '$(SYSTEM_BENCH)' -benchtime 1x -count 1 -timeout 2h $(PKGS) 2>&1 \
+		| tee -a bench/log.txt | grep -E '$(BENCH_KEEP)' | tee -a bench/out.txt && \
+	$(GO) run ./bench/report -in bench/out.txt -out bench/results.md -headroom $(BIN) -traces $(TRACES) \
+		-command 'make bench BENCHTIME=$(BENCHTIME) BENCH_COUNT=$(BENCH_COUNT)' -version '$(VERSION)' -started "$$started" -note "$$BENCH_NOTE"
 
-## bench-quick: run every benchmark once, to prove the suite works.
-bench-quick:
-	HEADROOM_COST_SECONDS=3 $(GO) test -run '^$$' -bench . -benchtime 1x $(PKGS) >/dev/null
+## bench-quick: run every benchmark once, briefly, and the report on its
+## output, to prove the suite works; the output is shown only on failure.
+bench-quick: SHELL := /bin/bash
+bench-quick: build
+	@out=$$(mktemp); trap 'rm -f "$$out" "$$out.md"' EXIT; \
+	if ! $(QUICK_ENV) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m $(PKGS) >"$$out" 2>&1 || \
+		! $(GO) run ./bench/report -in "$$out" -out "$$out.md" -headroom $(BIN) -traces $(TRACES) \
+			-command 'make bench-quick' >>"$$out" 2>&1; then \
+		cat "$$out"; exit 1; \
+	fi; echo "bench-quick: every benchmark ran"
 
 ## demo: the main job on localhost (see README.md).
 demo: build

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -41,6 +42,10 @@ func startBenchAgent(tb testing.TB) *testAgent {
 	testutil.Need(tb, err == nil, fmt.Sprintf("a cgroup hierarchy: %v", err))
 	parent := fmt.Sprintf("headroom-test-agent-%d-%d", os.Getpid(), agentSeq.Add(1))
 	cfg := Config{
+		// Silent: go test prints a benchmark's name before running it, so
+		// log lines on stderr would split its result line and benchstat
+		// would lose it.
+		Logger:   slog.New(slog.DiscardHandler),
 		Hostname: "bench-host", Hierarchy: h, BatchCgroup: parent + "/batch",
 		Monitor: monitor.Config{Policy: fastPolicy()},
 		Executor: executor.Config{WorkDir: tb.TempDir(), User: "-", DiskInterval: executor.DefaultDiskInterval,

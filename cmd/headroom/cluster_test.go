@@ -26,7 +26,7 @@ type proc struct {
 	exited chan error
 }
 
-func startProc(t *testing.T, bin string, args ...string) *proc {
+func startProc(t testing.TB, bin string, args ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(bin, args...), stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
 	p.cmd.Stderr = p.stderr
@@ -48,7 +48,7 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 }
 
 // stop sends SIGTERM and waits; SIGKILL after 20 s.
-func (p *proc) stop(t *testing.T) {
+func (p *proc) stop(t testing.TB) {
 	if p.cmd.ProcessState != nil {
 		return
 	}

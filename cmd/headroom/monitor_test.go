@@ -19,7 +19,7 @@ import (
 )
 
 // buildBinary builds headroom once per test binary run into a temp dir.
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "headroom")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
@@ -30,7 +30,7 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
