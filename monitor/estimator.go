@@ -86,6 +86,7 @@ func (e *Estimator) Observe(s Sample) Estimate {
 	if e.started.IsZero() {
 		e.started = s.Time
 	}
+	e.cpu.SetCapacity(s.OnlineCPUs)
 	if s.Fast {
 		return e.observeFast(s)
 	}

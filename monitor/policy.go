@@ -64,8 +64,20 @@ type PredictorPolicy struct {
 	MemoryPercentile float64 `yaml:"memory_percentile"`
 	// HalfLife is how fast old observations lose weight in the histograms.
 	HalfLife model.Duration `yaml:"half_life"`
-	// Margin is added on top of the prediction, as a fraction.
+	// Margin is added on top of the memory prediction, as a fraction; and
+	// on top of the CPU prediction when the CPU error bound is off.
 	Margin float64 `yaml:"margin"`
+	// CPUErrorPercentile (0-100) is the share of the CPU predictor's past
+	// errors its error bound covers: the CPU prediction is the base plus
+	// this percentile of how far new full samples rose above the base
+	// predicted before them. 0 turns the bound off (margin instead).
+	CPUErrorPercentile float64 `yaml:"cpu_error_percentile"`
+	// CPUErrorHalfLife is how fast past errors lose weight.
+	CPUErrorHalfLife model.Duration `yaml:"cpu_error_half_life"`
+	// CPUErrorPrior is the error assumed before any is known, as a
+	// fraction of the online CPUs. It weighs like one observed error, so
+	// it fades as real errors accumulate.
+	CPUErrorPrior float64 `yaml:"cpu_error_prior"`
 	// CPUVolatility is how many times the largest recent rise of business
 	// CPU above the prediction (seen by full samples) is added on top of
 	// the CPU prediction, in cores: a safety margin sized by how the
@@ -165,11 +177,16 @@ func DefaultPolicy() Policy {
 		// whatever the business did (see docs/policy.md).
 		MaxUtilization: UtilizationPolicy{CPU: 1, Memory: 0.90},
 		Predictor: PredictorPolicy{
-			Window:                model.Duration(30 * time.Second),
-			CPUPercentile:         70,
-			MemoryPercentile:      98,
-			HalfLife:              model.Duration(time.Hour),
-			Margin:                0.10,
+			Window:           model.Duration(30 * time.Second),
+			CPUPercentile:    70,
+			MemoryPercentile: 98,
+			HalfLife:         model.Duration(time.Hour),
+			Margin:           0.10,
+			// Off: the margin and the volatility buffer size the CPU
+			// prediction's safety margin.
+			CPUErrorPercentile:    0,
+			CPUErrorHalfLife:      model.Duration(48 * time.Hour),
+			CPUErrorPrior:         0.05,
 			CPUVolatility:         1,
 			CPUVolatilityHalfLife: model.Duration(2 * time.Hour),
 		},
@@ -305,7 +322,10 @@ func (p Policy) Validate() error {
 		}
 	}
 	fraction := func(path string, v float64, allowZero bool) {
-		if math.IsNaN(v) || v < 0 || v > 1 || (!allowZero && v == 0) {
+		switch {
+		case allowZero && (math.IsNaN(v) || v < 0 || v > 1):
+			bad(path, "must be a fraction in [0, 1], got %v", v)
+		case !allowZero && (math.IsNaN(v) || v <= 0 || v > 1):
 			bad(path, "must be a fraction in (0, 1], got %v", v)
 		}
 	}
@@ -339,6 +359,11 @@ func (p Policy) Validate() error {
 		bad("predictor.cpu_volatility", "must be at most 10, got %v", p.Predictor.CPUVolatility)
 	}
 	positive("predictor.cpu_volatility_half_life", p.Predictor.CPUVolatilityHalfLife)
+	if v := p.Predictor.CPUErrorPercentile; math.IsNaN(v) || v < 0 || v >= 100 {
+		bad("predictor.cpu_error_percentile", "must be a percentage in [0, 100), got %v", v)
+	}
+	positive("predictor.cpu_error_half_life", p.Predictor.CPUErrorHalfLife)
+	fraction("predictor.cpu_error_prior", p.Predictor.CPUErrorPrior, true)
 	if p.Grow.GrowAfter < 0 {
 		bad("grow.grow_after", "must be >= 0, got %s", p.Grow.GrowAfter)
 	}
