@@ -91,8 +91,11 @@ type PredictorPolicy struct {
 
 // GrowPolicy limits how the estimate grows; shrinking is never limited.
 type GrowPolicy struct {
-	// GrowAfter is how long the target must stay above the estimate before
-	// it grows.
+	// GrowAfter is how long a target one deadband above the estimate must
+	// stay there before the estimate grows; a target further above waits
+	// proportionally less (growth starts once deadband × grow_after
+	// core-seconds, or byte-seconds, would have been lent). Nothing grows
+	// in the first grow_after after a start or a recovery.
 	GrowAfter model.Duration `yaml:"grow_after"`
 	// MaxStep is the largest growth per sampling interval.
 	MaxStep ResourceAmount `yaml:"max_step"`
