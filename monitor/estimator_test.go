@@ -88,28 +88,29 @@ func TestEstimatorStartsAtZeroAndGrowsAfterGrowAfter(t *testing.T) {
 		t.Fatalf("grew at %v, before grow_after %v", firstGrowth, p.Grow.GrowAfter)
 	}
 	est := e.Current()
-	// The target: 16 - max(reserve, ceiling slack) - 2 cores * (1 +
-	// margin) (plus up to one 5 % histogram bucket; a constant load has no
-	// rise, so no volatility buffer). Growth stops once the target is
-	// within the deadband, so the estimate may sit up to one deadband
-	// below it.
-	m := 1 + p.Predictor.Margin
-	if want := safeCPU(p, 2*m*1.05) - p.Grow.Deadband.CPUs; est.CPU < want || est.CPU > safeCPU(p, 2*m) {
-		t.Fatalf("settled at %.3f cores, want in [%.3f, %.3f]", est.CPU, want, safeCPU(p, 2*m))
+	// The target: 16 - max(reserve, ceiling slack) - the prediction, 2
+	// cores plus the CPU error bound. A constant load makes no errors, so
+	// the bound is its prior, cpu_error_prior of the 16 cores. Both are
+	// read from histograms of 5 % buckets. Growth goes all the way to the
+	// target.
+	excess := p.Predictor.CPUErrorPrior * simCores
+	lo, hi := safeCPU(p, 2*1.05+excess*1.05), safeCPU(p, 2+excess*0.95)
+	if est.CPU < lo || est.CPU > hi {
+		t.Fatalf("settled at %.3f cores, want in [%.3f, %.3f]", est.CPU, lo, hi)
 	}
 	// The reason names the largest withholding: the ceiling's slack (16
 	// cores * (1 - max_utilization)), the reserve, or the predictor's
-	// excess 2 * margin.
+	// excess over current use (the error bound).
 	slack := simCores * (1 - p.MaxUtilization.CPU)
 	wantReason := ReasonReserve
 	if slack > p.Reserve.CPUs {
 		wantReason = ReasonCeiling
 	}
-	if 2*(m-1) > max(slack, p.Reserve.CPUs) {
+	if excess > max(slack, p.Reserve.CPUs) {
 		wantReason = ReasonPredictor
 	}
 	if est.CPUReason != wantReason {
-		t.Errorf("cpu reason %q, want %q (reserve %.2f, ceiling slack %.2f, predictor excess about %.2f)", est.CPUReason, wantReason, p.Reserve.CPUs, slack, 2*(m-1))
+		t.Errorf("cpu reason %q, want %q (reserve %.2f, ceiling slack %.2f, predictor excess about %.2f)", est.CPUReason, wantReason, p.Reserve.CPUs, slack, excess)
 	}
 	business := float64(8 << 30)
 	wantMem := uint64(simMem*0.9 - business*1.1*1.05)
@@ -315,6 +316,7 @@ func TestEstimatorZeroReserveAndFullUtilization(t *testing.T) {
 		p.Reserve = ResourceAmount{}
 		p.MaxUtilization = UtilizationPolicy{CPU: 1, Memory: 1}
 		p.Predictor.Margin = 0
+		p.Predictor.CPUErrorPrior = 0
 		p.Grow.GrowAfter = 0
 		p.Grow.MaxStep = ResourceAmount{CPUs: 100, Memory: 1 << 40}
 	})

@@ -80,9 +80,9 @@ type PredictorPolicy struct {
 	CPUErrorPrior float64 `yaml:"cpu_error_prior"`
 	// CPUVolatility is how many times the largest recent rise of business
 	// CPU above the prediction (seen by full samples) is added on top of
-	// the CPU prediction, in cores: a safety margin sized by how the
-	// business actually jumps rather than by a flat share of the host.
-	// 0 disables it.
+	// the CPU prediction, in cores. 0 disables it (the default: the error
+	// bound covers rises at the rate they happen, which a largest-rise
+	// buffer cannot).
 	CPUVolatility float64 `yaml:"cpu_volatility"`
 	// CPUVolatilityHalfLife is how fast a rise is forgotten: the rise
 	// counts half after one half-life.
@@ -175,28 +175,32 @@ func DefaultPolicy() Policy {
 		},
 		Reserve: ResourceAmount{CPUs: 0.5, Memory: 512 << 20},
 		// No flat CPU ceiling: the CPU safety margin is the predictor's
-		// (margin plus cpu_volatility), sized by the business's own
-		// behaviour. A flat 15 % withheld ~10 cores of a 64-core host
-		// whatever the business did (see docs/policy.md).
+		// error bound, sized by the business's own behaviour. A flat 15 %
+		// withheld ~10 cores of a 64-core host whatever the business did
+		// (see docs/policy.md).
 		MaxUtilization: UtilizationPolicy{CPU: 1, Memory: 0.90},
 		Predictor: PredictorPolicy{
-			Window:           model.Duration(30 * time.Second),
-			CPUPercentile:    70,
+			// The last second: longer memory is the histogram's job,
+			// and the error bound covers the jumps.
+			Window:           model.Duration(time.Second),
+			CPUPercentile:    50,
 			MemoryPercentile: 98,
-			HalfLife:         model.Duration(time.Hour),
-			Margin:           0.10,
-			// Off: the margin and the volatility buffer size the CPU
-			// prediction's safety margin.
-			CPUErrorPercentile:    0,
+			// Long enough that a level left an hour ago still counts:
+			// load that vanished suddenly can come back as suddenly.
+			HalfLife: model.Duration(90 * time.Minute),
+			Margin:   0.10,
+			// One full sample in a thousand may rise above the
+			// prediction: the interference budget of 0.1 % of the time.
+			CPUErrorPercentile:    99.9,
 			CPUErrorHalfLife:      model.Duration(48 * time.Hour),
 			CPUErrorPrior:         0.05,
-			CPUVolatility:         1,
+			CPUVolatility:         0,
 			CPUVolatilityHalfLife: model.Duration(2 * time.Hour),
 		},
 		Grow: GrowPolicy{
 			GrowAfter: model.Duration(60 * time.Second),
 			MaxStep:   ResourceAmount{CPUs: 1, Memory: 1 << 30},
-			Deadband:  ResourceAmount{CPUs: 1, Memory: 256 << 20},
+			Deadband:  ResourceAmount{CPUs: 1.25, Memory: 256 << 20},
 		},
 		Pressure: PressurePolicy{
 			CPUSomeAvg10:    40,
