@@ -40,10 +40,10 @@ type Predictor struct {
 // whose value differs from the previous one (a repeated value is a source
 // that has not updated, so it says nothing new) contributes its rise above
 // the base predicted before it, 0 when it did not rise, to a decaying
-// histogram. The bound is the percentile of that histogram. Before any
-// error is known, one prior error of prior × capacity stands in, and it
-// keeps weighing like one observation: a business seen only briefly cannot
-// be trusted to be calm.
+// histogram. The bound is the percentile of that histogram (its far tail
+// extrapolated, see potTail). Before any error is known, one prior error of
+// prior × capacity stands in, and it keeps weighing like one observation:
+// a business seen only briefly cannot be trusted to be calm.
 type errorBound struct {
 	hist     decayingHistogram
 	tail     float64 // 1 − cpu_error_percentile/100; 0 disables the bound
@@ -118,7 +118,7 @@ func (p *Predictor) Observe(t time.Time, v float64, history bool) {
 		}
 	}
 	if history && p.errs.tail > 0 {
-		if !p.errs.primed {
+		if !p.errs.primed && p.errs.capacity > 0 {
 			p.errs.prime(t)
 		}
 		p.errs.last, p.errs.seen = v, true
@@ -154,9 +154,9 @@ func (p *Predictor) Predict(now time.Time) (peak float64, fromHistory bool) {
 func (p *Predictor) ErrorBound() float64 { return p.errs.bound }
 
 // ErrorNoise is a third of the CPU error bound for ten times the tail
-// (the p99 for p99.9): for errors spread evenly around zero that is about
-// one standard deviation of the business's own step-to-step movement,
-// what the estimator should treat as noise.
+// (the p99 for p99.9). For roughly normal step-to-step changes the p99 of
+// the rises is about 2.3 standard deviations, so this is about one: the
+// business's own noise, which the estimator should not turn into churn.
 func (p *Predictor) ErrorNoise() float64 { return p.errs.loose / 3 }
 
 // ErrorSlack is how much of the CPU error bound covers only the rarest
@@ -167,7 +167,7 @@ func (p *Predictor) ErrorNoise() float64 { return p.errs.loose / 3 }
 // run into the business.
 func (p *Predictor) ErrorSlack() float64 { return max(0, p.errs.bound-p.errs.loose) }
 
-// prime puts the prior error in, as the first observation.
+// prime puts the prior error in, once the capacity is known.
 func (b *errorBound) prime(t time.Time) {
 	b.primed = true
 	if prior := b.prior * b.capacity; prior > 0 {
