@@ -14,12 +14,15 @@
 //     request. It has no goroutines and no clock of its own: the time of each
 //     sample drives it, so a recorded trace replays exactly as it ran.
 //     Shrinking is immediate (fast path included); growth waits until the
-//     target has been stable for grow_after and then moves by at most
-//     max_step per interval, ignoring changes under the deadband. This is what
-//     keeps reservation churn low.
+//     harvest forgone while the target sat above the estimate reaches
+//     deadband × grow_after, then moves to the target by at most max_step
+//     per interval, ignoring changes under the deadband. This is what keeps
+//     reservation churn low.
 //   - The Predictor keeps, per resource, the maximum over a short window and
-//     a decaying histogram of business usage; the prediction is the larger of
-//     the window maximum and the histogram percentile, times (1 + margin).
+//     a decaying histogram of business usage; the base prediction is the
+//     larger of the two. Memory adds a margin; CPU adds an error bound
+//     learned online, a high percentile of the predictor's own past errors
+//     (how far new full samples rose above the base predicted before them).
 //   - Run owns the sampling goroutine: it ticks the fast and full paths,
 //     feeds the estimator, records samples to CSV when asked, and publishes
 //     the latest snapshot for the exporter. It stops with its context.

@@ -46,7 +46,7 @@ type Estimate struct {
 	EvictBytes uint64
 
 	// PredictedCPU and PredictedMem are the predicted business peaks,
-	// margin included.
+	// margin (for CPU, the error bound) included.
 	PredictedCPU float64
 	PredictedMem uint64
 

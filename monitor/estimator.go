@@ -19,19 +19,62 @@ type Estimator struct {
 	last     Sample // last full sample
 	haveFull bool
 
-	started time.Time // first sample or failure seen
-	lastOK  time.Time // last full sample that succeeded
+	started  time.Time // first sample or failure seen
+	earnFrom time.Time // start or last recovery: no growth for grow_after
+	lastOK   time.Time // last full sample that succeeded
 
 	cpuGrow, memGrow growth
 	// cpuPressure and memPressure are the last times pressure shrank each
 	// resource: growth is held for the cooldown after them.
 	cpuPressure, memPressure time.Time
+	// cpuDipped: the CPU estimate has shrunk since it last grew.
+	cpuDipped bool
 }
 
-// growth tracks how long a target has stayed above the estimate.
+// growth tracks the wait for growth and the growth itself. Waiting costs
+// the harvest forgone: (target − estimate) accrued over time while the
+// target is more than the deadband above the estimate. Growth starts once
+// that reaches deadband × grow_after, so a target one deadband above waits
+// grow_after and one far above (a spike that has passed) waits
+// proportionally less; then the estimate moves to the target, by at most
+// max_step per interval, even once it is within the deadband.
 type growth struct {
-	above    time.Time // since when target > estimate + deadband; zero if not
+	owed     float64   // forgone so far, unit-seconds
+	since    time.Time // last accrual; zero when not waiting
+	to       float64   // level being grown to; 0 when not growing
 	lastStep time.Time
+}
+
+func (g *growth) reset() { g.owed, g.since, g.to = 0, time.Time{}, 0 }
+
+// next is the estimate after a full sample at now that did not shrink
+// it, and whether growth is still pending (waiting or under way).
+func (g *growth) next(now time.Time, cur, target, dead, maxStep float64, growAfter, interval time.Duration, mayStart bool) (float64, bool) {
+	if g.to <= cur || target <= cur {
+		g.to = 0
+		if target <= cur+dead {
+			g.owed, g.since = 0, time.Time{}
+			return cur, false
+		}
+		if !g.since.IsZero() {
+			g.owed += (target - cur) * now.Sub(g.since).Seconds()
+		}
+		g.since = now
+		if !mayStart || g.owed < dead*growAfter.Seconds() {
+			return cur, true
+		}
+		g.to, g.owed, g.since = target, 0, time.Time{}
+	}
+	if !g.lastStep.IsZero() && now.Sub(g.lastStep) < interval {
+		return cur, true
+	}
+	g.lastStep = now
+	goal := min(g.to, target)
+	if next := cur + maxStep; next < goal {
+		return next, true
+	}
+	g.to = 0
+	return goal, false
 }
 
 // NewEstimator returns an estimator for a valid policy. It starts with
@@ -80,14 +123,27 @@ func (e *Estimator) degrade(now time.Time) {
 	e.cpuGrow, e.memGrow = growth{}, growth{}
 }
 
+// mayGrow reports whether grow_after has passed since the start or the
+// last recovery: capacity is earned by calm samples, not assumed.
+func (e *Estimator) mayGrow(now time.Time) bool {
+	return now.Sub(e.earnFrom) >= e.growAfter()
+}
+
 // Observe feeds one sample and returns the new estimate. Fast samples only
 // move CPU, and only down; full samples move both resources both ways.
 func (e *Estimator) Observe(s Sample) Estimate {
 	if e.started.IsZero() {
 		e.started = s.Time
 	}
+	if e.earnFrom.IsZero() {
+		e.earnFrom = e.started
+	}
+	e.cpu.SetCapacity(s.OnlineCPUs)
 	if s.Fast {
 		return e.observeFast(s)
+	}
+	if e.est.Degraded {
+		e.earnFrom = s.Time // recovery earns capacity back like a start
 	}
 	e.last, e.haveFull, e.lastOK = s, true, s.Time
 	e.est.Degraded = false
@@ -166,37 +222,61 @@ func (e *Estimator) stepCPU(s Sample, full bool) {
 	e.est.TargetCPU, e.est.PredictedCPU = target, predicted
 	cur := e.est.CPU
 	dead := e.p.Grow.Deadband.CPUs
+	// wait is the deadband growth must clear: moves within the
+	// business's own noise are not worth a reservation change, so on a
+	// jumpy host it widens (with the error bound on).
+	wait := dead
+	if e.p.Predictor.CPUErrorPercentile > 0 {
+		wait = max(wait, e.cpu.ErrorNoise())
+	}
 
 	if full && e.p.Pressure.CPUSomeAvg10 > 0 && s.PSI.Present && s.PSI.CPU.SomeAvg10 >= e.p.Pressure.CPUSomeAvg10 {
 		e.cpuPressure = s.Time
 		e.est.CPU = math.Min(cur*(1-e.p.Pressure.ShrinkStep), target)
 		e.est.CPUReason = ReasonPressure
-		e.cpuGrow.above = time.Time{}
+		e.cpuGrow.reset()
 		return
 	}
+	// The deadband lets the estimate stay above a target that dipped
+	// only as far as the error bound has slack for (with the bound on).
+	tol := wait
+	if e.p.Predictor.CPUErrorPercentile > 0 {
+		tol = min(tol, e.cpu.ErrorSlack())
+	}
 	switch {
-	case target < cur-dead || (target < cur && (target == 0 || cur > e.cpuHardLimit(s))):
+	case target < cur-tol || (target < cur && (target == 0 || cur > e.cpuHardLimit(s))):
 		// Shrinking is never delayed: the business comes first. It goes
 		// one deadband below the target, so that a target drifting down
 		// moves the estimate once per two deadbands, not once per one.
-		e.est.CPU, e.est.CPUReason = math.Max(0, target-dead), reason
-		e.cpuGrow.above = time.Time{}
-	case target > cur+dead && full:
-		if e.inCooldown(e.cpuPressure, s.Time) {
+		// The first dip since the estimate last grew that stays within
+		// the deadband, a shrink only because the error bound had no
+		// more slack, goes only that slack below: on a calm host a small
+		// dip need not cost a whole deadband. A second one before any
+		// growth is a drift, and goes the whole deadband below.
+		below := dead
+		if target >= cur-dead && !e.cpuDipped {
+			below = tol
+		}
+		e.est.CPU, e.est.CPUReason = math.Max(0, target-below), reason
+		e.cpuDipped = true
+		e.cpuGrow.reset()
+	case !full:
+		// The fast path only shrinks.
+	case e.inCooldown(e.cpuPressure, s.Time):
+		e.cpuGrow.reset()
+		if target > cur+wait || e.est.CPUReason == ReasonPressure {
 			e.est.CPUReason = ReasonPressure
-			e.cpuGrow.above = time.Time{}
-			return
-		}
-		next, grew := e.cpuGrow.step(s.Time, cur, target, e.p.Grow.MaxStep.CPUs, e.growAfter(), e.interval())
-		e.est.CPU = next
-		e.est.CPUReason = ReasonGrowth
-		if grew && next >= target {
+		} else {
 			e.est.CPUReason = reason
 		}
-	case full:
-		e.cpuGrow.above = time.Time{}
-		if e.est.CPUReason != ReasonPressure || !e.inCooldown(e.cpuPressure, s.Time) {
-			e.est.CPUReason = reason
+	default:
+		next, pending := e.cpuGrow.next(s.Time, cur, target, wait, e.p.Grow.MaxStep.CPUs, e.growAfter(), e.interval(), e.mayGrow(s.Time))
+		if next > cur {
+			e.cpuDipped = false
+		}
+		e.est.CPU, e.est.CPUReason = next, reason
+		if pending {
+			e.est.CPUReason = ReasonGrowth
 		}
 	}
 }
@@ -212,7 +292,7 @@ func (e *Estimator) stepMem(s Sample) {
 	psi := e.p.Pressure.MemoryFullAvg10 > 0 && s.PSI.Present && s.PSI.Memory.FullAvg10 >= e.p.Pressure.MemoryFullAvg10
 	if underWatermark || psi {
 		e.memPressure = s.Time
-		e.memGrow.above = time.Time{}
+		e.memGrow.reset()
 		next := min(uint64(float64(cur)*(1-e.p.Pressure.ShrinkStep)), target)
 		var evict uint64
 		if underWatermark {
@@ -231,23 +311,19 @@ func (e *Estimator) stepMem(s Sample) {
 	switch {
 	case target+dead < cur || (target < cur && (target == 0 || cur > e.memHardLimit(s))):
 		e.est.Mem, e.est.MemReason = target-min(target, dead), reason
-		e.memGrow.above = time.Time{}
-	case target > cur+dead:
-		if e.inCooldown(e.memPressure, s.Time) {
+		e.memGrow.reset()
+	case e.inCooldown(e.memPressure, s.Time):
+		e.memGrow.reset()
+		if target > cur+dead || e.est.MemReason == ReasonPressure {
 			e.est.MemReason = ReasonPressure
-			e.memGrow.above = time.Time{}
-			break
-		}
-		next, grew := e.memGrow.step(s.Time, float64(cur), float64(target), float64(e.p.Grow.MaxStep.Memory), e.growAfter(), e.interval())
-		e.est.Mem = uint64(next)
-		e.est.MemReason = ReasonGrowth
-		if grew && e.est.Mem >= target {
+		} else {
 			e.est.MemReason = reason
 		}
 	default:
-		e.memGrow.above = time.Time{}
-		if e.est.MemReason != ReasonPressure || !e.inCooldown(e.memPressure, s.Time) {
-			e.est.MemReason = reason
+		next, pending := e.memGrow.next(s.Time, float64(cur), float64(target), float64(dead), float64(e.p.Grow.MaxStep.Memory), e.growAfter(), e.interval(), e.mayGrow(s.Time))
+		e.est.Mem, e.est.MemReason = uint64(next), reason
+		if pending {
+			e.est.MemReason = ReasonGrowth
 		}
 	}
 	// Business memory grew into what batch holds: ask for it back rather
@@ -270,19 +346,6 @@ func (e *Estimator) growAfter() time.Duration { return time.Duration(e.p.Grow.Gr
 // A little slack lets a sample that arrives a few ms early still step.
 func (e *Estimator) interval() time.Duration {
 	return time.Duration(e.p.Sampling.Interval) * 9 / 10
-}
-
-// step moves cur towards target once the target has been above it for
-// growAfter, by at most maxStep per interval.
-func (g *growth) step(now time.Time, cur, target, maxStep float64, growAfter, interval time.Duration) (float64, bool) {
-	if g.above.IsZero() {
-		g.above = now
-	}
-	if now.Sub(g.above) < growAfter || (!g.lastStep.IsZero() && now.Sub(g.lastStep) < interval) {
-		return cur, false
-	}
-	g.lastStep = now
-	return math.Min(target, cur+maxStep), true
 }
 
 // Changes lists the moves from prev to next, one per resource that moved.

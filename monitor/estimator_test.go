@@ -88,28 +88,29 @@ func TestEstimatorStartsAtZeroAndGrowsAfterGrowAfter(t *testing.T) {
 		t.Fatalf("grew at %v, before grow_after %v", firstGrowth, p.Grow.GrowAfter)
 	}
 	est := e.Current()
-	// The target: 16 - max(reserve, ceiling slack) - 2 cores * (1 +
-	// margin) (plus up to one 5 % histogram bucket; a constant load has no
-	// rise, so no volatility buffer). Growth stops once the target is
-	// within the deadband, so the estimate may sit up to one deadband
-	// below it.
-	m := 1 + p.Predictor.Margin
-	if want := safeCPU(p, 2*m*1.05) - p.Grow.Deadband.CPUs; est.CPU < want || est.CPU > safeCPU(p, 2*m) {
-		t.Fatalf("settled at %.3f cores, want in [%.3f, %.3f]", est.CPU, want, safeCPU(p, 2*m))
+	// The target: 16 - max(reserve, ceiling slack) - the prediction, 2
+	// cores plus the CPU error bound. A constant load makes no errors, so
+	// the bound is its prior, cpu_error_prior of the 16 cores. Both are
+	// read from histograms of 5 % buckets. Growth goes all the way to the
+	// target.
+	excess := p.Predictor.CPUErrorPrior * simCores
+	lo, hi := safeCPU(p, 2*1.05+excess*1.05), safeCPU(p, 2+excess*0.95)
+	if est.CPU < lo || est.CPU > hi {
+		t.Fatalf("settled at %.3f cores, want in [%.3f, %.3f]", est.CPU, lo, hi)
 	}
 	// The reason names the largest withholding: the ceiling's slack (16
 	// cores * (1 - max_utilization)), the reserve, or the predictor's
-	// excess 2 * margin.
+	// excess over current use (the error bound).
 	slack := simCores * (1 - p.MaxUtilization.CPU)
 	wantReason := ReasonReserve
 	if slack > p.Reserve.CPUs {
 		wantReason = ReasonCeiling
 	}
-	if 2*(m-1) > max(slack, p.Reserve.CPUs) {
+	if excess > max(slack, p.Reserve.CPUs) {
 		wantReason = ReasonPredictor
 	}
 	if est.CPUReason != wantReason {
-		t.Errorf("cpu reason %q, want %q (reserve %.2f, ceiling slack %.2f, predictor excess about %.2f)", est.CPUReason, wantReason, p.Reserve.CPUs, slack, 2*(m-1))
+		t.Errorf("cpu reason %q, want %q (reserve %.2f, ceiling slack %.2f, predictor excess about %.2f)", est.CPUReason, wantReason, p.Reserve.CPUs, slack, excess)
 	}
 	business := float64(8 << 30)
 	wantMem := uint64(simMem*0.9 - business*1.1*1.05)
@@ -315,6 +316,7 @@ func TestEstimatorZeroReserveAndFullUtilization(t *testing.T) {
 		p.Reserve = ResourceAmount{}
 		p.MaxUtilization = UtilizationPolicy{CPU: 1, Memory: 1}
 		p.Predictor.Margin = 0
+		p.Predictor.CPUErrorPrior = 0
 		p.Grow.GrowAfter = 0
 		p.Grow.MaxStep = ResourceAmount{CPUs: 100, Memory: 1 << 40}
 	})
@@ -360,5 +362,53 @@ func BenchmarkEstimatorObserve(b *testing.B) {
 		s := samples[i%len(samples)]
 		s.Time = simStart.Add(time.Duration(i) * tick)
 		e.Observe(s)
+	}
+}
+
+// Growth waits until the harvest forgone reaches deadband × grow_after: a
+// target one deadband above waits grow_after, one six deadbands above a
+// sixth of it. Then it goes all the way to the target, max_step per
+// interval, and never before the start delay is over.
+func TestGrowthWaitsForForgoneHarvest(t *testing.T) {
+	const dead, maxStep = 1.0, 2.0
+	growAfter, interval := 60*time.Second, 900*time.Millisecond
+	run := func(gap float64, mayStart func(el time.Duration) bool) (start, done time.Duration, final float64) {
+		var g growth
+		cur, start, done := 10.0, time.Duration(-1), time.Duration(-1)
+		for el := time.Duration(0); el <= 5*time.Minute; el += time.Second {
+			next, pending := g.next(simStart.Add(el), cur, 10+gap, dead, maxStep, growAfter, interval, mayStart(el))
+			if next > cur && start < 0 {
+				start = el
+			}
+			cur = next
+			if !pending && cur > 10 && done < 0 {
+				done = el
+			}
+		}
+		return start, done, cur
+	}
+	always := func(time.Duration) bool { return true }
+	for _, tc := range []struct {
+		gap       float64
+		wantStart time.Duration
+	}{{1.5, 40 * time.Second}, {6, 10 * time.Second}} {
+		start, done, final := run(tc.gap, always)
+		if start < tc.wantStart-time.Second || start > tc.wantStart+time.Second {
+			t.Errorf("gap %v: growth started at %v, want about %v (deadband x grow_after / gap)", tc.gap, start, tc.wantStart)
+		}
+		if final != 10+tc.gap {
+			t.Errorf("gap %v: grew to %v, want all the way to the target %v", tc.gap, final, 10+tc.gap)
+		}
+		if steps := int(math.Ceil(tc.gap / maxStep)); done != start+time.Duration(steps-1)*time.Second {
+			t.Errorf("gap %v: growth took %v to %v, want %d steps of max_step", tc.gap, start, done, steps)
+		}
+	}
+	// A gap within the deadband never grows.
+	if start, _, _ := run(dead, always); start >= 0 {
+		t.Errorf("a gap of one deadband grew at %v", start)
+	}
+	// Nothing grows before the start delay, however large the gap.
+	if start, _, _ := run(6, func(el time.Duration) bool { return el >= growAfter }); start < growAfter {
+		t.Errorf("grew at %v, before the start delay %v", start, growAfter)
 	}
 }

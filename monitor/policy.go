@@ -64,13 +64,25 @@ type PredictorPolicy struct {
 	MemoryPercentile float64 `yaml:"memory_percentile"`
 	// HalfLife is how fast old observations lose weight in the histograms.
 	HalfLife model.Duration `yaml:"half_life"`
-	// Margin is added on top of the prediction, as a fraction.
+	// Margin is added on top of the memory prediction, as a fraction; and
+	// on top of the CPU prediction when the CPU error bound is off.
 	Margin float64 `yaml:"margin"`
+	// CPUErrorPercentile (0-100) is the share of the CPU predictor's past
+	// errors its error bound covers: the CPU prediction is the base plus
+	// this percentile of how far new full samples rose above the base
+	// predicted before them. 0 turns the bound off (margin instead).
+	CPUErrorPercentile float64 `yaml:"cpu_error_percentile"`
+	// CPUErrorHalfLife is how fast past errors lose weight.
+	CPUErrorHalfLife model.Duration `yaml:"cpu_error_half_life"`
+	// CPUErrorPrior is the error assumed before any is known, as a
+	// fraction of the online CPUs. It weighs like one observed error, so
+	// it fades as real errors accumulate.
+	CPUErrorPrior float64 `yaml:"cpu_error_prior"`
 	// CPUVolatility is how many times the largest recent rise of business
 	// CPU above the prediction (seen by full samples) is added on top of
-	// the CPU prediction, in cores: a safety margin sized by how the
-	// business actually jumps rather than by a flat share of the host.
-	// 0 disables it.
+	// the CPU prediction, in cores. 0 disables it (the default: the error
+	// bound covers rises at the rate they happen, which a largest-rise
+	// buffer cannot).
 	CPUVolatility float64 `yaml:"cpu_volatility"`
 	// CPUVolatilityHalfLife is how fast a rise is forgotten: the rise
 	// counts half after one half-life.
@@ -79,8 +91,11 @@ type PredictorPolicy struct {
 
 // GrowPolicy limits how the estimate grows; shrinking is never limited.
 type GrowPolicy struct {
-	// GrowAfter is how long the target must stay above the estimate before
-	// it grows.
+	// GrowAfter is how long a target one deadband above the estimate must
+	// stay there before the estimate grows; a target further above waits
+	// proportionally less (growth starts once deadband × grow_after
+	// core-seconds, or byte-seconds, would have been lent). Nothing grows
+	// in the first grow_after after a start or a recovery.
 	GrowAfter model.Duration `yaml:"grow_after"`
 	// MaxStep is the largest growth per sampling interval.
 	MaxStep ResourceAmount `yaml:"max_step"`
@@ -160,23 +175,32 @@ func DefaultPolicy() Policy {
 		},
 		Reserve: ResourceAmount{CPUs: 0.5, Memory: 512 << 20},
 		// No flat CPU ceiling: the CPU safety margin is the predictor's
-		// (margin plus cpu_volatility), sized by the business's own
-		// behaviour. A flat 15 % withheld ~10 cores of a 64-core host
-		// whatever the business did (see docs/policy.md).
+		// error bound, sized by the business's own behaviour. A flat 15 %
+		// withheld ~10 cores of a 64-core host whatever the business did
+		// (see docs/policy.md).
 		MaxUtilization: UtilizationPolicy{CPU: 1, Memory: 0.90},
 		Predictor: PredictorPolicy{
-			Window:                model.Duration(30 * time.Second),
-			CPUPercentile:         70,
-			MemoryPercentile:      98,
-			HalfLife:              model.Duration(time.Hour),
-			Margin:                0.10,
-			CPUVolatility:         1,
+			// The last second: longer memory is the histogram's job,
+			// and the error bound covers the jumps.
+			Window:           model.Duration(time.Second),
+			CPUPercentile:    50,
+			MemoryPercentile: 98,
+			// Long enough that a level left an hour ago still counts:
+			// load that vanished suddenly can come back as suddenly.
+			HalfLife: model.Duration(90 * time.Minute),
+			Margin:   0.10,
+			// One full sample in a thousand may rise above the
+			// prediction: the interference budget of 0.1 % of the time.
+			CPUErrorPercentile:    99.9,
+			CPUErrorHalfLife:      model.Duration(48 * time.Hour),
+			CPUErrorPrior:         0.05,
+			CPUVolatility:         0,
 			CPUVolatilityHalfLife: model.Duration(2 * time.Hour),
 		},
 		Grow: GrowPolicy{
 			GrowAfter: model.Duration(60 * time.Second),
 			MaxStep:   ResourceAmount{CPUs: 1, Memory: 1 << 30},
-			Deadband:  ResourceAmount{CPUs: 1, Memory: 256 << 20},
+			Deadband:  ResourceAmount{CPUs: 1.25, Memory: 256 << 20},
 		},
 		Pressure: PressurePolicy{
 			CPUSomeAvg10:    40,
@@ -305,7 +329,10 @@ func (p Policy) Validate() error {
 		}
 	}
 	fraction := func(path string, v float64, allowZero bool) {
-		if math.IsNaN(v) || v < 0 || v > 1 || (!allowZero && v == 0) {
+		switch {
+		case allowZero && (math.IsNaN(v) || v < 0 || v > 1):
+			bad(path, "must be a fraction in [0, 1], got %v", v)
+		case !allowZero && (math.IsNaN(v) || v <= 0 || v > 1):
 			bad(path, "must be a fraction in (0, 1], got %v", v)
 		}
 	}
@@ -339,6 +366,11 @@ func (p Policy) Validate() error {
 		bad("predictor.cpu_volatility", "must be at most 10, got %v", p.Predictor.CPUVolatility)
 	}
 	positive("predictor.cpu_volatility_half_life", p.Predictor.CPUVolatilityHalfLife)
+	if v := p.Predictor.CPUErrorPercentile; math.IsNaN(v) || v < 0 || v >= 100 {
+		bad("predictor.cpu_error_percentile", "must be a percentage in [0, 100), got %v", v)
+	}
+	positive("predictor.cpu_error_half_life", p.Predictor.CPUErrorHalfLife)
+	fraction("predictor.cpu_error_prior", p.Predictor.CPUErrorPrior, true)
 	if p.Grow.GrowAfter < 0 {
 		bad("grow.grow_after", "must be >= 0, got %s", p.Grow.GrowAfter)
 	}

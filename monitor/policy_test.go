@@ -32,6 +32,10 @@ func TestParsePolicy(t *testing.T) {
 		}},
 		{"nested", "grow:\n  max_step:\n    cpus: 0.5\n", func(p *Policy) { p.Grow.MaxStep.CPUs = 0.5 }},
 		{"zero pressure disables", "pressure:\n  cpu_some_avg10: 0\n", func(p *Policy) { p.Pressure.CPUSomeAvg10 = 0 }},
+		{"cpu error bound off", "predictor:\n  cpu_error_percentile: 0\n", func(p *Policy) { p.Predictor.CPUErrorPercentile = 0 }},
+		{"cpu error bound", "predictor:\n  cpu_error_percentile: 99.5\n  cpu_error_half_life: 6h\n  cpu_error_prior: 0\n", func(p *Policy) {
+			p.Predictor.CPUErrorPercentile, p.Predictor.CPUErrorHalfLife, p.Predictor.CPUErrorPrior = 99.5, model.Duration(6*time.Hour), 0
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,6 +73,12 @@ func TestParsePolicyRejects(t *testing.T) {
 		{"bad duration", "degrade_after: soon\n", "degrade_after", "soon"},
 		{"zero degrade_after", "degrade_after: 0s\n", "degrade_after", "positive"},
 		{"zero half-life", "predictor:\n  half_life: 0s\n", "predictor.half_life", "positive"},
+		{"error percentile 100", "predictor:\n  cpu_error_percentile: 100\n", "predictor.cpu_error_percentile", "[0, 100)"},
+		{"error percentile negative", "predictor:\n  cpu_error_percentile: -1\n", "predictor.cpu_error_percentile", "[0, 100)"},
+		{"zero error half-life", "predictor:\n  cpu_error_half_life: 0s\n", "predictor.cpu_error_half_life", "positive"},
+		{"error prior above 1", "predictor:\n  cpu_error_prior: 1.5\n", "predictor.cpu_error_prior", "[0, 1]"},
+		{"error prior negative", "predictor:\n  cpu_error_prior: -0.1\n", "predictor.cpu_error_prior", "[0, 1]"},
+		{"error prior not a number", "predictor:\n  cpu_error_prior: some\n", "predictor.cpu_error_prior", "some"},
 		{"string for number", "reserve:\n  cpus: two\n", "reserve.cpus", "two"},
 		{"scalar for mapping", "grow: 5\n", "grow", "mapping"},
 		{"watermark 1", "pressure:\n  memory_watermark: 1\n", "pressure.memory_watermark", "fraction"},

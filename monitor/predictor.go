@@ -8,13 +8,20 @@ import (
 // Predictor predicts the business peak of one resource from two views of
 // its past: the maximum over a short window, which reacts at once to a
 // spike, and a percentile of a decaying histogram, which remembers the
-// daily shape (a peak seen an hour ago still counts, with half the weight
-// after one half-life). The prediction is the larger of the two, plus the
-// margin, plus (CPU only) the volatility buffer: cpu_volatility times the
-// largest recent rise of a full sample above that level, forgotten with
-// cpu_volatility_half_life. The buffer covers the jumps the estimator
-// cannot react to in time; it is sized by how this business jumps, not by
-// a flat share of the host.
+// recent level (a level seen an hour ago still counts, with half the
+// weight after one half-life). The base prediction is the larger of the
+// two.
+//
+// What is added on top of the base differs by resource. Memory adds the
+// margin, a share of the base. CPU adds its error bound: a high percentile
+// (cpu_error_percentile) of the predictor's own past errors, that is of
+// how far each new full sample rose above the base predicted just before
+// it. The bound is learned online, like a conformal prediction interval:
+// a calm business is lent nearly all its idle CPU, a jumpy one keeps a
+// buffer the size of the jumps it actually makes, at the rate it makes
+// them. With the error bound off (cpu_error_percentile 0) CPU adds the
+// margin instead, and optionally the volatility buffer: cpu_volatility
+// times the largest recent rise, forgotten with cpu_volatility_half_life.
 type Predictor struct {
 	window     windowMax
 	hist       decayingHistogram
@@ -25,15 +32,55 @@ type Predictor struct {
 	volHalfLife time.Duration
 	vol         float64   // largest rise, as of volAt
 	volAt       time.Time // when vol was last set
+
+	errs errorBound
 }
+
+// errorBound learns the CPU predictor's one-step errors. Each full sample
+// whose value differs from the previous one (a repeated value is a source
+// that has not updated, so it says nothing new) contributes its rise above
+// the base predicted before it, 0 when it did not rise, to a decaying
+// histogram. The bound is the percentile of that histogram (its far tail
+// extrapolated, see potTail). Before any error is known, one prior error of
+// prior × capacity stands in, and it keeps weighing like one observation:
+// a business seen only briefly cannot be trusted to be calm.
+type errorBound struct {
+	hist     decayingHistogram
+	tail     float64 // 1 − cpu_error_percentile/100; 0 disables the bound
+	prior    float64 // fraction of capacity
+	last     float64 // last full value seen
+	seen     bool
+	primed   bool // the prior is in the histogram
+	bound    float64
+	loose    float64 // the bound for ten times the tail (p99 for p99.9)
+	capacity float64 // CPUs online, for the prior
+}
+
+// potTail is the share of errors the tail of the bound is fitted to: a
+// percentile beyond the largest 2 % of the errors is extrapolated from
+// their mean excess (exponentially distributed excesses, the usual
+// peaks-over-threshold estimate), which is steadier than reading the few
+// largest errors directly when there are only hundreds of them.
+const potTail = 0.02
 
 // NewCPUPredictor returns a predictor for CPU cores.
 func NewCPUPredictor(p PredictorPolicy) *Predictor {
 	// 0.01 cores to ~1,600 cores in 5 % steps.
 	pr := newPredictor(p, p.CPUPercentile, 0.01, 1.05, 250)
 	pr.volFactor, pr.volHalfLife = p.CPUVolatility, time.Duration(p.CPUVolatilityHalfLife)
+	if p.CPUErrorPercentile > 0 {
+		pr.errs = errorBound{
+			hist:  newDecayingHistogram(0.01, 1.05, 250, time.Duration(p.CPUErrorHalfLife)),
+			tail:  1 - p.CPUErrorPercentile/100,
+			prior: p.CPUErrorPrior,
+		}
+	}
 	return pr
 }
+
+// SetCapacity tells a CPU predictor how many CPUs the host has, which
+// scales the prior error. The estimator sets it from each full sample.
+func (p *Predictor) SetCapacity(cpus float64) { p.errs.capacity = cpus }
 
 // NewMemoryPredictor returns a predictor for memory bytes.
 func NewMemoryPredictor(p PredictorPolicy) *Predictor {
@@ -58,12 +105,23 @@ func (p *Predictor) Observe(t time.Time, v float64, history bool) {
 	if math.IsNaN(v) || v < 0 {
 		v = 0
 	}
-	if history && p.volFactor > 0 && p.hist.total > 0 {
+	if history && p.hist.total > 0 {
 		// Only full samples measure rises: on a host the fast path has
 		// usually seen a jump first (and shrunk at once), so what is
 		// left is what the estimator could not react to in time.
-		rise := v - max(p.window.max(t), p.hist.percentile(p.percentile))
-		p.vol, p.volAt = max(rise, p.volNow(t)), t
+		rise := v - p.base(t)
+		if p.volFactor > 0 {
+			p.vol, p.volAt = max(rise, p.volNow(t)), t
+		}
+		if p.errs.tail > 0 && (!p.errs.seen || v != p.errs.last) {
+			p.errs.observe(t, max(0, rise))
+		}
+	}
+	if history && p.errs.tail > 0 {
+		if !p.errs.primed && p.errs.capacity > 0 {
+			p.errs.prime(t)
+		}
+		p.errs.last, p.errs.seen = v, true
 	}
 	p.window.add(t, v)
 	if history {
@@ -71,8 +129,14 @@ func (p *Predictor) Observe(t time.Time, v float64, history bool) {
 	}
 }
 
-// Predict returns the predicted peak at now, margin included, and whether
-// the histogram (rather than the window) is what set it.
+// base is the larger of the window maximum and the histogram percentile.
+func (p *Predictor) base(now time.Time) float64 {
+	return max(p.window.max(now), p.hist.percentile(p.percentile))
+}
+
+// Predict returns the predicted peak at now, what is added on top
+// included, and whether the histogram (rather than the window) is what set
+// the base.
 func (p *Predictor) Predict(now time.Time) (peak float64, fromHistory bool) {
 	w := p.window.max(now)
 	h := p.hist.percentile(p.percentile)
@@ -80,7 +144,46 @@ func (p *Predictor) Predict(now time.Time) (peak float64, fromHistory bool) {
 	if h > w {
 		peak, fromHistory = h, true
 	}
+	if p.errs.tail > 0 {
+		return peak + p.errs.bound + p.volFactor*p.volNow(now), fromHistory
+	}
 	return peak*(1+p.margin) + p.volFactor*p.volNow(now), fromHistory
+}
+
+// ErrorBound is the CPU error bound in force (0 when it is off).
+func (p *Predictor) ErrorBound() float64 { return p.errs.bound }
+
+// ErrorNoise is a third of the CPU error bound for ten times the tail
+// (the p99 for p99.9). For roughly normal step-to-step changes the p99 of
+// the rises is about 2.3 standard deviations, so this is about one: the
+// business's own noise, which the estimator should not turn into churn.
+func (p *Predictor) ErrorNoise() float64 { return p.errs.loose / 3 }
+
+// ErrorSlack is how much of the CPU error bound covers only the rarest
+// errors: the bound less the bound for ten times as many (p99 for p99.9).
+// An estimate held above the target by at most this much still covers
+// all but one error in a hundred; the estimator's deadband may use it, and
+// no more, so a steady climb (every error alike, no slack) is never let
+// run into the business.
+func (p *Predictor) ErrorSlack() float64 { return max(0, p.errs.bound-p.errs.loose) }
+
+// prime puts the prior error in, once the capacity is known.
+func (b *errorBound) prime(t time.Time) {
+	b.primed = true
+	if prior := b.prior * b.capacity; prior > 0 {
+		b.hist.add(t, prior)
+		b.update()
+	}
+}
+
+func (b *errorBound) observe(t time.Time, rise float64) {
+	b.hist.add(t, rise)
+	b.update()
+}
+
+func (b *errorBound) update() {
+	b.bound = b.hist.tailQuantile(b.tail)
+	b.loose = b.hist.tailQuantile(min(1, 10*b.tail))
 }
 
 // volNow is the largest recent rise, decayed to now.
@@ -145,6 +248,7 @@ type decayingHistogram struct {
 	ratio           float64
 	weights         []float64
 	total           float64
+	top             int // highest bucket ever used
 	ref             time.Time
 	halfLife        time.Duration
 }
@@ -180,8 +284,10 @@ func (h *decayingHistogram) add(t time.Time, v float64) {
 		h.ref, exp = t, 0
 	}
 	w := math.Exp2(exp)
-	h.weights[h.bucket(v)] += w
+	i := h.bucket(v)
+	h.weights[i] += w
 	h.total += w
+	h.top = max(h.top, i)
 }
 
 func (h *decayingHistogram) percentile(p float64) float64 {
@@ -206,4 +312,60 @@ func (h *decayingHistogram) percentile(p float64) float64 {
 		sum += w
 	}
 	return h.upper(len(h.weights) - 1)
+}
+
+// lower is the lower bound of bucket i.
+func (h *decayingHistogram) lower(i int) float64 {
+	if i == 0 {
+		return 0
+	}
+	return h.upper(i - 1)
+}
+
+// upperTail is the value above which a fraction frac of the weight lies,
+// interpolated inside its bucket. It walks down from the highest bucket,
+// so a small frac costs a few buckets, not the whole histogram.
+func (h *decayingHistogram) upperTail(frac float64) float64 {
+	if h.total <= 0 {
+		return 0
+	}
+	want := h.total * frac
+	var sum float64
+	for i := h.top; i >= 0; i-- {
+		w := h.weights[i]
+		if w > 0 && sum+w >= want {
+			lo, hi := h.lower(i), h.upper(i)
+			return hi - (hi-lo)*max(0, min(1, (want-sum)/w))
+		}
+		sum += w
+	}
+	return 0
+}
+
+// tailQuantile is the value exceeded by a fraction tail of the weight.
+// Beyond the largest potTail of the weight it extrapolates: over a
+// threshold u, excesses are taken as exponential with the mean excess
+// seen, so the value exceeded by tail is u + mean × ln(potTail / tail).
+func (h *decayingHistogram) tailQuantile(tail float64) float64 {
+	if tail >= potTail {
+		return h.upperTail(tail)
+	}
+	u := h.upperTail(potTail)
+	var w, excess float64
+	for i := h.top; i >= 0; i-- {
+		lo, hi := h.lower(i), h.upper(i)
+		if hi <= u {
+			break
+		}
+		// The part of the bucket above u, its values taken as spread
+		// evenly across the bucket.
+		from := max(lo, u)
+		part := h.weights[i] * (hi - from) / (hi - lo)
+		w += part
+		excess += part * ((from+hi)/2 - u)
+	}
+	if w <= 0 {
+		return u
+	}
+	return u + excess/w*math.Log(potTail/tail)
 }

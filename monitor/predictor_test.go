@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -113,5 +114,104 @@ func TestPredictorTakesLargerViewPlusMargin(t *testing.T) {
 	got, fromHistory = p.Predict(t0.Add(30 * time.Second))
 	if !fromHistory || got < 1.5 {
 		t.Fatalf("Predict = %v (history %v), want the histogram's median above the window's 1", got, fromHistory)
+	}
+}
+
+func errorPolicy() PredictorPolicy {
+	return PredictorPolicy{
+		Window: model.Duration(time.Second), CPUPercentile: 50, HalfLife: model.Duration(time.Hour), Margin: 0.5,
+		CPUErrorPercentile: 99.9, CPUErrorHalfLife: model.Duration(48 * time.Hour), CPUErrorPrior: 0.05,
+	}
+}
+
+// Before any error is known the bound is the prior, a share of the host;
+// the margin no longer applies to CPU.
+func TestPredictorErrorBoundStartsAtPrior(t *testing.T) {
+	p := NewCPUPredictor(errorPolicy())
+	p.SetCapacity(64)
+	t0 := time.Unix(0, 0)
+	for i := range 100 {
+		p.Observe(t0.Add(time.Duration(i)*time.Second), 10, true) // repeats: no news
+	}
+	got, _ := p.Predict(t0.Add(100 * time.Second))
+	prior := 0.05 * 64
+	if b := p.ErrorBound(); b < prior*0.95 || b > prior*1.05 {
+		t.Fatalf("bound %v with no errors, want the prior %v", b, prior)
+	}
+	if got < 10+prior*0.95 || got > 10*1.05+prior*1.05 {
+		t.Fatalf("Predict = %v, want the level 10 plus the prior %v", got, prior)
+	}
+}
+
+// The bound covers the errors the business actually makes, at the rate it
+// makes them: about one error in a thousand exceeds the bound learned from
+// the ones before it.
+func TestPredictorErrorBoundCoversErrors(t *testing.T) {
+	p := NewCPUPredictor(errorPolicy())
+	p.SetCapacity(64)
+	rng := rand.New(rand.NewPCG(5, 6))
+	t0 := time.Unix(0, 0)
+	level := 20.0
+	var n, over int
+	for i := range 40000 {
+		// Alternate: a fresh level, then a rise above it (mean 1 core).
+		now := t0.Add(time.Duration(i) * time.Second)
+		v := level
+		if i%2 == 1 {
+			v = level + rng.ExpFloat64()
+			if i > 4000 {
+				n++
+				if v > level+p.ErrorBound() {
+					over++
+				}
+			}
+		} else {
+			level = 20 + 0.01*float64(i%7) // differs from the last value
+		}
+		p.Observe(now, v, true)
+	}
+	// Half the errors are 0, half exponential rises of mean 1: the
+	// 99.9th percentile of the errors is the 99.8th of the rises, ln(500).
+	if b, want := p.ErrorBound(), math.Log(500); math.Abs(b-want)/want > 0.1 {
+		t.Errorf("bound %.2f, want about %.2f", b, want)
+	}
+	if rate := float64(over) / float64(2*n); rate > 0.002 {
+		t.Errorf("%d of %d rises (%.3f%% of errors) above the bound, want about 0.1%%", over, n, 100*rate)
+	}
+	// A steady climb has no slack: all its errors are alike. (No prior:
+	// one error of 3.2 cores would take many more samples to fade.)
+	pol := errorPolicy()
+	pol.CPUErrorPrior = 0
+	q := NewCPUPredictor(pol)
+	q.SetCapacity(64)
+	for i := range 5000 {
+		q.Observe(t0.Add(time.Duration(i)*time.Second), float64(i)*0.01, true)
+	}
+	if s := q.ErrorSlack(); s > 0.002 {
+		t.Errorf("slack %.4f on a steady climb, want 0", s)
+	}
+	if b := q.ErrorBound(); b < 0.0095 || b > 0.0106 { // one 5 % bucket
+		t.Errorf("bound %.4f on a climb of 0.01 per sample, want 0.01", b)
+	}
+}
+
+// The extrapolated tail of an exponential histogram lands on the true
+// percentile, where reading the largest values alone would not.
+func TestDecayingHistogramTailQuantile(t *testing.T) {
+	h := newDecayingHistogram(0.01, 1.05, 250, time.Hour)
+	rng := rand.New(rand.NewPCG(1, 1))
+	t0 := time.Unix(0, 0)
+	for range 500 {
+		h.add(t0, 2*rng.ExpFloat64())
+	}
+	want := 2 * math.Log(1000) // p99.9 of an exponential of mean 2
+	if got := h.tailQuantile(0.001); math.Abs(got-want)/want > 0.2 {
+		t.Errorf("p99.9 from 500 values = %.2f, want about %.2f", got, want)
+	}
+	if got, want := h.tailQuantile(0.1), 2*math.Log(10); math.Abs(got-want)/want > 0.15 {
+		t.Errorf("p90 = %.2f, want about %.2f", got, want)
+	}
+	if got := (&decayingHistogram{}).tailQuantile(0.001); got != 0 {
+		t.Errorf("empty histogram: %v", got)
 	}
 }

@@ -14,15 +14,12 @@ const targetReserveCPUs = 2
 
 // TestDefaultPolicyTargets replays every shared trace on a 64-core host
 // through the default policy (reserve 2 cores) and asserts the project's
-// harvesting targets against the Koordinator-style baseline:
+// harvesting targets:
 //
+//   - harvest efficiency at least 80 % of the oracle's;
 //   - interference (harvest above the idle CPU) at most 0.1 % of the time;
-//   - at least 1.5× the baseline's harvested core-hours;
-//   - fewer reservation changes per hour than the baseline.
-//
-// The efficiency target (≥ 80 % of the oracle) is logged per trace, and
-// only a floor below today's figures is asserted, so that a regression
-// fails while the remaining gap stays visible in -v output.
+//   - at least 1.5× the Koordinator-style baseline's harvested core-hours;
+//   - fewer reservation changes per hour than that baseline.
 func TestDefaultPolicyTargets(t *testing.T) {
 	if _, err := os.Stat(sharedTraces); err != nil {
 		if os.Getenv("CI") != "" {
@@ -30,17 +27,14 @@ func TestDefaultPolicyTargets(t *testing.T) {
 		}
 		t.Skipf("shared traces not found at %s (%v); set CI to make this fatal", sharedTraces, err)
 	}
-	for _, tc := range []struct {
-		name   string
-		minEff float64 // regression floor; the target is 0.80
-	}{
-		{"alibaba2018_day1_10s.csv", 0.72},
-		{"alibaba2018_day2_10s.csv", 0.69},
-		{"azure2019_week1_300s.csv", 0.66},
-		{"google2019_day1_300s.csv", 0.82},
+	for _, name := range []string{
+		"alibaba2018_day1_10s.csv",
+		"alibaba2018_day2_10s.csv",
+		"azure2019_week1_300s.csv",
+		"google2019_day1_300s.csv",
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f, err := os.Open(filepath.Join(sharedTraces, tc.name))
+		t.Run(name, func(t *testing.T) {
+			f, err := os.Open(filepath.Join(sharedTraces, name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,8 +54,11 @@ func TestDefaultPolicyTargets(t *testing.T) {
 				t.Fatal(err)
 			}
 			ratio := r.HarvestedCoreHours / k.HarvestedCoreHours
-			t.Logf("default: efficiency %.1f%% (target 80%%), interference %.3f%% of time, %.1f changes/h, %.2fx koordinator; koordinator: efficiency %.1f%%, %.1f changes/h; reasons %v",
+			t.Logf("default: efficiency %.1f%%, interference %.3f%% of time, %.1f changes/h, %.2fx koordinator; koordinator: efficiency %.1f%%, %.1f changes/h; reasons %v",
 				100*r.Efficiency, 100*r.InterferenceTimeRatio, r.ChangesPerHour, ratio, 100*k.Efficiency, k.ChangesPerHour, r.Reasons)
+			if r.Efficiency < 0.80 {
+				t.Errorf("efficiency %.1f%% of the oracle, want ≥ 80%%", 100*r.Efficiency)
+			}
 			if r.InterferenceTimeRatio > 0.001 {
 				t.Errorf("interference %.3f%% of the time, want ≤ 0.1%%", 100*r.InterferenceTimeRatio)
 			}
@@ -70,12 +67,6 @@ func TestDefaultPolicyTargets(t *testing.T) {
 			}
 			if r.ChangesPerHour >= k.ChangesPerHour {
 				t.Errorf("%.2f reservation changes/h, want fewer than koordinator's %.2f", r.ChangesPerHour, k.ChangesPerHour)
-			}
-			if r.Efficiency < tc.minEff {
-				t.Errorf("efficiency %.1f%%, below the regression floor %.0f%%", 100*r.Efficiency, 100*tc.minEff)
-			}
-			if r.Efficiency < 0.80 {
-				t.Logf("efficiency %.1f%% is short of the 80%% target", 100*r.Efficiency)
 			}
 		})
 	}
