@@ -222,7 +222,10 @@ func (m *Master) becomeLeader(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := alloc.AddFramework(allocator.Framework{ID: AppsFrameworkID, Revocable: true}); err != nil {
+	// Suppressed until an app lacks instances (each cycle revives or
+	// suppresses it): an idle built-in framework must not take a share
+	// of the first offers from the frameworks that want them.
+	if err := alloc.AddFramework(allocator.Framework{ID: AppsFrameworkID, Revocable: true, Suppressed: true}); err != nil {
 		return err
 	}
 	// Random task id suffixes: a new leader's must never collide with tasks

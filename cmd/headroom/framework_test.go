@@ -69,8 +69,13 @@ func TestFrameworkEndToEnd(t *testing.T) {
 	c.waitAgents(2)
 
 	reportPath := filepath.Join(t.TempDir(), "report.json")
-	fw := startProc(t, example, "--master", base, "--name", "e2e-queue", "--count", "20", "--command", "sleep 4",
-		"--cpus", "0.1", "--mem", "16", "--refuse", "20s", "--failover-timeout", "2m", "--timeout", "3m", "--report", reportPath)
+	// 20 × 0.05 cores is half the dedicated capacity, so whatever the
+	// harvest, offers keep coming with room the queue has no use for once
+	// every command is placed (the first after the 5 s filter of its
+	// accept, or at once from the restarted master): it must decline them.
+	// The commands outlast that.
+	fw := startProc(t, example, "--master", base, "--name", "e2e-queue", "--count", "20", "--command", "sleep 8",
+		"--cpus", "0.05", "--mem", "16", "--refuse", "20s", "--failover-timeout", "2m", "--timeout", "3m", "--report", reportPath)
 
 	// Restart the master while the commands run.
 	testutil.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool {
@@ -122,6 +127,7 @@ func TestFrameworkEndToEnd(t *testing.T) {
 		agents[tk.Agent]++
 	}
 	if len(rep.Tasks) != 20 || len(agents) != 2 {
+		t.Logf("framework log:\n%s", fw.stderr.String())
 		t.Errorf("%d commands over agents %v: want 20 across both agents", len(rep.Tasks), agents)
 	}
 	if rep.Subscriptions < 2 || rep.Reconciliations < 1 || !rep.TornDown {

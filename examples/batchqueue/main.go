@@ -288,6 +288,11 @@ func (q *queue) serve(ctx context.Context, sess *scheduler.Session) (bool, error
 		}
 		switch ev.Type {
 		case scheduler.EventOffers:
+			agents := make([]string, len(ev.Offers.Offers))
+			for i, o := range ev.Offers.Offers {
+				agents[i] = o.Hostname
+			}
+			q.log.Info("offers", "agents", agents, "pending", len(q.pending))
 			q.offers(ctx, sess, ev.Offers.Offers)
 		case scheduler.EventUpdate:
 			q.update(ev.Update.Status)
@@ -319,7 +324,11 @@ func (q *queue) serve(ctx context.Context, sess *scheduler.Session) (bool, error
 // at a time in turn, so that a round of offers from several agents shares
 // the work; offers it has no use for are declined with the filter.
 func (q *queue) offers(ctx context.Context, sess *scheduler.Session, offers []scheduler.Offer) {
-	left := make([]resources.Resources, len(offers))
+	// What is left of each offer, per part: a command goes to the
+	// revocable part when it fits (dedicated capacity is scarcer), else
+	// to the dedicated part.
+	type room struct{ rev, ded resources.Resources }
+	left := make([]room, len(offers))
 	launch := make([][]scheduler.TaskInfo, len(offers))
 	for i, o := range offers {
 		q.rep.Offers = append(q.rep.Offers, offerRecord{Subscription: q.rep.Subscriptions, Agent: o.AgentID.Value, At: time.Now()})
@@ -328,19 +337,26 @@ func (q *queue) offers(ctx context.Context, sess *scheduler.Session, offers []sc
 			q.log.Warn("unreadable offer", "offer", o.ID.Value, "err", err)
 			continue
 		}
-		left[i] = ded
+		left[i].ded = ded
 		if q.cfg.revocable {
-			left[i] = rev // revocable first: dedicated capacity is scarcer
-			if rev.Empty() {
-				left[i] = ded
-			}
+			left[i].rev = rev
 		}
 	}
 	need := resources.Resources{CPUs: q.cfg.cpus, MemBytes: int64(q.cfg.memMB * (1 << 20))}
 	for placed := true; placed && len(q.pending) > 0; {
 		placed = false
 		for i, o := range offers {
-			if len(q.pending) == 0 || !left[i].Contains(need) {
+			if len(q.pending) == 0 {
+				break
+			}
+			var revocable bool
+			switch {
+			case left[i].rev.Contains(need):
+				revocable = true
+				left[i].rev = left[i].rev.Sub(need)
+			case left[i].ded.Contains(need):
+				left[i].ded = left[i].ded.Sub(need)
+			default:
 				continue
 			}
 			idx := q.pending[0]
@@ -350,12 +366,9 @@ func (q *queue) offers(ctx context.Context, sess *scheduler.Session, offers []sc
 			t.ID = fmt.Sprintf("%s-%d-%d", q.cfg.name, idx, t.Attempts)
 			t.Agent, t.Host, t.State, t.Message = o.AgentID.Value, o.Hostname, scheduler.TaskStaging, ""
 			q.byID[t.ID] = t
-			_, rev, _ := scheduler.Sum(o.Resources)
-			revocable := q.cfg.revocable && !rev.Empty()
 			launch[i] = append(launch[i], scheduler.TaskInfo{Name: fmt.Sprintf("%s #%d", q.cfg.name, idx), TaskID: scheduler.ID{Value: t.ID},
 				AgentID: o.AgentID, Resources: scheduler.Scalars(need, revocable),
 				Command: &scheduler.CommandInfo{Value: q.cfg.commands[idx]}})
-			left[i] = left[i].Sub(need)
 			placed = true
 		}
 	}
