@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/internal/testutil"
+	"github.com/headroom-dev/headroom/master/store"
 )
 
 // testFramework is a framework driven by a test: it subscribes through
@@ -578,4 +580,35 @@ func TestFrameworkWithoutRevocableCapability(t *testing.T) {
 	if len(ag.Launched())+len(fa.Launches()) != 0 {
 		t.Errorf("launched %v %v", ag.Launched(), fa.Launches())
 	}
+}
+
+// TestSubscribeThroughStandby: a framework given only a standby's URL is
+// redirected to the leader, subscribes there, and its calls go to the
+// leader too.
+func TestSubscribeThroughStandby(t *testing.T) {
+	leader := startLeader(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st2, err := store.Open(ctx, store.Config{Endpoints: leader.st.Endpoints(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("second store: %v", err)
+	}
+	t.Cleanup(func() { _ = st2.Close() })
+	standby := startMaster(t, st2)
+	testutil.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool {
+		l, err := standby.m.Leader(ctx)
+		return err == nil && l == leader.url
+	}, "the standby never saw the leader")
+	startSimAgent(t, leader.url, "h1", resources.Resources{CPUs: 2, MemBytes: 2 * gib}, nil, 0, 100*time.Millisecond)
+
+	f := subscribeFramework(t, standby.url, scheduler.FrameworkInfo{Name: "via-standby",
+		Capabilities: []scheduler.Capability{{Type: scheduler.CapabilityRevocable}}})
+	if f.sess.Leader() != leader.url {
+		t.Fatalf("subscribed at %s, want the leader %s", f.sess.Leader(), leader.url)
+	}
+	o := f.nextOffer(5 * time.Second)
+	if err := f.sess.Accept(context.Background(), []string{o.ID.Value}, []scheduler.TaskInfo{shellTask("s1", 0.5, 64, true)}, nil); err != nil {
+		t.Fatalf("accept through the subscription's leader: %v", err)
+	}
+	f.updateOf("s1", scheduler.TaskRunning, 5*time.Second)
 }
