@@ -259,6 +259,7 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 
 	grp, gctx := errgroup.WithContext(ctx)
 	grp.Go(func() error { return a.Run(gctx) })
+	grp.Go(func() error { return releaseInitPagesLater(gctx, log) })
 	grp.Go(func() error {
 		return httpserver.Serve(gctx, httpserver.Config{
 			Listener: ln, WebConfigFile: f.mon.webConfig, Handler: handler, Logger: log,

@@ -187,6 +187,7 @@ func runMonitor(ctx context.Context, f *monitorFlags, log *slog.Logger, ready fu
 
 	grp, ctx := errgroup.WithContext(ctx)
 	grp.Go(func() error { return m.Run(ctx) })
+	grp.Go(func() error { return releaseInitPagesLater(ctx, log) })
 	grp.Go(func() error {
 		return httpserver.Serve(ctx, httpserver.Config{
 			Listen: f.listen, WebConfigFile: f.webConfig, Handler: mux, Logger: log,
