@@ -56,6 +56,14 @@ func (m *Master) cycle() {
 		return
 	}
 
+	// The apps framework asks for offers in the cycle that first sees an
+	// app short of instances (created, scaled, or a task lost since the
+	// last cycle), not one cycle later.
+	if m.apps.WantsOffers() {
+		_ = m.alloc.Revive(AppsFrameworkID)
+	} else {
+		_ = m.alloc.Suppress(AppsFrameworkID)
+	}
 	start := time.Now()
 	res := m.alloc.Allocate(now)
 	m.cfg.Metrics.ObserveAllocation(time.Since(start))
@@ -90,11 +98,6 @@ func (m *Master) cycle() {
 	m.sendOffers(external, now)
 	for _, id := range m.apps.Tick(now) {
 		m.kill(id, "", "")
-	}
-	if m.apps.WantsOffers() {
-		_ = m.alloc.Revive(AppsFrameworkID)
-	} else {
-		_ = m.alloc.Suppress(AppsFrameworkID)
 	}
 	m.jobsOffers(res.Offers, now)
 }
