@@ -415,8 +415,10 @@ func TestBadInputsChangeNothing(t *testing.T) {
 // TestStandbyRedirects runs a second master on the same etcd: it does not
 // lead, redirects API calls to the leader and answers /healthz and
 // /api/v1/leader itself.
-func TestStandbyRedirects(t *testing.T) {
-	leader := startLeader(t)
+// startStandby starts a second master on the leader's etcd and waits
+// until it knows who leads.
+func startStandby(t *testing.T, leader *testMaster) *testMaster {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st2, err := store.Open(ctx, store.Config{Endpoints: leader.st.Endpoints(), Logger: slog.New(slog.DiscardHandler)})
@@ -425,12 +427,17 @@ func TestStandbyRedirects(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = st2.Close() })
 	standby := startMaster(t, st2)
-
 	// The standby knows who leads once it reads the election.
 	testutil.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool {
 		l, err := standby.m.Leader(ctx)
 		return err == nil && l == leader.url
 	}, "the standby never saw the leader")
+	return standby
+}
+
+func TestStandbyRedirects(t *testing.T) {
+	leader := startLeader(t)
+	standby := startStandby(t, leader)
 	if standby.m.Leading() {
 		t.Fatal("the standby leads too")
 	}

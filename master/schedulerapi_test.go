@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"net/http"
 	"slices"
@@ -17,7 +16,6 @@ import (
 	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/internal/testutil"
-	"github.com/headroom-dev/headroom/master/store"
 )
 
 // testFramework is a framework driven by a test: it subscribes through
@@ -587,18 +585,7 @@ func TestFrameworkWithoutRevocableCapability(t *testing.T) {
 // leader too.
 func TestSubscribeThroughStandby(t *testing.T) {
 	leader := startLeader(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st2, err := store.Open(ctx, store.Config{Endpoints: leader.st.Endpoints(), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatalf("second store: %v", err)
-	}
-	t.Cleanup(func() { _ = st2.Close() })
-	standby := startMaster(t, st2)
-	testutil.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool {
-		l, err := standby.m.Leader(ctx)
-		return err == nil && l == leader.url
-	}, "the standby never saw the leader")
+	standby := startStandby(t, leader)
 	startSimAgent(t, leader.url, "h1", resources.Resources{CPUs: 2, MemBytes: 2 * gib}, nil, 0, 100*time.Millisecond)
 
 	f := subscribeFramework(t, standby.url, scheduler.FrameworkInfo{Name: "via-standby",
