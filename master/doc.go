@@ -1,0 +1,44 @@
+// Package master is the cluster's brain: the agent registry, the
+// allocation loop around the pure DRF allocator (master/allocator), the
+// built-in apps and jobs frameworks (master/apps, master/jobs), the
+// scheduler API for external frameworks, the operators' HTTP API, and
+// leadership and state in etcd (master/store).
+//
+// # Leadership
+//
+// Only the elected leader holds state. On election it loads apps, jobs,
+// frameworks, dynamic attributes and known agents from etcd; agents are
+// "recovering" until they re-register, and their reports rebuild the tasks
+// and the allocator's usage: agents are the truth for what runs. Until the
+// known agents are back (bounded by the agent timeout) nothing is
+// allocated, so an app never looks short of instances it still has. A
+// standby answers every API call but /metrics, /healthz and /api/v1/leader
+// with a 307 to the leader. Every state write is guarded by the leader's
+// election key, so a deposed leader cannot write.
+//
+// # Concurrency
+//
+// One mutex guards the leader's state. Handlers and the allocation loop
+// hold it for short, I/O-free sections. Calls to agents and store writes
+// go through a bounded queue to worker goroutines owned by the term
+// (leaderCtx), so a slow agent never blocks the loop; a kill that cannot be
+// delivered rides on the agent's next heartbeat answer. Framework event
+// streams are bounded queues filled under the mutex without blocking and
+// drained by the subscriptions' HTTP handlers.
+//
+// # The cycle
+//
+// Every allocation interval (loop.go): silent agents become unreachable
+// and later gone, disconnected frameworks past their failover timeout are
+// removed, unacknowledged updates are re-sent; then Allocate(now) returns
+// rescinds and offers, applied in one place: the built-in frameworks answer
+// theirs at once, external frameworks get theirs as OFFERS events, every
+// rescind goes out as RESCIND. Task status updates arrive on agent
+// heartbeats (setStatus) and reach the framework that owns the task.
+//
+// Files: master.go (config, leadership), loop.go (the cycle, launches,
+// kills, the agent call queue), registry.go and agents.go (agents, tasks,
+// heartbeats), attributes.go (dynamic attributes), appsops.go and http.go
+// (apps and the operators' API), jobsops.go and jobs_http.go (jobs),
+// frameworks.go and schedulerapi.go (external frameworks).
+package master
