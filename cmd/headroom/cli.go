@@ -60,6 +60,30 @@ func (f *cliFlags) checkOutput() error {
 	return nil
 }
 
+// run is the RunE of a command that talks to the masters: it checks
+// --output, builds the client and hands both to fn.
+func (f *cliFlags) run(fn func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := f.checkOutput(); err != nil {
+			return err
+		}
+		c, err := f.client()
+		if err != nil {
+			return err
+		}
+		return fn(cmd.Context(), c, cmd, args)
+	}
+}
+
+// readDefinition reads a JSON definition from a file, or from stdin for
+// "-" (at most 1 MiB, what the masters accept).
+func readDefinition(cmd *cobra.Command, name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(io.LimitReader(cmd.InOrStdin(), 1<<20))
+	}
+	return os.ReadFile(name)
+}
+
 // show prints v as JSON, or as a table through rows when -o table.
 func (f *cliFlags) show(w io.Writer, v any, header []string, rows func() [][]string) error {
 	if f.output == "json" {
@@ -92,29 +116,11 @@ func newAppsCommand() *cobra.Command {
 	f := &cliFlags{}
 	cmd := &cobra.Command{Use: "apps", Short: "Manage long-running apps on the master (/v2/apps)"}
 	f.register(cmd)
-	run := func(fn func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
-		return func(cmd *cobra.Command, args []string) error {
-			if err := f.checkOutput(); err != nil {
-				return err
-			}
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			return fn(cmd.Context(), c, cmd, args)
-		}
-	}
 	cmd.AddCommand(&cobra.Command{
 		Use: "deploy FILE", Short: "Create or update an app from a Marathon-style JSON file ('-' reads stdin)",
 		Args: cobra.ExactArgs(1),
-		RunE: run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
-			var data []byte
-			var err error
-			if args[0] == "-" {
-				data, err = io.ReadAll(io.LimitReader(cmd.InOrStdin(), 1<<20))
-			} else {
-				data, err = os.ReadFile(args[0])
-			}
+		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+			data, err := readDefinition(cmd, args[0])
 			if err != nil {
 				return fmt.Errorf("reading the app: %w", err)
 			}
@@ -138,7 +144,7 @@ func newAppsCommand() *cobra.Command {
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use: "ls", Short: "List apps", Args: cobra.NoArgs,
-		RunE: run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
+		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
 			var out struct {
 				Apps []cliApp `json:"apps"`
 			}
@@ -157,7 +163,7 @@ func newAppsCommand() *cobra.Command {
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use: "scale ID N", Short: "Set an app's instance count", Args: cobra.ExactArgs(2),
-		RunE: run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
 			n, err := strconv.Atoi(args[1])
 			if err != nil || n < 0 {
 				return fmt.Errorf("N: want a non-negative integer, got %q", args[1])
@@ -171,7 +177,7 @@ func newAppsCommand() *cobra.Command {
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use: "restart ID", Short: "Replace every task of an app", Args: cobra.ExactArgs(1),
-		RunE: run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
 			if err := c.Do(ctx, "POST", "/v2/apps/"+strings.Trim(args[0], "/")+"/restart", nil, nil); err != nil {
 				return err
 			}
@@ -181,7 +187,7 @@ func newAppsCommand() *cobra.Command {
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use: "rm ID", Short: "Delete an app and kill its tasks", Args: cobra.ExactArgs(1),
-		RunE: run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
 			if err := c.Do(ctx, "DELETE", "/v2/apps/"+strings.Trim(args[0], "/"), nil, nil); err != nil {
 				return err
 			}
@@ -205,14 +211,7 @@ func newAgentsCommand() *cobra.Command {
 	f.register(cmd)
 	cmd.AddCommand(&cobra.Command{
 		Use: "ls", Short: "List agents", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := f.checkOutput(); err != nil {
-				return err
-			}
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
+		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
 			var agents []struct {
 				ID        string `json:"id"`
 				Hostname  string `json:"hostname"`
@@ -226,7 +225,7 @@ func newAgentsCommand() *cobra.Command {
 					CPUReason string `json:"cpu_reason"`
 				} `json:"estimate"`
 			}
-			if err := c.Do(cmd.Context(), "GET", "/api/v1/agents", nil, &agents); err != nil {
+			if err := c.Do(ctx, "GET", "/api/v1/agents", nil, &agents); err != nil {
 				return err
 			}
 			return f.show(cmd.OutOrStdout(), agents, []string{"ID", "HOSTNAME", "STATE", "TASKS", "HARVEST_CPUS", "HARVEST_MEM", "CPU_BOUND_BY"}, func() [][]string {
@@ -237,7 +236,7 @@ func newAgentsCommand() *cobra.Command {
 				}
 				return rows
 			})
-		},
+		}),
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "label HOST KEY=VALUE|KEY- ...",
@@ -247,13 +246,9 @@ hostname, overlay the agent's own attributes, reach the agent without a
 restart, and survive agent restarts and master failovers. An app instance
 whose constraint no longer holds is moved to a matching agent.`,
 		Args: cobra.MinimumNArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
+		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
 			var agents []cliAgent
-			if err := c.Do(cmd.Context(), "GET", "/api/v1/agents", nil, &agents); err != nil {
+			if err := c.Do(ctx, "GET", "/api/v1/agents", nil, &agents); err != nil {
 				return err
 			}
 			i := slices.IndexFunc(agents, func(a cliAgent) bool {
@@ -278,12 +273,12 @@ whose constraint no longer holds is moved to a matching agent.`,
 				dyn[k] = v
 			}
 			var out map[string]any
-			if err := c.Do(cmd.Context(), "PUT", "/api/v1/agents/"+url.PathEscape(agents[i].ID)+"/attributes", dyn, &out); err != nil {
+			if err := c.Do(ctx, "PUT", "/api/v1/agents/"+url.PathEscape(agents[i].ID)+"/attributes", dyn, &out); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "host %s attributes: %v\n", agents[i].Hostname, out["attributes"])
 			return nil
-		},
+		}),
 	})
 	return cmd
 }
@@ -294,14 +289,7 @@ func newTasksCommand() *cobra.Command {
 	f.register(cmd)
 	cmd.AddCommand(&cobra.Command{
 		Use: "ls", Short: "List tasks", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := f.checkOutput(); err != nil {
-				return err
-			}
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
+		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
 			var tasks []struct {
 				ID        string `json:"id"`
 				Framework string `json:"framework_id"`
@@ -310,7 +298,7 @@ func newTasksCommand() *cobra.Command {
 				Reason    string `json:"reason"`
 				Revocable bool   `json:"revocable"`
 			}
-			if err := c.Do(cmd.Context(), "GET", "/api/v1/tasks", nil, &tasks); err != nil {
+			if err := c.Do(ctx, "GET", "/api/v1/tasks", nil, &tasks); err != nil {
 				return err
 			}
 			return f.show(cmd.OutOrStdout(), tasks, []string{"ID", "FRAMEWORK", "HOST", "STATE", "REASON", "REVOCABLE"}, func() [][]string {
@@ -320,21 +308,17 @@ func newTasksCommand() *cobra.Command {
 				}
 				return rows
 			})
-		},
+		}),
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use: "kill ID", Short: "Kill a task (its framework decides whether to replace it)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			if err := c.Do(cmd.Context(), "POST", "/api/v1/tasks/"+url.PathEscape(args[0])+"/kill", nil, nil); err != nil {
+		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+			if err := c.Do(ctx, "POST", "/api/v1/tasks/"+url.PathEscape(args[0])+"/kill", nil, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "task %s killed\n", args[0])
 			return nil
-		},
+		}),
 	})
 	return cmd
 }
@@ -343,19 +327,12 @@ func newLeaderCommand() *cobra.Command {
 	f := &cliFlags{}
 	cmd := &cobra.Command{
 		Use: "leader", Short: "Print the elected master", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := f.checkOutput(); err != nil {
-				return err
-			}
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
+		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
 			var out struct {
 				Leader string `json:"leader"`
 				Error  string `json:"error,omitempty"`
 			}
-			if err := c.Do(cmd.Context(), "GET", "/api/v1/leader", nil, &out); err != nil {
+			if err := c.Do(ctx, "GET", "/api/v1/leader", nil, &out); err != nil {
 				return err
 			}
 			if f.output == "json" {
@@ -366,7 +343,7 @@ func newLeaderCommand() *cobra.Command {
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), out.Leader)
 			return nil
-		},
+		}),
 	}
 	f.register(cmd)
 	return cmd

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/headroom-dev/headroom/api"
 )
 
 func newFrameworksCommand() *cobra.Command {
@@ -21,14 +24,7 @@ failover timeout; teardown removes it at once and kills its tasks.`,
 	f.register(cmd)
 	cmd.AddCommand(&cobra.Command{
 		Use: "ls", Short: "List the frameworks", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := f.checkOutput(); err != nil {
-				return err
-			}
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
+		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
 			var list []struct {
 				ID              string    `json:"id"`
 				Name            string    `json:"name"`
@@ -40,7 +36,7 @@ failover timeout; teardown removes it at once and kills its tasks.`,
 				Tasks           int       `json:"active_tasks"`
 				Unacknowledged  int       `json:"unacknowledged_updates"`
 			}
-			if err := c.Do(cmd.Context(), "GET", "/api/v1/frameworks", nil, &list); err != nil {
+			if err := c.Do(ctx, "GET", "/api/v1/frameworks", nil, &list); err != nil {
 				return err
 			}
 			return f.show(cmd.OutOrStdout(), list, []string{"ID", "NAME", "ROLE", "REVOCABLE", "CONNECTED", "TASKS", "UNACKED", "FAILOVER"}, func() [][]string {
@@ -51,25 +47,21 @@ failover timeout; teardown removes it at once and kills its tasks.`,
 						conn = "no, since " + fw.DisconnectedAt.Format(time.RFC3339)
 					}
 					rows = append(rows, []string{fw.ID, fw.Name, fw.Role, strconv.FormatBool(fw.Revocable), conn,
-						strconv.Itoa(fw.Tasks), strconv.Itoa(fw.Unacknowledged), (time.Duration(fw.FailoverTimeout) * time.Second).String()})
+						strconv.Itoa(fw.Tasks), strconv.Itoa(fw.Unacknowledged), time.Duration(fw.FailoverTimeout * float64(time.Second)).String()})
 				}
 				return rows
 			})
-		},
+		}),
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use: "teardown ID", Short: "Remove a framework and kill its tasks", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			if err := c.Do(cmd.Context(), "POST", "/api/v1/frameworks/"+url.PathEscape(args[0])+"/teardown", nil, nil); err != nil {
+		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+			if err := c.Do(ctx, "POST", "/api/v1/frameworks/"+url.PathEscape(args[0])+"/teardown", nil, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "framework %s torn down: its tasks are being killed\n", args[0])
 			return nil
-		},
+		}),
 	})
 	return cmd
 }

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -59,25 +57,13 @@ func newJobsCommand() *cobra.Command {
 	f := &cliFlags{}
 	cmd := &cobra.Command{Use: "jobs", Short: "Manage periodic jobs on the master (/v1/jobs)"}
 	f.register(cmd)
-	run := func(fn func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
-		return func(cmd *cobra.Command, args []string) error {
-			if err := f.checkOutput(); err != nil {
-				return err
-			}
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			return fn(cmd.Context(), c, cmd, args)
-		}
-	}
 	jobPath := func(id string, rest ...string) string {
 		return "/v1/jobs/" + url.PathEscape(id) + strings.Join(rest, "")
 	}
 
 	cmd.AddCommand(&cobra.Command{
 		Use: "ls", Short: "List jobs", Args: cobra.NoArgs,
-		RunE: run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
+		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
 			var list []cliJob
 			if err := c.Do(ctx, "GET", "/v1/jobs", nil, &list); err != nil {
 				return err
@@ -108,14 +94,8 @@ func newJobsCommand() *cobra.Command {
 	}
 	file := add.Flags().StringP("file", "f", "", "JSON job definition ('-' for stdin)")
 	_ = add.MarkFlagRequired("file")
-	add.RunE = run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
-		var data []byte
-		var err error
-		if *file == "-" {
-			data, err = io.ReadAll(io.LimitReader(cmd.InOrStdin(), 1<<20))
-		} else {
-			data, err = os.ReadFile(*file)
-		}
+	add.RunE = f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
+		data, err := readDefinition(cmd, *file)
 		if err != nil {
 			return fmt.Errorf("reading the job: %w", err)
 		}
@@ -145,7 +125,7 @@ func newJobsCommand() *cobra.Command {
 
 	cmd.AddCommand(&cobra.Command{
 		Use: "show ID", Short: "Show a job's definition and counts", Args: cobra.ExactArgs(1),
-		RunE: run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
 			var raw json.RawMessage
 			if err := c.Do(ctx, "GET", jobPath(args[0]), nil, &raw); err != nil {
 				return err
@@ -180,7 +160,7 @@ func newJobsCommand() *cobra.Command {
 
 	cmd.AddCommand(&cobra.Command{
 		Use: "rm ID", Short: "Delete a job and kill its active runs", Args: cobra.ExactArgs(1),
-		RunE: run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
 			if err := c.Do(ctx, "DELETE", jobPath(args[0]), nil, nil); err != nil {
 				return err
 			}
@@ -191,7 +171,7 @@ func newJobsCommand() *cobra.Command {
 
 	cmd.AddCommand(&cobra.Command{
 		Use: "run ID", Short: "Start a run of a job now", Args: cobra.ExactArgs(1),
-		RunE: run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
 			var r cliRun
 			if err := c.Do(ctx, "POST", jobPath(args[0], "/runs"), nil, &r); err != nil {
 				return err
@@ -206,7 +186,7 @@ func newJobsCommand() *cobra.Command {
 
 	cmd.AddCommand(&cobra.Command{
 		Use: "runs ID", Short: "List a job's active runs and its history, newest first", Args: cobra.ExactArgs(1),
-		RunE: run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
 			var out struct {
 				Active  []cliRun `json:"active"`
 				History []cliRun `json:"history"`
@@ -231,7 +211,7 @@ func newJobsCommand() *cobra.Command {
 
 	cmd.AddCommand(&cobra.Command{
 		Use: "stop ID RUNID", Short: "Stop an active run and kill its task", Args: cobra.ExactArgs(2),
-		RunE: run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
 			if err := c.Do(ctx, "POST", jobPath(args[0], "/runs/", url.PathEscape(args[1]), "/actions/stop"), nil, nil); err != nil {
 				return err
 			}
