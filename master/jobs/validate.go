@@ -4,11 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/url"
 	"regexp"
 	"strings"
 
-	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/master/apps"
 )
 
@@ -45,7 +43,6 @@ var (
 	scheduleIDRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 	runIDRE      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,63}$`)
 	envKeyRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	sha256RE     = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 )
 
 // ValidJobID reports whether id names a job; the HTTP layer checks path
@@ -60,69 +57,45 @@ func ValidScheduleID(id string) bool {
 // ValidRunID reports whether id can name a run.
 func ValidRunID(id string) bool { return runIDRE.MatchString(id) }
 
-// validator collects errors by path, keeping the order fields are checked
-// in so the error reads like the definition.
-type validator struct {
-	details []FieldError
-}
-
-func (v *validator) add(path, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	for i := range v.details {
-		if v.details[i].Path == path {
-			v.details[i].Errors = append(v.details[i].Errors, msg)
-			return
-		}
-	}
-	v.details = append(v.details, FieldError{Path: path, Errors: []string{msg}})
-}
-
-func (v *validator) err(msg string) error {
-	if len(v.details) == 0 {
-		return nil
-	}
-	return &ValidationError{Message: msg, Details: v.details}
-}
-
 // Validate checks the definition; the error is a *ValidationError listing
 // every bad field by its path.
 func (j Job) Validate() error {
-	v := &validator{}
+	v := &apps.Validator{}
 	switch {
 	case j.ID == "":
-		v.add("id", "must not be empty")
+		v.Add("id", "must not be empty")
 	case !ValidJobID(j.ID):
-		v.add("id", "must be at most %d characters: dot-separated segments of lower-case letters, digits and inner dashes, got %q", maxIDLen, j.ID)
+		v.Add("id", "must be at most %d characters: dot-separated segments of lower-case letters, digits and inner dashes, got %q", maxIDLen, j.ID)
 	}
 	if len(j.Description) > maxDescription {
-		v.add("description", "must be at most %d characters", maxDescription)
+		v.Add("description", "must be at most %d characters", maxDescription)
 	}
 	for _, k := range sortedKeys(j.Labels) {
 		if k == "" {
-			v.add("labels", "label keys must not be empty")
+			v.Add("labels", "label keys must not be empty")
 		}
 	}
 	j.Run.validate(v, "run")
 	if len(j.Schedules) > maxSchedules {
-		v.add("schedules", "at most %d schedules, got %d", maxSchedules, len(j.Schedules))
+		v.Add("schedules", "at most %d schedules, got %d", maxSchedules, len(j.Schedules))
 	}
 	seen := map[string]bool{}
 	for i, s := range j.Schedules {
 		p := fmt.Sprintf("schedules[%d]", i)
 		s.validate(v, p)
 		if seen[s.ID] {
-			v.add(p+".id", "duplicate schedule id %q", s.ID)
+			v.Add(p+".id", "duplicate schedule id %q", s.ID)
 		}
 		seen[s.ID] = true
 	}
-	return v.err("invalid job")
+	return v.Err("invalid job")
 }
 
 // Validate checks one schedule on its own (the /schedules endpoints).
 func (s Schedule) Validate() error {
-	v := &validator{}
+	v := &apps.Validator{}
 	s.validate(v, "")
-	return v.err("invalid schedule")
+	return v.Err("invalid schedule")
 }
 
 func join(prefix, field string) string {
@@ -132,39 +105,39 @@ func join(prefix, field string) string {
 	return prefix + "." + field
 }
 
-func (r RunSpec) validate(v *validator, p string) {
+func (r RunSpec) validate(v *apps.Validator, p string) {
 	if (r.Cmd == "") == (len(r.Args) == 0) {
-		v.add(join(p, "cmd"), "exactly one of cmd and args must be set")
+		v.Add(join(p, "cmd"), "exactly one of cmd and args must be set")
 	}
 	if !(r.CPUs > 0) || r.CPUs > maxCPUs {
-		v.add(join(p, "cpus"), "must be > 0 and <= %d, got %v", maxCPUs, r.CPUs)
+		v.Add(join(p, "cpus"), "must be > 0 and <= %d, got %v", maxCPUs, r.CPUs)
 	}
 	if !(r.Mem > 0) || r.Mem > maxMemMiB {
-		v.add(join(p, "mem"), "must be > 0 and <= %d MiB, got %v", maxMemMiB, r.Mem)
+		v.Add(join(p, "mem"), "must be > 0 and <= %d MiB, got %v", maxMemMiB, r.Mem)
 	}
 	if !(r.Disk >= 0) || r.Disk > maxMemMiB {
-		v.add(join(p, "disk"), "must be >= 0 and <= %d MiB, got %v", maxMemMiB, r.Disk)
+		v.Add(join(p, "disk"), "must be >= 0 and <= %d MiB, got %v", maxMemMiB, r.Disk)
 	}
 	for _, k := range sortedKeys(r.Env) {
 		if !envKeyRE.MatchString(k) {
-			v.add(join(p, "env."+k), "not a valid environment variable name")
+			v.Add(join(p, "env."+k), "not a valid environment variable name")
 		}
 	}
 	if len(r.Fetch) > maxFetch {
-		v.add(join(p, "fetch"), "at most %d entries, got %d", maxFetch, len(r.Fetch))
+		v.Add(join(p, "fetch"), "at most %d entries, got %d", maxFetch, len(r.Fetch))
 	}
 	for i, f := range r.Fetch {
-		validateFetch(v, join(p, fmt.Sprintf("fetch[%d]", i)), f)
+		apps.ValidateFetch(v, func(field string) string { return join(p, fmt.Sprintf("fetch[%d].%s", i, field)) }, f)
 	}
 	for i, c := range r.Constraints {
 		if _, err := apps.ParseConstraints([][]string{c}); err != nil {
 			// ParseConstraints names index 0 of the one-element list.
 			msg := strings.TrimPrefix(err.Error(), "constraint 0: ")
-			v.add(join(p, fmt.Sprintf("constraints[%d]", i)), "%s", msg)
+			v.Add(join(p, fmt.Sprintf("constraints[%d]", i)), "%s", msg)
 		}
 	}
 	if r.MaxRetries < 0 || r.MaxRetries > maxRetries {
-		v.add(join(p, "maxRetries"), "must be between 0 and %d, got %d", maxRetries, r.MaxRetries)
+		v.Add(join(p, "maxRetries"), "must be between 0 and %d, got %d", maxRetries, r.MaxRetries)
 	}
 	checkRange(v, join(p, "backoffSeconds"), r.BackoffSeconds, 0, maxDelaySeconds)
 	checkRange(v, join(p, "backoffFactor"), r.BackoffFactor, 1, maxBackoffFactor)
@@ -172,55 +145,35 @@ func (r RunSpec) validate(v *validator, p string) {
 	checkRange(v, join(p, "timeoutSeconds"), r.TimeoutSeconds, 0, maxTimeoutSeconds)
 }
 
-func checkRange(v *validator, path string, x, lo, hi float64) {
+func checkRange(v *apps.Validator, path string, x, lo, hi float64) {
 	if !(x >= lo) || x > hi || math.IsInf(x, 0) {
-		v.add(path, "must be between %v and %v, got %v", lo, hi, x)
+		v.Add(path, "must be between %v and %v, got %v", lo, hi, x)
 	}
 }
 
-func validateFetch(v *validator, p string, f apps.Fetch) {
-	if !strings.HasPrefix(f.URI, "/") {
-		u, err := url.Parse(f.URI)
-		switch {
-		case f.URI == "":
-			v.add(p+".uri", "must not be empty")
-		case err != nil:
-			v.add(p+".uri", "not a URI: %v", err)
-		case u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file":
-			v.add(p+".uri", "scheme must be http, https or file, or an absolute path")
-		}
-	}
-	if f.SHA256 != "" && !sha256RE.MatchString(f.SHA256) {
-		v.add(p+".sha256", "must be 64 hex digits")
-	}
-	if f.DestPath != "" && (!api.SafeRelPath(f.DestPath) || strings.Contains(f.DestPath, "/")) {
-		v.add(p+".destPath", "must be a plain file name")
-	}
-}
-
-func (s Schedule) validate(v *validator, p string) {
+func (s Schedule) validate(v *apps.Validator, p string) {
 	switch {
 	case s.ID == "":
-		v.add(join(p, "id"), "must not be empty")
+		v.Add(join(p, "id"), "must not be empty")
 	case s.ID == ManualSchedule:
-		v.add(join(p, "id"), "%q is reserved for runs started by hand", ManualSchedule)
+		v.Add(join(p, "id"), "%q is reserved for runs started by hand", ManualSchedule)
 	case !ValidScheduleID(s.ID):
-		v.add(join(p, "id"), "must be at most %d characters matching %s, got %q", maxScheduleIDLen, scheduleIDRE, s.ID)
+		v.Add(join(p, "id"), "must be at most %d characters matching %s, got %q", maxScheduleIDLen, scheduleIDRE, s.ID)
 	}
 	if _, err := parseCron(s.Cron, s.Timezone); err != nil {
 		var ce *cronError
 		if errors.As(err, &ce) {
-			v.add(join(p, ce.field), "%s", ce.msg)
+			v.Add(join(p, ce.field), "%s", ce.msg)
 		} else {
-			v.add(join(p, "cron"), "%v", err)
+			v.Add(join(p, "cron"), "%v", err)
 		}
 	}
 	switch s.ConcurrencyPolicy {
 	case Allow, Forbid, Replace:
 	default:
-		v.add(join(p, "concurrencyPolicy"), "must be ALLOW, FORBID or REPLACE, got %q", s.ConcurrencyPolicy)
+		v.Add(join(p, "concurrencyPolicy"), "must be ALLOW, FORBID or REPLACE, got %q", s.ConcurrencyPolicy)
 	}
 	if s.StartingDeadlineSeconds < 1 || s.StartingDeadlineSeconds > maxDeadline {
-		v.add(join(p, "startingDeadlineSeconds"), "must be between 1 and %d, got %d", maxDeadline, s.StartingDeadlineSeconds)
+		v.Add(join(p, "startingDeadlineSeconds"), "must be between 1 and %d, got %d", maxDeadline, s.StartingDeadlineSeconds)
 	}
 }
