@@ -236,6 +236,50 @@ func oneOf(code int, want []int) bool {
 	return false
 }
 
+// badInput is one malformed or invalid request.
+type badInput struct {
+	name, method, path string
+	body               any // string, []byte or nil
+	want               []int
+	// field is what the error body must name (for the apps, the
+	// validation path of a 422).
+	field string
+	// direct serves the request without the network (huge bodies).
+	direct bool
+	// plain: the answer comes from the router, not JSON.
+	plain bool
+}
+
+// checkBadInputs sends each request: each must get one of its codes, an
+// error body that checkBody accepts (unless plain), and leave what
+// snapshot shows as it was.
+func checkBadInputs(t *testing.T, tm *testMaster, cases []badInput, checkBody func(t *testing.T, body []byte, field string), snapshot func() string) {
+	t.Helper()
+	before := snapshot()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var (
+				code int
+				body []byte
+			)
+			if tc.direct {
+				code, body = callDirect(tm.handler, tc.method, tc.path, tc.body.([]byte))
+			} else {
+				code, _, body = call(t, tc.method, tm.url+tc.path, tc.body)
+			}
+			if !oneOf(code, tc.want) {
+				t.Fatalf("%s %s: got %d, want one of %v: %s", tc.method, tc.path, code, tc.want, truncate(body))
+			}
+			if !tc.plain {
+				checkBody(t, body, tc.field)
+			}
+			if after := snapshot(); after != before {
+				t.Fatalf("state changed:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+		})
+	}
+}
+
 // TestBadInputsChangeNothing sends malformed and invalid requests to every
 // endpoint: each gets a 4xx with a JSON message, and the apps, agents and
 // tasks the master shows are the same afterwards.
@@ -271,8 +315,6 @@ func TestBadInputsChangeNothing(t *testing.T) {
 		t.Fatal("the app has no version")
 	}
 
-	before := snapshot(t, base)
-
 	bigApp := []byte(`{"id":"big","cmd":"` + strings.Repeat("x", 1<<20+10) + `"}`)
 	bigAgent := []byte(`{"hostname":"big","url":"http://127.0.0.1:1","version":"` + strings.Repeat("v", 8<<20+10) + `"}`)
 
@@ -284,17 +326,7 @@ func TestBadInputsChangeNothing(t *testing.T) {
 		c413 = http.StatusRequestEntityTooLarge
 		c422 = http.StatusUnprocessableEntity
 	)
-	cases := []struct {
-		name, method, path string
-		body               any // string, []byte or nil
-		want               []int
-		// detail is the validation path a 422 must name.
-		detail string
-		// direct serves the request without the network (huge bodies).
-		direct bool
-		// plain: the answer comes from the router, not JSON.
-		plain bool
-	}{
+	cases := []badInput{
 		// POST /v2/apps
 		{name: "app/malformed", method: "POST", path: "/v2/apps", body: `{"id":"a",`, want: []int{c400}},
 		{name: "app/empty body", method: "POST", path: "/v2/apps", body: ``, want: []int{c400}},
@@ -305,25 +337,25 @@ func TestBadInputsChangeNothing(t *testing.T) {
 		{name: "app/cpus string", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","cpus":"two"}`, want: []int{c400}},
 		{name: "app/instances string", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","instances":"3"}`, want: []int{c400}},
 		{name: "app/instances fraction", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","instances":1.5}`, want: []int{c400}},
-		{name: "app/negative cpus", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","cpus":-1}`, want: []int{c422}, detail: "/cpus"},
-		{name: "app/zero cpus", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","cpus":0}`, want: []int{c422}, detail: "/cpus"},
-		{name: "app/negative mem", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","mem":-64}`, want: []int{c422}, detail: "/mem"},
-		{name: "app/negative instances", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","instances":-1}`, want: []int{c422}, detail: "/instances"},
-		{name: "app/too many instances", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","instances":1000000}`, want: []int{c422}, detail: "/instances"},
+		{name: "app/negative cpus", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","cpus":-1}`, want: []int{c422}, field: "/cpus"},
+		{name: "app/zero cpus", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","cpus":0}`, want: []int{c422}, field: "/cpus"},
+		{name: "app/negative mem", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","mem":-64}`, want: []int{c422}, field: "/mem"},
+		{name: "app/negative instances", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","instances":-1}`, want: []int{c422}, field: "/instances"},
+		{name: "app/too many instances", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","instances":1000000}`, want: []int{c422}, field: "/instances"},
 		{name: "app/body over the cap", method: "POST", path: "/v2/apps", body: bigApp, want: []int{c400, c413}, direct: true},
-		{name: "app/bad constraint operator", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","constraints":[["hostname","SOMETIMES"]]}`, want: []int{c422}, detail: "/constraints/0"},
-		{name: "app/constraint arity 1", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","constraints":[["hostname"]]}`, want: []int{c422}, detail: "/constraints/0"},
-		{name: "app/constraint arity 4", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","constraints":[["hostname","CLUSTER","a","b"]]}`, want: []int{c422}, detail: "/constraints/0"},
-		{name: "app/second constraint bad", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","constraints":[["hostname","UNIQUE"],["rack","MAX_PER"]]}`, want: []int{c422}, detail: "/constraints/1"},
-		{name: "app/id traversal", method: "POST", path: "/v2/apps", body: `{"id":"../x","cmd":"x"}`, want: []int{c422}, detail: "/id"},
-		{name: "app/id upper case", method: "POST", path: "/v2/apps", body: `{"id":"UPPER","cmd":"x"}`, want: []int{c422}, detail: "/id"},
-		{name: "app/id empty", method: "POST", path: "/v2/apps", body: `{"id":"","cmd":"x"}`, want: []int{c422}, detail: "/id"},
-		{name: "app/id missing", method: "POST", path: "/v2/apps", body: `{"cmd":"x"}`, want: []int{c422}, detail: "/id"},
-		{name: "app/id only slashes", method: "POST", path: "/v2/apps", body: `{"id":"///","cmd":"x"}`, want: []int{c422}, detail: "/id"},
-		{name: "app/cmd and args", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","args":["y"]}`, want: []int{c422}, detail: "/cmd"},
-		{name: "app/neither cmd nor args", method: "POST", path: "/v2/apps", body: `{"id":"a"}`, want: []int{c422}, detail: "/cmd"},
-		{name: "app/bad env key", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","env":{"A B":"1"}}`, want: []int{c422}, detail: "/env/A B"},
-		{name: "app/bad health check port", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","healthChecks":[{"protocol":"TCP","port":0}]}`, want: []int{c422}, detail: "/healthChecks/0/port"},
+		{name: "app/bad constraint operator", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","constraints":[["hostname","SOMETIMES"]]}`, want: []int{c422}, field: "/constraints/0"},
+		{name: "app/constraint arity 1", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","constraints":[["hostname"]]}`, want: []int{c422}, field: "/constraints/0"},
+		{name: "app/constraint arity 4", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","constraints":[["hostname","CLUSTER","a","b"]]}`, want: []int{c422}, field: "/constraints/0"},
+		{name: "app/second constraint bad", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","constraints":[["hostname","UNIQUE"],["rack","MAX_PER"]]}`, want: []int{c422}, field: "/constraints/1"},
+		{name: "app/id traversal", method: "POST", path: "/v2/apps", body: `{"id":"../x","cmd":"x"}`, want: []int{c422}, field: "/id"},
+		{name: "app/id upper case", method: "POST", path: "/v2/apps", body: `{"id":"UPPER","cmd":"x"}`, want: []int{c422}, field: "/id"},
+		{name: "app/id empty", method: "POST", path: "/v2/apps", body: `{"id":"","cmd":"x"}`, want: []int{c422}, field: "/id"},
+		{name: "app/id missing", method: "POST", path: "/v2/apps", body: `{"cmd":"x"}`, want: []int{c422}, field: "/id"},
+		{name: "app/id only slashes", method: "POST", path: "/v2/apps", body: `{"id":"///","cmd":"x"}`, want: []int{c422}, field: "/id"},
+		{name: "app/cmd and args", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","args":["y"]}`, want: []int{c422}, field: "/cmd"},
+		{name: "app/neither cmd nor args", method: "POST", path: "/v2/apps", body: `{"id":"a"}`, want: []int{c422}, field: "/cmd"},
+		{name: "app/bad env key", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","env":{"A B":"1"}}`, want: []int{c422}, field: "/env/A B"},
+		{name: "app/bad health check port", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","healthChecks":[{"protocol":"TCP","port":0}]}`, want: []int{c422}, field: "/healthChecks/0/port"},
 		{name: "app/duplicate id", method: "POST", path: "/v2/apps", body: `{"id":"existing","cmd":"sleep 1"}`, want: []int{c409}},
 		{name: "app/duplicate id with slash", method: "POST", path: "/v2/apps", body: `{"id":"/existing/","cmd":"sleep 1"}`, want: []int{c409}},
 
@@ -332,14 +364,14 @@ func TestBadInputsChangeNothing(t *testing.T) {
 		{name: "put/not an object", method: "PUT", path: "/v2/apps/existing", body: `"x"`, want: []int{c400, c422}},
 		{name: "put/unknown field", method: "PUT", path: "/v2/apps/existing", body: `{"bogus":true}`, want: []int{c400, c422}},
 		{name: "put/wrong type", method: "PUT", path: "/v2/apps/existing", body: `{"instances":"3"}`, want: []int{c400, c422}},
-		{name: "put/negative cpus", method: "PUT", path: "/v2/apps/existing", body: `{"cpus":-2}`, want: []int{c422}, detail: "/cpus"},
-		{name: "put/negative instances", method: "PUT", path: "/v2/apps/existing", body: `{"instances":-2}`, want: []int{c422}, detail: "/instances"},
+		{name: "put/negative cpus", method: "PUT", path: "/v2/apps/existing", body: `{"cpus":-2}`, want: []int{c422}, field: "/cpus"},
+		{name: "put/negative instances", method: "PUT", path: "/v2/apps/existing", body: `{"instances":-2}`, want: []int{c422}, field: "/instances"},
 		{name: "put/other id", method: "PUT", path: "/v2/apps/existing", body: `{"id":"other"}`, want: []int{c400, c422}},
-		{name: "put/cmd and args", method: "PUT", path: "/v2/apps/existing", body: `{"args":["x"]}`, want: []int{c422}, detail: "/cmd"},
-		{name: "patch/bad constraint", method: "PATCH", path: "/v2/apps/existing", body: `{"constraints":[["hostname","SOMETIMES"]]}`, want: []int{c422}, detail: "/constraints/0"},
-		{name: "put/unknown app invalid", method: "PUT", path: "/v2/apps/newapp", body: `{"cmd":"x","cpus":-1}`, want: []int{c422}, detail: "/cpus"},
+		{name: "put/cmd and args", method: "PUT", path: "/v2/apps/existing", body: `{"args":["x"]}`, want: []int{c422}, field: "/cmd"},
+		{name: "patch/bad constraint", method: "PATCH", path: "/v2/apps/existing", body: `{"constraints":[["hostname","SOMETIMES"]]}`, want: []int{c422}, field: "/constraints/0"},
+		{name: "put/unknown app invalid", method: "PUT", path: "/v2/apps/newapp", body: `{"cmd":"x","cpus":-1}`, want: []int{c422}, field: "/cpus"},
 		{name: "put/unknown app malformed", method: "PUT", path: "/v2/apps/newapp", body: `{`, want: []int{c400, c422}},
-		{name: "put/bad id in path", method: "PUT", path: "/v2/apps/UPPER", body: `{"cmd":"x"}`, want: []int{c422}, detail: "/id"},
+		{name: "put/bad id in path", method: "PUT", path: "/v2/apps/UPPER", body: `{"cmd":"x"}`, want: []int{c422}, field: "/id"},
 		{name: "put/body over the cap", method: "PUT", path: "/v2/apps/existing", body: bigApp, want: []int{c400, c413}, direct: true},
 
 		// Unknown apps, methods.
@@ -385,28 +417,7 @@ func TestBadInputsChangeNothing(t *testing.T) {
 		{name: "kill unknown task", method: "POST", path: "/api/v1/tasks/unknown/kill", want: []int{c404}},
 		{name: "get kill", method: "GET", path: "/api/v1/tasks/unknown/kill", want: []int{c405}, plain: true},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var (
-				code int
-				body []byte
-			)
-			if tc.direct {
-				code, body = callDirect(tm.handler, tc.method, tc.path, tc.body.([]byte))
-			} else {
-				code, _, body = call(t, tc.method, base+tc.path, tc.body)
-			}
-			if !oneOf(code, tc.want) {
-				t.Fatalf("%s %s: got %d, want one of %v: %s", tc.method, tc.path, code, tc.want, truncate(body))
-			}
-			if !tc.plain {
-				checkErrorBody(t, body, tc.detail)
-			}
-			if after := snapshot(t, base); after != before {
-				t.Fatalf("state changed:\nbefore:\n%s\nafter:\n%s", before, after)
-			}
-		})
-	}
+	checkBadInputs(t, tm, cases, checkErrorBody, func() string { return snapshot(t, base) })
 	if v := getApp(); v != created.Version {
 		t.Errorf("app version changed from %s to %s", created.Version, v)
 	}

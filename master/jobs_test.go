@@ -79,7 +79,6 @@ func TestJobsBadInputsChangeNothing(t *testing.T) {
 	if code != http.StatusCreated {
 		t.Fatalf("creating the job: %d %s", code, body)
 	}
-	before := jobsSnapshot(t, base)
 	big := []byte(`{"id":"big","run":{"cmd":"` + strings.Repeat("x", jobs.MaxBodyBytes+10) + `"}}`)
 
 	const (
@@ -90,15 +89,7 @@ func TestJobsBadInputsChangeNothing(t *testing.T) {
 		c413 = http.StatusRequestEntityTooLarge
 	)
 	ok := `"run":{"cmd":"x"}`
-	cases := []struct {
-		name, method, path string
-		body               any
-		want               []int
-		// field must be named by the answer.
-		field  string
-		direct bool
-		plain  bool
-	}{
+	cases := []badInput{
 		{name: "create/malformed", method: "POST", path: "/v1/jobs", body: `{"id":"a",`, want: []int{c400}, field: "malformed"},
 		{name: "create/empty", method: "POST", path: "/v1/jobs", body: ``, want: []int{c400}},
 		{name: "create/not an object", method: "POST", path: "/v1/jobs", body: `[1]`, want: []int{c400}},
@@ -163,28 +154,7 @@ func TestJobsBadInputsChangeNothing(t *testing.T) {
 		{name: "stop/bad run id", method: "POST", path: "/v1/jobs/existing/runs/a_b/actions/stop", want: []int{c400}, field: "runId"},
 		{name: "stop/get", method: "GET", path: "/v1/jobs/existing/runs/x/actions/stop", want: []int{c405}, plain: true},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var (
-				code int
-				body []byte
-			)
-			if tc.direct {
-				code, body = callDirect(tm.handler, tc.method, tc.path, tc.body.([]byte))
-			} else {
-				code, _, body = call(t, tc.method, base+tc.path, tc.body)
-			}
-			if !oneOf(code, tc.want) {
-				t.Fatalf("%s %s: got %d, want one of %v: %s", tc.method, tc.path, code, tc.want, truncate(body))
-			}
-			if !tc.plain {
-				checkJobErrorBody(t, body, tc.field)
-			}
-			if after := jobsSnapshot(t, base); after != before {
-				t.Fatalf("state changed:\nbefore:\n%s\nafter:\n%s", before, after)
-			}
-		})
-	}
+	checkBadInputs(t, tm, cases, checkJobErrorBody, func() string { return jobsSnapshot(t, base) })
 }
 
 // startClockedMaster runs a leading Master on st whose loop follows a
