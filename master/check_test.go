@@ -3,9 +3,7 @@ package master
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,104 +28,46 @@ type checkCall struct {
 	TimeoutSeconds float64 `json:"timeout_seconds"`
 }
 
-// checkAgent plays an agent's local API including the health check route
+// checkAgent is a fake agent that also serves the health check route
 // (startFakeAgent's agent refuses any route it does not know).
 type checkAgent struct {
-	srv  *httptest.Server
+	*fakeAgent
 	mode checkMode
-
-	mu       sync.Mutex
-	launches []api.TaskInfo
-	kills    []string
-	checks   []checkCall
-	bad      []string
+	// checks are guarded by fakeAgent.mu.
+	checks []checkCall
 }
 
 func startCheckAgent(t *testing.T, mode checkMode) *checkAgent {
 	t.Helper()
 	ca := &checkAgent{mode: mode}
-	fail := func(w http.ResponseWriter, what string, err error) {
-		ca.mu.Lock()
-		ca.bad = append(ca.bad, what+": "+err.Error())
-		ca.mu.Unlock()
-		http.Error(w, err.Error(), http.StatusBadRequest)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/v1/tasks", func(w http.ResponseWriter, r *http.Request) {
-		var info api.TaskInfo
-		if err := api.DecodeStrict(r.Body, &info, 1<<20); err != nil {
-			fail(w, "launch", err)
-			return
-		}
-		ca.mu.Lock()
-		ca.launches = append(ca.launches, info)
-		ca.mu.Unlock()
-		w.WriteHeader(http.StatusAccepted)
-	})
-	mux.HandleFunc("POST /api/v1/tasks/{id}/kill", func(w http.ResponseWriter, r *http.Request) {
-		var kr api.KillRequest
-		if err := api.DecodeStrict(r.Body, &kr, 1<<20); err != nil {
-			fail(w, "kill", err)
-			return
-		}
-		ca.mu.Lock()
-		ca.kills = append(ca.kills, r.PathValue("id"))
-		ca.mu.Unlock()
-		w.WriteHeader(http.StatusAccepted)
-	})
-	mux.HandleFunc("POST /api/v1/tasks/{id}/check", func(w http.ResponseWriter, r *http.Request) {
-		c := checkCall{TaskID: r.PathValue("id")}
-		if err := api.DecodeStrict(r.Body, &c, 64<<10); err != nil {
-			fail(w, "check", err)
-			return
-		}
-		ca.mu.Lock()
-		ca.checks = append(ca.checks, c)
-		ca.mu.Unlock()
-		switch ca.mode {
-		case checkMute:
-			conn, _, err := http.NewResponseController(w).Hijack()
-			if err != nil {
-				fail(w, "check: hijack", err)
+	ca.fakeAgent = startFakeAgent(t, func(fa *fakeAgent, mux *http.ServeMux) {
+		mux.HandleFunc("POST /api/v1/tasks/{id}/check", func(w http.ResponseWriter, r *http.Request) {
+			c := checkCall{TaskID: r.PathValue("id")}
+			if err := api.DecodeStrict(r.Body, &c, 64<<10); err != nil {
+				fa.reject(w, "check", err)
 				return
 			}
-			_ = conn.Close()
-		case checkWell:
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = fmt.Fprint(w, `{"healthy":true,"exit_code":0,"output":"ok\n"}`)
-		default:
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = fmt.Fprint(w, `{"healthy":false,"exit_code":1,"output":"sick\n"}`)
-		}
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		ca.mu.Lock()
-		ca.bad = append(ca.bad, r.Method+" "+r.URL.Path)
-		ca.mu.Unlock()
-		http.NotFound(w, r)
-	})
-	ca.srv = httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ca.srv.Close()
-		ca.mu.Lock()
-		defer ca.mu.Unlock()
-		for _, b := range ca.bad {
-			t.Errorf("check agent got an unexpected request: %s", b)
-		}
+			fa.mu.Lock()
+			ca.checks = append(ca.checks, c)
+			fa.mu.Unlock()
+			switch ca.mode {
+			case checkMute:
+				conn, _, err := http.NewResponseController(w).Hijack()
+				if err != nil {
+					fa.reject(w, "check: hijack", err)
+					return
+				}
+				_ = conn.Close()
+			case checkWell:
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = fmt.Fprint(w, `{"healthy":true,"exit_code":0,"output":"ok\n"}`)
+			default:
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = fmt.Fprint(w, `{"healthy":false,"exit_code":1,"output":"sick\n"}`)
+			}
+		})
 	})
 	return ca
-}
-
-func (ca *checkAgent) Launches() []api.TaskInfo {
-	ca.mu.Lock()
-	defer ca.mu.Unlock()
-	return slices.Clone(ca.launches)
-}
-
-func (ca *checkAgent) Kills() []string {
-	ca.mu.Lock()
-	defer ca.mu.Unlock()
-	return slices.Clone(ca.kills)
 }
 
 func (ca *checkAgent) Checks() []checkCall {

@@ -28,17 +28,16 @@ type fakeAgent struct {
 	bad      []string // requests it could not make sense of
 }
 
-func startFakeAgent(t *testing.T) *fakeAgent {
+// startFakeAgent starts a fake agent. routes, when given, add handlers
+// (before the catch-all that records unexpected requests).
+func startFakeAgent(t *testing.T, routes ...func(fa *fakeAgent, mux *http.ServeMux)) *fakeAgent {
 	t.Helper()
 	fa := &fakeAgent{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/tasks", func(w http.ResponseWriter, r *http.Request) {
 		var info api.TaskInfo
 		if err := api.DecodeStrict(r.Body, &info, 1<<20); err != nil {
-			fa.mu.Lock()
-			fa.bad = append(fa.bad, "launch: "+err.Error())
-			fa.mu.Unlock()
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			fa.reject(w, "launch", err)
 			return
 		}
 		fa.mu.Lock()
@@ -49,10 +48,7 @@ func startFakeAgent(t *testing.T) *fakeAgent {
 	mux.HandleFunc("POST /api/v1/tasks/{id}/kill", func(w http.ResponseWriter, r *http.Request) {
 		var kr api.KillRequest
 		if err := api.DecodeStrict(r.Body, &kr, 1<<20); err != nil {
-			fa.mu.Lock()
-			fa.bad = append(fa.bad, "kill: "+err.Error())
-			fa.mu.Unlock()
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			fa.reject(w, "kill", err)
 			return
 		}
 		fa.mu.Lock()
@@ -60,6 +56,9 @@ func startFakeAgent(t *testing.T) *fakeAgent {
 		fa.mu.Unlock()
 		w.WriteHeader(http.StatusAccepted)
 	})
+	for _, add := range routes {
+		add(fa, mux)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fa.mu.Lock()
 		fa.bad = append(fa.bad, r.Method+" "+r.URL.Path)
@@ -76,6 +75,15 @@ func startFakeAgent(t *testing.T) *fakeAgent {
 		}
 	})
 	return fa
+}
+
+// reject records a request the fake agent could not make sense of and
+// answers 400.
+func (fa *fakeAgent) reject(w http.ResponseWriter, what string, err error) {
+	fa.mu.Lock()
+	fa.bad = append(fa.bad, what+": "+err.Error())
+	fa.mu.Unlock()
+	http.Error(w, err.Error(), http.StatusBadRequest)
 }
 
 func (fa *fakeAgent) Launches() []api.TaskInfo {
