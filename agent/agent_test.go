@@ -54,7 +54,7 @@ func fastPolicy() monitor.Policy {
 	return p
 }
 
-func startAgent(t *testing.T, edit func(*Config)) *testAgent {
+func startAgent(t testing.TB, edit func(*Config)) *testAgent {
 	t.Helper()
 	testutil.NeedRoot(t)
 	h, err := cgroup.Open(cgroup.Config{})

@@ -3,14 +3,12 @@ package agent
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"runtime"
 	"slices"
@@ -22,10 +20,7 @@ import (
 
 	"github.com/headroom-dev/headroom/agent/executor"
 	"github.com/headroom-dev/headroom/api"
-	"github.com/headroom-dev/headroom/internal/cgroup"
 	"github.com/headroom-dev/headroom/internal/resources"
-	"github.com/headroom-dev/headroom/internal/testutil"
-	"github.com/headroom-dev/headroom/monitor"
 )
 
 // startBenchAgent is startAgent for a testing.TB: a real agent under a
@@ -37,44 +32,18 @@ import (
 // agent's, not the monitor's grow delay.
 func startBenchAgent(tb testing.TB) *testAgent {
 	tb.Helper()
-	testutil.NeedRoot(tb)
-	h, err := cgroup.Open(cgroup.Config{})
-	testutil.Need(tb, err == nil, fmt.Sprintf("a cgroup hierarchy: %v", err))
-	parent := fmt.Sprintf("headroom-test-agent-%d-%d", os.Getpid(), agentSeq.Add(1))
-	cfg := Config{
+	ta := startAgent(tb, func(cfg *Config) {
 		// Silent: go test prints a benchmark's name before running it, so
 		// log lines on stderr would split its result line and benchstat
 		// would lose it.
-		Logger:   slog.New(slog.DiscardHandler),
-		Hostname: "bench-host", Hierarchy: h, BatchCgroup: parent + "/batch",
-		Monitor: monitor.Config{Policy: fastPolicy()},
-		Executor: executor.Config{WorkDir: tb.TempDir(), User: "-", DiskInterval: executor.DefaultDiskInterval,
-			DefaultGrace: time.Second},
-	}
-	a, err := New(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	srv := httptest.NewServer(a.Handler())
-	tb.Cleanup(func() {
-		srv.Close()
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("agent run: %v", err)
-		}
-		_ = a.exec.KillAll(context.Background())
-		if g, err := h.Load(parent); err == nil {
-			_ = g.Kill()
-			_ = g.Delete()
-		}
+		cfg.Logger = slog.New(slog.DiscardHandler)
+		cfg.Hostname = "bench-host"
+		cfg.Executor.DiskInterval = executor.DefaultDiskInterval
 	})
-	if err := a.SetOverride(&Override{Mode: OverrideFixed, CPUs: float64(runtime.NumCPU()), MemBytes: 16 << 30}); err != nil {
+	if err := ta.SetOverride(&Override{Mode: OverrideFixed, CPUs: float64(runtime.NumCPU()), MemBytes: 16 << 30}); err != nil {
 		tb.Fatal(err)
 	}
-	return &testAgent{Agent: a, h: h, parent: parent, srv: srv}
+	return ta
 }
 
 // benchClient keeps enough idle connections for a burst of launches.
