@@ -453,8 +453,8 @@ func (m *Master) loadFrameworks(ctx context.Context, now time.Time) (map[string]
 	return out, err
 }
 
-// cloneLabels turns wire labels into a map.
-func cloneLabels(l *scheduler.Labels) map[string]string {
+// labelMap turns wire labels into a map.
+func labelMap(l *scheduler.Labels) map[string]string {
 	if l == nil || len(l.Labels) == 0 {
 		return nil
 	}

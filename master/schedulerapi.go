@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
@@ -86,24 +87,25 @@ func (m *Master) serveSubscribe(w http.ResponseWriter, r *http.Request, call sch
 	heartbeat := m.cfg.Clock.NewTicker(sub.heartbeat)
 	defer heartbeat.Stop()
 	hb := []byte(`{"type":"HEARTBEAT"}` + "\n")
+	// writeQueued writes what else is queued, so that a burst of events
+	// goes out with one flush.
+	writeQueued := func() bool {
+		for {
+			select {
+			case b := <-sub.stream.events:
+				if _, err := w.Write(b); err != nil {
+					return false
+				}
+			default:
+				return true
+			}
+		}
+	}
 	write := func(b []byte) bool {
 		if _, err := w.Write(b); err != nil {
 			return false
 		}
-		// Drain what else is queued before the flush: one syscall for a
-		// burst of updates.
-		for {
-			select {
-			case more := <-sub.stream.events:
-				if _, err := w.Write(more); err != nil {
-					return false
-				}
-				continue
-			default:
-			}
-			break
-		}
-		return rc.Flush() == nil
+		return writeQueued() && rc.Flush() == nil
 	}
 	if rc.Flush() != nil {
 		return
@@ -120,16 +122,8 @@ func (m *Master) serveSubscribe(w http.ResponseWriter, r *http.Request, call sch
 			}
 		case <-sub.stream.done:
 			// Whatever was queued before the end goes out first.
-			for {
-				select {
-				case b := <-sub.stream.events:
-					if _, err := w.Write(b); err != nil {
-						return
-					}
-					continue
-				default:
-				}
-				break
+			if !writeQueued() {
+				return
 			}
 			if sub.stream.errMsg != "" {
 				_, _ = fmt.Fprintf(w, `{"type":"ERROR","error":{"message":%q}}`+"\n", sub.stream.errMsg)
@@ -215,7 +209,7 @@ func (m *Master) schedulerCall(streamID string, c scheduler.Call) error {
 		if roles != nil {
 			for i, r := range roles.Roles {
 				if r != fw.Role {
-					return &inputError{err: fmt.Errorf("%s.roles[%d]: the framework's role is %q, got %q", lower(c.Type), i, fw.Role, r)}
+					return &inputError{err: fmt.Errorf("%s.roles[%d]: the framework's role is %q, got %q", strings.ToLower(string(c.Type)), i, fw.Role, r)}
 				}
 			}
 		}
@@ -227,16 +221,6 @@ func (m *Master) schedulerCall(streamID string, c scheduler.Call) error {
 		m.removeFramework(fw, "torn down by the framework")
 	}
 	return nil
-}
-
-func lower(t scheduler.CallType) string {
-	b := []byte(t)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 // refuseOf reads a call's filters; the default applies when unset.
@@ -421,7 +405,7 @@ func (m *Master) taskFromWire(fw *frameworkEntry, ti scheduler.TaskInfo, agentID
 		}
 		pool, res = allocator.Revocable, revocable
 	}
-	info := api.TaskInfo{ID: id, FrameworkID: fw.ID, Name: ti.Name, Resources: res, Labels: cloneLabels(ti.Labels)}
+	info := api.TaskInfo{ID: id, FrameworkID: fw.ID, Name: ti.Name, Resources: res, Labels: labelMap(ti.Labels)}
 	if ti.Command == nil {
 		return api.TaskInfo{}, 0, errors.New("command: required (headroom runs commands, not executors or containers)")
 	}

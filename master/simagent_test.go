@@ -164,7 +164,7 @@ func (a *simAgent) post(ctx context.Context, path string, body, out any) (int, e
 func (a *simAgent) register(ctx context.Context, attrs map[string]string) error {
 	a.mu.Lock()
 	req := api.RegisterRequest{AgentID: a.id, Hostname: a.hostname, URL: a.srv.URL, Attributes: attrs, Revocable: a.pool}
-	for _, id := range slicesSorted(a.tasks) {
+	for _, id := range sortedKeys(a.tasks) {
 		st := a.tasks[id]
 		req.Tasks = append(req.Tasks, api.TaskReport{Info: st.info, Status: api.TaskStatus{TaskID: id, FrameworkID: st.info.FrameworkID,
 			State: st.state, UUID: "", Timestamp: time.Now()}})
@@ -184,15 +184,6 @@ func (a *simAgent) register(ctx context.Context, attrs map[string]string) error 
 	return nil
 }
 
-func slicesSorted(m map[string]*simTask) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // beat finishes due tasks and sends one heartbeat; errors are only
 // recorded (it runs in a goroutine), and a master that lost the agent or
 // is not leading yet is answered with a registration.
@@ -203,7 +194,7 @@ func (a *simAgent) beat(ctx context.Context, attrs map[string]string) {
 		return
 	}
 	var used resources.Resources
-	for _, id := range slicesSorted(a.tasks) {
+	for _, id := range sortedKeys(a.tasks) {
 		st := a.tasks[id]
 		if st.state.IsTerminal() {
 			continue
