@@ -65,7 +65,7 @@ func (s *isolatedHost) adjust(sm monitor.Sample, now time.Time) monitor.Sample {
 	if g, err := s.business(); err == nil {
 		if u, err := g.CPUUsage(); err == nil {
 			if prev, ok := s.last[sm.Fast]; ok && now.After(prev.at) {
-				biz = max(0, (u - prev.usage).Seconds()/now.Sub(prev.at).Seconds())
+				biz = max(0, (u-prev.usage).Seconds()/now.Sub(prev.at).Seconds())
 			}
 			s.last[sm.Fast] = usageAt{now, u}
 		}
