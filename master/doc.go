@@ -40,5 +40,6 @@
 // kills, the agent call queue), registry.go and agents.go (agents, tasks,
 // heartbeats), attributes.go (dynamic attributes), appsops.go and http.go
 // (apps and the operators' API), jobsops.go and jobs_http.go (jobs),
-// frameworks.go and schedulerapi.go (external frameworks).
+// frameworks.go and schedulerapi.go (external frameworks), reasons.go (what
+// the schedulers explain waits with).
 package master

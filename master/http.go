@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/api/scheduler"
@@ -319,12 +320,16 @@ type appView struct {
 	Waiting        int                 `json:"tasksWaiting"`
 	Deployments    []map[string]string `json:"deployments"`
 	LastFailure    string              `json:"lastTaskFailure,omitempty"`
+	// Reason says why the waiting instances do not run, since
+	// ReasonSince (headroom's addition to Marathon's shape).
+	Reason      string    `json:"reason,omitempty"`
+	ReasonSince time.Time `json:"reasonSince,omitzero"`
 }
 
 func toAppView(st apps.AppStatus) appView {
 	v := appView{App: st.App, TasksRunning: st.TasksRunning, TasksStaged: st.TasksStaged,
 		TasksHealthy: st.TasksHealthy, TasksUnhealthy: st.TasksUnhealthy, Waiting: st.Waiting,
-		LastFailure: st.LastFailure, Deployments: []map[string]string{}}
+		LastFailure: st.LastFailure, Deployments: []map[string]string{}, Reason: st.Reason, ReasonSince: st.ReasonSince}
 	for _, d := range st.Deployments {
 		v.Deployments = append(v.Deployments, map[string]string{"id": d})
 	}

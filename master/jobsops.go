@@ -110,6 +110,8 @@ func (m *Master) jobsOffers(all []allocator.Offer, now time.Time) {
 	if len(offers) > 0 {
 		launches, declines := m.jobs.Offers(offers, now)
 		m.answerOffers(JobsFrameworkID, byID, launches, declines, now)
+	} else {
+		m.jobs.NoOffers(m.freeOffers(), now)
 	}
 	for _, id := range m.jobs.Tick(now) {
 		m.kill(id, "", "")

@@ -94,6 +94,8 @@ func (m *Master) cycle() {
 	if len(offers) > 0 {
 		launches, declines := m.apps.Offers(offers, now)
 		m.answerOffers(AppsFrameworkID, byID, launches, declines, now)
+	} else {
+		m.apps.NoOffers(m.freeOffers(), now)
 	}
 	m.sendOffers(external, now)
 	for _, id := range m.apps.Tick(now) {

@@ -51,6 +51,7 @@ type cliRun struct {
 	Attempts    int       `json:"attempts"`
 	TaskID      string    `json:"taskId"`
 	Message     string    `json:"message"`
+	Reason      string    `json:"reason"`
 }
 
 func newJobsCommand() *cobra.Command {
@@ -194,7 +195,7 @@ func newJobsCommand() *cobra.Command {
 			if err := c.Do(ctx, "GET", jobPath(args[0], "/runs"), nil, &out); err != nil {
 				return err
 			}
-			return f.show(cmd.OutOrStdout(), out, []string{"RUN", "SCHEDULE", "STATUS", "SCHEDULED", "STARTED", "FINISHED", "ATTEMPTS", "MESSAGE"}, func() [][]string {
+			return f.show(cmd.OutOrStdout(), out, []string{"RUN", "SCHEDULE", "STATUS", "SCHEDULED", "STARTED", "FINISHED", "ATTEMPTS", "MESSAGE", "REASON"}, func() [][]string {
 				var rows [][]string
 				all := append([]cliRun(nil), out.Active...)
 				for i, j := 0, len(all)-1; i < j; i, j = i+1, j-1 {
@@ -202,7 +203,7 @@ func newJobsCommand() *cobra.Command {
 				}
 				for _, r := range append(all, out.History...) {
 					rows = append(rows, []string{r.ID, r.ScheduleID, r.Status, stamp(r.ScheduledAt), stamp(r.StartedAt),
-						stamp(r.FinishedAt), strconv.Itoa(r.Attempts), oneLine(r.Message)})
+						stamp(r.FinishedAt), strconv.Itoa(r.Attempts), oneLine(r.Message), r.Reason})
 				}
 				return rows
 			})
