@@ -182,7 +182,10 @@ func writeErr(w http.ResponseWriter, msg string, err error) {
 		httpserver.WriteJSON(w, http.StatusUnprocessableEntity, ve)
 	case errors.Is(err, errNotLeading):
 		httpserver.WriteError(w, http.StatusServiceUnavailable, msg, err.Error())
-	case errors.Is(err, errUnknownAgent), errors.Is(err, errNotFound), errors.Is(err, apps.ErrNotFound):
+	case errors.Is(err, apps.ErrNotFound):
+		// The whole message: "app /web not found" says it all.
+		httpserver.WriteError(w, http.StatusNotFound, err.Error(), nil)
+	case errors.Is(err, errUnknownAgent), errors.Is(err, errNotFound):
 		httpserver.WriteError(w, http.StatusNotFound, msg, err.Error())
 	case errors.Is(err, apps.ErrExists):
 		httpserver.WriteError(w, http.StatusConflict, msg, err.Error())
@@ -257,6 +260,15 @@ func (m *Master) appsRoutes(mux *http.ServeMux) {
 		if id == "" {
 			httpserver.WriteError(w, http.StatusNotFound, "no app id in the path", r.URL.Path)
 			return
+		}
+		// Every route but the PUT that may create the app answers 404
+		// for an app that does not exist before it looks at the method
+		// or the body: "app /nope not found" is what the caller needs.
+		if !(sub == "" && r.Method == http.MethodPut) {
+			if _, err := m.AppStatus(id); err != nil {
+				writeErr(w, "app", err)
+				return
+			}
 		}
 		switch {
 		case sub == "restart" && r.Method == http.MethodPost:

@@ -1,6 +1,7 @@
 package master
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -71,5 +72,37 @@ func TestWaitReasonsOverHTTP(t *testing.T) {
 	}
 	if n := len(fa.Launches()); n != 0 {
 		t.Fatalf("%d launches, want none: nothing fits", n)
+	}
+}
+
+// TestUnknownAppIs404First: every app route answers 404 "app /nope not
+// found" for an app that does not exist, before it looks at the body: a
+// scale of a missing app is not a definition lacking its command.
+func TestUnknownAppIs404First(t *testing.T) {
+	tm := startLeader(t)
+	cases := []struct {
+		method, path string
+		body         any
+	}{
+		{http.MethodPut, "/v2/apps/nope", `{"instances": 2}`},
+		{http.MethodPut, "/v2/apps/nope", `{"instances": -1, "mem": "lots"}`},
+		{http.MethodPatch, "/v2/apps/nope", `{"cmd": "sleep 1", "instances": 2}`},
+		{http.MethodGet, "/v2/apps/nope", nil},
+		{http.MethodDelete, "/v2/apps/nope", nil},
+		{http.MethodPost, "/v2/apps/nope/restart", nil},
+		{http.MethodGet, "/v2/apps/nope/tasks", nil},
+		{http.MethodPost, "/v2/apps/nope", `{}`},
+	}
+	for _, tc := range cases {
+		code, _, body := call(t, tc.method, tm.url+tc.path, tc.body)
+		var e map[string]any
+		_ = json.Unmarshal(body, &e)
+		if code != http.StatusNotFound || len(e) != 1 || e["message"] != "app /nope not found" {
+			t.Errorf("%s %s: %d %s, want 404 {\"message\":\"app /nope not found\"}", tc.method, tc.path, code, body)
+		}
+	}
+	// A full definition still creates the app, as Marathon's PUT does.
+	if code, _, body := call(t, http.MethodPut, tm.url+"/v2/apps/nope", `{"cmd": "sleep 1000", "cpus": 0.1, "mem": 16}`); code != http.StatusCreated {
+		t.Fatalf("PUT of a new app: %d %s, want 201", code, body)
 	}
 }

@@ -180,7 +180,7 @@ func newJobsCommand() *cobra.Command {
 			if f.output == "json" {
 				return f.show(cmd.OutOrStdout(), r, nil, nil)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "run %s of job %s started\n", r.ID, args[0])
+			fmt.Fprintln(cmd.OutOrStdout(), runStarted(r, args[0]))
 			return nil
 		}),
 	})
@@ -251,4 +251,19 @@ func oneLine(s string) string {
 		return s[:77] + "..."
 	}
 	return s
+}
+
+// runStarted says what became of a run just asked for: a run waits for
+// resources until a task of it runs, and saying "started" then would
+// send the user looking for output that does not exist yet.
+func runStarted(r cliRun, jobID string) string {
+	switch {
+	case r.Status == "ACTIVE" && r.StartedAt.IsZero() && r.Reason != "":
+		return fmt.Sprintf("run %s of job %s queued: %s", r.ID, jobID, r.Reason)
+	case r.Status == "ACTIVE" && r.StartedAt.IsZero():
+		return fmt.Sprintf("run %s of job %s queued", r.ID, jobID)
+	case r.Status == "ACTIVE":
+		return fmt.Sprintf("run %s of job %s started", r.ID, jobID)
+	}
+	return fmt.Sprintf("run %s of job %s: %s", r.ID, jobID, r.Status)
 }

@@ -18,6 +18,16 @@ var (
 	ErrNotFound = errors.New("app not found")
 )
 
+// NotFoundError names an app that does not exist the way users write it,
+// "app /web not found"; it matches ErrNotFound.
+type NotFoundError struct{ ID string }
+
+func (e *NotFoundError) Error() string        { return "app /" + e.ID + " not found" }
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// NotFound returns the error for an app id that names no app.
+func NotFound(id string) error { return &NotFoundError{ID: NormalizeID(id)} }
+
 // DefaultFrameworkID is the framework id the apps scheduler registers as.
 const DefaultFrameworkID = "headroom-apps"
 
@@ -258,7 +268,7 @@ func (s *Scheduler) UpdateApp(app App, now time.Time) (Deployment, error) {
 	}
 	st, ok := s.apps[app.ID]
 	if !ok {
-		return Deployment{}, fmt.Errorf("app %q: %w", app.ID, ErrNotFound)
+		return Deployment{}, NotFound(app.ID)
 	}
 	kind := KindScale
 	if sameDefinition(st.app, app) {
@@ -280,7 +290,7 @@ func (s *Scheduler) Scale(id string, instances int, now time.Time) (Deployment, 
 	id = NormalizeID(id)
 	st, ok := s.apps[id]
 	if !ok {
-		return Deployment{}, fmt.Errorf("app %q: %w", id, ErrNotFound)
+		return Deployment{}, NotFound(id)
 	}
 	if instances < 0 || instances > maxInstances {
 		return Deployment{}, fmt.Errorf("app %q: %w", id, &ValidationError{
@@ -299,7 +309,7 @@ func (s *Scheduler) Restart(id string, now time.Time) (Deployment, error) {
 	id = NormalizeID(id)
 	st, ok := s.apps[id]
 	if !ok {
-		return Deployment{}, fmt.Errorf("app %q: %w", id, ErrNotFound)
+		return Deployment{}, NotFound(id)
 	}
 	st.setVersion(now)
 	st.failures, st.delayUntil = 0, time.Time{}
@@ -312,7 +322,7 @@ func (s *Scheduler) DeleteApp(id string, now time.Time) ([]string, error) {
 	s.observe(now)
 	id = NormalizeID(id)
 	if _, ok := s.apps[id]; !ok {
-		return nil, fmt.Errorf("app %q: %w", id, ErrNotFound)
+		return nil, NotFound(id)
 	}
 	var kills []string
 	for _, t := range s.appTasks(id) {
