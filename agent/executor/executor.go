@@ -54,8 +54,15 @@ type Config struct {
 	// (WorkDir/tasks/<id>.json).
 	WorkDir string
 	// User is the default unprivileged user tasks run as when the agent is
-	// root; "" means "nobody", "-" keeps the agent's user.
+	// root; "" means "nobody", "-" keeps the agent's user (root: needs
+	// AllowRootTasks).
 	User string
+	// TaskUsers are the users a task may ask for (TaskInfo.User) besides
+	// User; any other is refused at Launch.
+	TaskUsers []string
+	// AllowRootTasks lets tasks run as uid 0 (a task asking for "root",
+	// or User "-" on a root agent). Off: no task ever runs as root.
+	AllowRootTasks bool
 	// FetchMaxBytes caps each fetched artifact; default 1 GiB.
 	FetchMaxBytes int64
 	// LogMaxBytes is the stdout/stderr size that triggers rotation.
@@ -146,6 +153,9 @@ func New(cfg Config) (*Executor, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.User == "-" && os.Geteuid() == 0 && !cfg.AllowRootTasks {
+		return nil, errors.New(`executor: Config.User "-" would run tasks as root; set AllowRootTasks (--allow-root-tasks) or name an unprivileged user`)
+	}
 	e := &Executor{
 		cfg:          cfg,
 		h:            cfg.Hierarchy,
@@ -227,17 +237,22 @@ func (e *Executor) Launch(info api.TaskInfo) error {
 	if err := info.Validate(); err != nil {
 		return fmt.Errorf("executor: launch %q: %w", info.ID, err)
 	}
+	ident, err := e.resolveIdentity(info)
+	if err != nil {
+		return fmt.Errorf("executor: launch %q: %w", info.ID, err)
+	}
 	e.mu.Lock()
 	if _, ok := e.tasks[info.ID]; ok {
 		e.mu.Unlock()
 		return fmt.Errorf("executor: launch: %w: %q", ErrExists, info.ID)
 	}
 	t := newTask(cloneInfo(info), filepath.Join(e.sandboxesDir, info.ID), e.taskCgroup(info.ID))
+	t.ident = ident
 	e.tasks[info.ID] = t
 	e.mu.Unlock()
 
 	t.mu.Lock()
-	err := e.setStatusLocked(t, api.TaskStaging, api.ReasonLaunched, "", nil)
+	err = e.setStatusLocked(t, api.TaskStaging, api.ReasonLaunched, "", nil)
 	t.mu.Unlock()
 	if err != nil {
 		e.mu.Lock()

@@ -238,3 +238,9 @@ func mustContain(t *testing.T, s, sub, what string) {
 		t.Fatalf("%s: %q does not contain %q", what, s, sub)
 	}
 }
+
+// readLog reads the task's stdout or stderr as the agent keeps it.
+func readLog(t *testing.T, v TaskView, name string) string {
+	t.Helper()
+	return readSandbox(t, v, name)
+}

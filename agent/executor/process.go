@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -124,10 +123,9 @@ func (e *Executor) prepare(ctx context.Context, t *task) (procSpec, string, erro
 		}
 		f.Close()
 	}
-	cred, err := e.taskCredential(info)
-	if err != nil {
-		return spec, api.ReasonSandboxFailed, err
-	}
+	t.mu.Lock()
+	cred := t.ident.cred()
+	t.mu.Unlock()
 	spec.cred = cred
 	if cred != nil {
 		if err := chownTree(t.sandbox, int(cred.Uid), int(cred.Gid)); err != nil {
@@ -142,31 +140,6 @@ func (e *Executor) prepare(ctx context.Context, t *task) (procSpec, string, erro
 		spec.rootfs = rootfs
 	}
 	return spec, "", nil
-}
-
-// taskCredential is the user a task runs as: only a root agent switches
-// users; "-" keeps the agent's user.
-func (e *Executor) taskCredential(info api.TaskInfo) (*syscall.Credential, error) {
-	if !e.asRoot {
-		return nil, nil
-	}
-	name := info.User
-	if name == "" {
-		name = e.cfg.User
-	}
-	if name == "-" {
-		return nil, nil
-	}
-	u, err := user.Lookup(name)
-	if err != nil {
-		return nil, fmt.Errorf("task %q: user %q: %w", info.ID, name, err)
-	}
-	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
-	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
-	if err1 != nil || err2 != nil {
-		return nil, fmt.Errorf("task %q: user %q has non-numeric uid/gid %s/%s", info.ID, name, u.Uid, u.Gid)
-	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
 // checkRootfs resolves sandbox/rel and insists it is a directory that is

@@ -67,7 +67,13 @@ func (e *Executor) Recover(ctx context.Context) ([]api.TaskStatus, error) {
 			continue
 		}
 		t := newTask(c.Info, filepath.Join(e.sandboxesDir, id), e.taskCgroup(id))
-		t.status, t.started = c.Status, c.Started
+		t.status, t.started, t.ident = c.Status, c.Started, c.Identity
+		if t.ident == nil && !c.Status.State.IsTerminal() {
+			// A checkpoint from before identities were recorded.
+			if t.ident, err = e.resolveIdentity(c.Info); err != nil {
+				errs = append(errs, fmt.Errorf("executor: recover %q: %w", id, err))
+			}
+		}
 		e.tasks[id] = t
 		e.mu.Unlock()
 

@@ -61,6 +61,7 @@ type task struct {
 	done      chan struct{} // closed when the status is terminal
 	baseOOM   uint64        // OOM kills in the group when we took it over
 	exitFile  string        // where the wrapper records the exit status
+	ident     *identity     // who the task runs as; set at Launch or recovery
 }
 
 func newTask(info api.TaskInfo, sandbox, cgPath string) *task {
@@ -154,6 +155,8 @@ type checkpoint struct {
 	Status  api.TaskStatus `json:"status"`
 	Started time.Time      `json:"started"`
 	Sandbox string         `json:"sandbox"`
+	// Identity is who the task runs as, so a re-adopted task keeps it.
+	Identity *identity `json:"identity,omitempty"`
 }
 
 func (e *Executor) checkpointPath(id string) string {
@@ -164,7 +167,7 @@ func (e *Executor) checkpointPath(id string) string {
 // the old or the new record, never a torn one (tmp + fsync + rename +
 // directory fsync).
 func (e *Executor) writeCheckpoint(t *task) error {
-	b, err := json.Marshal(checkpoint{Info: t.info, Status: t.status, Started: t.started, Sandbox: t.sandbox})
+	b, err := json.Marshal(checkpoint{Info: t.info, Status: t.status, Started: t.started, Sandbox: t.sandbox, Identity: t.ident})
 	if err != nil {
 		return fmt.Errorf("checkpoint %q: %w", t.id, err)
 	}

@@ -35,6 +35,8 @@ type agentFlags struct {
 	advertise     string
 	cpuFloor      float64
 	user          string
+	taskUsers     []string
+	allowRoot     bool
 	tokenFile     string
 	caFile        string
 	cleanupOnStop bool
@@ -75,7 +77,9 @@ serves its API even while no master is reachable.`,
 	fl.StringVar(&f.hostname, "hostname", "", "hostname to register with (default: the host's)")
 	fl.StringVar(&f.advertise, "advertise-url", "", "URL the master uses to reach this agent's API (default: http://HOSTNAME:PORT of --listen)")
 	fl.Float64Var(&f.cpuFloor, "cpu-floor", 0.1, "lowest CFS quota of the batch cgroup, in cores: batch tasks crawl, never freeze")
-	fl.StringVar(&f.user, "task-user", "nobody", "user that tasks run as when the agent is root ('-' keeps root)")
+	fl.StringVar(&f.user, "task-user", "nobody", "user that tasks naming none run as when the agent is root ('-' keeps root: needs --allow-root-tasks)")
+	fl.StringSliceVar(&f.taskUsers, "task-users", nil, "comma-separated users a task may ask for (its user field) besides --task-user; any other is refused")
+	fl.BoolVar(&f.allowRoot, "allow-root-tasks", false, "let tasks run as root (uid 0); off, a task asking for root is refused")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding a bearer token required by the local API (except /metrics and /healthz) and sent to the master")
 	fl.StringVar(&f.caFile, "ca-file", "", "PEM CA certificate to trust when the masters serve TLS")
 	fl.BoolVar(&f.cleanupOnStop, "cleanup-on-stop", false, "on stop, kill every task and remove the cgroups instead of leaving them for recovery")
@@ -243,8 +247,9 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 		Hierarchy: h, BatchCgroup: f.mon.batchCgroup, CPUFloor: f.cpuFloor,
 		Monitor:  monitor.Config{Policy: policy, Observer: obs, Logger: log},
 		Services: services,
-		Executor: executor.Config{WorkDir: filepath.Join(f.workDir, "executor"), User: f.user, Logger: log},
-		Master:   mc, CleanupOnStop: f.cleanupOnStop, Logger: log,
+		Executor: executor.Config{WorkDir: filepath.Join(f.workDir, "executor"), User: f.user,
+			TaskUsers: f.taskUsers, AllowRootTasks: f.allowRoot, Logger: log},
+		Master: mc, CleanupOnStop: f.cleanupOnStop, Logger: log,
 	})
 	if err != nil {
 		return err
