@@ -29,7 +29,6 @@ var ErrUnknownTask = errors.New("unknown task")
 
 // Defaults of Config fields left zero.
 const (
-	DefaultUser          = "nobody"
 	DefaultFetchMaxBytes = 1 << 30
 	DefaultLogMaxBytes   = 10 << 20
 	DefaultLogMaxFiles   = 3
@@ -53,10 +52,16 @@ type Config struct {
 	// WorkDir holds sandboxes (WorkDir/sandboxes/<id>) and checkpoints
 	// (WorkDir/tasks/<id>.json).
 	WorkDir string
-	// User is the default unprivileged user tasks run as when the agent is
-	// root; "" means "nobody", "-" keeps the agent's user (root: needs
-	// AllowRootTasks).
+	// User is who tasks that name no user run as when the agent is root:
+	// "" gives each task a uid of its own from UIDRange, a name that
+	// account, "-" the agent's user (root: needs AllowRootTasks).
 	User string
+	// UIDRange is where per-task uids come from (default 61000-61999); it
+	// must hold no account of PasswdFile or GroupFile.
+	UIDRange UIDRange
+	// PasswdFile and GroupFile are the host's account databases (default
+	// /etc/passwd and /etc/group), read once by New.
+	PasswdFile, GroupFile string
 	// TaskUsers are the users a task may ask for (TaskInfo.User) besides
 	// User; any other is refused at Launch.
 	TaskUsers []string
@@ -87,6 +92,9 @@ type TaskView struct {
 	MemBytes  uint64         `json:"mem_bytes"` // working set of its cgroup at the last check
 	DiskBytes int64          `json:"disk_bytes"`
 	Sandbox   string         `json:"sandbox"`
+	// UID is the uid the task runs as (its own one from the range, a
+	// named user's, or the agent's).
+	UID uint32 `json:"uid"`
 }
 
 // Executor runs tasks in their own cgroups and sandboxes. See the package
@@ -105,8 +113,9 @@ type Executor struct {
 
 	mu      sync.Mutex
 	tasks   map[string]*task
-	pending []*task       // launched or adopted, not yet picked up by Run
-	wake    chan struct{} // cap 1: pending grew
+	uids    map[uint32]string // dynamic uid → the task holding it
+	pending []*task           // launched or adopted, not yet picked up by Run
+	wake    chan struct{}     // cap 1: pending grew
 
 	out *outbox
 }
@@ -123,8 +132,22 @@ func New(cfg Config) (*Executor, error) {
 	if cfg.WorkDir == "" || !filepath.IsAbs(cfg.WorkDir) {
 		return nil, fmt.Errorf("executor: Config.WorkDir %q must be an absolute path", cfg.WorkDir)
 	}
-	if cfg.User == "" {
-		cfg.User = DefaultUser
+	if cfg.UIDRange == (UIDRange{}) {
+		cfg.UIDRange = DefaultUIDRange
+	}
+	if err := cfg.UIDRange.validate(); err != nil {
+		return nil, fmt.Errorf("executor: %w", err)
+	}
+	if cfg.PasswdFile == "" {
+		cfg.PasswdFile = "/etc/passwd"
+	}
+	if cfg.GroupFile == "" {
+		cfg.GroupFile = "/etc/group"
+	}
+	if os.Geteuid() == 0 {
+		if err := checkIDsFree(cfg.UIDRange, cfg.PasswdFile, cfg.GroupFile); err != nil {
+			return nil, fmt.Errorf("executor: %w", err)
+		}
 	}
 	if cfg.FetchMaxBytes < 0 || cfg.LogMaxBytes < 0 || cfg.LogMaxFiles < 0 || cfg.DiskInterval < 0 || cfg.DefaultGrace < 0 {
 		return nil, errors.New("executor: negative size, count or duration in Config")
@@ -165,6 +188,7 @@ func New(cfg Config) (*Executor, error) {
 		sandboxesDir: filepath.Join(cfg.WorkDir, "sandboxes"),
 		asRoot:       os.Geteuid() == 0,
 		tasks:        map[string]*task{},
+		uids:         map[uint32]string{},
 		wake:         make(chan struct{}, 1),
 		out:          newOutbox(),
 	}
@@ -246,6 +270,12 @@ func (e *Executor) Launch(info api.TaskInfo) error {
 		e.mu.Unlock()
 		return fmt.Errorf("executor: launch: %w: %q", ErrExists, info.ID)
 	}
+	if ident.Dynamic {
+		if err := e.allocUIDLocked(ident, info.ID); err != nil {
+			e.mu.Unlock()
+			return fmt.Errorf("executor: launch %q: %w", info.ID, err)
+		}
+	}
 	t := newTask(cloneInfo(info), filepath.Join(e.sandboxesDir, info.ID), e.taskCgroup(info.ID))
 	t.ident = ident
 	e.tasks[info.ID] = t
@@ -257,6 +287,7 @@ func (e *Executor) Launch(info api.TaskInfo) error {
 	if err != nil {
 		e.mu.Lock()
 		delete(e.tasks, info.ID)
+		e.releaseUIDLocked(ident, info.ID)
 		e.mu.Unlock()
 		return fmt.Errorf("executor: launch %q: %w", info.ID, err)
 	}
@@ -334,7 +365,8 @@ func (e *Executor) Task(id string) (TaskView, bool) {
 func (e *Executor) Updates() <-chan api.TaskStatus { return e.out.ch }
 
 // Forget removes a terminal task's checkpoint and sandbox, once the master
-// has acknowledged its final status.
+// has acknowledged its final status, and releases its dynamic uid: only
+// then, so the next holder of the uid never finds a sandbox it owns.
 func (e *Executor) Forget(id string) error {
 	t := e.lookup(id)
 	if t == nil {
@@ -354,6 +386,7 @@ func (e *Executor) Forget(id string) error {
 	}
 	e.mu.Lock()
 	delete(e.tasks, id)
+	e.releaseUIDLocked(t.ident, id)
 	e.mu.Unlock()
 	return nil
 }

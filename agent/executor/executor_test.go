@@ -200,7 +200,8 @@ func TestMemoryLimitAndEnv(t *testing.T) {
 	}
 }
 
-func TestRunsAsNobody(t *testing.T) {
+// With no user named, a task runs as a uid of its own from the range.
+func TestRunsAsItsOwnUID(t *testing.T) {
 	hs := newHarness(t, false, nil)
 	if err := hs.e.Launch(newInfo("who", "id -u; touch $HOME/written")); err != nil {
 		t.Fatal(err)
@@ -209,8 +210,8 @@ func TestRunsAsNobody(t *testing.T) {
 	if v.Status.State != api.TaskFinished {
 		t.Fatalf("status = %+v (stderr %q)", v.Status, readSandbox(t, v, "stderr"))
 	}
-	if got := strings.TrimSpace(readSandbox(t, v, "stdout")); got != "65534" {
-		t.Fatalf("id -u = %q, want 65534", got)
+	if got := strings.TrimSpace(readSandbox(t, v, "stdout")); got != strconv.Itoa(int(v.UID)) || !DefaultUIDRange.contains(uint64(v.UID)) {
+		t.Fatalf("id -u = %q (view %d), want a uid of %s", got, v.UID, DefaultUIDRange)
 	}
 }
 

@@ -107,7 +107,11 @@ func (e *Executor) prepare(ctx context.Context, t *task) (procSpec, string, erro
 	t.mu.Lock()
 	info := t.info
 	t.mu.Unlock()
-	if err := os.MkdirAll(t.sandbox, 0o750); err != nil {
+	// 0700: once chowned, only the task's own uid enters its sandbox.
+	if err := os.MkdirAll(t.sandbox, 0o700); err != nil {
+		return spec, api.ReasonSandboxFailed, fmt.Errorf("sandbox %s: %w", t.sandbox, err)
+	}
+	if err := os.Chmod(t.sandbox, 0o700); err != nil {
 		return spec, api.ReasonSandboxFailed, fmt.Errorf("sandbox %s: %w", t.sandbox, err)
 	}
 	if err := e.fetchAll(ctx, info, t.sandbox); err != nil {

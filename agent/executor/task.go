@@ -84,7 +84,15 @@ func (t *task) view() TaskView {
 		c := *st.ExitCode
 		st.ExitCode = &c
 	}
+	var uid uint32
+	if t.ident != nil {
+		uid = t.ident.UID
+		if t.ident.Keep {
+			uid = uint32(os.Geteuid())
+		}
+	}
 	return TaskView{
+		UID:       uid,
 		Info:      cloneInfo(t.info),
 		Status:    st,
 		Started:   t.started,

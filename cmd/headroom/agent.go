@@ -36,6 +36,7 @@ type agentFlags struct {
 	cpuFloor      float64
 	user          string
 	taskUsers     []string
+	uidRange      string
 	allowRoot     bool
 	tokenFile     string
 	caFile        string
@@ -77,7 +78,8 @@ serves its API even while no master is reachable.`,
 	fl.StringVar(&f.hostname, "hostname", "", "hostname to register with (default: the host's)")
 	fl.StringVar(&f.advertise, "advertise-url", "", "URL the master uses to reach this agent's API (default: http://HOSTNAME:PORT of --listen)")
 	fl.Float64Var(&f.cpuFloor, "cpu-floor", 0.1, "lowest CFS quota of the batch cgroup, in cores: batch tasks crawl, never freeze")
-	fl.StringVar(&f.user, "task-user", "nobody", "user that tasks naming none run as when the agent is root ('-' keeps root: needs --allow-root-tasks)")
+	fl.StringVar(&f.user, "task-user", "", "user that tasks naming none run as when the agent is root: empty for a uid of the task's own from --task-uid-range, '-' keeps root (needs --allow-root-tasks)")
+	fl.StringVar(&f.uidRange, "task-uid-range", executor.DefaultUIDRange.String(), "uids (and gids) given one per task, FIRST-LAST; must hold no account of /etc/passwd or /etc/group")
 	fl.StringSliceVar(&f.taskUsers, "task-users", nil, "comma-separated users a task may ask for (its user field) besides --task-user; any other is refused")
 	fl.BoolVar(&f.allowRoot, "allow-root-tasks", false, "let tasks run as root (uid 0); off, a task asking for root is refused")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding a bearer token required by the local API (except /metrics and /healthz) and sent to the master")
@@ -177,6 +179,12 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 			return err
 		}
 	}
+	uidRange := executor.DefaultUIDRange
+	if f.uidRange != "" {
+		if uidRange, err = executor.ParseUIDRange(f.uidRange); err != nil {
+			return fmt.Errorf("--task-uid-range: %w", err)
+		}
+	}
 	h, err := cgroup.Open(cgroup.Config{Root: f.mon.cgroupRoot})
 	if err != nil {
 		return fmt.Errorf("the agent needs a cgroup hierarchy: %w", err)
@@ -248,7 +256,7 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 		Monitor:  monitor.Config{Policy: policy, Observer: obs, Logger: log},
 		Services: services,
 		Executor: executor.Config{WorkDir: filepath.Join(f.workDir, "executor"), User: f.user,
-			TaskUsers: f.taskUsers, AllowRootTasks: f.allowRoot, Logger: log},
+			TaskUsers: f.taskUsers, AllowRootTasks: f.allowRoot, UIDRange: uidRange, Logger: log},
 		Master: mc, CleanupOnStop: f.cleanupOnStop, Logger: log,
 	})
 	if err != nil {
