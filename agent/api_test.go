@@ -506,7 +506,7 @@ func TestAPIFetchFailures(t *testing.T) {
 	cases := []fetchCase{
 		{"http 404", api.FetchURI{URI: u("/missing.bin")}, "", api.ReasonFetchFailed, []string{u("/missing.bin"), "404"}},
 		{"connection refused", api.FetchURI{URI: "http://127.0.0.1:1/x.bin"}, "", api.ReasonFetchFailed, []string{"127.0.0.1:1/x.bin", "refused"}},
-		{"missing file", api.FetchURI{URI: "file://" + filepath.Join(outside, "nope.bin")}, "", api.ReasonFetchFailed, []string{"nope.bin", "no such file"}},
+		{"file outside the allowed dirs", api.FetchURI{URI: "file://" + filepath.Join(outside, "nope.bin")}, "", api.ReasonFetchFailed, []string{"nope.bin", "not under any --fetch-allow-dir"}},
 		{"over the size cap", api.FetchURI{URI: u("/big.bin")}, "", api.ReasonFetchFailed, []string{u("/big.bin"), "fetch limit"}},
 		{"sha256 mismatch", api.FetchURI{URI: u("/small.bin"), SHA256: sha([]byte("something else"))}, "", api.ReasonFetchFailed,
 			[]string{u("/small.bin"), "sha256 mismatch", sha(small)}},

@@ -150,8 +150,8 @@ func main() {
 // TestCheckChrooted: a task with a rootfs is checked inside that rootfs,
 // with the rootfs' own /bin/sh, as the task's user.
 func TestCheckChrooted(t *testing.T) {
-	hs := newHarness(t, false, nil)
-	src := t.TempDir()
+	src := newWorkDir(t)
+	hs := newHarness(t, false, allowFetch(src))
 	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(fakeShell), 0o644); err != nil {
 		t.Fatal(err)
 	}

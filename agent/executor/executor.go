@@ -68,6 +68,11 @@ type Config struct {
 	// AllowRootTasks lets tasks run as uid 0 (a task asking for "root",
 	// or User "-" on a root agent). Off: no task ever runs as root.
 	AllowRootTasks bool
+	// FetchAllowDirs are the only directories file:// and absolute-path
+	// artifacts may come from (their symlinks evaluated, and a link out
+	// of them refused); none by default. Such files are read with the
+	// task's credentials, so they must also be readable by its uid.
+	FetchAllowDirs []string
 	// FetchMaxBytes caps each fetched artifact; default 1 GiB.
 	FetchMaxBytes int64
 	// LogMaxBytes is the stdout/stderr size that triggers rotation.
@@ -106,6 +111,7 @@ type Executor struct {
 	log   *slog.Logger
 
 	tasksDir     string
+	allowDirs    []string // FetchAllowDirs with their symlinks evaluated
 	sandboxesDir string
 	// asRoot is whether tasks are switched to an unprivileged user (and
 	// sandboxes chowned); decided once because euid does not change.
@@ -179,7 +185,12 @@ func New(cfg Config) (*Executor, error) {
 	if cfg.User == "-" && os.Geteuid() == 0 && !cfg.AllowRootTasks {
 		return nil, errors.New(`executor: Config.User "-" would run tasks as root; set AllowRootTasks (--allow-root-tasks) or name an unprivileged user`)
 	}
+	allowDirs, err := resolveAllowDirs(cfg.FetchAllowDirs)
+	if err != nil {
+		return nil, fmt.Errorf("executor: %w", err)
+	}
 	e := &Executor{
+		allowDirs:    allowDirs,
 		cfg:          cfg,
 		h:            cfg.Hierarchy,
 		clock:        cfg.Clock,

@@ -17,6 +17,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/headroom-dev/headroom/api"
 )
@@ -32,7 +33,7 @@ const maxLinkTarget = 4096
 // fetchAll fetches every artifact of info into sandbox. All writes go
 // through an os.Root of the sandbox, so no file name, symlink or hard
 // link in an artifact can make us write outside it.
-func (e *Executor) fetchAll(ctx context.Context, info api.TaskInfo, sandbox string) error {
+func (e *Executor) fetchAll(ctx context.Context, info api.TaskInfo, sandbox string, cred *syscall.Credential) error {
 	if len(info.Fetch) == 0 {
 		return nil
 	}
@@ -45,9 +46,9 @@ func (e *Executor) fetchAll(ctx context.Context, info api.TaskInfo, sandbox stri
 	if d := info.Resources.Disk; d > 0 && d < budget {
 		budget = d
 	}
-	for _, f := range info.Fetch {
-		if err := e.fetchOne(ctx, root, f, &budget); err != nil {
-			return fmt.Errorf("task %q: fetch %s: %w", info.ID, f.URI, err)
+	for i, f := range info.Fetch {
+		if err := e.fetchOne(ctx, root, f, &budget, cred); err != nil {
+			return fmt.Errorf("task %q: fetch uri[%d] %s: %w", info.ID, i, f.URI, err)
 		}
 	}
 	return nil
@@ -55,7 +56,7 @@ func (e *Executor) fetchAll(ctx context.Context, info api.TaskInfo, sandbox stri
 
 // fetchOne downloads or copies one artifact, checks its size and hash,
 // then makes it executable and/or extracts it as asked.
-func (e *Executor) fetchOne(ctx context.Context, root *os.Root, f api.FetchURI, budget *int64) error {
+func (e *Executor) fetchOne(ctx context.Context, root *os.Root, f api.FetchURI, budget *int64, cred *syscall.Credential) error {
 	base, err := uriBase(f.URI)
 	if err != nil {
 		return err
@@ -67,7 +68,7 @@ func (e *Executor) fetchOne(ctx context.Context, root *os.Root, f api.FetchURI, 
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
 		return fmt.Errorf("cannot derive a file name (got %q); set output_file", name)
 	}
-	src, err := e.openURI(ctx, f.URI)
+	src, err := e.openURI(ctx, f.URI, cred)
 	if err != nil {
 		return err
 	}
@@ -128,10 +129,11 @@ func uriBase(uri string) (string, error) {
 }
 
 // openURI opens the artifact: http(s) with the configured client, file://
-// and absolute paths as local files.
-func (e *Executor) openURI(ctx context.Context, uri string) (io.ReadCloser, error) {
+// and absolute paths as local files under an allowed directory, read with
+// the task's credentials (openLocal).
+func (e *Executor) openURI(ctx context.Context, uri string, cred *syscall.Credential) (io.ReadCloser, error) {
 	if strings.HasPrefix(uri, "/") {
-		return os.Open(uri)
+		return e.openLocal(ctx, uri, cred)
 	}
 	u, err := url.Parse(uri)
 	if err != nil {
@@ -142,7 +144,7 @@ func (e *Executor) openURI(ctx context.Context, uri string) (io.ReadCloser, erro
 		if u.Host != "" && u.Host != "localhost" {
 			return nil, fmt.Errorf("file URI with remote host %q", u.Host)
 		}
-		return os.Open(u.Path)
+		return e.openLocal(ctx, u.Path, cred)
 	case "http", "https":
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 		if err != nil {

@@ -244,3 +244,8 @@ func readLog(t *testing.T, v TaskView, name string) string {
 	t.Helper()
 	return readSandbox(t, v, name)
 }
+
+// allowFetch lets tasks fetch local files from dirs.
+func allowFetch(dirs ...string) func(*Config) {
+	return func(c *Config) { c.FetchAllowDirs = dirs }
+}

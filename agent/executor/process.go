@@ -114,7 +114,11 @@ func (e *Executor) prepare(ctx context.Context, t *task) (procSpec, string, erro
 	if err := os.Chmod(t.sandbox, 0o700); err != nil {
 		return spec, api.ReasonSandboxFailed, fmt.Errorf("sandbox %s: %w", t.sandbox, err)
 	}
-	if err := e.fetchAll(ctx, info, t.sandbox); err != nil {
+	t.mu.Lock()
+	cred := t.ident.cred()
+	t.mu.Unlock()
+	spec.cred = cred
+	if err := e.fetchAll(ctx, info, t.sandbox, cred); err != nil {
 		return spec, api.ReasonFetchFailed, err
 	}
 	for _, name := range []string{"stdout", "stderr"} {
@@ -127,10 +131,6 @@ func (e *Executor) prepare(ctx context.Context, t *task) (procSpec, string, erro
 		}
 		f.Close()
 	}
-	t.mu.Lock()
-	cred := t.ident.cred()
-	t.mu.Unlock()
-	spec.cred = cred
 	if cred != nil {
 		if err := chownTree(t.sandbox, int(cred.Uid), int(cred.Gid)); err != nil {
 			return spec, api.ReasonSandboxFailed, err
