@@ -574,7 +574,7 @@ func TestAPIFetchFailures(t *testing.T) {
 		st := waitTask(t, ta.Agent, "fetch-ok", 30*time.Second, func(s api.TaskStatus) bool { return s.State.IsTerminal() }, "terminal")
 		if st.State != api.TaskFinished {
 			v, _ := ta.exec.Task("fetch-ok")
-			stderr, _ := os.ReadFile(filepath.Join(v.Sandbox, "stderr"))
+			stderr, _ := os.ReadFile(filepath.Join(v.LogDir, "stderr"))
 			t.Fatalf("good artifacts: %s (%s: %s) stderr %q", st.State, st.Reason, st.Message, stderr)
 		}
 	})
@@ -648,10 +648,7 @@ func TestAPIFetchSymlinkChainDoesNotRedirectLogs(t *testing.T) {
 		if code, body := ta.do(t, http.MethodPost, "/api/v1/tasks", info); code != http.StatusAccepted {
 			t.Fatalf("launch: %d %s", code, body)
 		}
-		st := waitTask(t, ta.Agent, id, 30*time.Second, func(s api.TaskStatus) bool { return s.State.IsTerminal() }, "terminal")
-		if st.State != api.TaskFailed || (st.Reason != api.ReasonFetchFailed && st.Reason != api.ReasonSandboxFailed) {
-			t.Errorf("%s: ended %s (%s: %s), want failed in staging", name, st.State, st.Reason, st.Message)
-		}
+		waitTask(t, ta.Agent, id, 30*time.Second, func(s api.TaskStatus) bool { return s.State.IsTerminal() }, "terminal")
 		if names := dirEntries(t, outside); len(names) != 0 {
 			t.Fatalf("%s: the agent wrote outside the sandbox, in %s: %v", name, outside, names)
 		}
@@ -690,7 +687,7 @@ func TestAPILogRotationDoesNotFollowSymlinks(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(v.Sandbox, "written")); err != nil {
 			return false
 		}
-		fi, err := os.Lstat(filepath.Join(v.Sandbox, "stderr"))
+		fi, err := os.Lstat(filepath.Join(v.LogDir, "stderr"))
 		return err == nil && fi.Mode().IsRegular() && fi.Size() < 5000
 	}, "stderr rotated")
 	if st, _ := ta.exec.Task("rot"); st.Status.State.IsTerminal() {

@@ -97,6 +97,9 @@ type TaskView struct {
 	MemBytes  uint64         `json:"mem_bytes"` // working set of its cgroup at the last check
 	DiskBytes int64          `json:"disk_bytes"`
 	Sandbox   string         `json:"sandbox"`
+	// LogDir holds the task's stdout and stderr (and their rotated
+	// copies): the agent's, out of the task's reach.
+	LogDir string `json:"log_dir"`
 	// UID is the uid the task runs as (its own one from the range, a
 	// named user's, or the agent's).
 	UID uint32 `json:"uid"`
@@ -113,6 +116,7 @@ type Executor struct {
 	tasksDir     string
 	allowDirs    []string // FetchAllowDirs with their symlinks evaluated
 	sandboxesDir string
+	metaDir      string // WorkDir/meta: per task, what the agent writes for it
 	// asRoot is whether tasks are switched to an unprivileged user (and
 	// sandboxes chowned); decided once because euid does not change.
 	asRoot bool
@@ -197,6 +201,7 @@ func New(cfg Config) (*Executor, error) {
 		log:          cfg.Logger.With("component", "executor"),
 		tasksDir:     filepath.Join(cfg.WorkDir, "tasks"),
 		sandboxesDir: filepath.Join(cfg.WorkDir, "sandboxes"),
+		metaDir:      filepath.Join(cfg.WorkDir, "meta"),
 		asRoot:       os.Geteuid() == 0,
 		tasks:        map[string]*task{},
 		uids:         map[uint32]string{},
@@ -208,8 +213,13 @@ func New(cfg Config) (*Executor, error) {
 	if err := os.MkdirAll(cfg.WorkDir, 0o711); err != nil {
 		return nil, fmt.Errorf("executor: work dir: %w", err)
 	}
-	if err := os.MkdirAll(e.tasksDir, 0o700); err != nil {
-		return nil, fmt.Errorf("executor: tasks dir: %w", err)
+	for _, d := range []string{e.tasksDir, e.metaDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("executor: %s: %w", d, err)
+		}
+		if err := os.Chmod(d, 0o700); err != nil {
+			return nil, fmt.Errorf("executor: %s: %w", d, err)
+		}
 	}
 	// Sandboxes are traverse-only for others (0711), not 0700: a task
 	// switched to an unprivileged user must be able to reach its own
@@ -287,7 +297,7 @@ func (e *Executor) Launch(info api.TaskInfo) error {
 			return fmt.Errorf("executor: launch %q: %w", info.ID, err)
 		}
 	}
-	t := newTask(cloneInfo(info), filepath.Join(e.sandboxesDir, info.ID), e.taskCgroup(info.ID))
+	t := newTask(cloneInfo(info), filepath.Join(e.sandboxesDir, info.ID), filepath.Join(e.metaDir, info.ID), e.taskCgroup(info.ID))
 	t.ident = ident
 	e.tasks[info.ID] = t
 	e.mu.Unlock()
@@ -392,8 +402,10 @@ func (e *Executor) Forget(id string) error {
 	if err := os.Remove(e.checkpointPath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("executor: forget %q: %w", id, err)
 	}
-	if err := os.RemoveAll(t.sandbox); err != nil {
-		return fmt.Errorf("executor: forget %q: sandbox %s: %w", id, t.sandbox, err)
+	for _, d := range []string{t.sandbox, t.metaDir} {
+		if err := os.RemoveAll(d); err != nil {
+			return fmt.Errorf("executor: forget %q: %s: %w", id, d, err)
+		}
 	}
 	e.mu.Lock()
 	delete(e.tasks, id)

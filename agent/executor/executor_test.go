@@ -25,10 +25,10 @@ func TestExitCodeOutputAndUpdates(t *testing.T) {
 	if v.Status.ExitCode == nil || *v.Status.ExitCode != 3 {
 		t.Fatalf("exit code = %v, want 3", v.Status.ExitCode)
 	}
-	if got := readSandbox(t, v, "stdout"); got != "hi\n" {
+	if got := readLog(t, v, "stdout"); got != "hi\n" {
 		t.Errorf("stdout = %q", got)
 	}
-	if got := readSandbox(t, v, "stderr"); got != "err\n" {
+	if got := readLog(t, v, "stderr"); got != "err\n" {
 		t.Errorf("stderr = %q", got)
 	}
 	cgroupGone(t, hs.h, hs.parent+"/t1")
@@ -144,7 +144,7 @@ func TestKillIgnoringTermGetsSIGKILL(t *testing.T) {
 	}
 	v := waitFor(t, hs.e, "trap", api.TaskRunning)
 	testutil.Eventually(t, waitLong, 20*time.Millisecond, func() bool {
-		b, _ := os.ReadFile(v.Sandbox + "/stdout")
+		b, _ := os.ReadFile(v.LogDir + "/stdout")
 		return strings.Contains(string(b), "ready")
 	}, "trap installed")
 	start := time.Now()
@@ -184,11 +184,11 @@ func TestMemoryLimitAndEnv(t *testing.T) {
 		t.Errorf("memory limit = %d, want %d", st.MemoryLimit, 96<<20)
 	}
 	testutil.Eventually(t, waitLong, 20*time.Millisecond, func() bool {
-		b, _ := os.ReadFile(v.Sandbox + "/stdout")
+		b, _ := os.ReadFile(v.LogDir + "/stdout")
 		return strings.Contains(string(b), "bar")
 	}, "env printed")
 	want := "mem " + v.Sandbox + " " + v.Sandbox + " bar\n"
-	if got := readSandbox(t, v, "stdout"); got != want {
+	if got := readLog(t, v, "stdout"); got != want {
 		t.Errorf("stdout = %q, want %q", got, want)
 	}
 	testutil.Eventually(t, waitLong, 20*time.Millisecond, func() bool {
@@ -208,9 +208,9 @@ func TestRunsAsItsOwnUID(t *testing.T) {
 	}
 	v := waitTerminal(t, hs.e, "who")
 	if v.Status.State != api.TaskFinished {
-		t.Fatalf("status = %+v (stderr %q)", v.Status, readSandbox(t, v, "stderr"))
+		t.Fatalf("status = %+v (stderr %q)", v.Status, readLog(t, v, "stderr"))
 	}
-	if got := strings.TrimSpace(readSandbox(t, v, "stdout")); got != strconv.Itoa(int(v.UID)) || !DefaultUIDRange.contains(uint64(v.UID)) {
+	if got := strings.TrimSpace(readLog(t, v, "stdout")); got != strconv.Itoa(int(v.UID)) || !DefaultUIDRange.contains(uint64(v.UID)) {
 		t.Fatalf("id -u = %q (view %d), want a uid of %s", got, v.UID, DefaultUIDRange)
 	}
 }
@@ -261,7 +261,7 @@ func TestSignaledAndOOMKilled(t *testing.T) {
 	}
 	v = waitTerminal(t, hs.e, "oom")
 	if v.Status.State != api.TaskFailed || v.Status.Reason != api.ReasonOOMKilled {
-		t.Errorf("oom: %+v (stderr %q)", v.Status, readSandbox(t, v, "stderr"))
+		t.Errorf("oom: %+v (stderr %q)", v.Status, readLog(t, v, "stderr"))
 	}
 	cgroupGone(t, hs.h, hs.parent+"/oom")
 }

@@ -103,9 +103,9 @@ func TestFetchExecutableWithSHA256(t *testing.T) {
 	}
 	v := waitTerminal(t, hs.e, "f")
 	if v.Status.State != api.TaskFinished {
-		t.Fatalf("status = %+v, stderr %q", v.Status, readSandbox(t, v, "stderr"))
+		t.Fatalf("status = %+v, stderr %q", v.Status, readLog(t, v, "stderr"))
 	}
-	if got := readSandbox(t, v, "stdout"); got != "fetched arg\n" {
+	if got := readLog(t, v, "stdout"); got != "fetched arg\n" {
 		t.Fatalf("stdout = %q", got)
 	}
 	fi, err := os.Stat(filepath.Join(v.Sandbox, "run.sh"))
@@ -200,9 +200,9 @@ func TestFetchZipAndLocalFile(t *testing.T) {
 	}
 	v := waitTerminal(t, hs.e, "z")
 	if v.Status.State != api.TaskFinished {
-		t.Fatalf("status = %+v, stderr %q", v.Status, readSandbox(t, v, "stderr"))
+		t.Fatalf("status = %+v, stderr %q", v.Status, readLog(t, v, "stderr"))
 	}
-	if got := readSandbox(t, v, "stdout"); got != "from zip\nlocal\nlocal\n" {
+	if got := readLog(t, v, "stdout"); got != "from zip\nlocal\nlocal\n" {
 		t.Fatalf("stdout = %q", got)
 	}
 }
@@ -253,9 +253,9 @@ func TestChrootRootfs(t *testing.T) {
 	}
 	v := waitTerminal(t, hs.e, "chroot")
 	if v.Status.State != api.TaskFinished {
-		t.Fatalf("status = %+v, stderr %q", v.Status, readSandbox(t, v, "stderr"))
+		t.Fatalf("status = %+v, stderr %q", v.Status, readLog(t, v, "stderr"))
 	}
-	if got := readSandbox(t, v, "stdout"); got != "inside\n" {
+	if got := readLog(t, v, "stdout"); got != "inside\n" {
 		t.Fatalf("stdout = %q", got)
 	}
 

@@ -19,15 +19,20 @@ import (
 	"github.com/headroom-dev/headroom/internal/cgroup"
 )
 
-// exitStatusFile is written by the wrapper in the sandbox when the task
-// exits, so a task that ends while no agent runs still has an exit code.
-const exitStatusFile = ".exit-status"
+// exitStatusFile is where the wrapper records the task's exit status, in
+// the task's meta directory, so a task that ends while no agent runs
+// still has an exit code.
+const exitStatusFile = "exit-status"
 
 // wrapperScript runs the task ("$@") as a child of a tiny shell that
-// records its exit status, atomically enough for a decimal number, in the
-// file given as $1, then exits with the same status. $0 names the shell in
-// its own error messages ("command not found" and the like).
-const wrapperScript = `f=$1; shift; "$@"; s=$?; echo "$s" > "$f"; exit "$s"`
+// records its exit status, atomically enough for a decimal number, on fd
+// 3, then exits with the same status. The agent opens fd 3 on the exit
+// status file of the task's meta directory, which the task cannot reach:
+// the wrapper never writes through a path, so a task (in a chroot or not)
+// cannot point it at a host file, and the task itself does not inherit
+// the descriptor (3>&-). $0 names the shell in its own error messages
+// ("command not found" and the like).
+const wrapperScript = `"$@" 3>&-; s=$?; echo "$s" >&3; exit "$s"`
 
 const (
 	shell       = "/bin/sh"
@@ -121,13 +126,16 @@ func (e *Executor) prepare(ctx context.Context, t *task) (procSpec, string, erro
 	if err := e.fetchAll(ctx, info, t.sandbox, cred); err != nil {
 		return spec, api.ReasonFetchFailed, err
 	}
+	// The logs and the exit status live in the task's meta directory,
+	// root's and 0700: nothing the agent writes for a task goes through a
+	// path the task controls. O_NOFOLLOW all the same.
+	if err := os.MkdirAll(t.metaDir, 0o700); err != nil {
+		return spec, api.ReasonSandboxFailed, fmt.Errorf("meta dir %s: %w", t.metaDir, err)
+	}
 	for _, name := range []string{"stdout", "stderr"} {
-		// O_NOFOLLOW: an artifact may hold a symlink named like a log
-		// whose target only the kernel sees outside the sandbox; the
-		// agent must not create or append to a file through it.
-		f, err := os.OpenFile(filepath.Join(t.sandbox, name), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o640)
+		f, err := os.OpenFile(filepath.Join(t.metaDir, name), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
 		if err != nil {
-			return spec, api.ReasonSandboxFailed, fmt.Errorf("sandbox %s: %w", t.sandbox, err)
+			return spec, api.ReasonSandboxFailed, fmt.Errorf("meta dir %s: %w", t.metaDir, err)
 		}
 		f.Close()
 	}
@@ -261,12 +269,17 @@ func (e *Executor) startLocked(t *task, spec procSpec) error {
 	if err := os.Remove(t.exitFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fail(err)
 	}
-	stdout, err := os.OpenFile(filepath.Join(t.sandbox, "stdout"), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o640)
+	exitFD, err := os.OpenFile(t.exitFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return fail(err)
+	}
+	defer exitFD.Close()
+	stdout, err := os.OpenFile(filepath.Join(t.metaDir, "stdout"), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return fail(err)
 	}
 	defer stdout.Close()
-	stderr, err := os.OpenFile(filepath.Join(t.sandbox, "stderr"), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o640)
+	stderr, err := os.OpenFile(filepath.Join(t.metaDir, "stderr"), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return fail(err)
 	}
@@ -274,7 +287,8 @@ func (e *Executor) startLocked(t *task, spec procSpec) error {
 
 	cmd := &exec.Cmd{
 		Path:        shell,
-		Args:        append([]string{"headroom-task", "-c", wrapperScript, "headroom-task", t.exitFile}, argv...),
+		Args:        append([]string{"headroom-task", "-c", wrapperScript, "headroom-task"}, argv...),
+		ExtraFiles:  []*os.File{exitFD},
 		Env:         taskEnv(info, t.sandbox, spec.rootfs != ""),
 		Dir:         dir,
 		Stdout:      stdout,

@@ -66,7 +66,7 @@ func (e *Executor) Recover(ctx context.Context) ([]api.TaskStatus, error) {
 			e.mu.Unlock()
 			continue
 		}
-		t := newTask(c.Info, filepath.Join(e.sandboxesDir, id), e.taskCgroup(id))
+		t := newTask(c.Info, filepath.Join(e.sandboxesDir, id), filepath.Join(e.metaDir, id), e.taskCgroup(id))
 		t.status, t.started, t.ident = c.Status, c.Started, c.Identity
 		if t.ident == nil && !c.Status.State.IsTerminal() {
 			// A checkpoint from before identities were recorded.

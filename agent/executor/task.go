@@ -41,6 +41,7 @@ type killReq struct {
 type task struct {
 	id      string
 	sandbox string
+	metaDir string // the agent's files for the task: logs, exit status
 	cgPath  string
 
 	mu        sync.Mutex
@@ -64,15 +65,16 @@ type task struct {
 	ident     *identity     // who the task runs as; set at Launch or recovery
 }
 
-func newTask(info api.TaskInfo, sandbox, cgPath string) *task {
+func newTask(info api.TaskInfo, sandbox, metaDir, cgPath string) *task {
 	return &task{
 		id:       info.ID,
 		sandbox:  sandbox,
+		metaDir:  metaDir,
 		cgPath:   cgPath,
 		info:     info,
 		launched: make(chan struct{}),
 		done:     make(chan struct{}),
-		exitFile: filepath.Join(sandbox, exitStatusFile),
+		exitFile: filepath.Join(metaDir, exitStatusFile),
 	}
 }
 
@@ -99,6 +101,7 @@ func (t *task) view() TaskView {
 		MemBytes:  t.memBytes,
 		DiskBytes: t.diskBytes,
 		Sandbox:   t.sandbox,
+		LogDir:    t.metaDir,
 	}
 }
 
