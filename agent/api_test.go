@@ -648,7 +648,10 @@ func TestAPIFetchSymlinkChainDoesNotRedirectLogs(t *testing.T) {
 		if code, body := ta.do(t, http.MethodPost, "/api/v1/tasks", info); code != http.StatusAccepted {
 			t.Fatalf("launch: %d %s", code, body)
 		}
-		waitTask(t, ta.Agent, id, 30*time.Second, func(s api.TaskStatus) bool { return s.State.IsTerminal() }, "terminal")
+		st := waitTask(t, ta.Agent, id, 30*time.Second, func(s api.TaskStatus) bool { return s.State.IsTerminal() }, "terminal")
+		if st.State != api.TaskFailed || st.Reason != api.ReasonFetchFailed || !strings.Contains(st.Message, "resolves outside the sandbox") {
+			t.Errorf("%s: ended %s (%s: %s), want the fetch refused", name, st.State, st.Reason, st.Message)
+		}
 		if names := dirEntries(t, outside); len(names) != 0 {
 			t.Fatalf("%s: the agent wrote outside the sandbox, in %s: %v", name, outside, names)
 		}
