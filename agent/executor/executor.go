@@ -35,6 +35,7 @@ const (
 	DefaultDiskInterval  = 10 * time.Second
 	DefaultGrace         = 10 * time.Second
 	defaultHTTPTimeout   = 10 * time.Minute
+	DefaultOOMScoreAdj   = 1000
 )
 
 // pollInterval is how often a task's exit (own child via wait4 WNOHANG,
@@ -81,6 +82,9 @@ type Config struct {
 	LogMaxFiles int
 	// DiskInterval is the period of the sandbox disk/memory/log check.
 	DiskInterval time.Duration
+	// OOMScoreAdj is every task's oom_score_adj (default 1000, the first
+	// the kernel's OOM killer picks): batch dies before the business.
+	OOMScoreAdj int
 	// DefaultGrace is the SIGTERM→SIGKILL grace when a task sets none.
 	DefaultGrace time.Duration
 	// HTTPClient fetches http(s) artifacts; default one with a timeout.
@@ -161,6 +165,12 @@ func New(cfg Config) (*Executor, error) {
 	}
 	if cfg.FetchMaxBytes < 0 || cfg.LogMaxBytes < 0 || cfg.LogMaxFiles < 0 || cfg.DiskInterval < 0 || cfg.DefaultGrace < 0 {
 		return nil, errors.New("executor: negative size, count or duration in Config")
+	}
+	if cfg.OOMScoreAdj == 0 {
+		cfg.OOMScoreAdj = DefaultOOMScoreAdj
+	}
+	if cfg.OOMScoreAdj < -1000 || cfg.OOMScoreAdj > 1000 {
+		return nil, fmt.Errorf("executor: Config.OOMScoreAdj %d: must be between -1000 and 1000", cfg.OOMScoreAdj)
 	}
 	if cfg.FetchMaxBytes == 0 {
 		cfg.FetchMaxBytes = DefaultFetchMaxBytes

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -264,4 +265,58 @@ func TestSignaledAndOOMKilled(t *testing.T) {
 		t.Errorf("oom: %+v (stderr %q)", v.Status, readLog(t, v, "stderr"))
 	}
 	cgroupGone(t, hs.h, hs.parent+"/oom")
+}
+
+// Batch tasks are the OOM killer's first choice: their oom_score_adj is
+// raised (1000 by default, or as configured) before the task runs.
+func TestTasksGetAHighOOMScore(t *testing.T) {
+	for _, adj := range []int{0, 500} {
+		hs := newHarness(t, false, func(c *Config) { c.OOMScoreAdj = adj })
+		if err := hs.e.Launch(newInfo("oom", "cat /proc/self/oom_score_adj; sh -c 'cat /proc/self/oom_score_adj'")); err != nil {
+			t.Fatal(err)
+		}
+		v := waitTerminal(t, hs.e, "oom")
+		want := adj
+		if want == 0 {
+			want = DefaultOOMScoreAdj
+		}
+		if got := readLog(t, v, "stdout"); got != fmt.Sprintf("%d\n%d\n", want, want) {
+			t.Errorf("OOMScoreAdj %d: task reports %q, want %d twice", adj, got, want)
+		}
+	}
+}
+
+// KillWithin caps the grace of a task that ignores SIGTERM and asked for
+// an hour.
+func TestKillWithinCapsTheGrace(t *testing.T) {
+	hs := newHarness(t, false, nil)
+	ti := newInfo("stubborn", `trap "" TERM; echo ready; while :; do sleep 1; done`)
+	ti.KillGracePeriodSeconds = 3600
+	if err := hs.e.Launch(ti); err != nil {
+		t.Fatal(err)
+	}
+	v := waitFor(t, hs.e, "stubborn", api.TaskRunning)
+	testutil.Eventually(t, waitLong, 20*time.Millisecond, func() bool {
+		b, _ := os.ReadFile(v.LogDir + "/stdout")
+		return strings.Contains(string(b), "ready")
+	}, "trap installed")
+	done := make(chan error, 1)
+	go func() {
+		done <- hs.e.KillWithin("stubborn", api.TaskPreempted, api.ReasonPreemptedMemory, "", 300*time.Millisecond)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(waitLong):
+		t.Fatal("KillWithin waited for the task's own hour-long grace")
+	}
+	if v, _ := hs.e.Task("stubborn"); v.Status.State != api.TaskPreempted {
+		t.Fatalf("status %+v", v.Status)
+	}
+	cgroupGone(t, hs.h, hs.parent+"/stubborn")
+	if err := hs.e.KillWithin("stubborn", api.TaskKilled, api.ReasonKilledByRequest, "", 0); err == nil {
+		t.Error("a zero grace cap was accepted")
+	}
 }

@@ -32,7 +32,11 @@ const exitStatusFile = "exit-status"
 // cannot point it at a host file, and the task itself does not inherit
 // the descriptor (3>&-). $0 names the shell in its own error messages
 // ("command not found" and the like).
-const wrapperScript = `"$@" 3>&-; s=$?; echo "$s" >&3; exit "$s"`
+//
+// Before that it raises its own oom_score_adj to $1 (inherited by the
+// task): should the kernel have to OOM-kill, batch goes before the
+// business. Raising it needs no privilege; a failure aborts the start.
+const wrapperScript = `echo "$1" > /proc/self/oom_score_adj || exit 126; shift; "$@" 3>&-; s=$?; echo "$s" >&3; exit "$s"`
 
 const (
 	shell       = "/bin/sh"
@@ -287,7 +291,7 @@ func (e *Executor) startLocked(t *task, spec procSpec) error {
 
 	cmd := &exec.Cmd{
 		Path:        shell,
-		Args:        append([]string{"headroom-task", "-c", wrapperScript, "headroom-task"}, argv...),
+		Args:        append([]string{"headroom-task", "-c", wrapperScript, "headroom-task", strconv.Itoa(e.cfg.OOMScoreAdj)}, argv...),
 		ExtraFiles:  []*os.File{exitFD},
 		Env:         taskEnv(info, t.sandbox, spec.rootfs != ""),
 		Dir:         dir,
@@ -447,6 +451,21 @@ func readExitStatus(path string) (int, bool) {
 // queued or fetching is stopped before it starts. Killing a terminal task
 // is a no-op; a second Kill while one is running waits for it.
 func (e *Executor) Kill(id string, state api.TaskState, reason, msg string) error {
+	return e.kill(id, state, reason, msg, 0)
+}
+
+// KillWithin is Kill with the grace period capped at maxGrace whatever
+// the task asked for: an eviction must give memory back in seconds, not
+// after a framework's hour-long grace.
+func (e *Executor) KillWithin(id string, state api.TaskState, reason, msg string, maxGrace time.Duration) error {
+	if maxGrace <= 0 {
+		return fmt.Errorf("executor: kill %q: grace cap %v must be positive", id, maxGrace)
+	}
+	return e.kill(id, state, reason, msg, maxGrace)
+}
+
+// kill is Kill; maxGrace > 0 caps the grace period.
+func (e *Executor) kill(id string, state api.TaskState, reason, msg string, maxGrace time.Duration) error {
 	if !state.IsTerminal() {
 		return fmt.Errorf("executor: kill %q: state %s is not terminal", id, state)
 	}
@@ -479,6 +498,9 @@ func (e *Executor) Kill(id string, state api.TaskState, reason, msg string) erro
 	grace := e.cfg.DefaultGrace
 	if s := t.info.KillGracePeriodSeconds; s > 0 {
 		grace = time.Duration(s * float64(time.Second))
+	}
+	if maxGrace > 0 {
+		grace = min(grace, maxGrace)
 	}
 	t.mu.Unlock()
 

@@ -38,6 +38,8 @@ type agentFlags struct {
 	taskUsers     []string
 	uidRange      string
 	fetchAllow    []string
+	evictGrace    time.Duration
+	oomScoreAdj   int
 	allowRoot     bool
 	tokenFile     string
 	caFile        string
@@ -83,6 +85,8 @@ serves its API even while no master is reachable.`,
 	fl.StringVar(&f.uidRange, "task-uid-range", executor.DefaultUIDRange.String(), "uids (and gids) given one per task, FIRST-LAST; must hold no account of /etc/passwd or /etc/group")
 	fl.StringSliceVar(&f.taskUsers, "task-users", nil, "comma-separated users a task may ask for (its user field) besides --task-user; any other is refused")
 	fl.StringArrayVar(&f.fetchAllow, "fetch-allow-dir", nil, "directory that file:// and absolute-path artifacts may come from, repeatable (default none: only http(s)); files are read as the task's uid")
+	fl.DurationVar(&f.evictGrace, "eviction-grace", agent.DefaultEvictionGrace, "SIGTERM→SIGKILL grace of an eviction, whatever the task asked for")
+	fl.IntVar(&f.oomScoreAdj, "task-oom-score-adj", executor.DefaultOOMScoreAdj, "oom_score_adj of every task (-1000..1000): high, so the kernel kills batch before the business")
 	fl.BoolVar(&f.allowRoot, "allow-root-tasks", false, "let tasks run as root (uid 0); off, a task asking for root is refused")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding a bearer token required by the local API (except /metrics and /healthz) and sent to the master")
 	fl.StringVar(&f.caFile, "ca-file", "", "PEM CA certificate to trust when the masters serve TLS")
@@ -258,7 +262,7 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 		Monitor:  monitor.Config{Policy: policy, Observer: obs, Logger: log},
 		Services: services,
 		Executor: executor.Config{WorkDir: filepath.Join(f.workDir, "executor"), User: f.user,
-			TaskUsers: f.taskUsers, AllowRootTasks: f.allowRoot, UIDRange: uidRange, FetchAllowDirs: f.fetchAllow, Logger: log},
+			TaskUsers: f.taskUsers, AllowRootTasks: f.allowRoot, UIDRange: uidRange, FetchAllowDirs: f.fetchAllow, OOMScoreAdj: f.oomScoreAdj, Logger: log},
 		Master: mc, CleanupOnStop: f.cleanupOnStop, Logger: log,
 	})
 	if err != nil {
