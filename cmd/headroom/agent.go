@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -72,8 +73,9 @@ serves its API even while no master is reachable.`,
 			return runAgent(cmd.Context(), f, log, nil)
 		},
 	}
-	f.mon.register(cmd, ":5051")
+	f.mon.register(cmd, "")
 	fl := cmd.Flags()
+	fl.Lookup("listen").Usage = "address to serve the API and /metrics on (default: the host and port of --advertise-url, else HOSTNAME:" + defaultAgentPort + "; never every interface unless asked, e.g. :" + defaultAgentPort + ")"
 	fl.StringVar(&f.masters, "master", "", "comma-separated master URLs; the agent follows the leader and moves along the list when one is down (empty: standalone)")
 	fl.StringVar(&f.workDir, "work-dir", "/var/lib/headroom/agent", "directory for task sandboxes, checkpoints and the agent id")
 	fl.StringVar(&f.attributes, "attributes", "", "static attributes, k=v,k=v (the master may add dynamic ones)")
@@ -222,16 +224,22 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	}
 	// The listener is bound before the agent registers, so that the URL
 	// it advertises is the real one (with --listen :0 too).
-	ln, err := net.Listen("tcp", f.mon.listen)
+	listen, derived := f.mon.listen, f.mon.listen == ""
+	if derived {
+		if listen, err = defaultAgentListen(f.advertise, hostname); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		return fmt.Errorf("--listen %s: %w", f.mon.listen, err)
+		return fmt.Errorf("--listen %s: %w", listen, err)
 	}
 	defer ln.Close()
-	advertise, err := advertiseURL(f.advertise, f.mon.listen, ln.Addr())
+	advertise, err := advertiseURL(f.advertise, listen, ln.Addr())
 	if err != nil {
 		return err
 	}
-	if h, _, _ := net.SplitHostPort(f.mon.listen); f.advertise == "" && (h == "" || h == "0.0.0.0" || h == "::") {
+	if h, _, _ := net.SplitHostPort(listen); f.advertise == "" && (derived || h == "" || h == "0.0.0.0" || h == "::") {
 		// Register under the hostname given with --hostname, if any.
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		advertise = "http://" + net.JoinHostPort(hostname, port)
@@ -293,6 +301,32 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	err = grp.Wait()
 	log.Info("agent stopped", "cleanup", f.cleanupOnStop)
 	return err
+}
+
+// defaultAgentPort is the agent's port when neither --listen nor
+// --advertise-url names one.
+const defaultAgentPort = "5051"
+
+// defaultAgentListen is where an agent listens without --listen: the
+// address it advertises, so that its API is not open on every interface
+// of the host by default.
+func defaultAgentListen(advertise, hostname string) (string, error) {
+	if advertise == "" {
+		return net.JoinHostPort(hostname, defaultAgentPort), nil
+	}
+	u, err := url.Parse(advertise)
+	if err != nil || u.Hostname() == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", fmt.Errorf("--advertise-url %q: want http(s)://HOST[:PORT]", advertise)
+	}
+	port := u.Port()
+	switch {
+	case port != "":
+	case u.Scheme == "https":
+		port = "443"
+	default:
+		port = "80"
+	}
+	return net.JoinHostPort(u.Hostname(), port), nil
 }
 
 // checkTraversable reports the first ancestor of dir that others cannot
