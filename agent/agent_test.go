@@ -64,7 +64,7 @@ func startAgent(t testing.TB, edit func(*Config)) *testAgent {
 	cfg := Config{
 		Hostname: "test-host", Hierarchy: h, BatchCgroup: parent + "/batch",
 		Monitor:  monitor.Config{Policy: fastPolicy()},
-		Executor: executor.Config{WorkDir: work, User: "-", DiskInterval: 200 * time.Millisecond, DefaultGrace: time.Second},
+		Executor: executor.Config{WorkDir: work, User: "-", AllowRootTasks: true, DiskInterval: 200 * time.Millisecond, DefaultGrace: time.Second},
 	}
 	if edit != nil {
 		edit(&cfg)

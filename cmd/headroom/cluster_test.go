@@ -138,7 +138,7 @@ func (c *cluster) startAgentAt(name, masters, addr string, extra ...string) *pro
 	})
 	args := []string{"agent", "--master", masters, "--listen", addr, "--hostname", name,
 		"--work-dir", filepath.Join(dir, "work"), "--batch-cgroup", batch, "--policy", policy,
-		"--task-user", "-", "--cleanup-on-stop"}
+		"--task-user", "-", "--allow-root-tasks", "--cleanup-on-stop"}
 	args = append(args, extra...)
 	p := startProc(c.t, c.bin, append(args, c.tokenArgs()...)...)
 	if !c.realHarvest {
