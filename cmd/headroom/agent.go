@@ -19,6 +19,7 @@ import (
 	"github.com/headroom-dev/headroom/agent"
 	"github.com/headroom-dev/headroom/agent/executor"
 	"github.com/headroom-dev/headroom/exporter"
+	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/internal/cgroup"
 	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/internal/resources"
@@ -36,6 +37,7 @@ type agentFlags struct {
 	cpuFloor      float64
 	user          string
 	tokenFile     string
+	apiTokenFile  string
 	caFile        string
 	cleanupOnStop bool
 	// policy, when set, is used instead of --policy (the demo's).
@@ -76,7 +78,8 @@ serves its API even while no master is reachable.`,
 	fl.StringVar(&f.advertise, "advertise-url", "", "URL the master uses to reach this agent's API (default: http://HOSTNAME:PORT of --listen)")
 	fl.Float64Var(&f.cpuFloor, "cpu-floor", 0.1, "lowest CFS quota of the batch cgroup, in cores: batch tasks crawl, never freeze")
 	fl.StringVar(&f.user, "task-user", "nobody", "user that tasks run as when the agent is root ('-' keeps root)")
-	fl.StringVar(&f.tokenFile, "token-file", "", "file holding a bearer token required by the local API (except /metrics and /healthz) and sent to the master")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the agent's credential, sent to the master (a master's generated one is DATA_DIR/credentials/agent.token); also required by the local API unless --api-token-file")
+	fl.StringVar(&f.apiTokenFile, "api-token-file", "", "file holding the bearer token the local API requires (except /metrics and /healthz): the master's --agent-api-token-file, for per-agent credentials (default: --token-file)")
 	fl.StringVar(&f.caFile, "ca-file", "", "PEM CA certificate to trust when the masters serve TLS")
 	fl.BoolVar(&f.cleanupOnStop, "cleanup-on-stop", false, "on stop, kill every task and remove the cgroups instead of leaving them for recovery")
 	return cmd
@@ -164,6 +167,12 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	token, err := readToken(f.tokenFile)
 	if err != nil {
 		return err
+	}
+	apiToken := token
+	if f.apiTokenFile != "" {
+		if apiToken, err = auth.ReadToken(f.apiTokenFile); err != nil {
+			return fmt.Errorf("--api-token-file: %w", err)
+		}
 	}
 	policy := monitor.DefaultPolicy()
 	if f.policy != nil {
@@ -255,7 +264,7 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	mux.Handle("/metrics", exporter.Handler(reg))
 	mux.Handle("/api/v1/", a.Handler())
 	mux.Handle("/", a.Monitor().Handler("agent"))
-	handler := httpserver.BearerAuth(token, mux, "/metrics", "/healthz")
+	handler := httpserver.BearerAuth(apiToken, mux, "/metrics", "/healthz")
 
 	grp, gctx := errgroup.WithContext(ctx)
 	grp.Go(func() error { return a.Run(gctx) })
