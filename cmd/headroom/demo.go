@@ -124,12 +124,13 @@ headroom demo is running (Ctrl-C stops it and cleans up):
   agent state     http://%[2]s/api/v1/state
   agent metrics   http://%[2]s/metrics
   estimate        http://%[2]s/api/v1/estimate
-The master's API needs a credential; the CLI takes the operator's:
+The APIs need a credential (metrics do not); the CLI takes the operator's:
   export HEADROOM_TOKEN_FILE=%[3]s
   headroom apps ls --master %[1]s
   curl -H "Authorization: Bearer $(cat %[3]s)" %[1]s/api/v1/state
+  curl -H "Authorization: Bearer $(cat %[4]s)" http://%[2]s/api/v1/estimate
 The sample app starts once the estimate has grown (about 5 s).
-`, mURL, aAddr, auth.TokenFile(creds, auth.Operator))
+`, mURL, aAddr, auth.TokenFile(creds, auth.Operator), auth.TokenFile(creds, auth.Agent))
 		return nil
 	})
 	err = grp.Wait()
