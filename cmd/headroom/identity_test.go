@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/internal/testutil"
 )
 
@@ -106,4 +110,60 @@ func TestAgentIdentityEndToEnd(t *testing.T) {
 	if log := m.stderr.String(); !strings.Contains(log, `level=WARN msg="agent registration refused"`) {
 		t.Errorf("the master did not log the refusals at WARN")
 	}
+}
+
+// Per-agent credentials: a master with a credentials file, an agent whose
+// token is bound to agent id web-1, the masters' calls to agents on their
+// own token. The agent registers as web-1 and runs a task.
+func TestPerAgentCredentialsEndToEnd(t *testing.T) {
+	c := newCluster(t)
+	dir := t.TempDir()
+	tokens := map[string]string{}
+	var file strings.Builder
+	file.WriteString("credentials:\n")
+	for _, e := range []struct{ id, role, agentID string }{
+		{"ops", "operator", ""}, {"web-1", "agent", "web-1"}, {"agent-api", "", ""},
+	} {
+		tok, err := auth.NewToken()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[e.id] = filepath.Join(dir, e.id+".token")
+		if err := os.WriteFile(tokens[e.id], []byte(tok+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if e.role == "" {
+			continue // the token the masters send to agents is no credential of theirs
+		}
+		fmt.Fprintf(&file, "  - {id: %s, role: %s, agent_id: %q, token_file: %s.token}\n", e.id, e.role, e.agentID, e.id)
+	}
+	creds := filepath.Join(dir, "credentials.yaml")
+	if err := os.WriteFile(creds, []byte(file.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	startProc(t, c.bin, "master", "--listen", addr, "--data-dir", t.TempDir(), "--heartbeat-interval", "500ms",
+		"--agent-timeout", "5s", "--election-ttl", "2s", "--credentials-file", creds, "--agent-api-token-file", tokens["agent-api"])
+	master := "http://" + addr
+	var err error
+	if c.client, err = api.NewClient(master, c.read(tokens["ops"])); err != nil {
+		t.Fatal(err)
+	}
+	c.agentTokenFile, c.realHarvest = tokens["web-1"], true
+	c.startAgentAt("agent-pa", master, freeAddr(t), "--dedicated", "cpus=1,mem=1GiB", "--api-token-file", tokens["agent-api"])
+	c.waitAgents(1)
+	var agents []struct {
+		ID         string `json:"id"`
+		Credential string `json:"credential"`
+	}
+	if err := c.get("/api/v1/agents", &agents); err != nil || len(agents) != 1 || agents[0].ID != "web-1" || agents[0].Credential != "web-1" {
+		t.Fatalf("agents %+v (%v): want web-1 bound to credential web-1", agents, err)
+	}
+	app := `{"id":"/pa","cmd":"sleep 600","cpus":0.1,"mem":16,"instances":1,"revocable":false}`
+	if err := c.client.Do(context.Background(), http.MethodPost, "/v2/apps", []byte(app), nil); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 60*time.Second, 200*time.Millisecond, func() bool {
+		return len(running(c.appTasks("pa"))) == 1
+	}, "the app's task running on the per-agent credential's agent")
 }
