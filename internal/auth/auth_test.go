@@ -77,6 +77,8 @@ func TestLoadRefusesBadFiles(t *testing.T) {
 		"short hash":     {"credentials:\n  - {id: a, role: operator, token_sha256: abc}\n", "credentials[0].token_sha256: want 64 hex digits"},
 		"no token":       {"credentials:\n  - {id: a, role: operator}\n", "credentials[0].token_sha256: required"},
 		"both tokens":    {"credentials:\n  - {id: a, role: operator, token_sha256: " + h + ", token_file: x}\n", "not both"},
+		"cn and token":   {"credentials:\n  - {id: a, role: reader, client_cert_cn: ui, token_sha256: " + h + "}\n", "not both"},
+		"duplicate cn":   {"credentials:\n  - {id: a, role: reader, client_cert_cn: ui}\n  - {id: b, role: operator, client_cert_cn: ui}\n", "credentials[1].client_cert_cn: \"ui\" given twice"},
 		"agent id":       {"credentials:\n  - {id: a, role: reader, agent_id: x, token_sha256: " + h + "}\n", "credentials[0].agent_id: only an agent credential"},
 		"bad agent id":   {"credentials:\n  - {id: a, role: agent, agent_id: \"../x\", token_sha256: " + h + "}\n", "not a valid agent id"},
 		"missing file":   {"credentials:\n  - {id: a, role: agent, token_file: nope.token}\n", "credentials[0].token_file"},

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -54,10 +55,24 @@ type credential struct {
 // Set is an immutable list of credentials.
 type Set struct {
 	creds []credential
+	// byCN are the credentials given by a client certificate's common
+	// name (mTLS through the exporter-toolkit web config).
+	byCN map[string]Identity
 }
 
 // Len is the number of credentials.
-func (s *Set) Len() int { return len(s.creds) }
+func (s *Set) Len() int { return len(s.creds) + len(s.byCN) }
+
+// AuthenticateCert finds the credential of a verified client certificate
+// chain: its leaf's common name. Unverified certificates (a web config
+// that requests but does not verify them) never count.
+func (s *Set) AuthenticateCert(verified [][]*x509.Certificate) (Identity, bool) {
+	if len(verified) == 0 || len(verified[0]) == 0 {
+		return Identity{}, false
+	}
+	id, ok := s.byCN[verified[0][0].Subject.CommonName]
+	return id, ok
+}
 
 // Authenticate finds the credential of an Authorization header value
 // ("Bearer TOKEN"). Every credential is compared, in constant time, so the
@@ -117,14 +132,17 @@ type File struct {
 }
 
 // Entry is one credential of the file: exactly one of TokenSHA256 (the
-// token hashed, so the file holds no secret) or TokenFile (a file holding
-// the token, relative to the credentials file).
+// token hashed, so the file holds no secret), TokenFile (a file holding
+// the token, relative to the credentials file) or ClientCertCN.
 type Entry struct {
 	ID          string `yaml:"id" json:"id"`
 	Role        Role   `yaml:"role" json:"role"`
 	AgentID     string `yaml:"agent_id,omitempty" json:"agent_id,omitempty"`
 	TokenSHA256 string `yaml:"token_sha256,omitempty" json:"token_sha256,omitempty"`
 	TokenFile   string `yaml:"token_file,omitempty" json:"token_file,omitempty"`
+	// ClientCertCN, instead of a token, takes a client certificate that
+	// the web config's client_ca_file verified, by its common name.
+	ClientCertCN string `yaml:"client_cert_cn,omitempty" json:"client_cert_cn,omitempty"`
 }
 
 var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
@@ -187,9 +205,24 @@ func (f File) build(dir string) (*Set, error) {
 			}
 		}
 		c := credential{Identity: Identity{Credential: e.ID, Role: e.Role, AgentID: e.AgentID}}
+		given := 0
+		for _, v := range []string{e.TokenSHA256, e.TokenFile, e.ClientCertCN} {
+			if v != "" {
+				given++
+			}
+		}
 		switch {
-		case e.TokenSHA256 != "" && e.TokenFile != "":
-			return nil, fmt.Errorf("%s: give token_sha256 or token_file, not both", at("token_sha256"))
+		case given > 1:
+			return nil, fmt.Errorf("%s: give one of token_sha256, token_file and client_cert_cn, not both", at("token_sha256"))
+		case e.ClientCertCN != "":
+			if s.byCN == nil {
+				s.byCN = map[string]Identity{}
+			}
+			if _, dup := s.byCN[e.ClientCertCN]; dup {
+				return nil, fmt.Errorf("%s: %q given twice", at("client_cert_cn"), e.ClientCertCN)
+			}
+			s.byCN[e.ClientCertCN] = c.Identity
+			continue
 		case e.TokenSHA256 != "":
 			b, err := hex.DecodeString(e.TokenSHA256)
 			if err != nil || len(b) != sha256.Size {
@@ -207,7 +240,7 @@ func (f File) build(dir string) (*Set, error) {
 			}
 			c.hash = sha256.Sum256([]byte(token))
 		default:
-			return nil, fmt.Errorf("%s: required (or token_file)", at("token_sha256"))
+			return nil, fmt.Errorf("%s: required (or token_file, or client_cert_cn)", at("token_sha256"))
 		}
 		if other, dup := hashes[c.hash]; dup {
 			return nil, fmt.Errorf("%s: the same token as credential %q: each credential needs its own", at("id"), other)

@@ -55,7 +55,8 @@ func WithIdentity(ctx context.Context, id Identity) context.Context {
 }
 
 // Handler wraps next: public routes pass; every other request needs a
-// known bearer token (401) whose role the route's rule allows (403). A
+// known bearer token, or without one a verified client certificate of a
+// known common name (401), whose role the route's rule allows (403). A
 // request that routes nowhere is authenticated too, then left to next
 // (404, 405): an anonymous caller learns nothing about the routes.
 func (p Policy) Handler(next http.Handler) http.Handler {
@@ -70,6 +71,9 @@ func (p Policy) Handler(next http.Handler) http.Handler {
 			return
 		}
 		id, ok := p.Credentials.Authenticate(r.Header.Get("Authorization"))
+		if !ok && r.TLS != nil && r.Header.Get("Authorization") == "" {
+			id, ok = p.Credentials.AuthenticateCert(r.TLS.VerifiedChains)
+		}
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="headroom"`)
 			msg := "missing bearer token"
