@@ -20,6 +20,7 @@ import (
 	"github.com/headroom-dev/headroom/agent"
 	"github.com/headroom-dev/headroom/agent/executor"
 	"github.com/headroom-dev/headroom/exporter"
+	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/internal/cgroup"
 	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/internal/resources"
@@ -43,6 +44,7 @@ type agentFlags struct {
 	oomScoreAdj   int
 	allowRoot     bool
 	tokenFile     string
+	apiTokenFile  string
 	caFile        string
 	cleanupOnStop bool
 	// policy, when set, is used instead of --policy (the demo's).
@@ -90,7 +92,8 @@ serves its API even while no master is reachable.`,
 	fl.DurationVar(&f.evictGrace, "eviction-grace", agent.DefaultEvictionGrace, "SIGTERM→SIGKILL grace of an eviction, whatever the task asked for")
 	fl.IntVar(&f.oomScoreAdj, "task-oom-score-adj", executor.DefaultOOMScoreAdj, "oom_score_adj of every task (-1000..1000): high, so the kernel kills batch before the business")
 	fl.BoolVar(&f.allowRoot, "allow-root-tasks", false, "let tasks run as root (uid 0); off, a task asking for root is refused")
-	fl.StringVar(&f.tokenFile, "token-file", "", "file holding a bearer token required by the local API (except /metrics and /healthz) and sent to the master")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the agent's credential, sent to the master (a master's generated one is DATA_DIR/credentials/agent.token); also required by the local API unless --api-token-file")
+	fl.StringVar(&f.apiTokenFile, "api-token-file", "", "file holding the bearer token the local API requires (except /metrics and /healthz): the master's --agent-api-token-file, for per-agent credentials (default: --token-file)")
 	fl.StringVar(&f.caFile, "ca-file", "", "PEM CA certificate to trust when the masters serve TLS")
 	fl.BoolVar(&f.cleanupOnStop, "cleanup-on-stop", false, "on stop, kill every task and remove the cgroups instead of leaving them for recovery")
 	return cmd
@@ -178,6 +181,12 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	token, err := readToken(f.tokenFile)
 	if err != nil {
 		return err
+	}
+	apiToken := token
+	if f.apiTokenFile != "" {
+		if apiToken, err = auth.ReadToken(f.apiTokenFile); err != nil {
+			return fmt.Errorf("--api-token-file: %w", err)
+		}
 	}
 	policy := monitor.DefaultPolicy()
 	if f.policy != nil {
@@ -282,7 +291,7 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	mux.Handle("/metrics", exporter.Handler(reg))
 	mux.Handle("/api/v1/", a.Handler())
 	mux.Handle("/", a.Monitor().Handler("agent"))
-	handler := httpserver.BearerAuth(token, mux, "/metrics", "/healthz")
+	handler := httpserver.BearerAuth(apiToken, mux, "/metrics", "/healthz")
 
 	grp, gctx := errgroup.WithContext(ctx)
 	grp.Go(func() error { return a.Run(gctx) })
