@@ -89,7 +89,7 @@ func (m *Master) cycle() {
 		}
 	}
 	if !got.apps {
-		m.apps.NoOffers(m.freeOffers(), now)
+		m.apps.NoOffers(m.freeOffers, now)
 	}
 	for _, id := range m.apps.Tick(now) {
 		m.kill(id, "", "")

@@ -236,23 +236,33 @@ func (s *Scheduler) explainRuns(js *jobState, cands []apps.Offer, placed, known 
 }
 
 // NoOffers records why the waiting runs wait in a cycle that brought the
-// framework no offer; free is each agent's free capacity.
-func (s *Scheduler) NoOffers(free []apps.Offer, now time.Time) {
+// framework no offer; free returns each agent's free capacity and is
+// called at most once, only if some run waits for resources.
+func (s *Scheduler) NoOffers(free func() []apps.Offer, now time.Time) {
 	s.observe(now)
-	free = append([]apps.Offer(nil), free...)
-	sort.Slice(free, func(i, j int) bool { return free[i].AgentID < free[j].AgentID })
-	known := make([]apps.Agent, 0, len(s.agents))
-	for _, id := range sortedKeys(s.agents) {
-		known = append(known, s.agents[id])
-	}
+	var cands []apps.Offer
+	var known []apps.Agent
+	loaded := false
 	for _, id := range sortedKeys(s.jobs) {
 		js := s.jobs[id]
+		if len(js.active) == 0 {
+			continue
+		}
+		if !loaded {
+			cands = append([]apps.Offer(nil), free()...)
+			sort.Slice(cands, func(i, j int) bool { return cands[i].AgentID < cands[j].AgentID })
+			known = make([]apps.Agent, 0, len(s.agents))
+			for _, id := range sortedKeys(s.agents) {
+				known = append(known, s.agents[id])
+			}
+			loaded = true
+		}
 		var placed []apps.Agent
 		for _, r := range js.active {
 			if r.launched {
 				placed = append(placed, apps.Agent{ID: r.AgentID, Hostname: r.Hostname, Attributes: s.agents[r.AgentID].Attributes})
 			}
 		}
-		s.explainRuns(js, free, placed, known, now)
+		s.explainRuns(js, cands, placed, known, now)
 	}
 }
