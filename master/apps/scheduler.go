@@ -674,3 +674,21 @@ func (s *Scheduler) NoOffers(free func() []Offer, now time.Time) {
 		}
 	}
 }
+
+// Hold records reason for every app short of instances and not backing
+// off, in a cycle where the master allocates nothing (a new leader
+// waiting for its agents to re-register).
+func (s *Scheduler) Hold(reason string, now time.Time) {
+	s.observe(now)
+	for _, id := range sortedKeys(s.apps) {
+		st := s.apps[id]
+		switch {
+		case s.need(st) == 0:
+			st.why.set("", now)
+		case now.Before(st.delayUntil):
+			st.why.set(s.backoffReason(st), now)
+		default:
+			st.why.set(reason, now)
+		}
+	}
+}

@@ -224,7 +224,7 @@ func (s *Scheduler) explainRuns(js *jobState, cands []apps.Offer, placed, known 
 		case r.launched:
 			r.setWhy("", now)
 		case r.restored:
-			r.setWhy("waiting for the agents to report its task again after a master failover", now)
+			r.setWhy(reasonRestored, now)
 		case now.Before(r.DelayedUntil):
 			r.setWhy(apps.BackoffReason(r.DelayedUntil, r.Retries, r.Message), now)
 		case js.saved < r.needRev:
@@ -234,6 +234,31 @@ func (s *Scheduler) explainRuns(js *jobState, cands []apps.Offer, placed, known 
 		}
 	}
 }
+
+// Hold records reason for every run waiting for resources, in a cycle
+// where the master allocates nothing (a new leader waiting for its agents
+// to re-register); restored runs wait for their task to be re-reported.
+func (s *Scheduler) Hold(reason string, now time.Time) {
+	s.observe(now)
+	for _, id := range sortedKeys(s.jobs) {
+		for _, r := range s.jobs[id].active {
+			switch {
+			case r.launched:
+				r.setWhy("", now)
+			case r.restored:
+				r.setWhy(reasonRestored, now)
+			case now.Before(r.DelayedUntil):
+				r.setWhy(apps.BackoffReason(r.DelayedUntil, r.Retries, r.Message), now)
+			default:
+				r.setWhy(reason, now)
+			}
+		}
+	}
+}
+
+// reasonRestored is the reason of a run loaded after a failover whose
+// task no agent has reported yet.
+const reasonRestored = "waiting for the agents to report its task again after a master failover"
 
 // NoOffers records why the waiting runs wait in a cycle that brought the
 // framework no offer; free returns each agent's free capacity and is

@@ -97,3 +97,22 @@ func TestRunReasonBackoff(t *testing.T) {
 		t.Fatalf("running run has reason %q", active[0].Reason)
 	}
 }
+
+// TestRunReasonRestored: after a failover, a run whose task no agent has
+// re-reported yet waits for it, and says so.
+func TestRunReasonRestored(t *testing.T) {
+	h := newHarness(t, "2030-01-01T00:00:00Z")
+	h.mustPut(job("report", "", ""))
+	if _, err := h.s.StartRun("report", h.now); err != nil {
+		t.Fatal(err)
+	}
+	h.advance(2 * time.Second)
+	if n := len(h.launchesOf("report")); n != 1 {
+		t.Fatalf("launches %d, want 1", n)
+	}
+	h.restart()
+	h.s.Hold("held", h.now)
+	if r := activeReason(t, h, "report"); r.Reason != reasonRestored {
+		t.Fatalf("reason %q, want %q", r.Reason, reasonRestored)
+	}
+}
