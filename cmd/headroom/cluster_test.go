@@ -203,7 +203,7 @@ func (c *cluster) startAgentAt(name, masters, addr string, extra ...string) *pro
 	})
 	args := []string{"agent", "--master", masters, "--listen", addr, "--hostname", name,
 		"--work-dir", filepath.Join(dir, "work"), "--batch-cgroup", batch, "--policy", policy,
-		"--task-user", "-", "--cleanup-on-stop", "--token-file", c.agentTokenFile}
+		"--task-user", "-", "--allow-root-tasks", "--cleanup-on-stop", "--token-file", c.agentTokenFile}
 	args = append(args, extra...)
 	p := startProc(c.t, c.bin, args...)
 	if !c.realHarvest {
