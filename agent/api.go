@@ -127,6 +127,9 @@ const (
 	// maxCheckCommand is Marathon-sized: a health check is a one-liner,
 	// not a script.
 	maxCheckCommand = 4 << 10
+	// checkAnswerSlack is the write bound of a check's answer past its
+	// timeout: the kill and the answer itself.
+	checkAnswerSlack = 30 * time.Second
 )
 
 // CheckRequest is the body of POST /api/v1/tasks/{id}/check.
@@ -173,6 +176,9 @@ func (a *Agent) handleCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	timeout := time.Duration(c.TimeoutSeconds * float64(time.Second))
+	// A check may take longer than the server's write bound; the answer
+	// must still get out after it.
+	_ = httpserver.ExtendWriteDeadline(w, timeout+checkAnswerSlack)
 	code, out, err := a.exec.Check(r.Context(), id, c.Command, timeout)
 	switch {
 	case err == nil:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 )
 
 // DecodeStrict decodes one JSON value from r into v: unknown fields,
@@ -17,7 +18,7 @@ func DecodeStrict(r io.Reader, v any, limit int64) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if lr.N <= 0 {
-			return fmt.Errorf("body larger than %d bytes", limit)
+			return fmt.Errorf("body larger than %d bytes: %w", limit, &http.MaxBytesError{Limit: limit})
 		}
 		if errors.Is(err, io.EOF) {
 			return errors.New("empty body")

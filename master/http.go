@@ -17,9 +17,12 @@ import (
 	"github.com/headroom-dev/headroom/master/apps"
 )
 
-// maxBody caps every request body; registrations with many tasks are the
-// largest legitimate ones.
-const maxBody = 8 << 20
+// MaxBodyBytes caps every request body to the master (the server's limit);
+// registrations with many tasks are the largest legitimate ones.
+const MaxBodyBytes = 8 << 20
+
+// maxBody is the limit of the decoders.
+const maxBody = MaxBodyBytes
 
 // Handler serves the master's API. A standby answers every call but
 // /metrics, /healthz and /api/v1/leader with a 307 to the leader, so
