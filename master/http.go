@@ -160,7 +160,7 @@ func errString(err error) string {
 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err := api.DecodeStrict(r.Body, v, maxBody); err != nil {
-		httpserver.WriteError(w, http.StatusBadRequest, "invalid request body", err.Error())
+		httpserver.BodyError(w, "invalid request body", err)
 		return false
 	}
 	return true
@@ -230,9 +230,9 @@ func (m *Master) appsRoutes(mux *http.ServeMux) {
 		httpserver.WriteJSON(w, http.StatusOK, map[string]any{"apps": views})
 	})
 	mux.HandleFunc("POST /v2/apps", func(w http.ResponseWriter, r *http.Request) {
-		app, err := apps.DecodeApp(http.MaxBytesReader(w, r.Body, apps.MaxBodyBytes))
+		app, err := apps.DecodeApp(r.Body)
 		if err != nil {
-			httpserver.WriteError(w, http.StatusBadRequest, "invalid app definition", err.Error())
+			httpserver.BodyError(w, "invalid app definition", err)
 			return
 		}
 		st, dep, err := m.CreateApp(r.Context(), app)
@@ -243,6 +243,11 @@ func (m *Master) appsRoutes(mux *http.ServeMux) {
 		v := toAppView(st)
 		v.Deployments = []map[string]string{{"id": dep.DeploymentID}}
 		httpserver.WriteJSON(w, http.StatusCreated, v)
+	})
+	// Without it the mux would redirect other methods to /v2/apps/.
+	mux.HandleFunc("/v2/apps", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "GET, POST")
+		httpserver.WriteError(w, http.StatusMethodNotAllowed, "method not allowed", r.Method+" "+r.URL.Path)
 	})
 	mux.HandleFunc("GET /v2/deployments", func(w http.ResponseWriter, _ *http.Request) {
 		respond(w, m.Deployments)
@@ -283,9 +288,9 @@ func (m *Master) appsRoutes(mux *http.ServeMux) {
 			}
 			httpserver.WriteJSON(w, http.StatusOK, map[string]any{"app": toAppView(st)})
 		case sub == "" && (r.Method == http.MethodPut || r.Method == http.MethodPatch):
-			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, apps.MaxBodyBytes))
+			body, err := readAll(r.Body, apps.MaxBodyBytes)
 			if err != nil {
-				httpserver.WriteError(w, http.StatusRequestEntityTooLarge, "invalid app definition", err.Error())
+				httpserver.BodyError(w, "invalid app definition", err)
 				return
 			}
 			dep, created, err := m.PutApp(r.Context(), id, body)
@@ -306,7 +311,14 @@ func (m *Master) appsRoutes(mux *http.ServeMux) {
 			}
 			httpserver.WriteJSON(w, http.StatusOK, dep)
 		default:
-			w.Header().Set("Allow", "GET, PUT, PATCH, DELETE, POST")
+			allow := "GET, PUT, PATCH, DELETE"
+			switch sub {
+			case "restart":
+				allow = "POST"
+			case "tasks":
+				allow = "GET"
+			}
+			w.Header().Set("Allow", allow)
 			httpserver.WriteError(w, http.StatusMethodNotAllowed, "method not allowed", r.Method+" "+r.URL.Path)
 		}
 	})
@@ -368,4 +380,17 @@ func overlay(cur apps.App, patch []byte) (apps.App, error) {
 		return apps.App{}, err
 	}
 	return apps.DecodeApp(bytes.NewReader(out))
+}
+
+// readAll reads a body of at most limit bytes; a longer one is an
+// *http.MaxBytesError naming limit.
+func readAll(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("body larger than %d bytes: %w", limit, &http.MaxBytesError{Limit: limit})
+	}
+	return b, nil
 }

@@ -13,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/internal/testutil"
 	"github.com/headroom-dev/headroom/master/store"
 )
@@ -84,7 +88,10 @@ func startMaster(t *testing.T, st *store.Store, opts ...func(*Config)) *testMast
 		_ = ln.Close()
 		t.Fatalf("New: %v", err)
 	}
-	h := m.Handler(nil)
+	// The production limits (body size, timeouts) in front, as Serve puts
+	// them, so tests see what clients see.
+	h := httpserver.Guard(m.Handler(promhttp.HandlerFor(prometheus.NewRegistry(), promhttp.HandlerOpts{})),
+		httpserver.Limits{MaxBodyBytes: MaxBodyBytes})
 	srv.Config.Handler = h
 	srv.Start()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -342,7 +349,7 @@ func TestBadInputsChangeNothing(t *testing.T) {
 		{name: "app/negative mem", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","mem":-64}`, want: []int{c422}, field: "/mem"},
 		{name: "app/negative instances", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","instances":-1}`, want: []int{c422}, field: "/instances"},
 		{name: "app/too many instances", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","instances":1000000}`, want: []int{c422}, field: "/instances"},
-		{name: "app/body over the cap", method: "POST", path: "/v2/apps", body: bigApp, want: []int{c400, c413}, direct: true},
+		{name: "app/body over the cap", method: "POST", path: "/v2/apps", body: bigApp, want: []int{c413}, direct: true},
 		{name: "app/bad constraint operator", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","constraints":[["hostname","SOMETIMES"]]}`, want: []int{c422}, field: "/constraints/0"},
 		{name: "app/constraint arity 1", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","constraints":[["hostname"]]}`, want: []int{c422}, field: "/constraints/0"},
 		{name: "app/constraint arity 4", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","constraints":[["hostname","CLUSTER","a","b"]]}`, want: []int{c422}, field: "/constraints/0"},
@@ -372,7 +379,7 @@ func TestBadInputsChangeNothing(t *testing.T) {
 		{name: "put/unknown app invalid", method: "PUT", path: "/v2/apps/newapp", body: `{"cmd":"x","cpus":-1}`, want: []int{c422}, field: "/cpus"},
 		{name: "put/unknown app malformed", method: "PUT", path: "/v2/apps/newapp", body: `{`, want: []int{c400, c422}},
 		{name: "put/bad id in path", method: "PUT", path: "/v2/apps/UPPER", body: `{"cmd":"x"}`, want: []int{c422}, field: "/id"},
-		{name: "put/body over the cap", method: "PUT", path: "/v2/apps/existing", body: bigApp, want: []int{c400, c413}, direct: true},
+		{name: "put/body over the cap", method: "PUT", path: "/v2/apps/existing", body: bigApp, want: []int{c413}, direct: true},
 
 		// Unknown apps, methods.
 		{name: "get unknown app", method: "GET", path: "/v2/apps/nope", want: []int{c404}},
@@ -401,7 +408,7 @@ func TestBadInputsChangeNothing(t *testing.T) {
 		{name: "register/bad attribute key", method: "POST", path: "/api/v1/agents/register", body: `{"hostname":"h1","url":"http://127.0.0.1:1","attributes":{"bad key":"x"}}`, want: []int{c400, c422}},
 		{name: "register/bad task id", method: "POST", path: "/api/v1/agents/register", body: `{"hostname":"h1","url":"http://127.0.0.1:1","tasks":[{"info":{"id":"../t","cmd":"x"},"status":{"task_id":"../t","state":"TASK_RUNNING"}}]}`, want: []int{c400, c422}},
 		{name: "register/negative task resources", method: "POST", path: "/api/v1/agents/register", body: `{"hostname":"h1","url":"http://127.0.0.1:1","tasks":[{"info":{"id":"t1","cmd":"x","resources":{"cpus":-1,"mem_bytes":1}},"status":{"task_id":"t1","state":"TASK_RUNNING"}}]}`, want: []int{c400, c422}},
-		{name: "register/huge body", method: "POST", path: "/api/v1/agents/register", body: bigAgent, want: []int{c400, c413}, direct: true},
+		{name: "register/huge body", method: "POST", path: "/api/v1/agents/register", body: bigAgent, want: []int{c413}, direct: true},
 
 		// POST /api/v1/agents/{id}/heartbeat
 		{name: "heartbeat/unknown agent", method: "POST", path: "/api/v1/agents/ghost-1/heartbeat", body: `{"agent_id":"ghost-1"}`, want: []int{c404}},

@@ -61,9 +61,9 @@ type runsView struct {
 //	POST   /v1/jobs/{id}/runs/{runId}/actions/stop      stop a run
 func (m *Master) jobRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/jobs", func(w http.ResponseWriter, r *http.Request) {
-		job, err := jobs.DecodeJob(http.MaxBytesReader(w, r.Body, jobs.MaxBodyBytes))
+		job, err := jobs.DecodeJob(r.Body)
 		if err != nil {
-			httpserver.WriteError(w, http.StatusBadRequest, "invalid job definition", err.Error())
+			httpserver.BodyError(w, "invalid job definition", err)
 			return
 		}
 		st, err := m.CreateJob(r.Context(), job)
@@ -94,9 +94,9 @@ func (m *Master) jobRoutes(mux *http.ServeMux) {
 		httpserver.WriteJSON(w, http.StatusOK, toJobView(st))
 	}))
 	mux.HandleFunc("PUT /v1/jobs/{id}", m.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
-		job, err := jobs.DecodeJob(http.MaxBytesReader(w, r.Body, jobs.MaxBodyBytes))
+		job, err := jobs.DecodeJob(r.Body)
 		if err != nil {
-			httpserver.WriteError(w, http.StatusBadRequest, "invalid job definition", err.Error())
+			httpserver.BodyError(w, "invalid job definition", err)
 			return
 		}
 		if job.ID == "" {
@@ -269,14 +269,13 @@ func (m *Master) withRun(h func(w http.ResponseWriter, r *http.Request, id, runI
 // decodeSchedule reads and validates one schedule; the path's id fills an
 // absent one and must match a present one.
 func decodeSchedule(w http.ResponseWriter, r *http.Request, pathID string) (jobs.Schedule, bool) {
-	body := http.MaxBytesReader(w, r.Body, jobs.MaxBodyBytes)
 	defaultID := pathID
 	if defaultID == "" {
 		defaultID = jobs.DefaultScheduleID
 	}
-	sc, err := jobs.DecodeSchedule(body, defaultID)
+	sc, err := jobs.DecodeSchedule(r.Body, defaultID)
 	if err != nil {
-		httpserver.WriteError(w, http.StatusBadRequest, "invalid schedule", err.Error())
+		httpserver.BodyError(w, "invalid schedule", err)
 		return jobs.Schedule{}, false
 	}
 	if pathID != "" && sc.ID != pathID {

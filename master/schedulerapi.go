@@ -19,7 +19,7 @@ import (
 func (m *Master) serveScheduler(w http.ResponseWriter, r *http.Request) {
 	var call scheduler.Call
 	if err := api.DecodeStrict(r.Body, &call, maxBody); err != nil {
-		httpserver.WriteError(w, http.StatusBadRequest, "invalid call", err.Error())
+		httpserver.BodyError(w, "invalid call", err)
 		return
 	}
 	if err := call.Validate(); err != nil {
