@@ -9,7 +9,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/api/scheduler"
@@ -49,11 +51,14 @@ func (m *Master) Handler(metrics http.Handler) http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})
-	mux.HandleFunc("GET /api/v1/leader", func(w http.ResponseWriter, r *http.Request) {
-		leader, err := m.Leader(r.Context())
+	mux.HandleFunc("GET /api/v1/leader", func(w http.ResponseWriter, _ *http.Request) {
+		leader, err := m.knownLeader()
 		body := map[string]any{"leader": leader, "self": m.cfg.AdvertiseURL, "leading": m.Leading()}
 		if err != nil {
 			body["error"] = err.Error()
+			w.Header().Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
+			httpserver.WriteJSON(w, http.StatusServiceUnavailable, body)
+			return
 		}
 		httpserver.WriteJSON(w, http.StatusOK, body)
 	})
@@ -142,9 +147,9 @@ func (m *Master) redirectStandby(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		leader, err := m.Leader(r.Context())
+		leader, err := m.knownLeader()
 		if err != nil || leader == "" || leader == m.cfg.AdvertiseURL {
-			httpserver.WriteError(w, http.StatusServiceUnavailable, "no leader elected; retry shortly", errString(err))
+			unavailable(w, "no leader known; retry shortly", errString(err))
 			return
 		}
 		http.Redirect(w, r, leader+r.URL.RequestURI(), http.StatusTemporaryRedirect)
@@ -183,13 +188,13 @@ func writeErr(w http.ResponseWriter, msg string, err error) {
 	case errors.As(err, &ve):
 		httpserver.WriteJSON(w, http.StatusUnprocessableEntity, ve)
 	case errors.Is(err, errNotLeading):
-		httpserver.WriteError(w, http.StatusServiceUnavailable, msg, err.Error())
+		unavailable(w, msg, err.Error())
 	case errors.Is(err, errUnknownAgent), errors.Is(err, errNotFound), errors.Is(err, apps.ErrNotFound):
 		httpserver.WriteError(w, http.StatusNotFound, msg, err.Error())
 	case errors.Is(err, apps.ErrExists):
 		httpserver.WriteError(w, http.StatusConflict, msg, err.Error())
 	case errors.Is(err, errStore):
-		httpserver.WriteError(w, http.StatusServiceUnavailable, msg, err.Error())
+		unavailable(w, msg, err.Error())
 	case errors.Is(err, errBadRequest):
 		httpserver.WriteError(w, http.StatusUnprocessableEntity, msg, err.Error())
 	default:
@@ -350,6 +355,8 @@ func toAppView(st apps.AppStatus) appView {
 func storeKey(id string) string { return url.PathEscape(id) }
 
 func (m *Master) persistApp(ctx context.Context, app apps.App) error {
+	ctx, cancel := m.storeCtx(ctx)
+	defer cancel()
 	if err := m.cfg.Store.Put(ctx, kindApps, storeKey(app.ID), app, m.election.Guard()); err != nil {
 		return fmt.Errorf("%w: %w", errStore, err)
 	}

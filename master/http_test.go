@@ -447,7 +447,7 @@ func startStandby(t *testing.T, leader *testMaster) *testMaster {
 	standby := startMaster(t, st2)
 	// The standby knows who leads once it reads the election.
 	testutil.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool {
-		l, err := standby.m.Leader(ctx)
+		l, err := standby.m.knownLeader()
 		return err == nil && l == leader.url
 	}, "the standby never saw the leader")
 	return standby
