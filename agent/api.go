@@ -59,7 +59,7 @@ func (a *Agent) register(mux *http.ServeMux) {
 			httpserver.BodyError(w, "invalid reservation override", err)
 			return
 		}
-		if err := o.Validate(); err != nil {
+		if err := o.ValidateFor(a.cfg.HostMemBytes); err != nil {
 			httpserver.WriteError(w, http.StatusUnprocessableEntity, "invalid reservation override", err.Error())
 			return
 		}
@@ -77,8 +77,8 @@ func (a *Agent) register(mux *http.ServeMux) {
 		httpserver.WriteJSON(w, http.StatusOK, a.reservationView())
 	})
 	mux.HandleFunc("PUT /api/v1/attributes", func(w http.ResponseWriter, r *http.Request) {
-		var attrs map[string]string
-		if err := api.DecodeStrict(r.Body, &attrs, maxBody); err != nil {
+		attrs, err := api.DecodeAttributes(r.Body, maxBody)
+		if err != nil {
 			httpserver.BodyError(w, "invalid attributes", err)
 			return
 		}

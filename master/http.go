@@ -95,8 +95,9 @@ func (m *Master) Handler(metrics http.Handler) http.Handler {
 		respond(w, m.Agents)
 	})
 	mux.HandleFunc("PUT /api/v1/agents/{id}/attributes", func(w http.ResponseWriter, r *http.Request) {
-		var attrs map[string]string
-		if !decode(w, r, &attrs) {
+		attrs, err := api.DecodeAttributes(r.Body, maxBody)
+		if err != nil {
+			httpserver.BodyError(w, "invalid attributes", err)
 			return
 		}
 		v, err := m.SetAgentAttributes(r.Context(), r.PathValue("id"), attrs)
@@ -365,10 +366,20 @@ func (m *Master) persistApp(ctx context.Context, app apps.App) error {
 
 // overlay applies a partial JSON definition (PUT {"instances": 5}) over
 // the current one, as Marathon does.
+//
+// The body must be an object naming at least one field: null or {} would
+// otherwise roll out the current definition again as a new deployment (or
+// create an app of defaults).
 func overlay(cur apps.App, patch []byte) (apps.App, error) {
+	if t := bytes.TrimSpace(patch); len(t) == 0 || t[0] != '{' {
+		return apps.App{}, emptyBody("must be a JSON object of the fields to set, got " + truncateBody(t))
+	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(patch, &fields); err != nil {
 		return apps.App{}, fmt.Errorf("malformed JSON: %w", err)
+	}
+	if len(fields) == 0 {
+		return apps.App{}, emptyBody("must set at least one field, got {}")
 	}
 	base, err := json.Marshal(cur)
 	if err != nil {
@@ -400,4 +411,20 @@ func readAll(r io.Reader, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("body larger than %d bytes: %w", limit, &http.MaxBytesError{Limit: limit})
 	}
 	return b, nil
+}
+
+// emptyBody is the validation error of a body that sets nothing.
+func emptyBody(msg string) error {
+	return &apps.ValidationError{Message: "Object is not valid", Details: []apps.FieldError{{Path: "/", Errors: []string{msg}}}}
+}
+
+// truncateBody quotes the start of a body for an error message.
+func truncateBody(b []byte) string {
+	if len(b) == 0 {
+		return "an empty body"
+	}
+	if len(b) > 40 {
+		return fmt.Sprintf("%q...", b[:40])
+	}
+	return fmt.Sprintf("%q", b)
 }
