@@ -59,7 +59,7 @@ type Config struct {
 	// override; read from /proc/meminfo when zero.
 	HostMemBytes uint64
 	Clock        clockwork.Clock
-	Logger        *slog.Logger
+	Logger       *slog.Logger
 }
 
 // Agent applies the monitor's estimates to the batch cgroup, runs tasks,
