@@ -36,12 +36,12 @@ var testClient = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 // openEmbeddedStore starts an embedded etcd in a temp dir, closed at cleanup.
-func openEmbeddedStore(t *testing.T) *store.Store {
+func openEmbeddedStore(t testing.TB) *store.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -56,7 +56,7 @@ func openEmbeddedStore(t *testing.T) *store.Store {
 // startMaster runs a Master on st behind a loopback httptest server. The
 // cleanup (registered after the store's, so it runs first) stops Run, then
 // the server.
-func startMaster(t *testing.T, st *store.Store, opts ...func(*Config)) *testMaster {
+func startMaster(t testing.TB, st *store.Store, opts ...func(*Config)) *testMaster {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -113,7 +113,7 @@ func startMaster(t *testing.T, st *store.Store, opts ...func(*Config)) *testMast
 }
 
 // startLeader starts a store and a Master on it and waits until it leads.
-func startLeader(t *testing.T) *testMaster {
+func startLeader(t testing.TB) *testMaster {
 	t.Helper()
 	tm := startMaster(t, openEmbeddedStore(t))
 	testutil.Eventually(t, 20*time.Second, 20*time.Millisecond, tm.m.Leading, "the master never became leader")
