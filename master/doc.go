@@ -16,6 +16,15 @@
 // with a 307 to the leader. Every state write is guarded by the leader's
 // election key, so a deposed leader cannot write.
 //
+// # When etcd is unreachable
+//
+// No request waits on etcd longer than Config.StoreTimeout (2 s): every
+// store call made for a request is bounded by it and its failure is a 503
+// with Retry-After. The leader's identity, which a standby's answers and
+// /api/v1/leader need, is read in the background (leader.go) and served
+// from memory, so those answer at once, with 503 once the last good
+// reading is older than the bound.
+//
 // # Concurrency
 //
 // One mutex guards the leader's state. Handlers and the allocation loop
@@ -40,5 +49,6 @@
 // kills, the agent call queue), registry.go and agents.go (agents, tasks,
 // heartbeats), attributes.go (dynamic attributes), appsops.go and http.go
 // (apps and the operators' API), jobsops.go and jobs_http.go (jobs),
-// frameworks.go and schedulerapi.go (external frameworks).
+// frameworks.go and schedulerapi.go (external frameworks), leader.go (the
+// leader served from memory, the store bound).
 package master
