@@ -44,7 +44,13 @@ const maxBody = MaxBodyBytes
 //	/v2/apps, /v2/deployments             Marathon-style apps
 //	/v1/jobs                              Metronome-style periodic jobs
 func (m *Master) Handler(metrics http.Handler) http.Handler {
-	mux := http.NewServeMux()
+	h, _ := m.routes(metrics)
+	return h
+}
+
+// routes builds the handler and lists the patterns it routes.
+func (m *Master) routes(metrics http.Handler) (http.Handler, []string) {
+	mux := newRouteMux()
 	if metrics != nil {
 		mux.Handle("GET /metrics", metrics)
 	}
@@ -82,6 +88,10 @@ func (m *Master) Handler(metrics http.Handler) http.Handler {
 		if hb.AgentID != r.PathValue("id") {
 			httpserver.WriteError(w, http.StatusBadRequest, "invalid heartbeat",
 				fmt.Sprintf("agent_id %q does not match the path's %q", hb.AgentID, r.PathValue("id")))
+			return
+		}
+		if err := m.checkAgentCaller(r.Context(), hb.AgentID); err != nil {
+			writeErr(w, "heartbeat refused", err)
 			return
 		}
 		resp, err := m.Heartbeat(hb)
@@ -133,7 +143,7 @@ func (m *Master) Handler(metrics http.Handler) http.Handler {
 	})
 	m.appsRoutes(mux)
 	m.jobRoutes(mux)
-	return m.redirectStandby(mux)
+	return m.authorize(mux, m.redirectStandby(mux)), mux.patterns
 }
 
 // redirectStandby sends API calls made to a standby to the leader.
@@ -185,12 +195,18 @@ func respond[T any](w http.ResponseWriter, f func() (T, error)) {
 // 503, everything else 500.
 func writeErr(w http.ResponseWriter, msg string, err error) {
 	var ve *apps.ValidationError
+	var re *refusedError
 	switch {
+	case errors.As(err, &re):
+		httpserver.WriteError(w, http.StatusForbidden, msg, err.Error())
 	case errors.As(err, &ve):
 		httpserver.WriteJSON(w, http.StatusUnprocessableEntity, ve)
 	case errors.Is(err, errNotLeading):
 		unavailable(w, msg, err.Error())
-	case errors.Is(err, errUnknownAgent), errors.Is(err, errNotFound), errors.Is(err, apps.ErrNotFound):
+	case errors.Is(err, apps.ErrNotFound):
+		// The whole message: "app /web not found" says it all.
+		httpserver.WriteError(w, http.StatusNotFound, err.Error(), nil)
+	case errors.Is(err, errUnknownAgent), errors.Is(err, errNotFound):
 		httpserver.WriteError(w, http.StatusNotFound, msg, err.Error())
 	case errors.Is(err, apps.ErrExists):
 		httpserver.WriteError(w, http.StatusConflict, msg, err.Error())
@@ -222,7 +238,7 @@ func (e *inputError) Unwrap() error { return e.err }
 // appsRoutes serves the Marathon-style API. App ids contain slashes, so
 // /v2/apps/ is routed by hand: a trailing /restart or /tasks names a
 // sub-resource, the rest is the id.
-func (m *Master) appsRoutes(mux *http.ServeMux) {
+func (m *Master) appsRoutes(mux *routeMux) {
 	mux.HandleFunc("GET /v2/apps", func(w http.ResponseWriter, _ *http.Request) {
 		list, err := m.AppStatuses()
 		if err != nil {
@@ -270,6 +286,15 @@ func (m *Master) appsRoutes(mux *http.ServeMux) {
 		if id == "" {
 			httpserver.WriteError(w, http.StatusNotFound, "no app id in the path", r.URL.Path)
 			return
+		}
+		// Every route but the PUT that may create the app answers 404
+		// for an app that does not exist before it looks at the method
+		// or the body: "app /nope not found" is what the caller needs.
+		if !(sub == "" && r.Method == http.MethodPut) {
+			if _, err := m.AppStatus(id); err != nil {
+				writeErr(w, "app", err)
+				return
+			}
 		}
 		switch {
 		case sub == "restart" && r.Method == http.MethodPost:
@@ -340,12 +365,16 @@ type appView struct {
 	Waiting        int                 `json:"tasksWaiting"`
 	Deployments    []map[string]string `json:"deployments"`
 	LastFailure    string              `json:"lastTaskFailure,omitempty"`
+	// Reason says why the waiting instances do not run, since
+	// ReasonSince (headroom's addition to Marathon's shape).
+	Reason      string    `json:"reason,omitempty"`
+	ReasonSince time.Time `json:"reasonSince,omitzero"`
 }
 
 func toAppView(st apps.AppStatus) appView {
 	v := appView{App: st.App, TasksRunning: st.TasksRunning, TasksStaged: st.TasksStaged,
 		TasksHealthy: st.TasksHealthy, TasksUnhealthy: st.TasksUnhealthy, Waiting: st.Waiting,
-		LastFailure: st.LastFailure, Deployments: []map[string]string{}}
+		LastFailure: st.LastFailure, Deployments: []map[string]string{}, Reason: st.Reason, ReasonSince: st.ReasonSince}
 	for _, d := range st.Deployments {
 		v.Deployments = append(v.Deployments, map[string]string{"id": d})
 	}

@@ -45,13 +45,14 @@ func TestAcceptedButWrongInputsRefused(t *testing.T) {
 		{"app put {}", "PUT", "/v2/apps/existing", `{}`, http.StatusUnprocessableEntity, "at least one field"},
 		{"app patch {}", "PATCH", "/v2/apps/existing", ` { } `, http.StatusUnprocessableEntity, "at least one field"},
 		{"app put empty", "PUT", "/v2/apps/existing", ``, http.StatusUnprocessableEntity, "must be a JSON object"},
-		{"new app put null", "PUT", "/v2/apps/fresh", `null`, http.StatusUnprocessableEntity, "must be a JSON object"},
-		{"new app put {}", "PUT", "/v2/apps/fresh", `{}`, http.StatusUnprocessableEntity, "at least one field"},
+		// Nothing to create an app from: it does not exist.
+		{"new app put null", "PUT", "/v2/apps/fresh", `null`, http.StatusNotFound, "app /fresh not found"},
+		{"new app put {}", "PUT", "/v2/apps/fresh", `{}`, http.StatusNotFound, "app /fresh not found"},
 		{"attributes null value", "PUT", "/api/v1/agents/a1/attributes", `{"id":null}`, http.StatusBadRequest, `attributes[\"id\"]`},
 		{"attributes null", "PUT", "/api/v1/agents/a1/attributes", `null`, http.StatusBadRequest, "attributes"},
 		{"register null attribute", "POST", "/api/v1/agents/register", reg(`{"rack":"r1","id":null}`), http.StatusBadRequest, `attributes[\"id\"]`},
-		{"cron step", "POST", "/v1/jobs", `{"id":"j2","run":{"cmd":"true"},"schedules":[{"cron":"*/1000000000000 * * * *"}]}`, http.StatusBadRequest, "minute field"},
-		{"cron step on a schedule", "POST", "/v1/jobs/existing/schedules", `{"id":"s1","cron":"0 */25 * * *"}`, http.StatusBadRequest, "hour field"},
+		{"cron step", "POST", "/v1/jobs", `{"id":"j2","run":{"cmd":"true"},"schedules":[{"cron":"*/1000000000000 * * * *"}]}`, http.StatusBadRequest, "minute step"},
+		{"cron step on a schedule", "POST", "/v1/jobs/existing/schedules", `{"id":"s1","cron":"0 */25 * * *"}`, http.StatusBadRequest, "hour step"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, body := call(t, tc.method, base+tc.path, tc.body)

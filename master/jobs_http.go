@@ -59,11 +59,11 @@ type runsView struct {
 //	GET    /v1/jobs/{id}/runs                           active runs and history
 //	GET    /v1/jobs/{id}/runs/{runId}                   one run
 //	POST   /v1/jobs/{id}/runs/{runId}/actions/stop      stop a run
-func (m *Master) jobRoutes(mux *http.ServeMux) {
+func (m *Master) jobRoutes(mux *routeMux) {
 	mux.HandleFunc("POST /v1/jobs", func(w http.ResponseWriter, r *http.Request) {
 		job, err := jobs.DecodeJob(r.Body)
 		if err != nil {
-			httpserver.BodyError(w, "invalid job definition", err)
+			writeDecodeErr(w, err)
 			return
 		}
 		st, err := m.CreateJob(r.Context(), job)
@@ -96,7 +96,7 @@ func (m *Master) jobRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /v1/jobs/{id}", m.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
 		job, err := jobs.DecodeJob(r.Body)
 		if err != nil {
-			httpserver.BodyError(w, "invalid job definition", err)
+			writeDecodeErr(w, err)
 			return
 		}
 		if job.ID == "" {
@@ -304,6 +304,17 @@ func fieldError(path, msg string) error {
 
 func mismatch(field, body, path string) error {
 	return fieldError(field, fmt.Sprintf("%q in the body differs from %q in the path", body, path))
+}
+
+// writeDecodeErr answers a job definition that does not decode: every
+// bad field as a validation error, or the body's syntax error.
+func writeDecodeErr(w http.ResponseWriter, err error) {
+	var ve *jobs.ValidationError
+	if errors.As(err, &ve) {
+		httpserver.WriteJSON(w, http.StatusBadRequest, ve)
+		return
+	}
+	httpserver.BodyError(w, "invalid job definition", err)
 }
 
 // writeJobErr maps the jobs errors onto status codes: invalid input 400

@@ -1,7 +1,10 @@
 package master
 
 import (
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/headroom-dev/headroom/internal/testutil"
 	"github.com/headroom-dev/headroom/master/apps"
@@ -54,6 +57,15 @@ var masterRoutes = []testutil.Route{
 // one), and any other method 405 with Allow; state is unchanged.
 func TestEveryRouteLimitsBodiesAndMethods(t *testing.T) {
 	tm := startLeader(t)
+	// The app routes answer 404 for an unknown app whatever the method.
+	if code, _, body := call(t, http.MethodPost, tm.url+"/v2/apps", `{"id":"web","cmd":"sleep 1000","cpus":0.1,"mem":16,"instances":0}`); code != http.StatusCreated {
+		t.Fatalf("creating the app: %d %s", code, body)
+	}
+	testutil.Eventually(t, 20*time.Second, 20*time.Millisecond, func() bool {
+		_, _, body := call(t, http.MethodGet, tm.url+"/v2/deployments", nil)
+		d := strings.TrimSpace(string(body))
+		return d == "[]" || d == "null"
+	}, "the app's deployment never finished")
 	before := snapshot(t, tm.url)
 	testutil.CheckRoutes(t, tm.url, MaxBodyBytes, masterRoutes)
 	if after := snapshot(t, tm.url); after != before {

@@ -3,6 +3,7 @@ package master
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"regexp"
 	"slices"
@@ -38,6 +39,10 @@ type agentRecord struct {
 	Hostname   string            `json:"hostname"`
 	URL        string            `json:"url"`
 	Attributes map[string]string `json:"attributes,omitempty"`
+	// Credential is the id of the credential that first registered the
+	// agent (never the token): only it may register and heartbeat as
+	// this agent again.
+	Credential string `json:"credential,omitempty"`
 }
 
 // agentEntry is the master's in-memory view of an agent.
@@ -78,6 +83,7 @@ type AgentView struct {
 	ID           string              `json:"id"`
 	Hostname     string              `json:"hostname"`
 	URL          string              `json:"url"`
+	Credential   string              `json:"credential,omitempty"`
 	State        AgentState          `json:"state"`
 	Version      string              `json:"version,omitempty"`
 	Attributes   map[string]string   `json:"attributes"`
@@ -94,7 +100,7 @@ type AgentView struct {
 
 func (e *agentEntry) view(tasks int, dynamic map[string]string) AgentView {
 	return AgentView{
-		ID: e.ID, Hostname: e.Hostname, URL: e.URL, State: e.State, Version: e.Version,
+		ID: e.ID, Hostname: e.Hostname, URL: e.URL, Credential: e.Credential, State: e.State, Version: e.Version,
 		Attributes: maps.Clone(e.Attributes), Static: maps.Clone(e.Static), Dynamic: maps.Clone(dynamic), Revocable: e.Revocable, Dedicated: e.Dedicated,
 		Used: e.Used, Estimate: e.Estimate, RegisteredAt: e.RegisteredAt, LastSeen: e.LastSeen, Tasks: tasks,
 	}
@@ -116,11 +122,18 @@ type TaskView struct {
 }
 
 func (t *taskEntry) view() TaskView {
-	return TaskView{
+	v := TaskView{
 		ID: t.Info.ID, FrameworkID: t.Info.FrameworkID, Name: t.Info.Name, AgentID: t.AgentID, Hostname: t.Hostname,
 		State: t.Status.State, Reason: t.Status.Reason, Message: t.Status.Message,
 		Revocable: t.Pool == allocator.Revocable, Resources: t.Info.Resources, Updated: t.Status.Timestamp,
 	}
+	if v.Reason == "" && (v.State == api.TaskStaging || v.State == api.TaskStarting) {
+		// Launched but not reported started: the agent is fetching or
+		// has yet to pick the launch up, and the task says so.
+		v.Reason = fmt.Sprintf("launched on %s at %s; waiting for the agent to report it started",
+			t.Hostname, t.Status.Timestamp.UTC().Format(time.RFC3339))
+	}
+	return v
 }
 
 var unsafeIDChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

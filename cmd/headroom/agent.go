@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"github.com/headroom-dev/headroom/agent"
 	"github.com/headroom-dev/headroom/agent/executor"
 	"github.com/headroom-dev/headroom/exporter"
+	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/internal/cgroup"
 	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/internal/resources"
@@ -34,7 +36,14 @@ type agentFlags struct {
 	advertise     string
 	cpuFloor      float64
 	user          string
+	taskUsers     []string
+	uidRange      string
+	fetchAllow    []string
+	evictGrace    time.Duration
+	oomScoreAdj   int
+	allowRoot     bool
 	tokenFile     string
+	apiTokenFile  string
 	caFile        string
 	cleanupOnStop bool
 	// policy, when set, is used instead of --policy (the demo's).
@@ -65,8 +74,9 @@ serves its API even while no master is reachable.`,
 			return runAgent(cmd.Context(), f, log, nil)
 		},
 	}
-	f.mon.register(cmd, ":5051")
+	f.mon.register(cmd, "")
 	fl := cmd.Flags()
+	fl.Lookup("listen").Usage = "address to serve the API and /metrics on (default: the host and port of --advertise-url, else HOSTNAME:" + defaultAgentPort + "; never every interface unless asked, e.g. :" + defaultAgentPort + ")"
 	fl.StringVar(&f.masters, "master", "", "comma-separated master URLs; the agent follows the leader and moves along the list when one is down (empty: standalone)")
 	fl.StringVar(&f.workDir, "work-dir", "/var/lib/headroom/agent", "directory for task sandboxes, checkpoints and the agent id")
 	fl.StringVar(&f.attributes, "attributes", "", "static attributes, k=v,k=v (the master may add dynamic ones)")
@@ -74,8 +84,15 @@ serves its API even while no master is reachable.`,
 	fl.StringVar(&f.hostname, "hostname", "", "hostname to register with (default: the host's)")
 	fl.StringVar(&f.advertise, "advertise-url", "", "URL the master uses to reach this agent's API (default: http://HOSTNAME:PORT of --listen)")
 	fl.Float64Var(&f.cpuFloor, "cpu-floor", 0.1, "lowest CFS quota of the batch cgroup, in cores: batch tasks crawl, never freeze")
-	fl.StringVar(&f.user, "task-user", "nobody", "user that tasks run as when the agent is root ('-' keeps root)")
-	fl.StringVar(&f.tokenFile, "token-file", "", "file holding a bearer token required by the local API (except /metrics and /healthz) and sent to the master")
+	fl.StringVar(&f.user, "task-user", "", "user that tasks naming none run as when the agent is root: empty for a uid of the task's own from --task-uid-range, '-' keeps root (needs --allow-root-tasks)")
+	fl.StringVar(&f.uidRange, "task-uid-range", executor.DefaultUIDRange.String(), "uids (and gids) given one per task, FIRST-LAST; must hold no account of /etc/passwd or /etc/group")
+	fl.StringSliceVar(&f.taskUsers, "task-users", nil, "comma-separated users a task may ask for (its user field) besides --task-user; any other is refused")
+	fl.StringArrayVar(&f.fetchAllow, "fetch-allow-dir", nil, "directory that file:// and absolute-path artifacts may come from, repeatable (default none: only http(s)); files are read as the task's uid")
+	fl.DurationVar(&f.evictGrace, "eviction-grace", agent.DefaultEvictionGrace, "SIGTERM→SIGKILL grace of an eviction, whatever the task asked for")
+	fl.IntVar(&f.oomScoreAdj, "task-oom-score-adj", executor.DefaultOOMScoreAdj, "oom_score_adj of every task (-1000..1000): high, so the kernel kills batch before the business")
+	fl.BoolVar(&f.allowRoot, "allow-root-tasks", false, "let tasks run as root (uid 0); off, a task asking for root is refused")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the agent's credential, sent to the master (a master's generated one is DATA_DIR/credentials/agent.token); also required by the local API unless --api-token-file")
+	fl.StringVar(&f.apiTokenFile, "api-token-file", "", "file holding the bearer token the local API requires (except /metrics and /healthz): the master's --agent-api-token-file, for per-agent credentials (default: --token-file)")
 	fl.StringVar(&f.caFile, "ca-file", "", "PEM CA certificate to trust when the masters serve TLS")
 	fl.BoolVar(&f.cleanupOnStop, "cleanup-on-stop", false, "on stop, kill every task and remove the cgroups instead of leaving them for recovery")
 	return cmd
@@ -164,12 +181,24 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	if err != nil {
 		return err
 	}
+	apiToken := token
+	if f.apiTokenFile != "" {
+		if apiToken, err = auth.ReadToken(f.apiTokenFile); err != nil {
+			return fmt.Errorf("--api-token-file: %w", err)
+		}
+	}
 	policy := monitor.DefaultPolicy()
 	if f.policy != nil {
 		policy = *f.policy
 	} else if f.mon.policyFile != "" {
 		if policy, err = monitor.LoadPolicy(f.mon.policyFile); err != nil {
 			return err
+		}
+	}
+	uidRange := executor.DefaultUIDRange
+	if f.uidRange != "" {
+		if uidRange, err = executor.ParseUIDRange(f.uidRange); err != nil {
+			return fmt.Errorf("--task-uid-range: %w", err)
 		}
 	}
 	h, err := cgroup.Open(cgroup.Config{Root: f.mon.cgroupRoot})
@@ -203,16 +232,22 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	}
 	// The listener is bound before the agent registers, so that the URL
 	// it advertises is the real one (with --listen :0 too).
-	ln, err := net.Listen("tcp", f.mon.listen)
+	listen, derived := f.mon.listen, f.mon.listen == ""
+	if derived {
+		if listen, err = defaultAgentListen(f.advertise, hostname); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		return fmt.Errorf("--listen %s: %w", f.mon.listen, err)
+		return fmt.Errorf("--listen %s: %w", listen, err)
 	}
 	defer ln.Close()
-	advertise, err := advertiseURL(f.advertise, f.mon.listen, ln.Addr())
+	advertise, err := advertiseURL(f.advertise, listen, ln.Addr())
 	if err != nil {
 		return err
 	}
-	if h, _, _ := net.SplitHostPort(f.mon.listen); f.advertise == "" && (h == "" || h == "0.0.0.0" || h == "::") {
+	if h, _, _ := net.SplitHostPort(listen); f.advertise == "" && (derived || h == "" || h == "0.0.0.0" || h == "::") {
 		// Register under the hostname given with --hostname, if any.
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		advertise = "http://" + net.JoinHostPort(hostname, port)
@@ -242,15 +277,16 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 		Hierarchy: h, BatchCgroup: f.mon.batchCgroup, CPUFloor: f.cpuFloor,
 		Monitor:  monitor.Config{Policy: policy, Observer: obs, Logger: log},
 		Services: services,
-		Executor: executor.Config{WorkDir: filepath.Join(f.workDir, "executor"), User: f.user, Logger: log},
-		Master:   mc, CleanupOnStop: f.cleanupOnStop, Logger: log,
+		Executor: executor.Config{WorkDir: filepath.Join(f.workDir, "executor"), User: f.user,
+			TaskUsers: f.taskUsers, AllowRootTasks: f.allowRoot, UIDRange: uidRange, FetchAllowDirs: f.fetchAllow, OOMScoreAdj: f.oomScoreAdj, Logger: log},
+		Master: mc, CleanupOnStop: f.cleanupOnStop, Logger: log,
 	})
 	if err != nil {
 		return err
 	}
 	reg.MustRegister(exporter.NewMonitorCollector(a.Monitor()), exporter.NewAgentCollector(a, log))
 
-	handler := httpserver.BearerAuth(token, a.Routes(exporter.Handler(reg)), "/metrics", "/healthz")
+	handler := httpserver.BearerAuth(apiToken, a.Routes(exporter.Handler(reg)), "/metrics", "/healthz")
 
 	grp, gctx := errgroup.WithContext(ctx)
 	grp.Go(func() error { return a.Run(gctx) })
@@ -269,6 +305,32 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	err = grp.Wait()
 	log.Info("agent stopped", "cleanup", f.cleanupOnStop)
 	return err
+}
+
+// defaultAgentPort is the agent's port when neither --listen nor
+// --advertise-url names one.
+const defaultAgentPort = "5051"
+
+// defaultAgentListen is where an agent listens without --listen: the
+// address it advertises, so that its API is not open on every interface
+// of the host by default.
+func defaultAgentListen(advertise, hostname string) (string, error) {
+	if advertise == "" {
+		return net.JoinHostPort(hostname, defaultAgentPort), nil
+	}
+	u, err := url.Parse(advertise)
+	if err != nil || u.Hostname() == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", fmt.Errorf("--advertise-url %q: want http(s)://HOST[:PORT]", advertise)
+	}
+	port := u.Port()
+	switch {
+	case port != "":
+	case u.Scheme == "https":
+		port = "443"
+	default:
+		port = "80"
+	}
+	return net.JoinHostPort(u.Hostname(), port), nil
 }
 
 // checkTraversable reports the first ancestor of dir that others cannot

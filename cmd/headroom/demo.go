@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/monitor"
 )
 
@@ -89,10 +90,18 @@ func runDemo(ctx context.Context, f *demoFlags, log *slog.Logger, out io.Writer)
 	case <-gctx.Done():
 		return grp.Wait()
 	}
+	// The master generated its credentials before serving: the agent
+	// registers with the agent one, the sample app goes in with the
+	// operator's.
+	creds := credentialsDir(dir + "/master")
+	operatorToken, err := auth.ReadToken(auth.TokenFile(creds, auth.Operator))
+	if err != nil {
+		return err
+	}
 	agentAddr := make(chan net.Addr, 1)
 	grp.Go(func() error {
 		af := &agentFlags{masters: mURL, workDir: dir + "/agent", hostname: "localhost", cpuFloor: 0.1,
-			user: "nobody", cleanupOnStop: true, policy: &policy}
+			cleanupOnStop: true, policy: &policy, tokenFile: auth.TokenFile(creds, auth.Agent)}
 		af.mon = monitorFlags{listen: f.agentListen, procRoot: "/proc", cgroupRoot: "/sys/fs/cgroup", batchCgroup: "headroom-demo/batch"}
 		return runAgent(gctx, af, log.With("component", "agent"), func(a net.Addr) { agentAddr <- a })
 	})
@@ -103,7 +112,7 @@ func runDemo(ctx context.Context, f *demoFlags, log *slog.Logger, out io.Writer)
 		return grp.Wait()
 	}
 	grp.Go(func() error {
-		if err := deployDemoApp(gctx, mURL); err != nil {
+		if err := deployDemoApp(gctx, mURL, operatorToken); err != nil {
 			log.Error("deploying the sample app", "err", err)
 			return nil
 		}
@@ -115,8 +124,13 @@ headroom demo is running (Ctrl-C stops it and cleans up):
   agent state     http://%[2]s/api/v1/state
   agent metrics   http://%[2]s/metrics
   estimate        http://%[2]s/api/v1/estimate
+The APIs need a credential (metrics do not); the CLI takes the operator's:
+  export HEADROOM_TOKEN_FILE=%[3]s
+  headroom apps ls --master %[1]s
+  curl -H "Authorization: Bearer $(cat %[3]s)" %[1]s/api/v1/state
+  curl -H "Authorization: Bearer $(cat %[4]s)" http://%[2]s/api/v1/estimate
 The sample app starts once the estimate has grown (about 5 s).
-`, mURL, aAddr)
+`, mURL, aAddr, auth.TokenFile(creds, auth.Operator), auth.TokenFile(creds, auth.Agent))
 		return nil
 	})
 	err = grp.Wait()
@@ -126,7 +140,7 @@ The sample app starts once the estimate has grown (about 5 s).
 
 // deployDemoApp posts the sample app, retrying while the master is still
 // electing itself.
-func deployDemoApp(ctx context.Context, masterURL string) error {
+func deployDemoApp(ctx context.Context, masterURL, token string) error {
 	var last error
 	for range 60 {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, masterURL+"/v2/apps", bytes.NewReader([]byte(demoApp)))
@@ -134,6 +148,7 @@ func deployDemoApp(ctx context.Context, masterURL string) error {
 			return err
 		}
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)

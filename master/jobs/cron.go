@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	// A fallback zone database in the binary: a master on a host without
@@ -61,13 +60,15 @@ func parseCron(expr, tz string) (cronSpec, error) {
 	case strings.HasPrefix(e, "@every"):
 		return cronSpec{}, &cronError{field: "cron", msg: fmt.Sprintf("%q: @every is not a calendar schedule; use a 5-field expression", expr)}
 	}
-	if err := checkSteps(e); err != nil {
-		return cronSpec{}, &cronError{field: "cron", msg: fmt.Sprintf("%q: %v", expr, err)}
+	if !strings.HasPrefix(e, "@") {
+		if msg := checkCronFields(e); msg != "" {
+			return cronSpec{}, &cronError{field: "cron", msg: fmt.Sprintf("schedule %q: %s", expr, msg)}
+		}
 	}
 	s, err := cronParser.Parse(e)
 	if err != nil {
 		return cronSpec{}, &cronError{field: "cron", err: err,
-			msg: fmt.Sprintf("%q: want 5 fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly: %v", expr, err)}
+			msg: fmt.Sprintf("schedule %q: want 5 fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly: %v", expr, err)}
 	}
 	spec, ok := s.(*cron.SpecSchedule)
 	if !ok {
@@ -80,36 +81,6 @@ func parseCron(expr, tz string) (cronSpec, error) {
 		return cronSpec{}, &cronError{field: "cron", msg: fmt.Sprintf("%q never fires", expr)}
 	}
 	return c, nil
-}
-
-// cronFields names the five fields and how many values each has: a step
-// is at most that (the parser checks values, not steps, so "*/1000000000000"
-// would pass and fire once an hour).
-var cronFields = [5]struct {
-	name   string
-	values int
-}{{"minute", 60}, {"hour", 24}, {"day-of-month", 31}, {"month", 12}, {"day-of-week", 7}}
-
-// checkSteps range-checks the step of every part of a 5-field expression,
-// naming the field; descriptors and wrong field counts are the parser's.
-func checkSteps(e string) error {
-	fields := strings.Fields(e)
-	if len(fields) != len(cronFields) || strings.HasPrefix(e, "@") {
-		return nil
-	}
-	for i, f := range fields {
-		for _, part := range strings.Split(f, ",") {
-			_, step, ok := strings.Cut(part, "/")
-			if !ok {
-				continue
-			}
-			n, err := strconv.ParseUint(step, 10, 64)
-			if err != nil || n < 1 || n > uint64(cronFields[i].values) {
-				return fmt.Errorf("%s field %q: step %q must be a whole number from 1 to %d", cronFields[i].name, f, step, cronFields[i].values)
-			}
-		}
-	}
-	return nil
 }
 
 // loadLocation accepts IANA zone names only: "Local" would depend on the
