@@ -37,6 +37,16 @@ build:
 test: lint
 	$(GO) test -count=1 -p 1 -timeout 20m $(PKGS)
 	$(MAKE) bench-quick
+	$(MAKE) fuzz-quick
+
+## fuzz-quick: each route fuzz target for FUZZTIME (under 1 min in all; the
+## seed corpora in testdata/fuzz also run with the normal tests).
+FUZZTIME ?= 10s
+.PHONY: fuzz-quick
+fuzz-quick:
+	$(GO) test -run '^$$' -fuzz '^FuzzMaster$$' -fuzztime $(FUZZTIME) -parallel 1 ./master/
+	$(GO) test -run '^$$' -fuzz '^FuzzAgent$$' -fuzztime $(FUZZTIME) -parallel 1 ./agent/
+	$(GO) test -run '^$$' -fuzz '^FuzzMonitor$$' -fuzztime $(FUZZTIME) -parallel 1 ./monitor/
 
 ## bench: the benchmark suite (root, as make test): output for benchstat in
 ## bench/out.txt (with the servers' logs: bench/log.txt), the report with

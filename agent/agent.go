@@ -59,8 +59,11 @@ type Config struct {
 	// CleanupOnStop kills every task and removes the cgroups on a clean
 	// stop; by default tasks keep running for the next agent to re-adopt.
 	CleanupOnStop bool
-	Clock         clockwork.Clock
-	Logger        *slog.Logger
+	// HostMemBytes is the host's memory, the bound of a reservation
+	// override; read from /proc/meminfo when zero.
+	HostMemBytes uint64
+	Clock        clockwork.Clock
+	Logger       *slog.Logger
 }
 
 // Agent applies the monitor's estimates to the batch cgroup, runs tasks,
@@ -145,6 +148,13 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if err := cfg.Dedicated.Validate(); err != nil {
 		return nil, fmt.Errorf("agent: dedicated.%w", err)
+	}
+	if cfg.HostMemBytes == 0 {
+		n, err := hostMemory()
+		if err != nil {
+			return nil, fmt.Errorf("agent: host memory: %w", err)
+		}
+		cfg.HostMemBytes = n
 	}
 	// Lowest CPU weight: when the quota is not yet clamped, the kernel's
 	// fair scheduler already gives the business almost every contended
@@ -455,7 +465,7 @@ func (a *Agent) evictFor(ctx context.Context, o evictOrder) {
 // waiting for the next estimate; nil removes it.
 func (a *Agent) SetOverride(o *Override) error {
 	if o != nil {
-		if err := o.Validate(); err != nil {
+		if err := o.ValidateFor(a.cfg.HostMemBytes); err != nil {
 			return err
 		}
 		o = &Override{Mode: o.Mode, CPUs: o.CPUs, MemBytes: o.MemBytes}

@@ -18,11 +18,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/model"
 
 	"github.com/headroom-dev/headroom/agent/executor"
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/internal/cgroup"
+	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/internal/testutil"
 	"github.com/headroom-dev/headroom/monitor"
@@ -76,7 +79,8 @@ func startAgent(t testing.TB, edit func(*Config)) *testAgent {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	srv := httptest.NewServer(a.Handler())
+	// The whole server behind the production limits, as Serve runs it.
+	srv := httptest.NewServer(httpserver.Guard(a.Routes(promhttp.HandlerFor(prometheus.NewRegistry(), promhttp.HandlerOpts{})), httpserver.Limits{}))
 	t.Cleanup(func() {
 		srv.Close()
 		cancel()

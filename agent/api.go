@@ -28,19 +28,38 @@ const maxBody = 1 << 20
 //	POST   /api/v1/tasks/{id}/kill   kill a task (used by the master)
 //	POST   /api/v1/tasks/{id}/check  run a COMMAND health check in a running task (used by the master)
 //
-// The landing page, /api/v1/estimate and /healthz come from the monitor.
+// The landing page, /api/v1/estimate and /healthz come from the monitor
+// (Routes serves them all).
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
+	a.register(mux)
+	return mux
+}
+
+// Routes is the agent's whole server: its API, the monitor's routes and,
+// when metrics is not nil, GET /metrics, on one mux. Every route names its
+// method, so any other method gets 405 with Allow.
+func (a *Agent) Routes(metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
+	}
+	a.Monitor().Register(mux, "agent")
+	a.register(mux)
+	return mux
+}
+
+func (a *Agent) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/state", func(w http.ResponseWriter, _ *http.Request) {
 		httpserver.WriteJSON(w, http.StatusOK, a.State())
 	})
 	mux.HandleFunc("PUT /api/v1/reservation", func(w http.ResponseWriter, r *http.Request) {
 		var o Override
 		if err := api.DecodeStrict(r.Body, &o, maxBody); err != nil {
-			httpserver.WriteError(w, http.StatusBadRequest, "invalid reservation override", err.Error())
+			httpserver.BodyError(w, "invalid reservation override", err)
 			return
 		}
-		if err := o.Validate(); err != nil {
+		if err := o.ValidateFor(a.cfg.HostMemBytes); err != nil {
 			httpserver.WriteError(w, http.StatusUnprocessableEntity, "invalid reservation override", err.Error())
 			return
 		}
@@ -58,9 +77,9 @@ func (a *Agent) Handler() http.Handler {
 		httpserver.WriteJSON(w, http.StatusOK, a.reservationView())
 	})
 	mux.HandleFunc("PUT /api/v1/attributes", func(w http.ResponseWriter, r *http.Request) {
-		var attrs map[string]string
-		if err := api.DecodeStrict(r.Body, &attrs, maxBody); err != nil {
-			httpserver.WriteError(w, http.StatusBadRequest, "invalid attributes", err.Error())
+		attrs, err := api.DecodeAttributes(r.Body, maxBody)
+		if err != nil {
+			httpserver.BodyError(w, "invalid attributes", err)
 			return
 		}
 		if err := a.SetAttributes(attrs); err != nil {
@@ -75,7 +94,7 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/tasks", func(w http.ResponseWriter, r *http.Request) {
 		var t api.TaskInfo
 		if err := api.DecodeStrict(r.Body, &t, maxBody); err != nil {
-			httpserver.WriteError(w, http.StatusBadRequest, "invalid task", err.Error())
+			httpserver.BodyError(w, "invalid task", err)
 			return
 		}
 		if err := t.Validate(); err != nil {
@@ -96,7 +115,7 @@ func (a *Agent) Handler() http.Handler {
 		var k api.KillRequest
 		if r.ContentLength != 0 {
 			if err := api.DecodeStrict(r.Body, &k, maxBody); err != nil {
-				httpserver.WriteError(w, http.StatusBadRequest, "invalid kill request", err.Error())
+				httpserver.BodyError(w, "invalid kill request", err)
 				return
 			}
 		}
@@ -116,7 +135,6 @@ func (a *Agent) Handler() http.Handler {
 		httpserver.WriteJSON(w, http.StatusAccepted, map[string]string{"task_id": id})
 	})
 	mux.HandleFunc("POST /api/v1/tasks/{id}/check", a.handleCheck)
-	return mux
 }
 
 // Limits of a check request.
@@ -127,6 +145,9 @@ const (
 	// maxCheckCommand is Marathon-sized: a health check is a one-liner,
 	// not a script.
 	maxCheckCommand = 4 << 10
+	// checkAnswerSlack is the write bound of a check's answer past its
+	// timeout: the kill and the answer itself.
+	checkAnswerSlack = 30 * time.Second
 )
 
 // CheckRequest is the body of POST /api/v1/tasks/{id}/check.
@@ -164,7 +185,7 @@ func (c CheckRequest) validate() error {
 func (a *Agent) handleCheck(w http.ResponseWriter, r *http.Request) {
 	var c CheckRequest
 	if err := api.DecodeStrict(r.Body, &c, maxCheckBody); err != nil {
-		httpserver.WriteError(w, http.StatusBadRequest, "invalid check request", err.Error())
+		httpserver.BodyError(w, "invalid check request", err)
 		return
 	}
 	if err := c.validate(); err != nil {
@@ -173,6 +194,9 @@ func (a *Agent) handleCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	timeout := time.Duration(c.TimeoutSeconds * float64(time.Second))
+	// A check may take longer than the server's write bound; the answer
+	// must still get out after it.
+	_ = httpserver.ExtendWriteDeadline(w, timeout+checkAnswerSlack)
 	code, out, err := a.exec.Check(r.Context(), id, c.Command, timeout)
 	switch {
 	case err == nil:

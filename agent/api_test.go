@@ -143,7 +143,7 @@ func TestAPIBadTaskRequests(t *testing.T) {
 		{"args wrong type", taskJSON(t, func(m map[string]any) { delete(m, "cmd"); m["args"] = "sleep 600" }), 400, `"args"`},
 		{"env wrong type", taskJSON(t, set("env", map[string]any{"A": 1})), 400, "env"},
 		{"fetch wrong type", taskJSON(t, set("fetch", "http://x/y")), 400, "fetch"},
-		{"body too large", taskJSON(t, set("name", strings.Repeat("a", maxBody+10))), 400, "larger than"},
+		{"body too large", taskJSON(t, set("name", strings.Repeat("a", maxBody+10))), 413, "limit_bytes"},
 		{"negative cpus", taskJSON(t, setRes("cpus", -1)), 422, "cpus"},
 		{"zero cpus", taskJSON(t, setRes("cpus", 0)), 422, "resources.cpus"},
 		{"zero mem", taskJSON(t, setRes("mem_bytes", 0)), 422, "resources.mem_bytes"},

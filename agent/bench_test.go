@@ -27,9 +27,9 @@ import (
 // unique parent cgroup, its API on an httptest server, all removed at
 // cleanup. The executor keeps its production disk-check interval, so the
 // periodic sandbox walk of hundreds of tasks does not skew the figures.
-// The batch cgroup gets a fixed reservation of every core and 16 GiB at
-// once, as on an idle host whose harvest has opened: the numbers are the
-// agent's, not the monitor's grow delay.
+// The batch cgroup gets a fixed reservation of every core and 16 GiB (or
+// the host's memory, if less) at once, as on an idle host whose harvest
+// has opened: the numbers are the agent's, not the monitor's grow delay.
 func startBenchAgent(tb testing.TB) *testAgent {
 	tb.Helper()
 	ta := startAgent(tb, func(cfg *Config) {
@@ -40,7 +40,7 @@ func startBenchAgent(tb testing.TB) *testAgent {
 		cfg.Hostname = "bench-host"
 		cfg.Executor.DiskInterval = executor.DefaultDiskInterval
 	})
-	if err := ta.SetOverride(&Override{Mode: OverrideFixed, CPUs: float64(runtime.NumCPU()), MemBytes: 16 << 30}); err != nil {
+	if err := ta.SetOverride(&Override{Mode: OverrideFixed, CPUs: float64(runtime.NumCPU()), MemBytes: min(16<<30, int64(ta.cfg.HostMemBytes))}); err != nil {
 		tb.Fatal(err)
 	}
 	return ta

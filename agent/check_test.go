@@ -78,7 +78,7 @@ func TestAPICheck(t *testing.T) {
 		{"trailing data", "live", `{"command":"true","timeout_seconds":1} {}`, http.StatusBadRequest, "trailing"},
 		{"wrong type", "live", `{"command":"true","timeout_seconds":"1"}`, http.StatusBadRequest, "timeout_seconds"},
 		{"empty body", "live", "", http.StatusBadRequest, "empty"},
-		{"too large", "live", `{"command":"` + strings.Repeat("x", 70<<10) + `","timeout_seconds":1}`, http.StatusBadRequest, "larger"},
+		{"too large", "live", `{"command":"` + strings.Repeat("x", 70<<10) + `","timeout_seconds":1}`, http.StatusRequestEntityTooLarge, "limit_bytes"},
 		{"no command", "live", `{"timeout_seconds":1}`, http.StatusUnprocessableEntity, "command"},
 		{"blank command", "live", CheckRequest{Command: "  ", TimeoutSeconds: 1}, http.StatusUnprocessableEntity, "command"},
 		{"long command", "live", CheckRequest{Command: "true " + strings.Repeat("x", 4<<10), TimeoutSeconds: 1}, http.StatusUnprocessableEntity, "command"},

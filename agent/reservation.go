@@ -1,8 +1,11 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"math"
+
+	"github.com/prometheus/procfs"
 
 	"github.com/headroom-dev/headroom/monitor"
 )
@@ -50,6 +53,34 @@ func (o Override) Validate() error {
 		return fmt.Errorf("cpus, mem_bytes: a cap needs at least one of them")
 	}
 	return nil
+}
+
+// ValidateFor is Validate on a host of hostMem bytes: no reservation can
+// exceed the memory the host has (2^63-1 is a typo, not a limit).
+func (o Override) ValidateFor(hostMem uint64) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if hostMem > 0 && uint64(o.MemBytes) > hostMem {
+		return fmt.Errorf("mem_bytes: must be at most the host's memory, %d bytes, got %d", hostMem, o.MemBytes)
+	}
+	return nil
+}
+
+// hostMemory is MemTotal of /proc/meminfo.
+func hostMemory() (uint64, error) {
+	fs, err := procfs.NewDefaultFS()
+	if err != nil {
+		return 0, err
+	}
+	mi, err := fs.Meminfo()
+	if err != nil {
+		return 0, err
+	}
+	if mi.MemTotalBytes == nil || *mi.MemTotalBytes == 0 {
+		return 0, errors.New("/proc/meminfo has no MemTotal")
+	}
+	return *mi.MemTotalBytes, nil
 }
 
 // Applied is what the agent puts on the batch parent cgroup.

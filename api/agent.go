@@ -27,11 +27,11 @@ type Estimate struct {
 // agent's first contact; afterwards the agent keeps the id the master gave
 // it (in its work dir) and sends it when re-registering.
 type RegisterRequest struct {
-	AgentID    string            `json:"agent_id,omitempty"`
-	Hostname   string            `json:"hostname"`
-	URL        string            `json:"url"`
-	Version    string            `json:"version,omitempty"`
-	Attributes map[string]string `json:"attributes,omitempty"`
+	AgentID    string     `json:"agent_id,omitempty"`
+	Hostname   string     `json:"hostname"`
+	URL        string     `json:"url"`
+	Version    string     `json:"version,omitempty"`
+	Attributes Attributes `json:"attributes,omitempty"`
 	// Revocable is the harvested pool (changes with every estimate);
 	// Dedicated the static non-revocable pool (--dedicated).
 	Revocable resources.Resources `json:"revocable"`
@@ -68,7 +68,7 @@ type Heartbeat struct {
 	// Attributes are the agent's own (static) attributes, so that a local
 	// change reaches the master without a re-registration; the master adds
 	// the dynamic ones it keeps in etcd and answers with the result.
-	Attributes map[string]string `json:"attributes,omitempty"`
+	Attributes Attributes `json:"attributes,omitempty"`
 }
 
 // HeartbeatResponse acknowledges updates and carries the master's orders.

@@ -37,8 +37,10 @@ func routeRules() map[string]auth.Rule {
 		"GET /api/v1/frameworks":                read,
 		"POST /api/v1/frameworks/{id}/teardown": operator,
 
-		"GET /v2/apps":        read,
-		"POST /v2/apps":       operator,
+		"GET /v2/apps":  read,
+		"POST /v2/apps": operator,
+		// Other methods on the list: 405 with Allow (for a reader, 403).
+		"/v2/apps":            read,
 		"GET /v2/deployments": read,
 		// Every method of one app: GET for readers, the rest operators.
 		"/v2/apps/": read,

@@ -100,8 +100,10 @@ func (m *Master) Register(ctx context.Context, req api.RegisterRequest) (api.Reg
 	ag.pushAttrs = false
 	m.mu.Unlock()
 
-	if err := m.cfg.Store.Put(ctx, kindAgents, id, rec, m.election.Guard()); err != nil {
-		return api.RegisterResponse{}, fmt.Errorf("persisting agent %s: %w", id, err)
+	sctx, cancel := m.storeCtx(ctx)
+	defer cancel()
+	if err := m.cfg.Store.Put(sctx, kindAgents, id, rec, m.election.Guard()); err != nil {
+		return api.RegisterResponse{}, fmt.Errorf("persisting agent %s: %w: %w", id, errStore, err)
 	}
 	if !known {
 		m.log.Info("agent registered", "agent", id, "hostname", req.Hostname, "url", req.URL, "tasks", len(req.Tasks))

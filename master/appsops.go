@@ -148,7 +148,9 @@ func (m *Master) DeleteApp(ctx context.Context, id string) (DeploymentRef, error
 	if !ok {
 		return DeploymentRef{}, apps.NotFound(id)
 	}
-	if err := m.cfg.Store.Delete(ctx, kindApps, storeKey(id), m.election.Guard()); err != nil {
+	sctx, cancel := m.storeCtx(ctx)
+	defer cancel()
+	if err := m.cfg.Store.Delete(sctx, kindApps, storeKey(id), m.election.Guard()); err != nil {
 		return DeploymentRef{}, fmt.Errorf("%w: %w", errStore, err)
 	}
 	m.mu.Lock()

@@ -95,6 +95,8 @@ func (m *Master) SetAgentAttributes(ctx context.Context, agentID string, attrs m
 	hostname := ag.Hostname
 	m.mu.Unlock()
 	var err error
+	ctx, cancel := m.storeCtx(ctx)
+	defer cancel()
 	if len(attrs) == 0 {
 		err = m.cfg.Store.Delete(ctx, kindAttributes, attrKey(hostname), m.election.Guard())
 	} else {

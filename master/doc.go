@@ -24,6 +24,15 @@
 // and a registration with another credential, or with the same one from
 // another URL while the agent still heartbeats, is refused (identity.go).
 //
+// # When etcd is unreachable
+//
+// No request waits on etcd longer than Config.StoreTimeout (2 s): every
+// store call made for a request is bounded by it and its failure is a 503
+// with Retry-After. The leader's identity, which a standby's answers and
+// /api/v1/leader need, is read in the background (leader.go) and served
+// from memory, so those answer at once, with 503 once the last good
+// reading is older than the bound.
+//
 // # Concurrency
 //
 // One mutex guards the leader's state. Handlers and the allocation loop
@@ -54,5 +63,6 @@
 // (apps and the operators' API), jobsops.go and jobs_http.go (jobs),
 // frameworks.go and schedulerapi.go (external frameworks), reasons.go (what
 // the schedulers explain waits with), access.go and identity.go (who may
-// call what, agent identity).
+// call what, agent identity), leader.go (the leader served from memory, the
+// store bound).
 package master

@@ -209,7 +209,9 @@ func (m *Master) subscribe(ctx context.Context, info scheduler.FrameworkInfo) (s
 	}
 	m.mu.Unlock()
 
-	if err := m.cfg.Store.Put(ctx, kindFrameworks, rec.ID, rec, m.election.Guard()); err != nil {
+	sctx, cancel := m.storeCtx(ctx)
+	defer cancel()
+	if err := m.cfg.Store.Put(sctx, kindFrameworks, rec.ID, rec, m.election.Guard()); err != nil {
 		return subscription{}, fmt.Errorf("persisting framework %s: %w: %w", rec.ID, errStore, err)
 	}
 

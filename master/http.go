@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,9 +19,12 @@ import (
 	"github.com/headroom-dev/headroom/master/apps"
 )
 
-// maxBody caps every request body; registrations with many tasks are the
-// largest legitimate ones.
-const maxBody = 8 << 20
+// MaxBodyBytes caps every request body to the master (the server's limit);
+// registrations with many tasks are the largest legitimate ones.
+const MaxBodyBytes = 8 << 20
+
+// maxBody is the limit of the decoders.
+const maxBody = MaxBodyBytes
 
 // Handler serves the master's API. A standby answers every call but
 // /metrics, /healthz and /api/v1/leader with a 307 to the leader, so
@@ -53,11 +57,14 @@ func (m *Master) routes(metrics http.Handler) (http.Handler, []string) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})
-	mux.HandleFunc("GET /api/v1/leader", func(w http.ResponseWriter, r *http.Request) {
-		leader, err := m.Leader(r.Context())
+	mux.HandleFunc("GET /api/v1/leader", func(w http.ResponseWriter, _ *http.Request) {
+		leader, err := m.knownLeader()
 		body := map[string]any{"leader": leader, "self": m.cfg.AdvertiseURL, "leading": m.Leading()}
 		if err != nil {
 			body["error"] = err.Error()
+			w.Header().Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
+			httpserver.WriteJSON(w, http.StatusServiceUnavailable, body)
+			return
 		}
 		httpserver.WriteJSON(w, http.StatusOK, body)
 	})
@@ -98,8 +105,9 @@ func (m *Master) routes(metrics http.Handler) (http.Handler, []string) {
 		respond(w, m.Agents)
 	})
 	mux.HandleFunc("PUT /api/v1/agents/{id}/attributes", func(w http.ResponseWriter, r *http.Request) {
-		var attrs map[string]string
-		if !decode(w, r, &attrs) {
+		attrs, err := api.DecodeAttributes(r.Body, maxBody)
+		if err != nil {
+			httpserver.BodyError(w, "invalid attributes", err)
 			return
 		}
 		v, err := m.SetAgentAttributes(r.Context(), r.PathValue("id"), attrs)
@@ -150,9 +158,9 @@ func (m *Master) redirectStandby(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		leader, err := m.Leader(r.Context())
+		leader, err := m.knownLeader()
 		if err != nil || leader == "" || leader == m.cfg.AdvertiseURL {
-			httpserver.WriteError(w, http.StatusServiceUnavailable, "no leader elected; retry shortly", errString(err))
+			unavailable(w, "no leader known; retry shortly", errString(err))
 			return
 		}
 		http.Redirect(w, r, leader+r.URL.RequestURI(), http.StatusTemporaryRedirect)
@@ -168,7 +176,7 @@ func errString(err error) string {
 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err := api.DecodeStrict(r.Body, v, maxBody); err != nil {
-		httpserver.WriteError(w, http.StatusBadRequest, "invalid request body", err.Error())
+		httpserver.BodyError(w, "invalid request body", err)
 		return false
 	}
 	return true
@@ -194,7 +202,7 @@ func writeErr(w http.ResponseWriter, msg string, err error) {
 	case errors.As(err, &ve):
 		httpserver.WriteJSON(w, http.StatusUnprocessableEntity, ve)
 	case errors.Is(err, errNotLeading):
-		httpserver.WriteError(w, http.StatusServiceUnavailable, msg, err.Error())
+		unavailable(w, msg, err.Error())
 	case errors.Is(err, apps.ErrNotFound):
 		// The whole message: "app /web not found" says it all.
 		httpserver.WriteError(w, http.StatusNotFound, err.Error(), nil)
@@ -203,7 +211,7 @@ func writeErr(w http.ResponseWriter, msg string, err error) {
 	case errors.Is(err, apps.ErrExists):
 		httpserver.WriteError(w, http.StatusConflict, msg, err.Error())
 	case errors.Is(err, errStore):
-		httpserver.WriteError(w, http.StatusServiceUnavailable, msg, err.Error())
+		unavailable(w, msg, err.Error())
 	case errors.Is(err, errBadRequest):
 		httpserver.WriteError(w, http.StatusUnprocessableEntity, msg, err.Error())
 	default:
@@ -244,9 +252,9 @@ func (m *Master) appsRoutes(mux *routeMux) {
 		httpserver.WriteJSON(w, http.StatusOK, map[string]any{"apps": views})
 	})
 	mux.HandleFunc("POST /v2/apps", func(w http.ResponseWriter, r *http.Request) {
-		app, err := apps.DecodeApp(http.MaxBytesReader(w, r.Body, apps.MaxBodyBytes))
+		app, err := apps.DecodeApp(r.Body)
 		if err != nil {
-			httpserver.WriteError(w, http.StatusBadRequest, "invalid app definition", err.Error())
+			httpserver.BodyError(w, "invalid app definition", err)
 			return
 		}
 		st, dep, err := m.CreateApp(r.Context(), app)
@@ -257,6 +265,11 @@ func (m *Master) appsRoutes(mux *routeMux) {
 		v := toAppView(st)
 		v.Deployments = []map[string]string{{"id": dep.DeploymentID}}
 		httpserver.WriteJSON(w, http.StatusCreated, v)
+	})
+	// Without it the mux would redirect other methods to /v2/apps/.
+	mux.HandleFunc("/v2/apps", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "GET, POST")
+		httpserver.WriteError(w, http.StatusMethodNotAllowed, "method not allowed", r.Method+" "+r.URL.Path)
 	})
 	mux.HandleFunc("GET /v2/deployments", func(w http.ResponseWriter, _ *http.Request) {
 		respond(w, m.Deployments)
@@ -306,9 +319,9 @@ func (m *Master) appsRoutes(mux *routeMux) {
 			}
 			httpserver.WriteJSON(w, http.StatusOK, map[string]any{"app": toAppView(st)})
 		case sub == "" && (r.Method == http.MethodPut || r.Method == http.MethodPatch):
-			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, apps.MaxBodyBytes))
+			body, err := readAll(r.Body, apps.MaxBodyBytes)
 			if err != nil {
-				httpserver.WriteError(w, http.StatusRequestEntityTooLarge, "invalid app definition", err.Error())
+				httpserver.BodyError(w, "invalid app definition", err)
 				return
 			}
 			dep, created, err := m.PutApp(r.Context(), id, body)
@@ -329,7 +342,14 @@ func (m *Master) appsRoutes(mux *routeMux) {
 			}
 			httpserver.WriteJSON(w, http.StatusOK, dep)
 		default:
-			w.Header().Set("Allow", "GET, PUT, PATCH, DELETE, POST")
+			allow := "GET, PUT, PATCH, DELETE"
+			switch sub {
+			case "restart":
+				allow = "POST"
+			case "tasks":
+				allow = "GET"
+			}
+			w.Header().Set("Allow", allow)
 			httpserver.WriteError(w, http.StatusMethodNotAllowed, "method not allowed", r.Method+" "+r.URL.Path)
 		}
 	})
@@ -365,6 +385,8 @@ func toAppView(st apps.AppStatus) appView {
 func storeKey(id string) string { return url.PathEscape(id) }
 
 func (m *Master) persistApp(ctx context.Context, app apps.App) error {
+	ctx, cancel := m.storeCtx(ctx)
+	defer cancel()
 	if err := m.cfg.Store.Put(ctx, kindApps, storeKey(app.ID), app, m.election.Guard()); err != nil {
 		return fmt.Errorf("%w: %w", errStore, err)
 	}
@@ -373,10 +395,20 @@ func (m *Master) persistApp(ctx context.Context, app apps.App) error {
 
 // overlay applies a partial JSON definition (PUT {"instances": 5}) over
 // the current one, as Marathon does.
+//
+// The body must be an object naming at least one field: null or {} would
+// otherwise roll out the current definition again as a new deployment (or
+// create an app of defaults).
 func overlay(cur apps.App, patch []byte) (apps.App, error) {
+	if t := bytes.TrimSpace(patch); len(t) == 0 || t[0] != '{' {
+		return apps.App{}, emptyBody("must be a JSON object of the fields to set, got " + truncateBody(t))
+	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(patch, &fields); err != nil {
 		return apps.App{}, fmt.Errorf("malformed JSON: %w", err)
+	}
+	if len(fields) == 0 {
+		return apps.App{}, emptyBody("must set at least one field, got {}")
 	}
 	base, err := json.Marshal(cur)
 	if err != nil {
@@ -395,4 +427,33 @@ func overlay(cur apps.App, patch []byte) (apps.App, error) {
 		return apps.App{}, err
 	}
 	return apps.DecodeApp(bytes.NewReader(out))
+}
+
+// readAll reads a body of at most limit bytes; a longer one is an
+// *http.MaxBytesError naming limit.
+func readAll(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("body larger than %d bytes: %w", limit, &http.MaxBytesError{Limit: limit})
+	}
+	return b, nil
+}
+
+// emptyBody is the validation error of a body that sets nothing.
+func emptyBody(msg string) error {
+	return &apps.ValidationError{Message: "Object is not valid", Details: []apps.FieldError{{Path: "/", Errors: []string{msg}}}}
+}
+
+// truncateBody quotes the start of a body for an error message.
+func truncateBody(b []byte) string {
+	if len(b) == 0 {
+		return "an empty body"
+	}
+	if len(b) > 40 {
+		return fmt.Sprintf("%q...", b[:40])
+	}
+	return fmt.Sprintf("%q", b)
 }

@@ -13,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/internal/testutil"
 	"github.com/headroom-dev/headroom/master/apps"
 	"github.com/headroom-dev/headroom/master/store"
@@ -33,12 +37,12 @@ var testClient = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 // openEmbeddedStore starts an embedded etcd in a temp dir, closed at cleanup.
-func openEmbeddedStore(t *testing.T) *store.Store {
+func openEmbeddedStore(t testing.TB) *store.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -53,7 +57,7 @@ func openEmbeddedStore(t *testing.T) *store.Store {
 // startMaster runs a Master on st behind a loopback httptest server. The
 // cleanup (registered after the store's, so it runs first) stops Run, then
 // the server.
-func startMaster(t *testing.T, st *store.Store, opts ...func(*Config)) *testMaster {
+func startMaster(t testing.TB, st *store.Store, opts ...func(*Config)) *testMaster {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -85,7 +89,10 @@ func startMaster(t *testing.T, st *store.Store, opts ...func(*Config)) *testMast
 		_ = ln.Close()
 		t.Fatalf("New: %v", err)
 	}
-	h := m.Handler(nil)
+	// The production limits (body size, timeouts) in front, as Serve puts
+	// them, so tests see what clients see.
+	h := httpserver.Guard(m.Handler(promhttp.HandlerFor(prometheus.NewRegistry(), promhttp.HandlerOpts{})),
+		httpserver.Limits{MaxBodyBytes: MaxBodyBytes})
 	srv.Config.Handler = h
 	srv.Start()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -107,7 +114,7 @@ func startMaster(t *testing.T, st *store.Store, opts ...func(*Config)) *testMast
 }
 
 // startLeader starts a store and a Master on it and waits until it leads.
-func startLeader(t *testing.T) *testMaster {
+func startLeader(t testing.TB) *testMaster {
 	t.Helper()
 	tm := startMaster(t, openEmbeddedStore(t))
 	testutil.Eventually(t, 20*time.Second, 20*time.Millisecond, tm.m.Leading, "the master never became leader")
@@ -355,7 +362,7 @@ func TestBadInputsChangeNothing(t *testing.T) {
 		{name: "app/negative mem", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","mem":-64}`, want: []int{c422}, field: "/mem"},
 		{name: "app/negative instances", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","instances":-1}`, want: []int{c422}, field: "/instances"},
 		{name: "app/too many instances", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","instances":1000000}`, want: []int{c422}, field: "/instances"},
-		{name: "app/body over the cap", method: "POST", path: "/v2/apps", body: bigApp, want: []int{c400, c413}, direct: true},
+		{name: "app/body over the cap", method: "POST", path: "/v2/apps", body: bigApp, want: []int{c413}, direct: true},
 		{name: "app/bad constraint operator", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","constraints":[["hostname","SOMETIMES"]]}`, want: []int{c422}, field: "/constraints/0"},
 		{name: "app/constraint arity 1", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","constraints":[["hostname"]]}`, want: []int{c422}, field: "/constraints/0"},
 		{name: "app/constraint arity 4", method: "POST", path: "/v2/apps", body: `{"id":"a","cmd":"x","constraints":[["hostname","CLUSTER","a","b"]]}`, want: []int{c422}, field: "/constraints/0"},
@@ -385,7 +392,7 @@ func TestBadInputsChangeNothing(t *testing.T) {
 		{name: "put/unknown app invalid", method: "PUT", path: "/v2/apps/newapp", body: `{"cmd":"x","cpus":-1}`, want: []int{c422}, field: "/cpus"},
 		{name: "put/unknown app malformed", method: "PUT", path: "/v2/apps/newapp", body: `{`, want: []int{c400, c422}},
 		{name: "put/bad id in path", method: "PUT", path: "/v2/apps/UPPER", body: `{"cmd":"x"}`, want: []int{c422}, field: "/id"},
-		{name: "put/body over the cap", method: "PUT", path: "/v2/apps/existing", body: bigApp, want: []int{c400, c413}, direct: true},
+		{name: "put/body over the cap", method: "PUT", path: "/v2/apps/existing", body: bigApp, want: []int{c413}, direct: true},
 
 		// Unknown apps, methods.
 		{name: "get unknown app", method: "GET", path: "/v2/apps/nope", want: []int{c404}},
@@ -414,7 +421,7 @@ func TestBadInputsChangeNothing(t *testing.T) {
 		{name: "register/bad attribute key", method: "POST", path: "/api/v1/agents/register", body: `{"hostname":"h1","url":"http://127.0.0.1:1","attributes":{"bad key":"x"}}`, want: []int{c400, c422}},
 		{name: "register/bad task id", method: "POST", path: "/api/v1/agents/register", body: `{"hostname":"h1","url":"http://127.0.0.1:1","tasks":[{"info":{"id":"../t","cmd":"x"},"status":{"task_id":"../t","state":"TASK_RUNNING"}}]}`, want: []int{c400, c422}},
 		{name: "register/negative task resources", method: "POST", path: "/api/v1/agents/register", body: `{"hostname":"h1","url":"http://127.0.0.1:1","tasks":[{"info":{"id":"t1","cmd":"x","resources":{"cpus":-1,"mem_bytes":1}},"status":{"task_id":"t1","state":"TASK_RUNNING"}}]}`, want: []int{c400, c422}},
-		{name: "register/huge body", method: "POST", path: "/api/v1/agents/register", body: bigAgent, want: []int{c400, c413}, direct: true},
+		{name: "register/huge body", method: "POST", path: "/api/v1/agents/register", body: bigAgent, want: []int{c413}, direct: true},
 
 		// POST /api/v1/agents/{id}/heartbeat
 		{name: "heartbeat/unknown agent", method: "POST", path: "/api/v1/agents/ghost-1/heartbeat", body: `{"agent_id":"ghost-1"}`, want: []int{c404}},
@@ -453,7 +460,7 @@ func startStandby(t *testing.T, leader *testMaster) *testMaster {
 	standby := startMaster(t, st2)
 	// The standby knows who leads once it reads the election.
 	testutil.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool {
-		l, err := standby.m.Leader(ctx)
+		l, err := standby.m.knownLeader()
 		return err == nil && l == leader.url
 	}, "the standby never saw the leader")
 	return standby

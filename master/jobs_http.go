@@ -61,7 +61,7 @@ type runsView struct {
 //	POST   /v1/jobs/{id}/runs/{runId}/actions/stop      stop a run
 func (m *Master) jobRoutes(mux *routeMux) {
 	mux.HandleFunc("POST /v1/jobs", func(w http.ResponseWriter, r *http.Request) {
-		job, err := jobs.DecodeJob(http.MaxBytesReader(w, r.Body, jobs.MaxBodyBytes))
+		job, err := jobs.DecodeJob(r.Body)
 		if err != nil {
 			writeDecodeErr(w, err)
 			return
@@ -94,7 +94,7 @@ func (m *Master) jobRoutes(mux *routeMux) {
 		httpserver.WriteJSON(w, http.StatusOK, toJobView(st))
 	}))
 	mux.HandleFunc("PUT /v1/jobs/{id}", m.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
-		job, err := jobs.DecodeJob(http.MaxBytesReader(w, r.Body, jobs.MaxBodyBytes))
+		job, err := jobs.DecodeJob(r.Body)
 		if err != nil {
 			writeDecodeErr(w, err)
 			return
@@ -269,14 +269,13 @@ func (m *Master) withRun(h func(w http.ResponseWriter, r *http.Request, id, runI
 // decodeSchedule reads and validates one schedule; the path's id fills an
 // absent one and must match a present one.
 func decodeSchedule(w http.ResponseWriter, r *http.Request, pathID string) (jobs.Schedule, bool) {
-	body := http.MaxBytesReader(w, r.Body, jobs.MaxBodyBytes)
 	defaultID := pathID
 	if defaultID == "" {
 		defaultID = jobs.DefaultScheduleID
 	}
-	sc, err := jobs.DecodeSchedule(body, defaultID)
+	sc, err := jobs.DecodeSchedule(r.Body, defaultID)
 	if err != nil {
-		httpserver.WriteError(w, http.StatusBadRequest, "invalid schedule", err.Error())
+		httpserver.BodyError(w, "invalid schedule", err)
 		return jobs.Schedule{}, false
 	}
 	if pathID != "" && sc.ID != pathID {
@@ -307,9 +306,6 @@ func mismatch(field, body, path string) error {
 	return fieldError(field, fmt.Sprintf("%q in the body differs from %q in the path", body, path))
 }
 
-// writeJobErr maps the jobs errors onto status codes: invalid input 400
-// with the fields at fault, unknown 404, duplicate 409; the rest as every
-// other handler does.
 // writeDecodeErr answers a job definition that does not decode: every
 // bad field as a validation error, or the body's syntax error.
 func writeDecodeErr(w http.ResponseWriter, err error) {
@@ -318,9 +314,12 @@ func writeDecodeErr(w http.ResponseWriter, err error) {
 		httpserver.WriteJSON(w, http.StatusBadRequest, ve)
 		return
 	}
-	httpserver.WriteError(w, http.StatusBadRequest, "invalid job definition", err.Error())
+	httpserver.BodyError(w, "invalid job definition", err)
 }
 
+// writeJobErr maps the jobs errors onto status codes: invalid input 400
+// with the fields at fault, unknown 404, duplicate 409; the rest as every
+// other handler does.
 func writeJobErr(w http.ResponseWriter, msg string, err error) {
 	var ve *jobs.ValidationError
 	switch {

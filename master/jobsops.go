@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
@@ -27,10 +26,12 @@ const (
 
 // jobsIO is the master's side of the jobs scheduler's persistence.
 type jobsIO struct {
-	// writeMu serializes definition changes (plan, store, apply), so two
-	// requests on one job cannot leave the store and the scheduler with
-	// different definitions.
-	writeMu sync.Mutex
+	// writes holds one token and serializes definition changes (plan,
+	// store, apply), so two requests on one job cannot leave the store
+	// and the scheduler with different definitions. A channel, not a
+	// mutex: a request gives up after StoreTimeout instead of queueing
+	// behind writes stuck on an unreachable store.
+	writes chan struct{}
 	// inflight holds the jobs whose state write is under way; a job gets
 	// one write at a time, so writes cannot land out of order. Guarded by
 	// Master.mu, new each term.
@@ -214,20 +215,39 @@ func (m *Master) lockJobs() error {
 	return nil
 }
 
+// lockJobWrites takes the definitions' write token, waiting at most
+// StoreTimeout; release gives it back.
+func (m *Master) lockJobWrites(ctx context.Context) (release func(), err error) {
+	ctx, cancel := m.storeCtx(ctx)
+	defer cancel()
+	select {
+	case m.jobsIO.writes <- struct{}{}:
+		return func() { <-m.jobsIO.writes }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: another change of a job is still waiting on it", errStore)
+	}
+}
+
 // CreateJob validates, stores and schedules a new job. The definition is
 // in the store before the answer, so an acknowledged job survives a
 // failover.
 func (m *Master) CreateJob(ctx context.Context, job jobs.Job) (jobs.JobStatus, error) {
-	m.jobsIO.writeMu.Lock()
-	defer m.jobsIO.writeMu.Unlock()
+	release, err := m.lockJobWrites(ctx)
+	if err != nil {
+		return jobs.JobStatus{}, err
+	}
+	defer release()
 	return m.putJob(ctx, job, true)
 }
 
 // UpdateJob replaces a job's definition; its runs go on. A body without
 // "schedules" keeps the current schedules.
 func (m *Master) UpdateJob(ctx context.Context, job jobs.Job) (jobs.JobStatus, error) {
-	m.jobsIO.writeMu.Lock()
-	defer m.jobsIO.writeMu.Unlock()
+	release, err := m.lockJobWrites(ctx)
+	if err != nil {
+		return jobs.JobStatus{}, err
+	}
+	defer release()
 	if job.Schedules == nil {
 		cur, err := m.currentJob(job.ID)
 		if err != nil {
@@ -241,8 +261,11 @@ func (m *Master) UpdateJob(ctx context.Context, job jobs.Job) (jobs.JobStatus, e
 // ModifyJob applies change to the current definition and stores the
 // result, under the definitions' write lock.
 func (m *Master) ModifyJob(ctx context.Context, id string, change func(*jobs.Job) error) (jobs.JobStatus, error) {
-	m.jobsIO.writeMu.Lock()
-	defer m.jobsIO.writeMu.Unlock()
+	release, err := m.lockJobWrites(ctx)
+	if err != nil {
+		return jobs.JobStatus{}, err
+	}
+	defer release()
 	job, err := m.currentJob(id)
 	if err != nil {
 		return jobs.JobStatus{}, err
@@ -277,7 +300,9 @@ func (m *Master) putJob(ctx context.Context, job jobs.Job, create bool) (jobs.Jo
 	if err != nil {
 		return jobs.JobStatus{}, err
 	}
-	if err := m.cfg.Store.Put(ctx, kindJobs, rec.Job.ID, rec, m.election.Guard()); err != nil {
+	sctx, cancel := m.storeCtx(ctx)
+	defer cancel()
+	if err := m.cfg.Store.Put(sctx, kindJobs, rec.Job.ID, rec, m.election.Guard()); err != nil {
 		return jobs.JobStatus{}, fmt.Errorf("%w: %w", errStore, err)
 	}
 	if err := m.lockJobs(); err != nil {
@@ -297,11 +322,16 @@ func (m *Master) putJob(ctx context.Context, job jobs.Job, create bool) (jobs.Jo
 
 // DeleteJob removes the job from the store, then kills its runs' tasks.
 func (m *Master) DeleteJob(ctx context.Context, id string) error {
-	m.jobsIO.writeMu.Lock()
-	defer m.jobsIO.writeMu.Unlock()
+	release, err := m.lockJobWrites(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if _, err := m.currentJob(id); err != nil {
 		return err
 	}
+	ctx, cancel := m.storeCtx(ctx)
+	defer cancel()
 	if err := m.cfg.Store.Delete(ctx, kindJobs, id, m.election.Guard()); err != nil {
 		return fmt.Errorf("%w: %w", errStore, err)
 	}

@@ -54,6 +54,11 @@ type Config struct {
 	// ElectionTTL is the leader lease (default 5 s): a dead leader is
 	// replaced after about this long.
 	ElectionTTL time.Duration
+	// StoreTimeout bounds every store call made for a request (default
+	// 2 s): past it the request gets 503. LeaderRefresh is how often the
+	// leader's identity is read for the standby's answers (250 ms).
+	StoreTimeout  time.Duration
+	LeaderRefresh time.Duration
 	// AgentClient calls the agents' APIs; AgentToken is sent to them.
 	AgentClient *http.Client
 	AgentToken  string
@@ -102,6 +107,8 @@ func (c *Config) defaults() error {
 	setDefault(&c.FrameworkFailoverTimeout, 15*time.Minute)
 	setDefault(&c.FrameworkHeartbeatInterval, 15*time.Second)
 	setDefault(&c.StatusRetryInterval, 10*time.Second)
+	setDefault(&c.StoreTimeout, DefaultStoreTimeout)
+	setDefault(&c.LeaderRefresh, DefaultLeaderRefresh)
 	if c.AgentTimeout <= c.HeartbeatInterval {
 		return fmt.Errorf("master: agent timeout %s must exceed the heartbeat interval %s", c.AgentTimeout, c.HeartbeatInterval)
 	}
@@ -170,6 +177,9 @@ type Master struct {
 	backlog []agentCall
 	// attrRev is the store revision the dynamic attributes were loaded at.
 	attrRev int64
+
+	// leaderSeen is the election's leader as last read (own lock).
+	leaderSeen leaderCache
 }
 
 // counters are the master's cumulative counts, exported as metrics.
@@ -188,13 +198,18 @@ func New(cfg Config) (*Master, error) {
 	if err != nil {
 		return nil, fmt.Errorf("master: %w", err)
 	}
-	return &Master{cfg: cfg, log: cfg.Logger, election: el}, nil
+	m := &Master{cfg: cfg, log: cfg.Logger, election: el}
+	m.jobsIO.writes = make(chan struct{}, 1)
+	return m, nil
 }
 
 // Run campaigns for the lead and, while leading, runs the allocation loop
 // and the workers that call agents. It returns when ctx is done.
 func (m *Master) Run(ctx context.Context) error {
-	return m.election.Run(ctx, m.lead)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return m.trackLeader(gctx) })
+	g.Go(func() error { return m.election.Run(gctx, m.lead) })
+	return g.Wait()
 }
 
 // lead runs one term: load the state, serve as leader until leadership

@@ -19,7 +19,7 @@ import (
 func (m *Master) serveScheduler(w http.ResponseWriter, r *http.Request) {
 	var call scheduler.Call
 	if err := api.DecodeStrict(r.Body, &call, maxBody); err != nil {
-		httpserver.WriteError(w, http.StatusBadRequest, "invalid call", err.Error())
+		httpserver.BodyError(w, "invalid call", err)
 		return
 	}
 	if err := call.Validate(); err != nil {
@@ -79,6 +79,9 @@ func (m *Master) serveSubscribe(w http.ResponseWriter, r *http.Request, call sch
 	}
 	defer m.streamEnded(sub.frameworkID, sub.stream.id)
 	rc := http.NewResponseController(w)
+	// The stream lives as long as the subscription: the server's write
+	// bound does not apply to it (its body was read under the read bound).
+	_ = rc.SetWriteDeadline(time.Time{})
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set(scheduler.StreamIDHeader, sub.stream.id)

@@ -63,6 +63,25 @@ var landing = template.Must(template.New("landing").Parse(`<!doctype html>
 // component names the binary part on the landing page ("monitor", "agent").
 func (m *Monitor) Handler(component string) http.Handler {
 	mux := http.NewServeMux()
+	m.Register(mux, component)
+	return mux
+}
+
+// Routes is the monitor's whole server: Handler's routes and, when metrics
+// is not nil, GET /metrics. Every route names its method, so any other
+// method gets 405 with Allow.
+func (m *Monitor) Routes(metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
+	}
+	m.Register(mux, "monitor")
+	return mux
+}
+
+// Register adds Handler's routes to mux, for a server (the agent's) that
+// serves them next to its own.
+func (m *Monitor) Register(mux *http.ServeMux, component string) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		v := m.Snapshot().View()
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -82,5 +101,4 @@ func (m *Monitor) Handler(component string) http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	return mux
 }

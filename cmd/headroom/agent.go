@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -287,11 +286,7 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	}
 	reg.MustRegister(exporter.NewMonitorCollector(a.Monitor()), exporter.NewAgentCollector(a, log))
 
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", exporter.Handler(reg))
-	mux.Handle("/api/v1/", a.Handler())
-	mux.Handle("/", a.Monitor().Handler("agent"))
-	handler := httpserver.BearerAuth(apiToken, mux, "/metrics", "/healthz")
+	handler := httpserver.BearerAuth(apiToken, a.Routes(exporter.Handler(reg)), "/metrics", "/healthz")
 
 	grp, gctx := errgroup.WithContext(ctx)
 	grp.Go(func() error { return a.Run(gctx) })

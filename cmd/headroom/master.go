@@ -158,6 +158,7 @@ func runMaster(ctx context.Context, f *masterFlags, log *slog.Logger, ready func
 	grp.Go(func() error {
 		return httpserver.Serve(gctx, httpserver.Config{
 			Listener: ln, WebConfigFile: f.webConfig, Handler: handler, Logger: log,
+			Limits: httpserver.Limits{MaxBodyBytes: master.MaxBodyBytes},
 			Ready: func(net.Addr) {
 				log.Info("master serving", "api", advertise+"/api/v1/state", "apps", advertise+"/v2/apps",
 					"metrics", advertise+"/metrics", "etcd", strings.Join(st.Endpoints(), ","))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 
@@ -181,9 +180,7 @@ func runMonitor(ctx context.Context, f *monitorFlags, log *slog.Logger, ready fu
 	}
 	reg.MustRegister(exporter.NewMonitorCollector(m))
 
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", exporter.Handler(reg))
-	mux.Handle("/", m.Handler("monitor"))
+	mux := m.Routes(exporter.Handler(reg))
 
 	grp, ctx := errgroup.WithContext(ctx)
 	grp.Go(func() error { return m.Run(ctx) })

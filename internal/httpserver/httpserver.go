@@ -1,7 +1,3 @@
-// Package httpserver runs the HTTP listeners of every headroom component the
-// same way: exporter-toolkit's web config for TLS and basic auth (as
-// Prometheus exporters do), sane timeouts, and a graceful shutdown tied to a
-// context.
 package httpserver
 
 import (
@@ -33,6 +29,9 @@ type Config struct {
 	// Ready, when set, is called with the bound address once the listener
 	// is open (tests listen on port 0 and need to know the port).
 	Ready func(net.Addr)
+	// Limits bound every request (timeouts, body size); zero fields take
+	// the defaults of DefaultLimits.
+	Limits Limits
 }
 
 // Serve listens and serves until ctx is done, then shuts down gracefully.
@@ -59,12 +58,15 @@ func Serve(ctx context.Context, cfg Config) error {
 	if cfg.Ready != nil {
 		cfg.Ready(l.Addr())
 	}
+	lim := cfg.Limits.withDefaults()
 	srv := &http.Server{
-		Handler:           cfg.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		// Write and read timeouts are left to handlers: some responses
-		// (event streams) are long-lived by design.
+		Handler:           Guard(cfg.Handler, lim),
+		ReadHeaderTimeout: lim.ReadHeaderTimeout,
+		IdleTimeout:       lim.IdleTimeout,
+		// The server-wide ReadTimeout and WriteTimeout would also bound
+		// the life of long responses (a background read hitting the
+		// deadline cancels the request's context): Guard sets them per
+		// request instead, so a handler can lift the write side.
 	}
 	webConfig := cfg.WebConfigFile
 	flags := &web.FlagConfig{WebConfigFile: &webConfig}

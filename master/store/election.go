@@ -229,7 +229,23 @@ func (e *Election) runTerm(ctx context.Context, sess *concurrency.Session, lead 
 	// vanishes with the lease, and waiting on would be waiting as nobody.
 	cctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(sess.Ctx(), cancel)
-	err = el.Campaign(cctx, e.cfg.ID)
+	// On cancellation Campaign withdraws its key under the client's own
+	// context, which waits for as long as etcd is unreachable: Run would
+	// not return on its context during an outage. So it runs aside and
+	// is abandoned on cancellation; it ends when that withdrawal does, at
+	// the latest when the Store closes, and the key goes with the
+	// session's lease meanwhile (Run closes the session).
+	campaigned := make(chan error, 1)
+	go func() { campaigned <- el.Campaign(cctx, e.cfg.ID) }()
+	select {
+	case err = <-campaigned:
+	case <-cctx.Done():
+		select {
+		case err = <-campaigned:
+		default:
+			err = cctx.Err()
+		}
+	}
 	stop()
 	cancel()
 	if err != nil {

@@ -1,0 +1,35 @@
+package monitor
+
+import (
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/headroom-dev/headroom/internal/httpserver"
+	"github.com/headroom-dev/headroom/internal/testutil"
+)
+
+// TestEveryRouteLimitsBodiesAndMethods: on every route of the monitor an
+// oversized body is 413 naming the limit and any other method 405 with
+// Allow.
+func TestEveryRouteLimitsBodiesAndMethods(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(simStart)
+	m, err := New(Config{Sampler: &scriptedSampler{}, Policy: DefaultPolicy(), Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Step(KindFull)
+	clock.Advance(time.Second)
+	srv := httptest.NewServer(httpserver.Guard(m.Routes(promhttp.HandlerFor(prometheus.NewRegistry(), promhttp.HandlerOpts{})), httpserver.Limits{}))
+	t.Cleanup(srv.Close)
+	testutil.CheckRoutes(t, srv.URL, httpserver.DefaultLimits.MaxBodyBytes, []testutil.Route{
+		{Method: "GET", Path: "/metrics"},
+		{Method: "GET", Path: "/"},
+		{Method: "GET", Path: "/api/v1/estimate"},
+		{Method: "GET", Path: "/healthz"},
+	})
+}
