@@ -132,6 +132,11 @@ type Executor struct {
 	wake    chan struct{}     // cap 1: pending grew
 
 	out *outbox
+
+	// created is when New ran, by the wall clock that stamps files:
+	// Recover only removes the interrupted writes of an earlier process,
+	// never a checkpoint this one is writing while it recovers.
+	created time.Time
 }
 
 // New validates cfg, fills defaults and creates the work directories. It
@@ -213,6 +218,7 @@ func New(cfg Config) (*Executor, error) {
 		sandboxesDir: filepath.Join(cfg.WorkDir, "sandboxes"),
 		metaDir:      filepath.Join(cfg.WorkDir, "meta"),
 		asRoot:       os.Geteuid() == 0,
+		created:      time.Now(),
 		tasks:        map[string]*task{},
 		uids:         map[uint32]string{},
 		wake:         make(chan struct{}, 1),

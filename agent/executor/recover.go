@@ -45,8 +45,11 @@ func (e *Executor) Recover(ctx context.Context) ([]api.TaskStatus, error) {
 		p := filepath.Join(e.tasksDir, name)
 		if strings.HasSuffix(name, ".tmp") {
 			// A write interrupted before its rename; the previous
-			// checkpoint (if any) is still in place.
-			_ = os.Remove(p)
+			// checkpoint (if any) is still in place. One written since
+			// New is a launch racing this recovery, about to be renamed.
+			if info, err := ent.Info(); err == nil && info.ModTime().Before(e.created) {
+				_ = os.Remove(p)
+			}
 			continue
 		}
 		if !strings.HasSuffix(name, ".json") {
