@@ -251,10 +251,15 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	}
 	reg.MustRegister(exporter.NewMonitorCollector(a.Monitor()), exporter.NewAgentCollector(a, log))
 
+	monHandler := a.Monitor().Handler("agent")
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", exporter.Handler(reg))
+	// The monitor's estimate lives under the agent's /api/v1/ prefix: it is
+	// routed by its own, more specific pattern so the agent's API does not
+	// hide it.
+	mux.Handle("GET /api/v1/estimate", monHandler)
 	mux.Handle("/api/v1/", a.Handler())
-	mux.Handle("/", a.Monitor().Handler("agent"))
+	mux.Handle("/", monHandler)
 	handler := httpserver.BearerAuth(token, mux, "/metrics", "/healthz")
 
 	grp, gctx := errgroup.WithContext(ctx)
