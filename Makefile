@@ -24,7 +24,6 @@ BENCH_KEEP := ^(goos|goarch|pkg|cpu):|^Benchmark|^(PASS|FAIL|ok|---)|^ {4}
 # Quick mode: seconds instead of minutes, small clusters, a few spikes.
 QUICK_ENV := HEADROOM_COST_SECONDS=3 HEADROOM_SPIKES=3 HEADROOM_MASTER_AGENTS=500 \
 	HEADROOM_MASTER_SECONDS=3 HEADROOM_BENCH_AGENTS=1000
-DEMO_LISTEN ?= 127.0.0.1:5052
 
 .PHONY: all build test bench bench-quick demo lint clean
 

@@ -206,7 +206,7 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	// it advertises is the real one (with --listen :0 too).
 	ln, err := net.Listen("tcp", f.mon.listen)
 	if err != nil {
-		return fmt.Errorf("--listen %s: %w", f.mon.listen, err)
+		return listenError(f.mon.listenFlag, f.mon.listen, err)
 	}
 	defer ln.Close()
 	advertise, err := advertiseURL(f.advertise, f.mon.listen, ln.Addr())

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,8 +45,11 @@ on the harvested capacity. The URLs to look at are printed. Ctrl-C stops
 everything, kills the app's tasks and removes the cgroups and the temporary
 directory. Needs root (cgroups).
 
-The demo's policy grows the estimate after 5 s instead of a minute, so the
-app starts quickly.`,
+The sample app is revocable: it runs only once the agent harvests capacity
+the host leaves idle. The demo's policy lets the estimate grow after 5 s
+instead of a minute, but how soon there is harvest depends on the host;
+until the app runs, the demo prints every few seconds what the agent
+harvests and where the app stands.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := g.logger(cmd.ErrOrStderr())
@@ -79,7 +83,7 @@ func runDemo(ctx context.Context, f *demoFlags, log *slog.Logger, out io.Writer)
 	grp, gctx := errgroup.WithContext(ctx)
 	masterURL := make(chan string, 1)
 	grp.Go(func() error {
-		return runMaster(gctx, &masterFlags{listen: f.masterListen, dataDir: dir + "/master",
+		return runMaster(gctx, &masterFlags{listen: f.masterListen, listenFlag: "master-listen", dataDir: dir + "/master",
 			heartbeatInterval: time.Second, agentTimeout: 10 * time.Second, electionTTL: 2 * time.Second},
 			log.With("component", "master"), func(u string) { masterURL <- u })
 	})
@@ -93,7 +97,7 @@ func runDemo(ctx context.Context, f *demoFlags, log *slog.Logger, out io.Writer)
 	grp.Go(func() error {
 		af := &agentFlags{masters: mURL, workDir: dir + "/agent", hostname: "localhost", cpuFloor: 0.1,
 			user: "nobody", cleanupOnStop: true, policy: &policy}
-		af.mon = monitorFlags{listen: f.agentListen, procRoot: "/proc", cgroupRoot: "/sys/fs/cgroup", batchCgroup: "headroom-demo/batch"}
+		af.mon = monitorFlags{listen: f.agentListen, listenFlag: "agent-listen", procRoot: "/proc", cgroupRoot: "/sys/fs/cgroup", batchCgroup: "headroom-demo/batch"}
 		return runAgent(gctx, af, log.With("component", "agent"), func(a net.Addr) { agentAddr <- a })
 	})
 	var aAddr net.Addr
@@ -115,13 +119,131 @@ headroom demo is running (Ctrl-C stops it and cleans up):
   agent state     http://%[2]s/api/v1/state
   agent metrics   http://%[2]s/metrics
   estimate        http://%[2]s/api/v1/estimate
-The sample app starts once the estimate has grown (about 5 s).
+  from a shell    headroom apps ls --master %[1]s; headroom tasks ls --master %[1]s
+The sample app is revocable: it starts once the agent harvests idle capacity.
 `, mURL, aAddr)
-		return nil
+		return demoProgress(gctx, out, mURL, "http://"+aAddr.String(), demoTick)
 	})
 	err = grp.Wait()
 	fmt.Fprintln(out, "headroom demo stopped; tasks killed, cgroups removed")
 	return err
+}
+
+// demoTick is how often the demo reports progress.
+const demoTick = 3 * time.Second
+
+// demoStatus is what the demo reads of the app and the agent.
+type demoStatus struct {
+	harvestCPUs float64
+	harvestMem  uint64
+	cpuReason   string
+	running     int
+	staged      int
+	waiting     int
+	reason      string
+	err         error
+}
+
+// line is the progress line for the terminal.
+func (s demoStatus) line() string {
+	if s.err != nil {
+		return "waiting: " + s.err.Error()
+	}
+	harvest := fmt.Sprintf("harvest now %.2f cpus, %.0f MiB", s.harvestCPUs, float64(s.harvestMem)/(1<<20))
+	if s.cpuReason != "" {
+		harvest += " (cpu bound by " + s.cpuReason + ")"
+	}
+	app := fmt.Sprintf("/demo/harvester: %d running, %d staged, %d waiting", s.running, s.staged, s.waiting)
+	if s.reason != "" {
+		app += ": " + s.reason
+	}
+	if s.running > 0 {
+		return "running: " + harvest + "; " + app
+	}
+	return "waiting: " + harvest + "; " + app
+}
+
+// demoProgress prints a progress line every tick while the sample app is
+// not running, and one line each time it starts or stops running, until
+// ctx is done.
+func demoProgress(ctx context.Context, out io.Writer, masterURL, agentURL string, tick time.Duration) error {
+	client := &http.Client{Timeout: 5 * time.Second}
+	wasRunning := false
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		st := readDemoStatus(ctx, client, masterURL, agentURL)
+		if ctx.Err() != nil {
+			return nil
+		}
+		switch running := st.err == nil && st.running > 0; {
+		case running && !wasRunning:
+			fmt.Fprintln(out, st.line())
+			fmt.Fprintln(out, "the sample app runs on harvested capacity; Ctrl-C stops the demo")
+		case !running:
+			fmt.Fprintln(out, st.line())
+		}
+		wasRunning = st.err == nil && st.running > 0
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func readDemoStatus(ctx context.Context, client *http.Client, masterURL, agentURL string) demoStatus {
+	var st demoStatus
+	var est struct {
+		CPUs      float64 `json:"harvestable_cpus"`
+		Mem       uint64  `json:"harvestable_mem_bytes"`
+		CPUReason string  `json:"cpu_reason"`
+	}
+	if st.err = getDemoJSON(ctx, client, agentURL+"/api/v1/estimate", &est); st.err != nil {
+		return st
+	}
+	st.harvestCPUs, st.harvestMem, st.cpuReason = est.CPUs, est.Mem, est.CPUReason
+	var app struct {
+		App struct {
+			Running     int    `json:"tasksRunning"`
+			Staged      int    `json:"tasksStaged"`
+			Waiting     int    `json:"tasksWaiting"`
+			Reason      string `json:"reason"`
+			LastFailure string `json:"lastTaskFailure"`
+		} `json:"app"`
+	}
+	if st.err = getDemoJSON(ctx, client, masterURL+"/v2/apps/demo/harvester", &app); st.err != nil {
+		return st
+	}
+	st.running, st.staged, st.waiting = app.App.Running, app.App.Staged, app.App.Waiting
+	st.reason = app.App.Reason
+	if st.reason == "" && app.App.LastFailure != "" {
+		st.reason = "last failure: " + app.App.LastFailure
+	}
+	return st
+}
+
+func getDemoJSON(ctx context.Context, client *http.Client, url string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	return nil
 }
 
 // deployDemoApp posts the sample app, retrying while the master is still

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,7 +21,10 @@ import (
 )
 
 type masterFlags struct {
-	listen            string
+	listen string
+	// listenFlag names the listen address in errors: "listen", or the
+	// demo's "master-listen".
+	listenFlag        string
 	webConfig         string
 	dataDir           string
 	etcdEndpoints     string
@@ -97,6 +102,18 @@ func advertiseURL(flag, listen string, bound net.Addr) (string, error) {
 	return "http://" + net.JoinHostPort(host, port), nil
 }
 
+// listenError names the flag of an address that could not be bound and,
+// when it is taken, what to do.
+func listenError(flag, addr string, err error) error {
+	if flag == "" {
+		flag = "listen"
+	}
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("--%s %s: the address is in use (another headroom running?); stop it or choose another --%s: %w", flag, addr, flag, err)
+	}
+	return fmt.Errorf("--%s %s: %w", flag, addr, err)
+}
+
 // runMaster runs a master until ctx is done. ready, when set, receives the
 // advertised URL once serving.
 func runMaster(ctx context.Context, f *masterFlags, log *slog.Logger, ready func(url string)) error {
@@ -106,7 +123,7 @@ func runMaster(ctx context.Context, f *masterFlags, log *slog.Logger, ready func
 	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
-		return fmt.Errorf("--listen %s: %w", f.listen, err)
+		return listenError(f.listenFlag, f.listen, err)
 	}
 	defer ln.Close()
 	advertise, err := advertiseURL(f.advertise, f.listen, ln.Addr())
