@@ -20,6 +20,7 @@ import (
 	"github.com/headroom-dev/headroom/agent/executor"
 	"github.com/headroom-dev/headroom/exporter"
 	"github.com/headroom-dev/headroom/internal/cgroup"
+	"github.com/headroom-dev/headroom/internal/dirlock"
 	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/monitor"
@@ -53,7 +54,8 @@ memory limit = harvestable memory or what tasks hold), runs the tasks the
 master places on this host in their own cgroups, evicts revocable tasks when
 the business needs memory back, and reports to the master.
 
-Everything it keeps lives in --work-dir: uninstalling is stopping it and
+Everything it keeps lives in --work-dir, which it locks: a second agent on
+the same directory exits at once. Uninstalling is stopping it and
 deleting that directory. On SIGTERM it leaves tasks running for the next
 agent to re-adopt, unless --cleanup-on-stop is given. The agent starts and
 serves its API even while no master is reachable.`,
@@ -173,17 +175,24 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 			return err
 		}
 	}
-	h, err := cgroup.Open(cgroup.Config{Root: f.mon.cgroupRoot})
-	if err != nil {
-		return fmt.Errorf("the agent needs a cgroup hierarchy: %w", err)
-	}
 	// Traversable but not listable: tasks run as --task-user must reach
 	// their sandboxes below it.
 	if err := os.MkdirAll(f.workDir, 0o711); err != nil {
 		return fmt.Errorf("--work-dir: %w", err)
 	}
+	// Locked first: a second agent on this work dir would take the first
+	// one's identity (agent_id) and its tasks' checkpoints.
+	lock, err := dirlock.Acquire(f.workDir, "work dir", "agent")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	if err := os.Chmod(f.workDir, 0o711); err != nil {
 		return fmt.Errorf("--work-dir: %w", err)
+	}
+	h, err := cgroup.Open(cgroup.Config{Root: f.mon.cgroupRoot})
+	if err != nil {
+		return fmt.Errorf("the agent needs a cgroup hierarchy: %w", err)
 	}
 	if f.user != "-" && os.Geteuid() == 0 {
 		if err := checkTraversable(f.workDir); err != nil {

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/headroom-dev/headroom/exporter"
+	"github.com/headroom-dev/headroom/internal/dirlock"
 	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/master"
 	"github.com/headroom-dev/headroom/master/store"
@@ -36,6 +37,7 @@ type masterFlags struct {
 	electionTTL       time.Duration
 	fwFailover        time.Duration
 	fwHeartbeat       time.Duration
+	stopTimeout       time.Duration
 }
 
 func newMasterCommand(g *globalFlags) *cobra.Command {
@@ -53,16 +55,25 @@ The master keeps the agent registry, offers the agents' harvested
 (revocable) and dedicated capacity to frameworks with hierarchical DRF, and
 runs Marathon-style long-running apps (/v2/apps) and periodic jobs
 (/v1/jobs). External frameworks subscribe on /api/v1/scheduler, a Mesos
-v1-style scheduler API (docs/frameworks.md).`,
+v1-style scheduler API (docs/frameworks.md).
+
+With the embedded etcd the master locks --data-dir: a second master on the
+same directory exits at once, naming the holder's pid. On SIGTERM or SIGINT
+it stops within --stop-timeout (10 s by default), or exits with status 1
+and says so.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := g.logger(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			return runMaster(cmd.Context(), f, log, nil)
+			return stopWithin(cmd.Context(), f.stopTimeout, log, os.Exit, func() error {
+				return runMaster(cmd.Context(), f, log, nil)
+			})
 		},
 	}
+	cmd.Flags().DurationVar(&f.stopTimeout, "stop-timeout", 10*time.Second,
+		"after SIGTERM or SIGINT the master exits within this long: past it, it logs and exits with status 1 even if a step (say an unreachable etcd) still hangs")
 	f.register(cmd)
 	return cmd
 }
@@ -102,6 +113,31 @@ func advertiseURL(flag, listen string, bound net.Addr) (string, error) {
 	return "http://" + net.JoinHostPort(host, port), nil
 }
 
+// stopWithin runs run and, once ctx is done, gives it bound to return:
+// past that it logs why and calls exit(1), so that no stuck step (an etcd
+// that does not answer, a store still opening) keeps a stopped process
+// alive.
+func stopWithin(ctx context.Context, bound time.Duration, log *slog.Logger, exit func(int), run func() error) error {
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+		}
+		t := time.NewTimer(bound)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+			log.Error("did not stop in time after the signal; exiting now", "stop_timeout", bound)
+			exit(1)
+		}
+	}()
+	return run()
+}
+
 // listenError names the flag of an address that could not be bound and,
 // when it is taken, what to do.
 func listenError(flag, addr string, err error) error {
@@ -121,6 +157,22 @@ func runMaster(ctx context.Context, f *masterFlags, log *slog.Logger, ready func
 	if err != nil {
 		return err
 	}
+	cfg := store.Config{DataDir: f.dataDir, Logger: log}
+	if f.etcdEndpoints != "" {
+		cfg.Endpoints = strings.Split(f.etcdEndpoints, ",")
+	} else {
+		if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
+			return fmt.Errorf("--data-dir: %w", err)
+		}
+		// Locked before anything else: a second master on the same
+		// embedded etcd would otherwise wait on etcd's own database lock
+		// forever, with its port bound and nothing said.
+		lock, err := dirlock.Acquire(f.dataDir, "data dir", "master")
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
+	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return listenError(f.listenFlag, f.listen, err)
@@ -129,12 +181,6 @@ func runMaster(ctx context.Context, f *masterFlags, log *slog.Logger, ready func
 	advertise, err := advertiseURL(f.advertise, f.listen, ln.Addr())
 	if err != nil {
 		return err
-	}
-	cfg := store.Config{DataDir: f.dataDir, Logger: log}
-	if f.etcdEndpoints != "" {
-		cfg.Endpoints = strings.Split(f.etcdEndpoints, ",")
-	} else if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
-		return fmt.Errorf("--data-dir: %w", err)
 	}
 	st, err := store.Open(ctx, cfg)
 	if err != nil {
