@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
@@ -73,7 +72,7 @@ serves its API even while no master is reachable.`,
 	fl.StringVar(&f.masters, "master", "", "comma-separated master URLs; the agent follows the leader and moves along the list when one is down (empty: standalone)")
 	fl.StringVar(&f.workDir, "work-dir", "/var/lib/headroom/agent", "directory for task sandboxes, checkpoints and the agent id")
 	fl.StringVar(&f.attributes, "attributes", "", "static attributes, k=v,k=v (the master may add dynamic ones)")
-	fl.StringVar(&f.dedicated, "dedicated", "", "non-revocable resources offered besides the harvest, e.g. cpus=2,mem=4GiB")
+	fl.StringVar(&f.dedicated, "dedicated", "", "non-revocable resources offered besides the harvest, e.g. cpus=2,mem=4GiB (GiB: 2^30 bytes, GB: 10^9)")
 	fl.StringVar(&f.hostname, "hostname", "", "hostname to register with (default: the host's)")
 	fl.StringVar(&f.advertise, "advertise-url", "", "URL the master uses to reach this agent's API (default: http://HOSTNAME:PORT of --listen)")
 	fl.Float64Var(&f.cpuFloor, "cpu-floor", 0.1, "lowest CFS quota of the batch cgroup, in cores: batch tasks crawl, never freeze")
@@ -115,13 +114,13 @@ func parseDedicated(s string) (resources.Resources, error) {
 		case "cpus":
 			c, err := strconv.ParseFloat(v, 64)
 			if err != nil {
-				return r, fmt.Errorf("--dedicated cpus=%q: %w", v, err)
+				return r, fmt.Errorf("--dedicated cpus: %q is not a number of cores", v)
 			}
 			r.CPUs = c
 		case "mem", "disk":
-			b, err := units.RAMInBytes(v)
+			b, err := resources.ParseBytes(v)
 			if err != nil {
-				return r, fmt.Errorf("--dedicated %s=%q: %w", k, v, err)
+				return r, fmt.Errorf("--dedicated %s: %w", k, err)
 			}
 			if k == "mem" {
 				r.MemBytes = b
