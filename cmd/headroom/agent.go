@@ -53,11 +53,17 @@ memory limit = harvestable memory or what tasks hold), runs the tasks the
 master places on this host in their own cgroups, evicts revocable tasks when
 the business needs memory back, and reports to the master.
 
-Everything it keeps lives in --work-dir, which it locks: a second agent on
-the same directory exits at once. Uninstalling is stopping it and
-deleting that directory. On SIGTERM it leaves tasks running for the next
-agent to re-adopt, unless --cleanup-on-stop is given. The agent starts and
-serves its API even while no master is reachable.`,
+Everything it keeps on disk lives in --work-dir, which it locks: a second
+agent on the same directory exits at once. The agent starts and serves its
+API even while no master is reachable.
+
+On SIGTERM without --cleanup-on-stop (the default) it leaves its tasks
+running, for the next agent on the same --work-dir to re-adopt: their
+processes and the batch cgroups stay, --batch-cgroup and one cgroup per task
+below it (cgroup v1: /sys/fs/cgroup/{cpu,cpuacct,memory}/BATCH_CGROUP; v2:
+/sys/fs/cgroup/BATCH_CGROUP). To uninstall, start the agent again with the
+same --work-dir and --batch-cgroup plus --cleanup-on-stop and stop it (it
+kills the tasks and removes those cgroups), then delete --work-dir.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := g.logger(cmd.ErrOrStderr())
@@ -79,7 +85,7 @@ serves its API even while no master is reachable.`,
 	fl.StringVar(&f.user, "task-user", "nobody", "user that tasks run as when the agent is root ('-' keeps root)")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding a bearer token required by the local API (except /metrics and /healthz) and sent to the master")
 	fl.StringVar(&f.caFile, "ca-file", "", "PEM CA certificate to trust when the masters serve TLS")
-	fl.BoolVar(&f.cleanupOnStop, "cleanup-on-stop", false, "on stop, kill every task and remove the cgroups instead of leaving them for recovery")
+	fl.BoolVar(&f.cleanupOnStop, "cleanup-on-stop", false, "on stop, kill every task and remove the batch cgroups instead of leaving them running for the next agent to re-adopt (see above for what stays without it)")
 	return cmd
 }
 

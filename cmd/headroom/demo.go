@@ -85,7 +85,7 @@ func runDemo(ctx context.Context, f *demoFlags, log *slog.Logger, out io.Writer)
 	grp.Go(func() error {
 		return runMaster(gctx, &masterFlags{listen: f.masterListen, listenFlag: "master-listen", dataDir: dir + "/master",
 			heartbeatInterval: time.Second, agentTimeout: 10 * time.Second, electionTTL: 2 * time.Second},
-			log.With("component", "master"), func(u string) { masterURL <- u })
+			demoLog(log, "master"), func(u string) { masterURL <- u })
 	})
 	var mURL string
 	select {
@@ -98,7 +98,7 @@ func runDemo(ctx context.Context, f *demoFlags, log *slog.Logger, out io.Writer)
 		af := &agentFlags{masters: mURL, workDir: dir + "/agent", hostname: "localhost", cpuFloor: 0.1,
 			user: "nobody", cleanupOnStop: true, policy: &policy}
 		af.mon = monitorFlags{listen: f.agentListen, listenFlag: "agent-listen", procRoot: "/proc", cgroupRoot: "/sys/fs/cgroup", batchCgroup: "headroom-demo/batch"}
-		return runAgent(gctx, af, log.With("component", "agent"), func(a net.Addr) { agentAddr <- a })
+		return runAgent(gctx, af, demoLog(log, "agent"), func(a net.Addr) { agentAddr <- a })
 	})
 	var aAddr net.Addr
 	select {
@@ -127,6 +127,13 @@ The sample app is revocable: it starts once the agent harvests idle capacity.
 	err = grp.Wait()
 	fmt.Fprintln(out, "headroom demo stopped; tasks killed, cgroups removed")
 	return err
+}
+
+// demoLog tells the demo's master and agent apart in their shared log by
+// "process": "component" is the key their parts (store, executor) set
+// themselves, and slog would print it twice.
+func demoLog(log *slog.Logger, process string) *slog.Logger {
+	return log.With("process", process)
 }
 
 // demoTick is how often the demo reports progress.

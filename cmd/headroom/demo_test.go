@@ -131,3 +131,15 @@ func TestMonitorPortInUse(t *testing.T) {
 		t.Fatalf("the monitor logged before its error:\n%s", logs.String())
 	}
 }
+
+// TestDemoLogComponentOnce: a demo log line of a part of the agent names
+// its component once.
+func TestDemoLogComponentOnce(t *testing.T) {
+	var buf bytes.Buffer
+	log := demoLog(slog.New(slog.NewTextHandler(&buf, nil)), "agent")
+	log.With("component", "executor").Info("task started")
+	line := buf.String()
+	if strings.Count(line, "component=") != 1 || !strings.Contains(line, "process=agent") {
+		t.Fatalf("log line: %s", line)
+	}
+}
