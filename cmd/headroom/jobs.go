@@ -191,6 +191,11 @@ func newJobsCommand() *cobra.Command {
 			if f.output == "json" {
 				return f.show(cmd.OutOrStdout(), r, nil, nil)
 			}
+			if r.StartedAt.IsZero() {
+				// The master queues the run; its task starts once an offer fits.
+				fmt.Fprintf(cmd.OutOrStdout(), "run %s of job %s queued: 'headroom jobs runs %s' shows when it starts\n", r.ID, args[0], args[0])
+				return nil
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "run %s of job %s started\n", r.ID, args[0])
 			return nil
 		}),

@@ -106,7 +106,7 @@ func TestJobsCLI(t *testing.T) {
 		{args: []string{"add", "-f", existing}, want: []string{"job existing updated"}, call: "PUT /v1/jobs/existing"},
 		{args: []string{"ls"}, want: []string{"existing", "0 3 * * * Europe/Paris", "2024-05-02T01:00:00Z"}, call: "GET /v1/jobs"},
 		{args: []string{"show", "existing"}, want: []string{"job existing: true", "succeeded 4, failed 1", "nightly", "FORBID"}, call: "GET /v1/jobs/existing"},
-		{args: []string{"run", "existing"}, want: []string{"run 20240501100000-abc of job existing started"}, call: "POST /v1/jobs/existing/runs"},
+		{args: []string{"run", "existing"}, want: []string{"run 20240501100000-abc of job existing queued: 'headroom jobs runs existing' shows when it starts"}, call: "POST /v1/jobs/existing/runs"},
 		{args: []string{"runs", "existing"}, want: []string{"20240501100000-abc", "ACTIVE", "FAILED", "exit 1 more"}, call: "GET /v1/jobs/existing/runs"},
 		{args: []string{"stop", "existing", "20240501100000-abc"}, want: []string{"stopped"}, call: "POST /v1/jobs/existing/runs/20240501100000-abc/actions/stop"},
 		{args: []string{"rm", "existing"}, want: []string{"job existing deleted"}, call: "DELETE /v1/jobs/existing"},
