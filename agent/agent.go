@@ -52,6 +52,10 @@ type Config struct {
 	// Master talks to the master; nil runs the agent standalone (its
 	// local API still works).
 	Master *MasterClient
+	// EvictionGrace caps the SIGTERM→SIGKILL grace of an eviction,
+	// whatever the task asked for (default 3 s): memory the business
+	// needs back cannot wait for a framework's long grace.
+	EvictionGrace time.Duration
 	// CleanupOnStop kills every task and removes the cgroups on a clean
 	// stop; by default tasks keep running for the next agent to re-adopt.
 	CleanupOnStop bool
@@ -107,6 +111,9 @@ const (
 	EvictCPUStarvation = "cpu_starvation" // clamped to the floor for too long
 )
 
+// DefaultEvictionGrace is Config.EvictionGrace when zero.
+const DefaultEvictionGrace = 3 * time.Second
+
 // EvictReasons lists every eviction reason, for a stable label set.
 var EvictReasons = []string{EvictMemoryRequest, EvictOverHarvest, EvictCPUStarvation}
 
@@ -126,6 +133,12 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.EvictionGrace < 0 {
+		return nil, fmt.Errorf("agent: eviction grace %v must not be negative", cfg.EvictionGrace)
+	}
+	if cfg.EvictionGrace == 0 {
+		cfg.EvictionGrace = DefaultEvictionGrace
 	}
 	if err := api.ValidateAttributes(cfg.Attributes); err != nil {
 		return nil, fmt.Errorf("agent: %w", err)
@@ -279,6 +292,7 @@ func (a *Agent) reserve(est monitor.Estimate) error {
 	if err != nil {
 		a.cfg.Logger.Warn("reading batch memory", "cgroup", a.batch.Path(), "err", err)
 	}
+	sample := a.mon.Snapshot().Sample
 	a.mu.Lock()
 	a.estimate = est
 	next := Reserve(est, a.override, held, a.cfg.CPUFloor)
@@ -288,6 +302,13 @@ func (a *Agent) reserve(est monitor.Estimate) error {
 		next.CPUQuota += d.CPUs
 		next.MemLimit = satAdd(next.MemLimit, d.MemBytes)
 		next.EvictAbove = satAdd(next.EvictAbove, d.MemBytes)
+	}
+	// The host's backstop comes last, over dedicated capacity too: batch
+	// never gets more than the host has beside the business and reserve,
+	// and eviction starts before the kernel's limit is reached.
+	if c, ok := HostMemCap(sample.MemTotal, sample.BusinessMem, uint64(a.cfg.Monitor.Policy.Reserve.Memory)); ok {
+		next.MemLimit = min(next.MemLimit, c)
+		next.EvictAbove = min(next.EvictAbove, c)
 	}
 	changed := next != a.applied
 	a.mu.Unlock()
@@ -419,7 +440,7 @@ func (a *Agent) evictFor(ctx context.Context, o evictOrder) {
 			if o.reason == EvictCPUStarvation {
 				reason, msg = api.ReasonPreemptedCPU, "evicted after being clamped to the CPU floor for longer than the policy allows"
 			}
-			if err := a.exec.Kill(v.ID, api.TaskPreempted, reason, msg); err != nil {
+			if err := a.exec.KillWithin(v.ID, api.TaskPreempted, reason, msg, a.cfg.EvictionGrace); err != nil {
 				a.cfg.Logger.Error("evicting task", "task", v.ID, "err", err)
 			}
 			a.mu.Lock()

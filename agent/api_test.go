@@ -506,7 +506,7 @@ func TestAPIFetchFailures(t *testing.T) {
 	cases := []fetchCase{
 		{"http 404", api.FetchURI{URI: u("/missing.bin")}, "", api.ReasonFetchFailed, []string{u("/missing.bin"), "404"}},
 		{"connection refused", api.FetchURI{URI: "http://127.0.0.1:1/x.bin"}, "", api.ReasonFetchFailed, []string{"127.0.0.1:1/x.bin", "refused"}},
-		{"missing file", api.FetchURI{URI: "file://" + filepath.Join(outside, "nope.bin")}, "", api.ReasonFetchFailed, []string{"nope.bin", "no such file"}},
+		{"file outside the allowed dirs", api.FetchURI{URI: "file://" + filepath.Join(outside, "nope.bin")}, "", api.ReasonFetchFailed, []string{"nope.bin", "not under any --fetch-allow-dir"}},
 		{"over the size cap", api.FetchURI{URI: u("/big.bin")}, "", api.ReasonFetchFailed, []string{u("/big.bin"), "fetch limit"}},
 		{"sha256 mismatch", api.FetchURI{URI: u("/small.bin"), SHA256: sha([]byte("something else"))}, "", api.ReasonFetchFailed,
 			[]string{u("/small.bin"), "sha256 mismatch", sha(small)}},
@@ -574,7 +574,7 @@ func TestAPIFetchFailures(t *testing.T) {
 		st := waitTask(t, ta.Agent, "fetch-ok", 30*time.Second, func(s api.TaskStatus) bool { return s.State.IsTerminal() }, "terminal")
 		if st.State != api.TaskFinished {
 			v, _ := ta.exec.Task("fetch-ok")
-			stderr, _ := os.ReadFile(filepath.Join(v.Sandbox, "stderr"))
+			stderr, _ := os.ReadFile(filepath.Join(v.LogDir, "stderr"))
 			t.Fatalf("good artifacts: %s (%s: %s) stderr %q", st.State, st.Reason, st.Message, stderr)
 		}
 	})
@@ -649,8 +649,8 @@ func TestAPIFetchSymlinkChainDoesNotRedirectLogs(t *testing.T) {
 			t.Fatalf("launch: %d %s", code, body)
 		}
 		st := waitTask(t, ta.Agent, id, 30*time.Second, func(s api.TaskStatus) bool { return s.State.IsTerminal() }, "terminal")
-		if st.State != api.TaskFailed || (st.Reason != api.ReasonFetchFailed && st.Reason != api.ReasonSandboxFailed) {
-			t.Errorf("%s: ended %s (%s: %s), want failed in staging", name, st.State, st.Reason, st.Message)
+		if st.State != api.TaskFailed || st.Reason != api.ReasonFetchFailed || !strings.Contains(st.Message, "resolves outside the sandbox") {
+			t.Errorf("%s: ended %s (%s: %s), want the fetch refused", name, st.State, st.Reason, st.Message)
 		}
 		if names := dirEntries(t, outside); len(names) != 0 {
 			t.Fatalf("%s: the agent wrote outside the sandbox, in %s: %v", name, outside, names)
@@ -690,7 +690,7 @@ func TestAPILogRotationDoesNotFollowSymlinks(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(v.Sandbox, "written")); err != nil {
 			return false
 		}
-		fi, err := os.Lstat(filepath.Join(v.Sandbox, "stderr"))
+		fi, err := os.Lstat(filepath.Join(v.LogDir, "stderr"))
 		return err == nil && fi.Mode().IsRegular() && fi.Size() < 5000
 	}, "stderr rotated")
 	if st, _ := ta.exec.Task("rot"); st.Status.State.IsTerminal() {

@@ -66,7 +66,8 @@ type Applied struct {
 	// batch already holds. A lower estimate therefore never makes the
 	// kernel OOM-kill a task, and a growing task meets eviction (at
 	// EvictAbove) before the limit: memory is taken back by eviction
-	// first, the limit follows on the next update.
+	// first, the limit follows on the next update. The agent caps it (and
+	// EvictAbove) at HostMemCap, the kernel's backstop.
 	MemLimit int64 `json:"mem_limit_bytes"`
 	// EvictAbove is the batch memory beyond which tasks are evicted: the
 	// policy's safe target (not the estimate, which may still be growing
@@ -114,6 +115,31 @@ func Reserve(est monitor.Estimate, ov *Override, batchHeld uint64, cpuFloor floa
 		MemLimit:   satAdd(max(mem, MemoryFloor), held),
 		EvictAbove: safe,
 	}
+}
+
+// HostMemCap is the most memory the batch cgroup may be given: what the
+// host has once the business and the policy's reserve are served (total −
+// business − reserve), never below MemoryFloor. The limit is the kernel's
+// backstop should eviction lag: without the cap, what batch holds plus
+// the harvest could exceed the host, and the kernel's OOM killer would
+// then pick on the whole host instead of inside the batch cgroup. ok is
+// false before the first full sample (total unknown).
+func HostMemCap(total, business, reserve uint64) (limit int64, ok bool) {
+	if total == 0 {
+		return 0, false
+	}
+	free := int64(0)
+	if used := satAddU(business, reserve); used < total {
+		free = int64(min(total-used, math.MaxInt64))
+	}
+	return max(free, MemoryFloor), true
+}
+
+func satAddU(a, b uint64) uint64 {
+	if a > math.MaxUint64-b {
+		return math.MaxUint64
+	}
+	return a + b
 }
 
 // MemoryFloor is the least room the batch cgroup keeps above what it holds,

@@ -2,6 +2,7 @@ package master
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/headroom-dev/headroom/master/apps"
@@ -64,6 +65,12 @@ func (m *Master) PutApp(ctx context.Context, id string, body []byte) (Deployment
 	}
 	cur, exists := m.apps.App(id)
 	m.mu.Unlock()
+	if !exists && !fullDefinition(body) {
+		// A partial update ({"instances": 2}) of an app that does not
+		// exist: say so, rather than report the fields it lacks to be
+		// created.
+		return DeploymentRef{}, false, apps.NotFound(id)
+	}
 	var (
 		next apps.App
 		err  error
@@ -139,7 +146,7 @@ func (m *Master) DeleteApp(ctx context.Context, id string) (DeploymentRef, error
 	st, ok := m.apps.App(id)
 	m.mu.Unlock()
 	if !ok {
-		return DeploymentRef{}, fmt.Errorf("app %q: %w", id, apps.ErrNotFound)
+		return DeploymentRef{}, apps.NotFound(id)
 	}
 	if err := m.cfg.Store.Delete(ctx, kindApps, storeKey(id), m.election.Guard()); err != nil {
 		return DeploymentRef{}, fmt.Errorf("%w: %w", errStore, err)
@@ -179,7 +186,7 @@ func (m *Master) AppStatus(id string) (apps.AppStatus, error) {
 	}
 	st, ok := m.apps.App(id)
 	if !ok {
-		return apps.AppStatus{}, fmt.Errorf("app %q: %w", id, apps.ErrNotFound)
+		return apps.AppStatus{}, apps.NotFound(id)
 	}
 	return st, nil
 }
@@ -192,7 +199,7 @@ func (m *Master) AppTasks(id string) ([]AppTask, error) {
 		return nil, errNotLeading
 	}
 	if _, ok := m.apps.App(id); !ok {
-		return nil, fmt.Errorf("app %q: %w", id, apps.ErrNotFound)
+		return nil, apps.NotFound(id)
 	}
 	out := []AppTask{}
 	for _, t := range m.apps.Tasks(id) {
@@ -217,4 +224,17 @@ func (m *Master) Deployments() ([]apps.Deployment, error) {
 		return nil, errNotLeading
 	}
 	return m.apps.Deployments(), nil
+}
+
+// fullDefinition reports whether a PUT body can create an app: it says
+// what to run. A body that does not parse counts as one, so that its
+// syntax error is what the answer reports.
+func fullDefinition(body []byte) bool {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return true
+	}
+	_, cmd := fields["cmd"]
+	_, args := fields["args"]
+	return cmd || args
 }

@@ -33,12 +33,17 @@
 // removed, unacknowledged updates are re-sent; then Allocate(now) returns
 // rescinds and offers, applied in one place: the built-in frameworks answer
 // theirs at once, external frameworks get theirs as OFFERS events, every
-// rescind goes out as RESCIND. Task status updates arrive on agent
+// rescind goes out as RESCIND. What a built-in framework declines goes on
+// to the next framework in the same cycle: the decline filters the
+// decliner on that agent, and Allocate runs again (a bounded number of
+// passes), so a job run that fits nowhere cannot hold a half core an app
+// could use from one cycle to the next. Task status updates arrive on agent
 // heartbeats (setStatus) and reach the framework that owns the task.
 //
 // Files: master.go (config, leadership), loop.go (the cycle, launches,
 // kills, the agent call queue), registry.go and agents.go (agents, tasks,
 // heartbeats), attributes.go (dynamic attributes), appsops.go and http.go
 // (apps and the operators' API), jobsops.go and jobs_http.go (jobs),
-// frameworks.go and schedulerapi.go (external frameworks).
+// frameworks.go and schedulerapi.go (external frameworks), reasons.go (what
+// the schedulers explain waits with).
 package master

@@ -413,6 +413,9 @@ type FrameworkView struct {
 	Tasks           int       `json:"active_tasks"`
 	Unacknowledged  int       `json:"unacknowledged_updates"`
 	OffersSent      uint64    `json:"offers_sent"`
+	// Reason says why the framework holds no offer; empty when it holds
+	// one or gets one in the next cycle.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Frameworks lists the external frameworks.
@@ -428,12 +431,13 @@ func (m *Master) Frameworks() ([]FrameworkView, error) {
 			active[t.Info.FrameworkID]++
 		}
 	}
+	now := m.cfg.Clock.Now()
 	out := make([]FrameworkView, 0, len(m.frameworks))
 	for _, id := range sortedKeys(m.frameworks) {
 		fw := m.frameworks[id]
 		out = append(out, FrameworkView{ID: id, Name: fw.Name, Role: fw.Role, Revocable: fw.Revocable, Connected: fw.stream != nil,
 			FailoverTimeout: fw.FailoverTimeout.Seconds(), RegisteredAt: fw.RegisteredAt, DisconnectedAt: fw.disconnectedAt,
-			Tasks: active[id], Unacknowledged: len(fw.pending), OffersSent: fw.offers})
+			Tasks: active[id], Unacknowledged: len(fw.pending), OffersSent: fw.offers, Reason: m.frameworkReason(fw, now)})
 	}
 	return out, nil
 }

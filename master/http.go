@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/api/scheduler"
@@ -181,7 +182,10 @@ func writeErr(w http.ResponseWriter, msg string, err error) {
 		httpserver.WriteJSON(w, http.StatusUnprocessableEntity, ve)
 	case errors.Is(err, errNotLeading):
 		httpserver.WriteError(w, http.StatusServiceUnavailable, msg, err.Error())
-	case errors.Is(err, errUnknownAgent), errors.Is(err, errNotFound), errors.Is(err, apps.ErrNotFound):
+	case errors.Is(err, apps.ErrNotFound):
+		// The whole message: "app /web not found" says it all.
+		httpserver.WriteError(w, http.StatusNotFound, err.Error(), nil)
+	case errors.Is(err, errUnknownAgent), errors.Is(err, errNotFound):
 		httpserver.WriteError(w, http.StatusNotFound, msg, err.Error())
 	case errors.Is(err, apps.ErrExists):
 		httpserver.WriteError(w, http.StatusConflict, msg, err.Error())
@@ -257,6 +261,15 @@ func (m *Master) appsRoutes(mux *http.ServeMux) {
 			httpserver.WriteError(w, http.StatusNotFound, "no app id in the path", r.URL.Path)
 			return
 		}
+		// Every route but the PUT that may create the app answers 404
+		// for an app that does not exist before it looks at the method
+		// or the body: "app /nope not found" is what the caller needs.
+		if !(sub == "" && r.Method == http.MethodPut) {
+			if _, err := m.AppStatus(id); err != nil {
+				writeErr(w, "app", err)
+				return
+			}
+		}
 		switch {
 		case sub == "restart" && r.Method == http.MethodPost:
 			dep, err := m.RestartApp(r.Context(), id)
@@ -319,12 +332,16 @@ type appView struct {
 	Waiting        int                 `json:"tasksWaiting"`
 	Deployments    []map[string]string `json:"deployments"`
 	LastFailure    string              `json:"lastTaskFailure,omitempty"`
+	// Reason says why the waiting instances do not run, since
+	// ReasonSince (headroom's addition to Marathon's shape).
+	Reason      string    `json:"reason,omitempty"`
+	ReasonSince time.Time `json:"reasonSince,omitzero"`
 }
 
 func toAppView(st apps.AppStatus) appView {
 	v := appView{App: st.App, TasksRunning: st.TasksRunning, TasksStaged: st.TasksStaged,
 		TasksHealthy: st.TasksHealthy, TasksUnhealthy: st.TasksUnhealthy, Waiting: st.Waiting,
-		LastFailure: st.LastFailure, Deployments: []map[string]string{}}
+		LastFailure: st.LastFailure, Deployments: []map[string]string{}, Reason: st.Reason, ReasonSince: st.ReasonSince}
 	for _, d := range st.Deployments {
 		v.Deployments = append(v.Deployments, map[string]string{"id": d})
 	}

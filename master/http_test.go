@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/internal/testutil"
+	"github.com/headroom-dev/headroom/master/apps"
 	"github.com/headroom-dev/headroom/master/store"
 )
 
@@ -314,6 +315,18 @@ func TestBadInputsChangeNothing(t *testing.T) {
 	if created.Version == "" {
 		t.Fatal("the app has no version")
 	}
+	// The app's wait reason is derived by the cycles; once it names the
+	// missing agents it holds, and the snapshots compare what requests
+	// change.
+	testutil.Eventually(t, 20*time.Second, 20*time.Millisecond, func() bool {
+		var v struct {
+			App struct {
+				Reason string `json:"reason"`
+			} `json:"app"`
+		}
+		getJSON(t, base+"/v2/apps/existing", &v)
+		return v.App.Reason == apps.ReasonNoAgents
+	}, "the app never said it waits for an agent")
 
 	bigApp := []byte(`{"id":"big","cmd":"` + strings.Repeat("x", 1<<20+10) + `"}`)
 	bigAgent := []byte(`{"hostname":"big","url":"http://127.0.0.1:1","version":"` + strings.Repeat("v", 8<<20+10) + `"}`)

@@ -63,7 +63,7 @@ func (m *Master) jobRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/jobs", func(w http.ResponseWriter, r *http.Request) {
 		job, err := jobs.DecodeJob(http.MaxBytesReader(w, r.Body, jobs.MaxBodyBytes))
 		if err != nil {
-			httpserver.WriteError(w, http.StatusBadRequest, "invalid job definition", err.Error())
+			writeDecodeErr(w, err)
 			return
 		}
 		st, err := m.CreateJob(r.Context(), job)
@@ -96,7 +96,7 @@ func (m *Master) jobRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /v1/jobs/{id}", m.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
 		job, err := jobs.DecodeJob(http.MaxBytesReader(w, r.Body, jobs.MaxBodyBytes))
 		if err != nil {
-			httpserver.WriteError(w, http.StatusBadRequest, "invalid job definition", err.Error())
+			writeDecodeErr(w, err)
 			return
 		}
 		if job.ID == "" {
@@ -310,6 +310,17 @@ func mismatch(field, body, path string) error {
 // writeJobErr maps the jobs errors onto status codes: invalid input 400
 // with the fields at fault, unknown 404, duplicate 409; the rest as every
 // other handler does.
+// writeDecodeErr answers a job definition that does not decode: every
+// bad field as a validation error, or the body's syntax error.
+func writeDecodeErr(w http.ResponseWriter, err error) {
+	var ve *jobs.ValidationError
+	if errors.As(err, &ve) {
+		httpserver.WriteJSON(w, http.StatusBadRequest, ve)
+		return
+	}
+	httpserver.WriteError(w, http.StatusBadRequest, "invalid job definition", err.Error())
+}
+
 func writeJobErr(w http.ResponseWriter, msg string, err error) {
 	var ve *jobs.ValidationError
 	switch {

@@ -86,11 +86,10 @@ func (m *Master) loadJobs(ctx context.Context, alloc *allocator.Allocator) (*job
 	return s, nil
 }
 
-// jobsOffers is the jobs framework's part of an allocation cycle: answer
-// its offers, run its clock (cron times, deadlines, timeouts), store the
-// states that changed, and revive or suppress its offers. Called with mu
-// held, after the apps framework's part.
-func (m *Master) jobsOffers(all []allocator.Offer, now time.Time) {
+// jobsOffers answers the jobs framework's offers of one allocation pass
+// and returns how many it declined and whether it got any. Called with
+// mu held.
+func (m *Master) jobsOffers(all []allocator.Offer, now time.Time) (declined int, got bool) {
 	var offers []apps.Offer
 	byID := map[string]allocator.Offer{}
 	for _, o := range all {
@@ -98,18 +97,22 @@ func (m *Master) jobsOffers(all []allocator.Offer, now time.Time) {
 			continue
 		}
 		byID[o.ID] = o
-		var attrs map[string]string
-		if ag := m.agents[o.AgentID]; ag != nil {
-			attrs = ag.Attributes
-		}
-		offers = append(offers, apps.Offer{
-			ID: o.ID, AgentID: o.AgentID, Hostname: o.Hostname, Attributes: attrs,
-			Revocable: o.Resources[allocator.Revocable], Dedicated: o.Resources[allocator.Dedicated],
-		})
+		offers = append(offers, m.builtinOffer(o))
 	}
-	if len(offers) > 0 {
-		launches, declines := m.jobs.Offers(offers, now)
-		m.answerOffers(JobsFrameworkID, byID, launches, declines, now)
+	if len(offers) == 0 {
+		return 0, false
+	}
+	launches, declines := m.jobs.Offers(offers, now)
+	return m.answerOffers(JobsFrameworkID, byID, launches, declines, now), true
+}
+
+// jobsTick is the rest of the jobs framework's part of a cycle, after
+// its offers: explain the waits of a cycle without offers, run its clock
+// (cron times, deadlines, timeouts), store the states that changed, and
+// revive or suppress its offers. Called with mu held.
+func (m *Master) jobsTick(gotOffers bool, now time.Time) {
+	if !gotOffers {
+		m.jobs.NoOffers(m.freeOffers(), now)
 	}
 	for _, id := range m.jobs.Tick(now) {
 		m.kill(id, "", "")
@@ -124,8 +127,8 @@ func (m *Master) jobsOffers(all []allocator.Offer, now time.Time) {
 
 // answerOffers applies a built-in framework's answer to its offers: it
 // accepts what the launches use, declines the rest and launches the
-// tasks. Called with mu held.
-func (m *Master) answerOffers(frameworkID string, byID map[string]allocator.Offer, launches []apps.Launch, declines []string, now time.Time) {
+// tasks. It returns how many offers it declined. Called with mu held.
+func (m *Master) answerOffers(frameworkID string, byID map[string]allocator.Offer, launches []apps.Launch, declines []string, now time.Time) int {
 	used := map[string]allocator.ByPool{}
 	for _, l := range launches {
 		pool := allocator.Dedicated
@@ -141,11 +144,13 @@ func (m *Master) answerOffers(frameworkID string, byID map[string]allocator.Offe
 			m.log.Error("accepting an offer", "framework", frameworkID, "offer", offerID, "err", err)
 		}
 	}
+	declined := 0
 	for _, id := range declines {
 		if _, ok := used[id]; ok {
 			continue
 		}
 		m.stats.offersDeclined++
+		declined++
 		if err := m.alloc.Decline(id, allocator.RefuseDefault, now); err != nil {
 			m.log.Error("declining an offer", "offer", id, "err", err)
 		}
@@ -157,6 +162,7 @@ func (m *Master) answerOffers(frameworkID string, byID map[string]allocator.Offe
 		}
 		m.launch(l.Task, byID[l.OfferID].AgentID, pool, now)
 	}
+	return declined
 }
 
 // saveJobStates hands the changed job states to the workers, one write

@@ -39,8 +39,9 @@ func (m *Master) allocationLoop(ctx context.Context) error {
 	}
 }
 
-// cycle is one allocation cycle: agent timeouts, then offers to the apps
-// framework answered at once, then the apps' housekeeping.
+// cycle is one allocation cycle: agent timeouts, then up to
+// maxAllocationPasses allocations whose offers the built-in frameworks
+// answer at once, then the apps' and jobs' housekeeping.
 func (m *Master) cycle() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -64,16 +65,58 @@ func (m *Master) cycle() {
 	} else {
 		_ = m.alloc.Suppress(AppsFrameworkID)
 	}
-	start := time.Now()
-	res := m.alloc.Allocate(now)
-	m.cfg.Metrics.ObserveAllocation(time.Since(start))
-	m.rescinded(res.Rescinds)
-	m.stats.offersSent += uint64(len(res.Offers))
+	var got builtinOffers
+	for pass := 0; pass < maxAllocationPasses; pass++ {
+		if pass > 0 {
+			// Only suppress between passes: reviving would clear the
+			// filters the declines just set, and the same framework
+			// would be offered the same agent again.
+			if !m.apps.WantsOffers() {
+				_ = m.alloc.Suppress(AppsFrameworkID)
+			}
+			if !m.jobs.WantsOffers() {
+				_ = m.alloc.Suppress(JobsFrameworkID)
+			}
+		}
+		start := time.Now()
+		res := m.alloc.Allocate(now)
+		m.cfg.Metrics.ObserveAllocation(time.Since(start))
+		m.rescinded(res.Rescinds)
+		m.stats.offersSent += uint64(len(res.Offers))
+		declined := m.answerBuiltin(res.Offers, &got, now)
+		if declined == 0 {
+			break
+		}
+	}
+	if !got.apps {
+		m.apps.NoOffers(m.freeOffers(), now)
+	}
+	for _, id := range m.apps.Tick(now) {
+		m.kill(id, "", "")
+	}
+	m.jobsTick(got.jobs, now)
+}
 
+// maxAllocationPasses bounds the allocations of one cycle. What a
+// built-in framework declines goes on to the next framework in the same
+// cycle: each decline filters the decliner on that agent, so a pass per
+// built-in framework and one more lets the capacity reach a framework
+// that can use it, instead of the same framework being offered, and
+// declining, the same agent at every cycle while another waits.
+const maxAllocationPasses = 3
+
+// builtinOffers records which built-in frameworks got offers this cycle.
+type builtinOffers struct{ apps, jobs bool }
+
+// answerBuiltin applies one allocation pass: the built-in frameworks
+// answer their offers at once, external frameworks get theirs as OFFERS
+// events. It returns how many offers the built-in frameworks declined.
+// Called with mu held.
+func (m *Master) answerBuiltin(all []allocator.Offer, got *builtinOffers, now time.Time) int {
 	var offers []apps.Offer
 	var external []allocator.Offer
 	byID := map[string]allocator.Offer{}
-	for _, o := range res.Offers {
+	for _, o := range all {
 		if o.FrameworkID != AppsFrameworkID {
 			if o.FrameworkID != JobsFrameworkID {
 				external = append(external, o)
@@ -81,25 +124,31 @@ func (m *Master) cycle() {
 			continue
 		}
 		byID[o.ID] = o
-		ag := m.agents[o.AgentID]
-		var attrs map[string]string
-		if ag != nil {
-			attrs = ag.Attributes
-		}
-		offers = append(offers, apps.Offer{
-			ID: o.ID, AgentID: o.AgentID, Hostname: o.Hostname, Attributes: attrs,
-			Revocable: o.Resources[allocator.Revocable], Dedicated: o.Resources[allocator.Dedicated],
-		})
+		offers = append(offers, m.builtinOffer(o))
 	}
+	declined := 0
 	if len(offers) > 0 {
+		got.apps = true
 		launches, declines := m.apps.Offers(offers, now)
-		m.answerOffers(AppsFrameworkID, byID, launches, declines, now)
+		declined += m.answerOffers(AppsFrameworkID, byID, launches, declines, now)
 	}
 	m.sendOffers(external, now)
-	for _, id := range m.apps.Tick(now) {
-		m.kill(id, "", "")
+	n, ok := m.jobsOffers(all, now)
+	got.jobs = got.jobs || ok
+	return declined + n
+}
+
+// builtinOffer is an allocator offer as the built-in schedulers take it,
+// with the agent's attributes. Called with mu held.
+func (m *Master) builtinOffer(o allocator.Offer) apps.Offer {
+	var attrs map[string]string
+	if ag := m.agents[o.AgentID]; ag != nil {
+		attrs = ag.Attributes
 	}
-	m.jobsOffers(res.Offers, now)
+	return apps.Offer{
+		ID: o.ID, AgentID: o.AgentID, Hostname: o.Hostname, Attributes: attrs,
+		Revocable: o.Resources[allocator.Revocable], Dedicated: o.Resources[allocator.Dedicated],
+	}
 }
 
 // recovering reports whether the leader still waits for known agents to

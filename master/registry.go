@@ -3,6 +3,7 @@ package master
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"regexp"
 	"slices"
@@ -116,11 +117,18 @@ type TaskView struct {
 }
 
 func (t *taskEntry) view() TaskView {
-	return TaskView{
+	v := TaskView{
 		ID: t.Info.ID, FrameworkID: t.Info.FrameworkID, Name: t.Info.Name, AgentID: t.AgentID, Hostname: t.Hostname,
 		State: t.Status.State, Reason: t.Status.Reason, Message: t.Status.Message,
 		Revocable: t.Pool == allocator.Revocable, Resources: t.Info.Resources, Updated: t.Status.Timestamp,
 	}
+	if v.Reason == "" && (v.State == api.TaskStaging || v.State == api.TaskStarting) {
+		// Launched but not reported started: the agent is fetching or
+		// has yet to pick the launch up, and the task says so.
+		v.Reason = fmt.Sprintf("launched on %s at %s; waiting for the agent to report it started",
+			t.Hostname, t.Status.Timestamp.UTC().Format(time.RFC3339))
+	}
+	return v
 }
 
 var unsafeIDChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

@@ -72,14 +72,15 @@ func (e *Executor) Check(ctx context.Context, id, command string, timeout time.D
 		return -1, "", err
 	}
 	info := cloneInfo(t.info)
+	ident := t.ident
 	t.mu.Unlock()
-
-	// Resolved outside t.mu: a user lookup may go to NSS and be slow, and
-	// the task must stay responsive to Kill and status reads meanwhile.
-	cred, err := e.taskCredential(info)
-	if err != nil {
-		return -1, "", fmt.Errorf("executor: check %q: %w", id, err)
+	if ident == nil {
+		// Never run a check with the agent's privileges for a task whose
+		// user is not known.
+		return -1, "", fmt.Errorf("executor: check %q: no user recorded for the task", id)
 	}
+	cred := ident.cred()
+	var err error
 	rootfs := ""
 	if info.Rootfs != "" {
 		if rootfs, err = checkRootfs(t.sandbox, info.Rootfs); err != nil {

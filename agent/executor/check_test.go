@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,14 +40,14 @@ func TestCheckRunsInTheTask(t *testing.T) {
 		}
 	}
 
-	// The task's environment and sandbox, as the task's user (nobody).
+	// The task's environment and sandbox, as the task's own uid.
 	code, out, err := hs.e.Check(ctx, "chk", `echo "$HEADROOM_TASK_ID $FOO"; pwd; id -u; echo oops >&2`, 0)
 	if err != nil || code != 0 {
 		t.Fatalf("env check: %d, %v (output %q)", code, err, out)
 	}
 	mustContain(t, out, "chk bar\n", "env check output")
 	mustContain(t, out, v.Sandbox+"\n", "env check output")
-	mustContain(t, out, "\n65534\n", "env check output")
+	mustContain(t, out, fmt.Sprintf("\n%d\n", v.UID), "env check output")
 	mustContain(t, out, "oops\n", "env check output (stderr)")
 
 	// The check runs in the task's cgroup: it sees itself there.
@@ -149,8 +150,8 @@ func main() {
 // TestCheckChrooted: a task with a rootfs is checked inside that rootfs,
 // with the rootfs' own /bin/sh, as the task's user.
 func TestCheckChrooted(t *testing.T) {
-	hs := newHarness(t, false, nil)
-	src := t.TempDir()
+	src := newWorkDir(t)
+	hs := newHarness(t, false, allowFetch(src))
 	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(fakeShell), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -184,12 +185,12 @@ func TestCheckChrooted(t *testing.T) {
 	if err := hs.e.Launch(ti); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, hs.e, "jail", api.TaskRunning)
+	jv := waitFor(t, hs.e, "jail", api.TaskRunning)
 	code, out, err := hs.e.Check(context.Background(), "jail", "probe it", 10*time.Second)
 	if err != nil || code != 7 {
 		t.Fatalf("chrooted check: %d, %v (output %q); want 7", code, err, out)
 	}
-	if want := "cmd=probe it wd=/ uid=65534 sandbox=/\n"; out != want {
+	if want := fmt.Sprintf("cmd=probe it wd=/ uid=%d sandbox=/\n", jv.UID); out != want {
 		t.Errorf("chrooted check output %q, want %q", out, want)
 	}
 	if err := hs.e.Kill("jail", api.TaskKilled, api.ReasonKilledByRequest, ""); err != nil {

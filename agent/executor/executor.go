@@ -29,13 +29,13 @@ var ErrUnknownTask = errors.New("unknown task")
 
 // Defaults of Config fields left zero.
 const (
-	DefaultUser          = "nobody"
 	DefaultFetchMaxBytes = 1 << 30
 	DefaultLogMaxBytes   = 10 << 20
 	DefaultLogMaxFiles   = 3
 	DefaultDiskInterval  = 10 * time.Second
 	DefaultGrace         = 10 * time.Second
 	defaultHTTPTimeout   = 10 * time.Minute
+	DefaultOOMScoreAdj   = 1000
 )
 
 // pollInterval is how often a task's exit (own child via wait4 WNOHANG,
@@ -53,9 +53,27 @@ type Config struct {
 	// WorkDir holds sandboxes (WorkDir/sandboxes/<id>) and checkpoints
 	// (WorkDir/tasks/<id>.json).
 	WorkDir string
-	// User is the default unprivileged user tasks run as when the agent is
-	// root; "" means "nobody", "-" keeps the agent's user.
+	// User is who tasks that name no user run as when the agent is root:
+	// "" gives each task a uid of its own from UIDRange, a name that
+	// account, "-" the agent's user (root: needs AllowRootTasks).
 	User string
+	// UIDRange is where per-task uids come from (default 61000-61999); it
+	// must hold no account of PasswdFile or GroupFile.
+	UIDRange UIDRange
+	// PasswdFile and GroupFile are the host's account databases (default
+	// /etc/passwd and /etc/group), read once by New.
+	PasswdFile, GroupFile string
+	// TaskUsers are the users a task may ask for (TaskInfo.User) besides
+	// User; any other is refused at Launch.
+	TaskUsers []string
+	// AllowRootTasks lets tasks run as uid 0 (a task asking for "root",
+	// or User "-" on a root agent). Off: no task ever runs as root.
+	AllowRootTasks bool
+	// FetchAllowDirs are the only directories file:// and absolute-path
+	// artifacts may come from (their symlinks evaluated, and a link out
+	// of them refused); none by default. Such files are read with the
+	// task's credentials, so they must also be readable by its uid.
+	FetchAllowDirs []string
 	// FetchMaxBytes caps each fetched artifact; default 1 GiB.
 	FetchMaxBytes int64
 	// LogMaxBytes is the stdout/stderr size that triggers rotation.
@@ -64,6 +82,9 @@ type Config struct {
 	LogMaxFiles int
 	// DiskInterval is the period of the sandbox disk/memory/log check.
 	DiskInterval time.Duration
+	// OOMScoreAdj is every task's oom_score_adj (default 1000, the first
+	// the kernel's OOM killer picks): batch dies before the business.
+	OOMScoreAdj int
 	// DefaultGrace is the SIGTERM→SIGKILL grace when a task sets none.
 	DefaultGrace time.Duration
 	// HTTPClient fetches http(s) artifacts; default one with a timeout.
@@ -80,6 +101,12 @@ type TaskView struct {
 	MemBytes  uint64         `json:"mem_bytes"` // working set of its cgroup at the last check
 	DiskBytes int64          `json:"disk_bytes"`
 	Sandbox   string         `json:"sandbox"`
+	// LogDir holds the task's stdout and stderr (and their rotated
+	// copies): the agent's, out of the task's reach.
+	LogDir string `json:"log_dir"`
+	// UID is the uid the task runs as (its own one from the range, a
+	// named user's, or the agent's).
+	UID uint32 `json:"uid"`
 }
 
 // Executor runs tasks in their own cgroups and sandboxes. See the package
@@ -91,15 +118,18 @@ type Executor struct {
 	log   *slog.Logger
 
 	tasksDir     string
+	allowDirs    []string // FetchAllowDirs with their symlinks evaluated
 	sandboxesDir string
+	metaDir      string // WorkDir/meta: per task, what the agent writes for it
 	// asRoot is whether tasks are switched to an unprivileged user (and
 	// sandboxes chowned); decided once because euid does not change.
 	asRoot bool
 
 	mu      sync.Mutex
 	tasks   map[string]*task
-	pending []*task       // launched or adopted, not yet picked up by Run
-	wake    chan struct{} // cap 1: pending grew
+	uids    map[uint32]string // dynamic uid → the task holding it
+	pending []*task           // launched or adopted, not yet picked up by Run
+	wake    chan struct{}     // cap 1: pending grew
 
 	out *outbox
 }
@@ -116,11 +146,31 @@ func New(cfg Config) (*Executor, error) {
 	if cfg.WorkDir == "" || !filepath.IsAbs(cfg.WorkDir) {
 		return nil, fmt.Errorf("executor: Config.WorkDir %q must be an absolute path", cfg.WorkDir)
 	}
-	if cfg.User == "" {
-		cfg.User = DefaultUser
+	if cfg.UIDRange == (UIDRange{}) {
+		cfg.UIDRange = DefaultUIDRange
+	}
+	if err := cfg.UIDRange.validate(); err != nil {
+		return nil, fmt.Errorf("executor: %w", err)
+	}
+	if cfg.PasswdFile == "" {
+		cfg.PasswdFile = "/etc/passwd"
+	}
+	if cfg.GroupFile == "" {
+		cfg.GroupFile = "/etc/group"
+	}
+	if os.Geteuid() == 0 {
+		if err := checkIDsFree(cfg.UIDRange, cfg.PasswdFile, cfg.GroupFile); err != nil {
+			return nil, fmt.Errorf("executor: %w", err)
+		}
 	}
 	if cfg.FetchMaxBytes < 0 || cfg.LogMaxBytes < 0 || cfg.LogMaxFiles < 0 || cfg.DiskInterval < 0 || cfg.DefaultGrace < 0 {
 		return nil, errors.New("executor: negative size, count or duration in Config")
+	}
+	if cfg.OOMScoreAdj == 0 {
+		cfg.OOMScoreAdj = DefaultOOMScoreAdj
+	}
+	if cfg.OOMScoreAdj < -1000 || cfg.OOMScoreAdj > 1000 {
+		return nil, fmt.Errorf("executor: Config.OOMScoreAdj %d: must be between -1000 and 1000", cfg.OOMScoreAdj)
 	}
 	if cfg.FetchMaxBytes == 0 {
 		cfg.FetchMaxBytes = DefaultFetchMaxBytes
@@ -146,15 +196,25 @@ func New(cfg Config) (*Executor, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.User == "-" && os.Geteuid() == 0 && !cfg.AllowRootTasks {
+		return nil, errors.New(`executor: Config.User "-" would run tasks as root; set AllowRootTasks (--allow-root-tasks) or name an unprivileged user`)
+	}
+	allowDirs, err := resolveAllowDirs(cfg.FetchAllowDirs)
+	if err != nil {
+		return nil, fmt.Errorf("executor: %w", err)
+	}
 	e := &Executor{
+		allowDirs:    allowDirs,
 		cfg:          cfg,
 		h:            cfg.Hierarchy,
 		clock:        cfg.Clock,
 		log:          cfg.Logger.With("component", "executor"),
 		tasksDir:     filepath.Join(cfg.WorkDir, "tasks"),
 		sandboxesDir: filepath.Join(cfg.WorkDir, "sandboxes"),
+		metaDir:      filepath.Join(cfg.WorkDir, "meta"),
 		asRoot:       os.Geteuid() == 0,
 		tasks:        map[string]*task{},
+		uids:         map[uint32]string{},
 		wake:         make(chan struct{}, 1),
 		out:          newOutbox(),
 	}
@@ -163,8 +223,13 @@ func New(cfg Config) (*Executor, error) {
 	if err := os.MkdirAll(cfg.WorkDir, 0o711); err != nil {
 		return nil, fmt.Errorf("executor: work dir: %w", err)
 	}
-	if err := os.MkdirAll(e.tasksDir, 0o700); err != nil {
-		return nil, fmt.Errorf("executor: tasks dir: %w", err)
+	for _, d := range []string{e.tasksDir, e.metaDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("executor: %s: %w", d, err)
+		}
+		if err := os.Chmod(d, 0o700); err != nil {
+			return nil, fmt.Errorf("executor: %s: %w", d, err)
+		}
 	}
 	// Sandboxes are traverse-only for others (0711), not 0700: a task
 	// switched to an unprivileged user must be able to reach its own
@@ -227,21 +292,33 @@ func (e *Executor) Launch(info api.TaskInfo) error {
 	if err := info.Validate(); err != nil {
 		return fmt.Errorf("executor: launch %q: %w", info.ID, err)
 	}
+	ident, err := e.resolveIdentity(info)
+	if err != nil {
+		return fmt.Errorf("executor: launch %q: %w", info.ID, err)
+	}
 	e.mu.Lock()
 	if _, ok := e.tasks[info.ID]; ok {
 		e.mu.Unlock()
 		return fmt.Errorf("executor: launch: %w: %q", ErrExists, info.ID)
 	}
-	t := newTask(cloneInfo(info), filepath.Join(e.sandboxesDir, info.ID), e.taskCgroup(info.ID))
+	if ident.Dynamic {
+		if err := e.allocUIDLocked(ident, info.ID); err != nil {
+			e.mu.Unlock()
+			return fmt.Errorf("executor: launch %q: %w", info.ID, err)
+		}
+	}
+	t := newTask(cloneInfo(info), filepath.Join(e.sandboxesDir, info.ID), filepath.Join(e.metaDir, info.ID), e.taskCgroup(info.ID))
+	t.ident = ident
 	e.tasks[info.ID] = t
 	e.mu.Unlock()
 
 	t.mu.Lock()
-	err := e.setStatusLocked(t, api.TaskStaging, api.ReasonLaunched, "", nil)
+	err = e.setStatusLocked(t, api.TaskStaging, api.ReasonLaunched, "", nil)
 	t.mu.Unlock()
 	if err != nil {
 		e.mu.Lock()
 		delete(e.tasks, info.ID)
+		e.releaseUIDLocked(ident, info.ID)
 		e.mu.Unlock()
 		return fmt.Errorf("executor: launch %q: %w", info.ID, err)
 	}
@@ -319,7 +396,8 @@ func (e *Executor) Task(id string) (TaskView, bool) {
 func (e *Executor) Updates() <-chan api.TaskStatus { return e.out.ch }
 
 // Forget removes a terminal task's checkpoint and sandbox, once the master
-// has acknowledged its final status.
+// has acknowledged its final status, and releases its dynamic uid: only
+// then, so the next holder of the uid never finds a sandbox it owns.
 func (e *Executor) Forget(id string) error {
 	t := e.lookup(id)
 	if t == nil {
@@ -334,11 +412,14 @@ func (e *Executor) Forget(id string) error {
 	if err := os.Remove(e.checkpointPath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("executor: forget %q: %w", id, err)
 	}
-	if err := os.RemoveAll(t.sandbox); err != nil {
-		return fmt.Errorf("executor: forget %q: sandbox %s: %w", id, t.sandbox, err)
+	for _, d := range []string{t.sandbox, t.metaDir} {
+		if err := os.RemoveAll(d); err != nil {
+			return fmt.Errorf("executor: forget %q: %s: %w", id, d, err)
+		}
 	}
 	e.mu.Lock()
 	delete(e.tasks, id)
+	e.releaseUIDLocked(t.ident, id)
 	e.mu.Unlock()
 	return nil
 }

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -25,10 +26,10 @@ func TestExitCodeOutputAndUpdates(t *testing.T) {
 	if v.Status.ExitCode == nil || *v.Status.ExitCode != 3 {
 		t.Fatalf("exit code = %v, want 3", v.Status.ExitCode)
 	}
-	if got := readSandbox(t, v, "stdout"); got != "hi\n" {
+	if got := readLog(t, v, "stdout"); got != "hi\n" {
 		t.Errorf("stdout = %q", got)
 	}
-	if got := readSandbox(t, v, "stderr"); got != "err\n" {
+	if got := readLog(t, v, "stderr"); got != "err\n" {
 		t.Errorf("stderr = %q", got)
 	}
 	cgroupGone(t, hs.h, hs.parent+"/t1")
@@ -144,7 +145,7 @@ func TestKillIgnoringTermGetsSIGKILL(t *testing.T) {
 	}
 	v := waitFor(t, hs.e, "trap", api.TaskRunning)
 	testutil.Eventually(t, waitLong, 20*time.Millisecond, func() bool {
-		b, _ := os.ReadFile(v.Sandbox + "/stdout")
+		b, _ := os.ReadFile(v.LogDir + "/stdout")
 		return strings.Contains(string(b), "ready")
 	}, "trap installed")
 	start := time.Now()
@@ -184,11 +185,11 @@ func TestMemoryLimitAndEnv(t *testing.T) {
 		t.Errorf("memory limit = %d, want %d", st.MemoryLimit, 96<<20)
 	}
 	testutil.Eventually(t, waitLong, 20*time.Millisecond, func() bool {
-		b, _ := os.ReadFile(v.Sandbox + "/stdout")
+		b, _ := os.ReadFile(v.LogDir + "/stdout")
 		return strings.Contains(string(b), "bar")
 	}, "env printed")
 	want := "mem " + v.Sandbox + " " + v.Sandbox + " bar\n"
-	if got := readSandbox(t, v, "stdout"); got != want {
+	if got := readLog(t, v, "stdout"); got != want {
 		t.Errorf("stdout = %q, want %q", got, want)
 	}
 	testutil.Eventually(t, waitLong, 20*time.Millisecond, func() bool {
@@ -200,17 +201,18 @@ func TestMemoryLimitAndEnv(t *testing.T) {
 	}
 }
 
-func TestRunsAsNobody(t *testing.T) {
+// With no user named, a task runs as a uid of its own from the range.
+func TestRunsAsItsOwnUID(t *testing.T) {
 	hs := newHarness(t, false, nil)
 	if err := hs.e.Launch(newInfo("who", "id -u; touch $HOME/written")); err != nil {
 		t.Fatal(err)
 	}
 	v := waitTerminal(t, hs.e, "who")
 	if v.Status.State != api.TaskFinished {
-		t.Fatalf("status = %+v (stderr %q)", v.Status, readSandbox(t, v, "stderr"))
+		t.Fatalf("status = %+v (stderr %q)", v.Status, readLog(t, v, "stderr"))
 	}
-	if got := strings.TrimSpace(readSandbox(t, v, "stdout")); got != "65534" {
-		t.Fatalf("id -u = %q, want 65534", got)
+	if got := strings.TrimSpace(readLog(t, v, "stdout")); got != strconv.Itoa(int(v.UID)) || !DefaultUIDRange.contains(uint64(v.UID)) {
+		t.Fatalf("id -u = %q (view %d), want a uid of %s", got, v.UID, DefaultUIDRange)
 	}
 }
 
@@ -260,7 +262,61 @@ func TestSignaledAndOOMKilled(t *testing.T) {
 	}
 	v = waitTerminal(t, hs.e, "oom")
 	if v.Status.State != api.TaskFailed || v.Status.Reason != api.ReasonOOMKilled {
-		t.Errorf("oom: %+v (stderr %q)", v.Status, readSandbox(t, v, "stderr"))
+		t.Errorf("oom: %+v (stderr %q)", v.Status, readLog(t, v, "stderr"))
 	}
 	cgroupGone(t, hs.h, hs.parent+"/oom")
+}
+
+// Batch tasks are the OOM killer's first choice: their oom_score_adj is
+// raised (1000 by default, or as configured) before the task runs.
+func TestTasksGetAHighOOMScore(t *testing.T) {
+	for _, adj := range []int{0, 500} {
+		hs := newHarness(t, false, func(c *Config) { c.OOMScoreAdj = adj })
+		if err := hs.e.Launch(newInfo("oom", "cat /proc/self/oom_score_adj; sh -c 'cat /proc/self/oom_score_adj'")); err != nil {
+			t.Fatal(err)
+		}
+		v := waitTerminal(t, hs.e, "oom")
+		want := adj
+		if want == 0 {
+			want = DefaultOOMScoreAdj
+		}
+		if got := readLog(t, v, "stdout"); got != fmt.Sprintf("%d\n%d\n", want, want) {
+			t.Errorf("OOMScoreAdj %d: task reports %q, want %d twice", adj, got, want)
+		}
+	}
+}
+
+// KillWithin caps the grace of a task that ignores SIGTERM and asked for
+// an hour.
+func TestKillWithinCapsTheGrace(t *testing.T) {
+	hs := newHarness(t, false, nil)
+	ti := newInfo("stubborn", `trap "" TERM; echo ready; while :; do sleep 1; done`)
+	ti.KillGracePeriodSeconds = 3600
+	if err := hs.e.Launch(ti); err != nil {
+		t.Fatal(err)
+	}
+	v := waitFor(t, hs.e, "stubborn", api.TaskRunning)
+	testutil.Eventually(t, waitLong, 20*time.Millisecond, func() bool {
+		b, _ := os.ReadFile(v.LogDir + "/stdout")
+		return strings.Contains(string(b), "ready")
+	}, "trap installed")
+	done := make(chan error, 1)
+	go func() {
+		done <- hs.e.KillWithin("stubborn", api.TaskPreempted, api.ReasonPreemptedMemory, "", 300*time.Millisecond)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(waitLong):
+		t.Fatal("KillWithin waited for the task's own hour-long grace")
+	}
+	if v, _ := hs.e.Task("stubborn"); v.Status.State != api.TaskPreempted {
+		t.Fatalf("status %+v", v.Status)
+	}
+	cgroupGone(t, hs.h, hs.parent+"/stubborn")
+	if err := hs.e.KillWithin("stubborn", api.TaskKilled, api.ReasonKilledByRequest, "", 0); err == nil {
+		t.Error("a zero grace cap was accepted")
+	}
 }

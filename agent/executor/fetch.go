@@ -17,6 +17,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/headroom-dev/headroom/api"
 )
@@ -32,7 +33,7 @@ const maxLinkTarget = 4096
 // fetchAll fetches every artifact of info into sandbox. All writes go
 // through an os.Root of the sandbox, so no file name, symlink or hard
 // link in an artifact can make us write outside it.
-func (e *Executor) fetchAll(ctx context.Context, info api.TaskInfo, sandbox string) error {
+func (e *Executor) fetchAll(ctx context.Context, info api.TaskInfo, sandbox string, cred *syscall.Credential) error {
 	if len(info.Fetch) == 0 {
 		return nil
 	}
@@ -45,9 +46,9 @@ func (e *Executor) fetchAll(ctx context.Context, info api.TaskInfo, sandbox stri
 	if d := info.Resources.Disk; d > 0 && d < budget {
 		budget = d
 	}
-	for _, f := range info.Fetch {
-		if err := e.fetchOne(ctx, root, f, &budget); err != nil {
-			return fmt.Errorf("task %q: fetch %s: %w", info.ID, f.URI, err)
+	for i, f := range info.Fetch {
+		if err := e.fetchOne(ctx, root, f, &budget, cred); err != nil {
+			return fmt.Errorf("task %q: fetch uri[%d] %s: %w", info.ID, i, f.URI, err)
 		}
 	}
 	return nil
@@ -55,7 +56,7 @@ func (e *Executor) fetchAll(ctx context.Context, info api.TaskInfo, sandbox stri
 
 // fetchOne downloads or copies one artifact, checks its size and hash,
 // then makes it executable and/or extracts it as asked.
-func (e *Executor) fetchOne(ctx context.Context, root *os.Root, f api.FetchURI, budget *int64) error {
+func (e *Executor) fetchOne(ctx context.Context, root *os.Root, f api.FetchURI, budget *int64, cred *syscall.Credential) error {
 	base, err := uriBase(f.URI)
 	if err != nil {
 		return err
@@ -67,7 +68,7 @@ func (e *Executor) fetchOne(ctx context.Context, root *os.Root, f api.FetchURI, 
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
 		return fmt.Errorf("cannot derive a file name (got %q); set output_file", name)
 	}
-	src, err := e.openURI(ctx, f.URI)
+	src, err := e.openURI(ctx, f.URI, cred)
 	if err != nil {
 		return err
 	}
@@ -108,6 +109,9 @@ func (e *Executor) fetchOne(ctx context.Context, root *os.Root, f api.FetchURI, 
 		if err := extract(root, name, kind, budget); err != nil {
 			return fmt.Errorf("extract %s: %w", name, err)
 		}
+		if err := checkLinks(root); err != nil {
+			return fmt.Errorf("extract %s: %w", name, err)
+		}
 	}
 	return nil
 }
@@ -128,10 +132,11 @@ func uriBase(uri string) (string, error) {
 }
 
 // openURI opens the artifact: http(s) with the configured client, file://
-// and absolute paths as local files.
-func (e *Executor) openURI(ctx context.Context, uri string) (io.ReadCloser, error) {
+// and absolute paths as local files under an allowed directory, read with
+// the task's credentials (openLocal).
+func (e *Executor) openURI(ctx context.Context, uri string, cred *syscall.Credential) (io.ReadCloser, error) {
 	if strings.HasPrefix(uri, "/") {
-		return os.Open(uri)
+		return e.openLocal(ctx, uri, cred)
 	}
 	u, err := url.Parse(uri)
 	if err != nil {
@@ -142,7 +147,7 @@ func (e *Executor) openURI(ctx context.Context, uri string) (io.ReadCloser, erro
 		if u.Host != "" && u.Host != "localhost" {
 			return nil, fmt.Errorf("file URI with remote host %q", u.Host)
 		}
-		return os.Open(u.Path)
+		return e.openLocal(ctx, u.Path, cred)
 	case "http", "https":
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 		if err != nil {
@@ -308,22 +313,118 @@ func mkParent(root *os.Root, name string) error {
 	return nil
 }
 
-// writeSymlink creates a symlink whose target must stay inside the
-// sandbox: os.Root would refuse to follow an escaping link during
-// extraction, but the task (or a chroot) could still follow it later.
+// writeSymlink creates a symlink and refuses it if it leads out of the
+// sandbox now. Where it leads also depends on entries still to come, so
+// checkLinks judges every link again once the archive is unpacked.
 func writeSymlink(root *os.Root, name, target string) error {
 	if target == "" || strings.HasPrefix(target, "/") {
-		return fmt.Errorf("symlink %q -> %q points outside the sandbox", name, target)
-	}
-	resolved := path.Clean(path.Join(path.Dir(name), target))
-	if resolved == ".." || strings.HasPrefix(resolved, "../") {
 		return fmt.Errorf("symlink %q -> %q points outside the sandbox", name, target)
 	}
 	if err := mkParent(root, name); err != nil {
 		return err
 	}
 	_ = root.Remove(name)
-	return root.Symlink(target, name)
+	if err := root.Symlink(target, name); err != nil {
+		return err
+	}
+	// Followed on the disk as it is now, so an archive that fails later
+	// leaves no way out either; checkLinks sees what later entries change.
+	if err := resolveInside(root, name); err != nil {
+		_ = root.Remove(name)
+		return fmt.Errorf("symlink %q -> %q: %w", name, target, err)
+	}
+	return nil
+}
+
+// maxLinkHops is the kernel's limit on symlinks followed in one lookup.
+const maxLinkHops = 40
+
+// checkLinks walks the sandbox after an extraction and refuses (and
+// removes) any
+// symlink that, followed the way the kernel would with every link read
+// back from the disk (chains included), leads out of the sandbox: the
+// task, a chroot or a later agent step could otherwise follow it out.
+func checkLinks(root *os.Root) error {
+	var (
+		errs []error
+		bad  []string
+	)
+	err := fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeSymlink == 0 {
+			return nil
+		}
+		if err := resolveInside(root, p); err != nil {
+			target, _ := root.Readlink(p)
+			errs = append(errs, fmt.Errorf("symlink %q -> %q: %w", p, target, err))
+			bad = append(bad, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// Removed as well as refused: the failed task's sandbox stays until
+	// Forget and must hold no way out meanwhile. Only after the walk, as
+	// removing one link can change where another leads.
+	for _, p := range bad {
+		if err := root.Remove(p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var errLinkEscapes = errors.New("resolves outside the sandbox")
+
+// resolveInside follows name component by component inside root, reading
+// each symlink it meets and splicing its target in, and fails as soon as
+// the path would climb above root or a target is absolute. What does not
+// exist yet is resolved lexically, which is stricter than the kernel (it
+// would stop there).
+func resolveInside(root *os.Root, name string) error {
+	var cur []string
+	pending := strings.Split(name, "/")
+	for hops := 0; len(pending) > 0; {
+		c := pending[0]
+		pending = pending[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if len(cur) == 0 {
+				return errLinkEscapes
+			}
+			cur = cur[:len(cur)-1]
+			continue
+		}
+		p := path.Join(append(cur, c)...)
+		fi, err := root.Lstat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			cur = append(cur, c)
+			continue
+		case err != nil:
+			return err
+		case fi.Mode()&fs.ModeSymlink == 0:
+			cur = append(cur, c)
+			continue
+		}
+		if hops++; hops > maxLinkHops {
+			return errors.New("too many levels of symbolic links")
+		}
+		target, err := root.Readlink(p)
+		if err != nil {
+			return err
+		}
+		if target == "" || strings.HasPrefix(target, "/") {
+			return errLinkEscapes
+		}
+		pending = append(strings.Split(target, "/"), pending...)
+	}
+	return nil
 }
 
 // writeEntry writes one regular file, charging its size to budget.

@@ -103,9 +103,9 @@ func TestFetchExecutableWithSHA256(t *testing.T) {
 	}
 	v := waitTerminal(t, hs.e, "f")
 	if v.Status.State != api.TaskFinished {
-		t.Fatalf("status = %+v, stderr %q", v.Status, readSandbox(t, v, "stderr"))
+		t.Fatalf("status = %+v, stderr %q", v.Status, readLog(t, v, "stderr"))
 	}
-	if got := readSandbox(t, v, "stdout"); got != "fetched arg\n" {
+	if got := readLog(t, v, "stdout"); got != "fetched arg\n" {
 		t.Fatalf("stdout = %q", got)
 	}
 	fi, err := os.Stat(filepath.Join(v.Sandbox, "run.sh"))
@@ -185,11 +185,12 @@ func TestFetchZipAndLocalFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := serve(t, map[string][]byte{"/pkg.zip": buf.Bytes()})
-	local := filepath.Join(t.TempDir(), "local.txt")
+	dir := newWorkDir(t)
+	local := filepath.Join(dir, "local.txt")
 	if err := os.WriteFile(local, []byte("local\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	hs := newHarness(t, false, nil)
+	hs := newHarness(t, false, allowFetch(dir))
 	ti := fetchTask("z", "cat dir/a.txt local.txt copy.txt",
 		api.FetchURI{URI: srv.URL + "/pkg.zip", Extract: true},
 		api.FetchURI{URI: "file://" + local},
@@ -199,9 +200,9 @@ func TestFetchZipAndLocalFile(t *testing.T) {
 	}
 	v := waitTerminal(t, hs.e, "z")
 	if v.Status.State != api.TaskFinished {
-		t.Fatalf("status = %+v, stderr %q", v.Status, readSandbox(t, v, "stderr"))
+		t.Fatalf("status = %+v, stderr %q", v.Status, readLog(t, v, "stderr"))
 	}
-	if got := readSandbox(t, v, "stdout"); got != "from zip\nlocal\nlocal\n" {
+	if got := readLog(t, v, "stdout"); got != "from zip\nlocal\nlocal\n" {
 		t.Fatalf("stdout = %q", got)
 	}
 }
@@ -215,8 +216,8 @@ func goTool(t *testing.T) string {
 }
 
 func TestChrootRootfs(t *testing.T) {
-	hs := newHarness(t, false, nil)
-	src := t.TempDir()
+	src := newWorkDir(t)
+	hs := newHarness(t, false, allowFetch(src))
 	prog := "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"inside\") }\n"
 	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(prog), 0o644); err != nil {
 		t.Fatal(err)
@@ -252,9 +253,9 @@ func TestChrootRootfs(t *testing.T) {
 	}
 	v := waitTerminal(t, hs.e, "chroot")
 	if v.Status.State != api.TaskFinished {
-		t.Fatalf("status = %+v, stderr %q", v.Status, readSandbox(t, v, "stderr"))
+		t.Fatalf("status = %+v, stderr %q", v.Status, readLog(t, v, "stderr"))
 	}
-	if got := readSandbox(t, v, "stdout"); got != "inside\n" {
+	if got := readLog(t, v, "stdout"); got != "inside\n" {
 		t.Fatalf("stdout = %q", got)
 	}
 

@@ -238,3 +238,18 @@ func mustContain(t *testing.T, s, sub, what string) {
 		t.Fatalf("%s: %q does not contain %q", what, s, sub)
 	}
 }
+
+// readLog reads the task's stdout or stderr as the agent keeps it.
+func readLog(t *testing.T, v TaskView, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(v.LogDir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// allowFetch lets tasks fetch local files from dirs.
+func allowFetch(dirs ...string) func(*Config) {
+	return func(c *Config) { c.FetchAllowDirs = dirs }
+}

@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -20,15 +19,24 @@ import (
 	"github.com/headroom-dev/headroom/internal/cgroup"
 )
 
-// exitStatusFile is written by the wrapper in the sandbox when the task
-// exits, so a task that ends while no agent runs still has an exit code.
-const exitStatusFile = ".exit-status"
+// exitStatusFile is where the wrapper records the task's exit status, in
+// the task's meta directory, so a task that ends while no agent runs
+// still has an exit code.
+const exitStatusFile = "exit-status"
 
 // wrapperScript runs the task ("$@") as a child of a tiny shell that
-// records its exit status, atomically enough for a decimal number, in the
-// file given as $1, then exits with the same status. $0 names the shell in
-// its own error messages ("command not found" and the like).
-const wrapperScript = `f=$1; shift; "$@"; s=$?; echo "$s" > "$f"; exit "$s"`
+// records its exit status, atomically enough for a decimal number, on fd
+// 3, then exits with the same status. The agent opens fd 3 on the exit
+// status file of the task's meta directory, which the task cannot reach:
+// the wrapper never writes through a path, so a task (in a chroot or not)
+// cannot point it at a host file, and the task itself does not inherit
+// the descriptor (3>&-). $0 names the shell in its own error messages
+// ("command not found" and the like).
+//
+// Before that it raises its own oom_score_adj to $1 (inherited by the
+// task): should the kernel have to OOM-kill, batch goes before the
+// business. Raising it needs no privilege; a failure aborts the start.
+const wrapperScript = `echo "$1" > /proc/self/oom_score_adj || exit 126; shift; "$@" 3>&-; s=$?; echo "$s" >&3; exit "$s"`
 
 const (
 	shell       = "/bin/sh"
@@ -108,27 +116,33 @@ func (e *Executor) prepare(ctx context.Context, t *task) (procSpec, string, erro
 	t.mu.Lock()
 	info := t.info
 	t.mu.Unlock()
-	if err := os.MkdirAll(t.sandbox, 0o750); err != nil {
+	// 0700: once chowned, only the task's own uid enters its sandbox.
+	if err := os.MkdirAll(t.sandbox, 0o700); err != nil {
 		return spec, api.ReasonSandboxFailed, fmt.Errorf("sandbox %s: %w", t.sandbox, err)
 	}
-	if err := e.fetchAll(ctx, info, t.sandbox); err != nil {
+	if err := os.Chmod(t.sandbox, 0o700); err != nil {
+		return spec, api.ReasonSandboxFailed, fmt.Errorf("sandbox %s: %w", t.sandbox, err)
+	}
+	t.mu.Lock()
+	cred := t.ident.cred()
+	t.mu.Unlock()
+	spec.cred = cred
+	if err := e.fetchAll(ctx, info, t.sandbox, cred); err != nil {
 		return spec, api.ReasonFetchFailed, err
 	}
+	// The logs and the exit status live in the task's meta directory,
+	// root's and 0700: nothing the agent writes for a task goes through a
+	// path the task controls. O_NOFOLLOW all the same.
+	if err := os.MkdirAll(t.metaDir, 0o700); err != nil {
+		return spec, api.ReasonSandboxFailed, fmt.Errorf("meta dir %s: %w", t.metaDir, err)
+	}
 	for _, name := range []string{"stdout", "stderr"} {
-		// O_NOFOLLOW: an artifact may hold a symlink named like a log
-		// whose target only the kernel sees outside the sandbox; the
-		// agent must not create or append to a file through it.
-		f, err := os.OpenFile(filepath.Join(t.sandbox, name), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o640)
+		f, err := os.OpenFile(filepath.Join(t.metaDir, name), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
 		if err != nil {
-			return spec, api.ReasonSandboxFailed, fmt.Errorf("sandbox %s: %w", t.sandbox, err)
+			return spec, api.ReasonSandboxFailed, fmt.Errorf("meta dir %s: %w", t.metaDir, err)
 		}
 		f.Close()
 	}
-	cred, err := e.taskCredential(info)
-	if err != nil {
-		return spec, api.ReasonSandboxFailed, err
-	}
-	spec.cred = cred
 	if cred != nil {
 		if err := chownTree(t.sandbox, int(cred.Uid), int(cred.Gid)); err != nil {
 			return spec, api.ReasonSandboxFailed, err
@@ -142,31 +156,6 @@ func (e *Executor) prepare(ctx context.Context, t *task) (procSpec, string, erro
 		spec.rootfs = rootfs
 	}
 	return spec, "", nil
-}
-
-// taskCredential is the user a task runs as: only a root agent switches
-// users; "-" keeps the agent's user.
-func (e *Executor) taskCredential(info api.TaskInfo) (*syscall.Credential, error) {
-	if !e.asRoot {
-		return nil, nil
-	}
-	name := info.User
-	if name == "" {
-		name = e.cfg.User
-	}
-	if name == "-" {
-		return nil, nil
-	}
-	u, err := user.Lookup(name)
-	if err != nil {
-		return nil, fmt.Errorf("task %q: user %q: %w", info.ID, name, err)
-	}
-	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
-	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
-	if err1 != nil || err2 != nil {
-		return nil, fmt.Errorf("task %q: user %q has non-numeric uid/gid %s/%s", info.ID, name, u.Uid, u.Gid)
-	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
 // checkRootfs resolves sandbox/rel and insists it is a directory that is
@@ -284,12 +273,17 @@ func (e *Executor) startLocked(t *task, spec procSpec) error {
 	if err := os.Remove(t.exitFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fail(err)
 	}
-	stdout, err := os.OpenFile(filepath.Join(t.sandbox, "stdout"), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o640)
+	exitFD, err := os.OpenFile(t.exitFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return fail(err)
+	}
+	defer exitFD.Close()
+	stdout, err := os.OpenFile(filepath.Join(t.metaDir, "stdout"), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return fail(err)
 	}
 	defer stdout.Close()
-	stderr, err := os.OpenFile(filepath.Join(t.sandbox, "stderr"), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o640)
+	stderr, err := os.OpenFile(filepath.Join(t.metaDir, "stderr"), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return fail(err)
 	}
@@ -297,7 +291,8 @@ func (e *Executor) startLocked(t *task, spec procSpec) error {
 
 	cmd := &exec.Cmd{
 		Path:        shell,
-		Args:        append([]string{"headroom-task", "-c", wrapperScript, "headroom-task", t.exitFile}, argv...),
+		Args:        append([]string{"headroom-task", "-c", wrapperScript, "headroom-task", strconv.Itoa(e.cfg.OOMScoreAdj)}, argv...),
+		ExtraFiles:  []*os.File{exitFD},
 		Env:         taskEnv(info, t.sandbox, spec.rootfs != ""),
 		Dir:         dir,
 		Stdout:      stdout,
@@ -456,6 +451,21 @@ func readExitStatus(path string) (int, bool) {
 // queued or fetching is stopped before it starts. Killing a terminal task
 // is a no-op; a second Kill while one is running waits for it.
 func (e *Executor) Kill(id string, state api.TaskState, reason, msg string) error {
+	return e.kill(id, state, reason, msg, 0)
+}
+
+// KillWithin is Kill with the grace period capped at maxGrace whatever
+// the task asked for: an eviction must give memory back in seconds, not
+// after a framework's hour-long grace.
+func (e *Executor) KillWithin(id string, state api.TaskState, reason, msg string, maxGrace time.Duration) error {
+	if maxGrace <= 0 {
+		return fmt.Errorf("executor: kill %q: grace cap %v must be positive", id, maxGrace)
+	}
+	return e.kill(id, state, reason, msg, maxGrace)
+}
+
+// kill is Kill; maxGrace > 0 caps the grace period.
+func (e *Executor) kill(id string, state api.TaskState, reason, msg string, maxGrace time.Duration) error {
 	if !state.IsTerminal() {
 		return fmt.Errorf("executor: kill %q: state %s is not terminal", id, state)
 	}
@@ -488,6 +498,9 @@ func (e *Executor) Kill(id string, state api.TaskState, reason, msg string) erro
 	grace := e.cfg.DefaultGrace
 	if s := t.info.KillGracePeriodSeconds; s > 0 {
 		grace = time.Duration(s * float64(time.Second))
+	}
+	if maxGrace > 0 {
+		grace = min(grace, maxGrace)
 	}
 	t.mu.Unlock()
 

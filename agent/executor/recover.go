@@ -66,8 +66,20 @@ func (e *Executor) Recover(ctx context.Context) ([]api.TaskStatus, error) {
 			e.mu.Unlock()
 			continue
 		}
-		t := newTask(c.Info, filepath.Join(e.sandboxesDir, id), e.taskCgroup(id))
-		t.status, t.started = c.Status, c.Started
+		t := newTask(c.Info, filepath.Join(e.sandboxesDir, id), filepath.Join(e.metaDir, id), e.taskCgroup(id))
+		t.status, t.started, t.ident = c.Status, c.Started, c.Identity
+		if t.ident == nil && !c.Status.State.IsTerminal() {
+			// A checkpoint from before identities were recorded.
+			// Its health checks are refused rather than run as root.
+			if ident, err := e.resolveIdentity(c.Info); err != nil || ident.Dynamic {
+				e.log.Warn("recovered task has no recorded user", "task", id, "err", err)
+			} else {
+				t.ident = ident
+			}
+		}
+		if t.ident != nil && t.ident.Dynamic {
+			e.uids[t.ident.UID] = id
+		}
 		e.tasks[id] = t
 		e.mu.Unlock()
 

@@ -160,7 +160,7 @@ func TestRecoverLostAndTerminal(t *testing.T) {
 
 	// Make "staged" look like it never ran: rewrite its checkpoint.
 	st := api.TaskStatus{TaskID: "staged", State: api.TaskStaging, Reason: api.ReasonLaunched}
-	tk := newTask(newInfo("staged", "true"), filepath.Join(work, "sandboxes", "staged"), parent+"/staged")
+	tk := newTask(newInfo("staged", "true"), filepath.Join(work, "sandboxes", "staged"), filepath.Join(work, "meta", "staged"), parent+"/staged")
 	tk.status = st
 	if err := a.e.writeCheckpoint(tk); err != nil {
 		t.Fatal(err)

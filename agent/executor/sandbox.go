@@ -60,14 +60,20 @@ func (e *Executor) check(t *task) (id string, used, limit int64, over bool) {
 		return t.id, 0, 0, false
 	}
 	for _, name := range []string{"stdout", "stderr"} {
-		if err := rotate(filepath.Join(t.sandbox, name), e.cfg.LogMaxBytes, e.cfg.LogMaxFiles); err != nil {
+		if err := rotate(filepath.Join(t.metaDir, name), e.cfg.LogMaxBytes, e.cfg.LogMaxFiles); err != nil {
 			e.log.Warn("log rotation", "task", t.id, "err", err)
 		}
 	}
+	// The logs count against the task's disk limit as its sandbox does.
 	used, err := diskUsage(t.sandbox)
 	if err != nil {
 		e.log.Warn("disk usage", "task", t.id, "err", err)
 	}
+	logs, err := diskUsage(t.metaDir)
+	if err != nil {
+		e.log.Warn("disk usage", "task", t.id, "err", err)
+	}
+	used += logs
 	var mem uint64
 	var memOK bool
 	if g != nil {

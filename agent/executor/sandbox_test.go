@@ -23,24 +23,24 @@ func TestLogRotation(t *testing.T) {
 	}
 	v := waitFor(t, hs.e, "logs", api.TaskRunning)
 	testutil.Eventually(t, waitLong, 20*time.Millisecond, func() bool {
-		_, err := os.Stat(filepath.Join(v.Sandbox, "stdout.1"))
+		_, err := os.Stat(filepath.Join(v.LogDir, "stdout.1"))
 		return err == nil
 	}, "stdout.1 appears")
 	v = waitTerminal(t, hs.e, "logs")
 	if v.Status.State != api.TaskFinished {
 		t.Fatalf("status = %+v", v.Status)
 	}
-	fi, err := os.Stat(filepath.Join(v.Sandbox, "stdout"))
+	fi, err := os.Stat(filepath.Join(v.LogDir, "stdout"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fi.Size() > max {
 		t.Errorf("stdout is %d bytes, above the %d rotation size", fi.Size(), max)
 	}
-	if _, err := os.Stat(filepath.Join(v.Sandbox, "stdout.3")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(v.LogDir, "stdout.3")); !os.IsNotExist(err) {
 		t.Errorf("stdout.3 exists with LogMaxFiles 2 (%v)", err)
 	}
-	b, err := os.ReadFile(filepath.Join(v.Sandbox, "stdout.1"))
+	b, err := os.ReadFile(filepath.Join(v.LogDir, "stdout.1"))
 	if err != nil || len(b) == 0 || strings.Trim(string(b), "x") != "" {
 		t.Errorf("stdout.1: %d bytes, %v", len(b), err)
 	}

@@ -41,6 +41,7 @@ type killReq struct {
 type task struct {
 	id      string
 	sandbox string
+	metaDir string // the agent's files for the task: logs, exit status
 	cgPath  string
 
 	mu        sync.Mutex
@@ -61,17 +62,19 @@ type task struct {
 	done      chan struct{} // closed when the status is terminal
 	baseOOM   uint64        // OOM kills in the group when we took it over
 	exitFile  string        // where the wrapper records the exit status
+	ident     *identity     // who the task runs as; set at Launch or recovery
 }
 
-func newTask(info api.TaskInfo, sandbox, cgPath string) *task {
+func newTask(info api.TaskInfo, sandbox, metaDir, cgPath string) *task {
 	return &task{
 		id:       info.ID,
 		sandbox:  sandbox,
+		metaDir:  metaDir,
 		cgPath:   cgPath,
 		info:     info,
 		launched: make(chan struct{}),
 		done:     make(chan struct{}),
-		exitFile: filepath.Join(sandbox, exitStatusFile),
+		exitFile: filepath.Join(metaDir, exitStatusFile),
 	}
 }
 
@@ -83,13 +86,22 @@ func (t *task) view() TaskView {
 		c := *st.ExitCode
 		st.ExitCode = &c
 	}
+	var uid uint32
+	if t.ident != nil {
+		uid = t.ident.UID
+		if t.ident.Keep {
+			uid = uint32(os.Geteuid())
+		}
+	}
 	return TaskView{
+		UID:       uid,
 		Info:      cloneInfo(t.info),
 		Status:    st,
 		Started:   t.started,
 		MemBytes:  t.memBytes,
 		DiskBytes: t.diskBytes,
 		Sandbox:   t.sandbox,
+		LogDir:    t.metaDir,
 	}
 }
 
@@ -154,6 +166,8 @@ type checkpoint struct {
 	Status  api.TaskStatus `json:"status"`
 	Started time.Time      `json:"started"`
 	Sandbox string         `json:"sandbox"`
+	// Identity is who the task runs as, so a re-adopted task keeps it.
+	Identity *identity `json:"identity,omitempty"`
 }
 
 func (e *Executor) checkpointPath(id string) string {
@@ -164,7 +178,7 @@ func (e *Executor) checkpointPath(id string) string {
 // the old or the new record, never a torn one (tmp + fsync + rename +
 // directory fsync).
 func (e *Executor) writeCheckpoint(t *task) error {
-	b, err := json.Marshal(checkpoint{Info: t.info, Status: t.status, Started: t.started, Sandbox: t.sandbox})
+	b, err := json.Marshal(checkpoint{Info: t.info, Status: t.status, Started: t.started, Sandbox: t.sandbox, Identity: t.ident})
 	if err != nil {
 		return fmt.Errorf("checkpoint %q: %w", t.id, err)
 	}

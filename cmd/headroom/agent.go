@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -35,6 +36,12 @@ type agentFlags struct {
 	advertise     string
 	cpuFloor      float64
 	user          string
+	taskUsers     []string
+	uidRange      string
+	fetchAllow    []string
+	evictGrace    time.Duration
+	oomScoreAdj   int
+	allowRoot     bool
 	tokenFile     string
 	caFile        string
 	cleanupOnStop bool
@@ -73,8 +80,9 @@ kills the tasks and removes those cgroups), then delete --work-dir.`,
 			return runAgent(cmd.Context(), f, log, nil)
 		},
 	}
-	f.mon.register(cmd, ":5051")
+	f.mon.register(cmd, "")
 	fl := cmd.Flags()
+	fl.Lookup("listen").Usage = "address to serve the API and /metrics on (default: the host and port of --advertise-url, else HOSTNAME:" + defaultAgentPort + "; never every interface unless asked, e.g. :" + defaultAgentPort + ")"
 	fl.StringVar(&f.masters, "master", "", "comma-separated master URLs; the agent follows the leader and moves along the list when one is down (empty: standalone)")
 	fl.StringVar(&f.workDir, "work-dir", "/var/lib/headroom/agent", "directory for task sandboxes, checkpoints and the agent id")
 	fl.StringVar(&f.attributes, "attributes", "", "static attributes, k=v,k=v (the master may add dynamic ones)")
@@ -82,7 +90,13 @@ kills the tasks and removes those cgroups), then delete --work-dir.`,
 	fl.StringVar(&f.hostname, "hostname", "", "hostname to register with (default: the host's)")
 	fl.StringVar(&f.advertise, "advertise-url", "", "URL the master uses to reach this agent's API (default: http://HOSTNAME:PORT of --listen)")
 	fl.Float64Var(&f.cpuFloor, "cpu-floor", 0.1, "lowest CFS quota of the batch cgroup, in cores: batch tasks crawl, never freeze")
-	fl.StringVar(&f.user, "task-user", "nobody", "user that tasks run as when the agent is root ('-' keeps root)")
+	fl.StringVar(&f.user, "task-user", "", "user that tasks naming none run as when the agent is root: empty for a uid of the task's own from --task-uid-range, '-' keeps root (needs --allow-root-tasks)")
+	fl.StringVar(&f.uidRange, "task-uid-range", executor.DefaultUIDRange.String(), "uids (and gids) given one per task, FIRST-LAST; must hold no account of /etc/passwd or /etc/group")
+	fl.StringSliceVar(&f.taskUsers, "task-users", nil, "comma-separated users a task may ask for (its user field) besides --task-user; any other is refused")
+	fl.StringArrayVar(&f.fetchAllow, "fetch-allow-dir", nil, "directory that file:// and absolute-path artifacts may come from, repeatable (default none: only http(s)); files are read as the task's uid")
+	fl.DurationVar(&f.evictGrace, "eviction-grace", agent.DefaultEvictionGrace, "SIGTERM→SIGKILL grace of an eviction, whatever the task asked for")
+	fl.IntVar(&f.oomScoreAdj, "task-oom-score-adj", executor.DefaultOOMScoreAdj, "oom_score_adj of every task (-1000..1000): high, so the kernel kills batch before the business")
+	fl.BoolVar(&f.allowRoot, "allow-root-tasks", false, "let tasks run as root (uid 0); off, a task asking for root is refused")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding a bearer token required by the local API (except /metrics and /healthz) and sent to the master")
 	fl.StringVar(&f.caFile, "ca-file", "", "PEM CA certificate to trust when the masters serve TLS")
 	fl.BoolVar(&f.cleanupOnStop, "cleanup-on-stop", false, "on stop, kill every task and remove the batch cgroups instead of leaving them running for the next agent to re-adopt (see above for what stays without it)")
@@ -180,6 +194,12 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 			return err
 		}
 	}
+	uidRange := executor.DefaultUIDRange
+	if f.uidRange != "" {
+		if uidRange, err = executor.ParseUIDRange(f.uidRange); err != nil {
+			return fmt.Errorf("--task-uid-range: %w", err)
+		}
+	}
 	// Traversable but not listable: tasks run as --task-user must reach
 	// their sandboxes below it.
 	if err := os.MkdirAll(f.workDir, 0o711); err != nil {
@@ -218,16 +238,22 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	}
 	// The listener is bound before the agent registers, so that the URL
 	// it advertises is the real one (with --listen :0 too).
-	ln, err := net.Listen("tcp", f.mon.listen)
+	listen, derived := f.mon.listen, f.mon.listen == ""
+	if derived {
+		if listen, err = defaultAgentListen(f.advertise, hostname); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		return listenError(f.mon.listenFlag, f.mon.listen, err)
+		return listenError(f.mon.listenFlag, listen, err)
 	}
 	defer ln.Close()
-	advertise, err := advertiseURL(f.advertise, f.mon.listen, ln.Addr())
+	advertise, err := advertiseURL(f.advertise, listen, ln.Addr())
 	if err != nil {
 		return err
 	}
-	if h, _, _ := net.SplitHostPort(f.mon.listen); f.advertise == "" && (h == "" || h == "0.0.0.0" || h == "::") {
+	if h, _, _ := net.SplitHostPort(listen); f.advertise == "" && (derived || h == "" || h == "0.0.0.0" || h == "::") {
 		// Register under the hostname given with --hostname, if any.
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		advertise = "http://" + net.JoinHostPort(hostname, port)
@@ -257,8 +283,9 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 		Hierarchy: h, BatchCgroup: f.mon.batchCgroup, CPUFloor: f.cpuFloor,
 		Monitor:  monitor.Config{Policy: policy, Observer: obs, Logger: log},
 		Services: services,
-		Executor: executor.Config{WorkDir: filepath.Join(f.workDir, "executor"), User: f.user, Logger: log},
-		Master:   mc, CleanupOnStop: f.cleanupOnStop, Logger: log,
+		Executor: executor.Config{WorkDir: filepath.Join(f.workDir, "executor"), User: f.user,
+			TaskUsers: f.taskUsers, AllowRootTasks: f.allowRoot, UIDRange: uidRange, FetchAllowDirs: f.fetchAllow, OOMScoreAdj: f.oomScoreAdj, Logger: log},
+		Master: mc, CleanupOnStop: f.cleanupOnStop, Logger: log,
 	})
 	if err != nil {
 		return err
@@ -293,6 +320,32 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	err = grp.Wait()
 	log.Info("agent stopped", "cleanup", f.cleanupOnStop)
 	return err
+}
+
+// defaultAgentPort is the agent's port when neither --listen nor
+// --advertise-url names one.
+const defaultAgentPort = "5051"
+
+// defaultAgentListen is where an agent listens without --listen: the
+// address it advertises, so that its API is not open on every interface
+// of the host by default.
+func defaultAgentListen(advertise, hostname string) (string, error) {
+	if advertise == "" {
+		return net.JoinHostPort(hostname, defaultAgentPort), nil
+	}
+	u, err := url.Parse(advertise)
+	if err != nil || u.Hostname() == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", fmt.Errorf("--advertise-url %q: want http(s)://HOST[:PORT]", advertise)
+	}
+	port := u.Port()
+	switch {
+	case port != "":
+	case u.Scheme == "https":
+		port = "443"
+	default:
+		port = "80"
+	}
+	return net.JoinHostPort(u.Hostname(), port), nil
 }
 
 // checkTraversable reports the first ancestor of dir that others cannot

@@ -18,7 +18,7 @@ func TestAgentServesEstimate(t *testing.T) {
 	addr := freeAddr(t)
 	dir := t.TempDir()
 	startProc(t, bin, "agent", "--listen", addr, "--work-dir", filepath.Join(dir, "work"),
-		"--batch-cgroup", "headroom-test-estimate-"+filepath.Base(dir)+"/batch", "--task-user", "-", "--cleanup-on-stop")
+		"--batch-cgroup", "headroom-test-estimate-"+filepath.Base(dir)+"/batch", "--task-user", "-", "--allow-root-tasks", "--cleanup-on-stop")
 	base := "http://" + addr
 	testutil.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
 		code, _ := get(t, base+"/api/v1/state")

@@ -146,7 +146,7 @@ func TestAgentRecoversTaskAfterCrash(t *testing.T) {
 	addr := freeAddr(t)
 	base := "http://" + addr
 	args := []string{"agent", "--listen", addr, "--work-dir", filepath.Join(dir, "work"),
-		"--batch-cgroup", tag + "/batch", "--policy", policy, "--task-user", "-", "--hostname", "recover-test"}
+		"--batch-cgroup", tag + "/batch", "--policy", policy, "--task-user", "-", "--allow-root-tasks", "--hostname", "recover-test"}
 
 	waitUp := func(p *proc) {
 		t.Helper()

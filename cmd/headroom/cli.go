@@ -150,6 +150,7 @@ type cliApp struct {
 	Waiting      int     `json:"tasksWaiting"`
 	Revocable    bool    `json:"revocable"`
 	Version      string  `json:"version"`
+	Reason       string  `json:"reason"`
 }
 
 func newAppsCommand() *cobra.Command {
@@ -191,11 +192,11 @@ func newAppsCommand() *cobra.Command {
 			if err := c.Do(ctx, "GET", "/v2/apps", nil, &out); err != nil {
 				return err
 			}
-			return f.show(cmd.OutOrStdout(), out, []string{"ID", "INSTANCES", "RUNNING", "STAGED", "WAITING", "CPUS", "MEM", "REVOCABLE"}, func() [][]string {
+			return f.show(cmd.OutOrStdout(), out, []string{"ID", "INSTANCES", "RUNNING", "STAGED", "WAITING", "CPUS", "MEM", "REVOCABLE", "REASON"}, func() [][]string {
 				var rows [][]string
 				for _, a := range out.Apps {
 					rows = append(rows, []string{"/" + a.ID, strconv.Itoa(a.Instances), strconv.Itoa(a.TasksRunning),
-						strconv.Itoa(a.TasksStaged), strconv.Itoa(a.Waiting), fmt.Sprint(a.CPUs), fmt.Sprint(a.Mem), strconv.FormatBool(a.Revocable)})
+						strconv.Itoa(a.TasksStaged), strconv.Itoa(a.Waiting), fmt.Sprint(a.CPUs), fmt.Sprint(a.Mem), strconv.FormatBool(a.Revocable), a.Reason})
 				}
 				return rows
 			})

@@ -76,7 +76,17 @@ type cluster struct {
 	// token, when set, is required by the masters and agents.
 	token     string
 	tokenFile string
+	// realHarvest leaves the agents to the monitor's estimate. By default
+	// every test agent gets a fixed reservation override instead: a test
+	// that needs a task placed must not depend on how idle the host is
+	// (other builds share it), and a fixed harvest also means no eviction
+	// for being over it.
+	realHarvest bool
 }
+
+// fixedHarvest is the override test agents get unless realHarvest is set:
+// room for every test app, well within what any host can give.
+const fixedHarvest = `{"mode":"fixed","cpus":1,"mem_bytes":1073741824}`
 
 func newCluster(t *testing.T) *cluster {
 	testutil.NeedRoot(t)
@@ -128,9 +138,46 @@ func (c *cluster) startAgentAt(name, masters, addr string, extra ...string) *pro
 	})
 	args := []string{"agent", "--master", masters, "--listen", addr, "--hostname", name,
 		"--work-dir", filepath.Join(dir, "work"), "--batch-cgroup", batch, "--policy", policy,
-		"--task-user", "-", "--cleanup-on-stop"}
+		"--task-user", "-", "--allow-root-tasks", "--cleanup-on-stop"}
 	args = append(args, extra...)
-	return startProc(c.t, c.bin, append(args, c.tokenArgs()...)...)
+	p := startProc(c.t, c.bin, append(args, c.tokenArgs()...)...)
+	if !c.realHarvest {
+		c.fixHarvest(p, addr)
+	}
+	return p
+}
+
+// fixHarvest puts the fixedHarvest override on the agent at addr as soon as
+// its API answers.
+func (c *cluster) fixHarvest(p *proc, addr string) {
+	c.t.Helper()
+	var last string
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		select {
+		case err := <-p.exited:
+			p.exited <- err // for stop
+			c.t.Fatalf("agent on %s exited (%v) before its harvest was set:\n%s", addr, err, p.stderr.String())
+		default:
+		}
+		req, err := http.NewRequest(http.MethodPut, "http://"+addr+"/api/v1/reservation", strings.NewReader(fixedHarvest))
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return
+		}
+		last = resp.Status
+	}
+	c.t.Fatalf("the agent on %s never accepted the fixed harvest override (last: %s)", addr, last)
 }
 
 func (c *cluster) get(path string, out any) error {

@@ -96,7 +96,7 @@ func runDemo(ctx context.Context, f *demoFlags, log *slog.Logger, out io.Writer)
 	agentAddr := make(chan net.Addr, 1)
 	grp.Go(func() error {
 		af := &agentFlags{masters: mURL, workDir: dir + "/agent", hostname: "localhost", cpuFloor: 0.1,
-			user: "nobody", cleanupOnStop: true, policy: &policy}
+			cleanupOnStop: true, policy: &policy}
 		af.mon = monitorFlags{listen: f.agentListen, listenFlag: "agent-listen", procRoot: "/proc", cgroupRoot: "/sys/fs/cgroup", batchCgroup: "headroom-demo/batch"}
 		return runAgent(gctx, af, demoLog(log, "agent"), func(a net.Addr) { agentAddr <- a })
 	})

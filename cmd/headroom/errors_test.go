@@ -86,11 +86,12 @@ func inProcessMaster(t *testing.T) string {
 	})
 	select {
 	case u := <-url:
-		// The API answers once the master leads.
+		// The apps API answers once the master leads and has loaded its
+		// state.
 		deadline := time.Now().Add(60 * time.Second)
 		for {
 			var out bytes.Buffer
-			if run(context.Background(), []string{"leader", "--master", u}, nil, &out, io.Discard) == 0 {
+			if run(context.Background(), []string{"apps", "ls", "--master", u}, nil, &out, io.Discard) == 0 {
 				return u
 			}
 			if time.Now().After(deadline) {

@@ -35,11 +35,12 @@ failover timeout; teardown removes it at once and kills its tasks.`,
 				DisconnectedAt  time.Time `json:"disconnected_at"`
 				Tasks           int       `json:"active_tasks"`
 				Unacknowledged  int       `json:"unacknowledged_updates"`
+				Reason          string    `json:"reason"`
 			}
 			if err := c.Do(ctx, "GET", "/api/v1/frameworks", nil, &list); err != nil {
 				return err
 			}
-			return f.show(cmd.OutOrStdout(), list, []string{"ID", "NAME", "ROLE", "REVOCABLE", "CONNECTED", "TASKS", "UNACKED", "FAILOVER"}, func() [][]string {
+			return f.show(cmd.OutOrStdout(), list, []string{"ID", "NAME", "ROLE", "REVOCABLE", "CONNECTED", "TASKS", "UNACKED", "FAILOVER", "REASON"}, func() [][]string {
 				var rows [][]string
 				for _, fw := range list {
 					conn := "yes"
@@ -47,7 +48,7 @@ failover timeout; teardown removes it at once and kills its tasks.`,
 						conn = "no, since " + fw.DisconnectedAt.Format(time.RFC3339)
 					}
 					rows = append(rows, []string{fw.ID, fw.Name, fw.Role, strconv.FormatBool(fw.Revocable), conn,
-						strconv.Itoa(fw.Tasks), strconv.Itoa(fw.Unacknowledged), time.Duration(fw.FailoverTimeout * float64(time.Second)).String()})
+						strconv.Itoa(fw.Tasks), strconv.Itoa(fw.Unacknowledged), time.Duration(fw.FailoverTimeout * float64(time.Second)).String(), fw.Reason})
 				}
 				return rows
 			})

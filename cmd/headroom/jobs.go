@@ -51,6 +51,7 @@ type cliRun struct {
 	Attempts    int       `json:"attempts"`
 	TaskID      string    `json:"taskId"`
 	Message     string    `json:"message"`
+	Reason      string    `json:"reason"`
 }
 
 func newJobsCommand() *cobra.Command {
@@ -191,12 +192,7 @@ func newJobsCommand() *cobra.Command {
 			if f.output == "json" {
 				return f.show(cmd.OutOrStdout(), r, nil, nil)
 			}
-			if r.StartedAt.IsZero() {
-				// The master queues the run; its task starts once an offer fits.
-				fmt.Fprintf(cmd.OutOrStdout(), "run %s of job %s queued: 'headroom jobs runs %s' shows when it starts\n", r.ID, args[0], args[0])
-				return nil
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "run %s of job %s started\n", r.ID, args[0])
+			fmt.Fprintln(cmd.OutOrStdout(), runStarted(r, args[0]))
 			return nil
 		}),
 	})
@@ -211,7 +207,7 @@ func newJobsCommand() *cobra.Command {
 			if err := c.Do(ctx, "GET", jobPath(args[0], "/runs"), nil, &out); err != nil {
 				return err
 			}
-			return f.show(cmd.OutOrStdout(), out, []string{"RUN", "SCHEDULE", "STATUS", "SCHEDULED", "STARTED", "FINISHED", "ATTEMPTS", "MESSAGE"}, func() [][]string {
+			return f.show(cmd.OutOrStdout(), out, []string{"RUN", "SCHEDULE", "STATUS", "SCHEDULED", "STARTED", "FINISHED", "ATTEMPTS", "MESSAGE", "REASON"}, func() [][]string {
 				var rows [][]string
 				all := append([]cliRun(nil), out.Active...)
 				for i, j := 0, len(all)-1; i < j; i, j = i+1, j-1 {
@@ -219,7 +215,7 @@ func newJobsCommand() *cobra.Command {
 				}
 				for _, r := range append(all, out.History...) {
 					rows = append(rows, []string{r.ID, r.ScheduleID, r.Status, stamp(r.ScheduledAt), stamp(r.StartedAt),
-						stamp(r.FinishedAt), strconv.Itoa(r.Attempts), oneLine(r.Message)})
+						stamp(r.FinishedAt), strconv.Itoa(r.Attempts), oneLine(r.Message), r.Reason})
 				}
 				return rows
 			})
@@ -267,4 +263,19 @@ func oneLine(s string) string {
 		return s[:77] + "..."
 	}
 	return s
+}
+
+// runStarted says what became of a run just asked for: a run waits for
+// resources until a task of it runs, and saying "started" then would
+// send the user looking for output that does not exist yet.
+func runStarted(r cliRun, jobID string) string {
+	switch {
+	case r.Status == "ACTIVE" && r.StartedAt.IsZero() && r.Reason != "":
+		return fmt.Sprintf("run %s of job %s queued: %s", r.ID, jobID, r.Reason)
+	case r.Status == "ACTIVE" && r.StartedAt.IsZero():
+		return fmt.Sprintf("run %s of job %s queued", r.ID, jobID)
+	case r.Status == "ACTIVE":
+		return fmt.Sprintf("run %s of job %s started", r.ID, jobID)
+	}
+	return fmt.Sprintf("run %s of job %s: %s", r.ID, jobID, r.Status)
 }

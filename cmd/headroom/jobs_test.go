@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeJobsMaster answers the /v1/jobs calls the CLI makes and records
@@ -50,9 +51,11 @@ func fakeJobsMaster(t *testing.T) (string, func() []string) {
 				"schedules":[{"id":"nightly","cron":"0 3 * * *","timezone":"Europe/Paris","concurrencyPolicy":"FORBID","enabled":true}],
 				"activeRuns":0,"summary":{"successCount":4,"failureCount":1},"nextRuns":{"nightly":"2024-05-02T01:00:00Z"}}`)
 		case "POST /v1/jobs/existing/runs":
-			reply(w, http.StatusCreated, `{"id":"20240501100000-abc","jobId":"existing","scheduleId":"manual","status":"ACTIVE"}`)
+			reply(w, http.StatusCreated, `{"id":"20240501100000-abc","jobId":"existing","scheduleId":"manual","status":"ACTIVE",
+				"reason":"waiting for the next allocation cycle","reasonSince":"2024-05-01T10:00:00Z"}`)
 		case "GET /v1/jobs/existing/runs":
-			reply(w, http.StatusOK, `{"active":[{"id":"20240501100000-abc","scheduleId":"manual","status":"ACTIVE","attempts":1}],
+			reply(w, http.StatusOK, `{"active":[{"id":"20240501100000-abc","scheduleId":"manual","status":"ACTIVE","attempts":1,
+				"reason":"no offer fits: short of 1.5 CPU (largest free 0.5 on agent a1)"}],
 				"history":[{"id":"20240501010000-x","scheduleId":"nightly","status":"FAILED","scheduledAt":"2024-05-01T01:00:00Z",
 				"finishedAt":"2024-05-01T01:02:00Z","attempts":3,"message":"task t FAILED: exit 1\nmore"}]}`)
 		case "POST /v1/jobs/existing/runs/20240501100000-abc/actions/stop":
@@ -106,8 +109,8 @@ func TestJobsCLI(t *testing.T) {
 		{args: []string{"add", "-f", existing}, want: []string{"job existing updated"}, call: "PUT /v1/jobs/existing"},
 		{args: []string{"ls"}, want: []string{"existing", "0 3 * * * Europe/Paris", "2024-05-02T01:00:00Z"}, call: "GET /v1/jobs"},
 		{args: []string{"show", "existing"}, want: []string{"job existing: true", "succeeded 4, failed 1", "nightly", "FORBID"}, call: "GET /v1/jobs/existing"},
-		{args: []string{"run", "existing"}, want: []string{"run 20240501100000-abc of job existing queued: 'headroom jobs runs existing' shows when it starts"}, call: "POST /v1/jobs/existing/runs"},
-		{args: []string{"runs", "existing"}, want: []string{"20240501100000-abc", "ACTIVE", "FAILED", "exit 1 more"}, call: "GET /v1/jobs/existing/runs"},
+		{args: []string{"run", "existing"}, want: []string{"run 20240501100000-abc of job existing queued: waiting for the next allocation cycle\n"}, call: "POST /v1/jobs/existing/runs"},
+		{args: []string{"runs", "existing"}, want: []string{"20240501100000-abc", "ACTIVE", "FAILED", "exit 1 more", "REASON", "no offer fits: short of 1.5 CPU (largest free 0.5 on agent a1)"}, call: "GET /v1/jobs/existing/runs"},
 		{args: []string{"stop", "existing", "20240501100000-abc"}, want: []string{"stopped"}, call: "POST /v1/jobs/existing/runs/20240501100000-abc/actions/stop"},
 		{args: []string{"rm", "existing"}, want: []string{"job existing deleted"}, call: "DELETE /v1/jobs/existing"},
 		{args: []string{"-o", "json", "runs", "existing"}, want: []string{`"history": [`}, call: "GET /v1/jobs/existing/runs"},
@@ -145,5 +148,24 @@ func TestJobsCLI(t *testing.T) {
 	}
 	if got := len(calls()); got != n {
 		t.Errorf("bad input reached the master: %v", calls()[n:])
+	}
+}
+
+// TestRunStarted: what "jobs run" says of each state the master answers.
+func TestRunStarted(t *testing.T) {
+	started, _ := time.Parse(time.RFC3339, "2024-05-01T10:00:03Z")
+	cases := []struct {
+		run  cliRun
+		want string
+	}{
+		{cliRun{ID: "r1", Status: "ACTIVE", Reason: "waiting for its state to be stored"}, "run r1 of job j queued: waiting for its state to be stored"},
+		{cliRun{ID: "r1", Status: "ACTIVE"}, "run r1 of job j queued"},
+		{cliRun{ID: "r1", Status: "ACTIVE", StartedAt: started}, "run r1 of job j started"},
+		{cliRun{ID: "r1", Status: "SUCCESS", StartedAt: started}, "run r1 of job j: SUCCESS"},
+	}
+	for _, tc := range cases {
+		if got := runStarted(tc.run, "j"); got != tc.want {
+			t.Errorf("runStarted(%+v) = %q, want %q", tc.run, got, tc.want)
+		}
 	}
 }

@@ -73,14 +73,14 @@ func TestAgentWorkDirLock(t *testing.T) {
 	work := filepath.Join(dir, "work")
 	addr := freeAddr(t)
 	first := startProc(t, bin, "agent", "--listen", addr, "--work-dir", work,
-		"--batch-cgroup", "headroom-test-lock-"+filepath.Base(dir)+"/batch", "--task-user", "-", "--cleanup-on-stop")
+		"--batch-cgroup", "headroom-test-lock-"+filepath.Base(dir)+"/batch", "--task-user", "-", "--allow-root-tasks", "--cleanup-on-stop")
 	testutil.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
 		code, _ := get(t, "http://"+addr+"/api/v1/state")
 		return code == http.StatusOK
 	}, "first agent serving")
 
 	out, code := runOnce(t, bin, "agent", "--listen", freeAddr(t), "--work-dir", work,
-		"--batch-cgroup", "headroom-test-lock2-"+filepath.Base(dir)+"/batch", "--task-user", "-")
+		"--batch-cgroup", "headroom-test-lock2-"+filepath.Base(dir)+"/batch", "--task-user", "-", "--allow-root-tasks")
 	want := fmt.Sprintf("headroom: work dir %s is in use by another headroom agent (pid %d)\n", work, first.cmd.Process.Pid)
 	if code != 1 || out != want {
 		t.Fatalf("second agent: exit %d, stderr:\n%s\nwant exit 1 and:\n%s", code, out, want)

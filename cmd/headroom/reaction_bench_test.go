@@ -91,7 +91,7 @@ func BenchmarkSpikeToClamp(b *testing.B) {
 		b.Fatal(err)
 	}
 	agent := startProc(b, bin, "agent", "--listen", freeAddr(b), "--work-dir", filepath.Join(dir, "work"),
-		"--batch-cgroup", tag+"/batch", "--policy", policy, "--task-user", "-", "--cleanup-on-stop",
+		"--batch-cgroup", tag+"/batch", "--policy", policy, "--task-user", "-", "--allow-root-tasks", "--cleanup-on-stop",
 		"--cpu-floor", strconv.FormatFloat(reactionFloor, 'f', -1, 64))
 	quotaFile := cfsQuotaFile(h, tag+"/batch")
 	testutil.Eventually(b, 30*time.Second, 50*time.Millisecond, func() bool {

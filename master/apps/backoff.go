@@ -29,7 +29,9 @@ func launchDelay(app App, failures int) time.Duration {
 // healthy, or ran for more than twice the delay it was launched after,
 // proves the app can work: the count starts over, so an app that crashes
 // once a day is not delayed by an hour.
-func (s *Scheduler) recordFailure(st *appState, t *task, state api.TaskState, why string, now time.Time) {
+// fetch marks a failure of the fetcher: the reason then says so, as the
+// cause a user can fix (a URI, a checksum) rather than the task's end.
+func (s *Scheduler) recordFailure(st *appState, t *task, state api.TaskState, why string, fetch bool, now time.Time) {
 	if t.Version != st.app.Version {
 		// Old-version tasks are not replaced, so they cannot delay anything.
 		return
@@ -43,4 +45,8 @@ func (s *Scheduler) recordFailure(st *appState, t *task, state api.TaskState, wh
 	st.failures++
 	st.delayUntil = now.Add(launchDelay(st.app, st.failures))
 	st.lastFailure = fmt.Sprintf("task %s %s: %s", t.ID, state, why)
+	st.cause = "last failure: " + st.lastFailure
+	if fetch {
+		st.cause = FetchFailure(why)
+	}
 }

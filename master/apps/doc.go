@@ -54,4 +54,11 @@
 // Constraints. GROUP_BY spreads over the values of every agent seen in
 // offers and updates; the master calls ForgetAgent when it removes an agent
 // for good, so a vanished rack does not hold placement back forever.
+//
+// Reasons. An app short of instances says why in AppStatus.Reason, kept
+// with the time it first held: Offers explains the offers it could not
+// use, NoOffers (a cycle without offers) each agent's free capacity, both
+// through Explain (reasons.go), which the jobs scheduler shares; an app
+// backing off says until when, after how many failures, and what the last
+// failure was ("last fetch failed: ..." when the fetcher failed).
 package apps

@@ -174,7 +174,7 @@ func (s *Scheduler) healthKills(st *appState, now time.Time) (kills []string) {
 				f := false
 				t.Healthy = &f
 				t.kill = killUnhealthy
-				s.recordFailure(st, t, api.TaskKilled, killUnhealthy, now)
+				s.recordFailure(st, t, api.TaskKilled, killUnhealthy, false, now)
 				kills = append(kills, t.ID)
 				break
 			}

@@ -18,6 +18,16 @@ var (
 	ErrNotFound = errors.New("app not found")
 )
 
+// NotFoundError names an app that does not exist the way users write it,
+// "app /web not found"; it matches ErrNotFound.
+type NotFoundError struct{ ID string }
+
+func (e *NotFoundError) Error() string        { return "app /" + e.ID + " not found" }
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// NotFound returns the error for an app id that names no app.
+func NotFound(id string) error { return &NotFoundError{ID: NormalizeID(id)} }
+
 // DefaultFrameworkID is the framework id the apps scheduler registers as.
 const DefaultFrameworkID = "headroom-apps"
 
@@ -93,6 +103,10 @@ type AppStatus struct {
 	Deployments  []string
 	LastFailure  string
 	DelayedUntil time.Time
+	// Reason says why Waiting instances do not run, since ReasonSince;
+	// empty when none waits.
+	Reason      string
+	ReasonSince time.Time
 }
 
 // Deployment is one change being rolled out.
@@ -132,7 +146,11 @@ type appState struct {
 	failures    int
 	delayUntil  time.Time
 	lastFailure string
+	// cause is the last failure as the backoff reason words it.
+	cause       string
 	deployments []Deployment
+	// why is the reason its missing instances wait, set by each cycle.
+	why reasonAt
 }
 
 type task struct {
@@ -250,7 +268,7 @@ func (s *Scheduler) UpdateApp(app App, now time.Time) (Deployment, error) {
 	}
 	st, ok := s.apps[app.ID]
 	if !ok {
-		return Deployment{}, fmt.Errorf("app %q: %w", app.ID, ErrNotFound)
+		return Deployment{}, NotFound(app.ID)
 	}
 	kind := KindScale
 	if sameDefinition(st.app, app) {
@@ -272,7 +290,7 @@ func (s *Scheduler) Scale(id string, instances int, now time.Time) (Deployment, 
 	id = NormalizeID(id)
 	st, ok := s.apps[id]
 	if !ok {
-		return Deployment{}, fmt.Errorf("app %q: %w", id, ErrNotFound)
+		return Deployment{}, NotFound(id)
 	}
 	if instances < 0 || instances > maxInstances {
 		return Deployment{}, fmt.Errorf("app %q: %w", id, &ValidationError{
@@ -291,7 +309,7 @@ func (s *Scheduler) Restart(id string, now time.Time) (Deployment, error) {
 	id = NormalizeID(id)
 	st, ok := s.apps[id]
 	if !ok {
-		return Deployment{}, fmt.Errorf("app %q: %w", id, ErrNotFound)
+		return Deployment{}, NotFound(id)
 	}
 	st.setVersion(now)
 	st.failures, st.delayUntil = 0, time.Time{}
@@ -304,7 +322,7 @@ func (s *Scheduler) DeleteApp(id string, now time.Time) ([]string, error) {
 	s.observe(now)
 	id = NormalizeID(id)
 	if _, ok := s.apps[id]; !ok {
-		return nil, fmt.Errorf("app %q: %w", id, ErrNotFound)
+		return nil, NotFound(id)
 	}
 	var kills []string
 	for _, t := range s.appTasks(id) {
@@ -401,6 +419,12 @@ func (s *Scheduler) status(st *appState) AppStatus {
 	as := AppStatus{App: st.app.Clone(), Waiting: s.need(st), LastFailure: st.lastFailure}
 	if st.delayUntil.After(s.now) {
 		as.DelayedUntil = st.delayUntil
+	}
+	if as.Waiting > 0 {
+		as.Reason, as.ReasonSince = st.why.text, st.why.since
+		if as.DelayedUntil.IsZero() && as.Reason == "" && len(st.deployments) > 0 {
+			as.Reason, as.ReasonSince = ReasonNextCycle, st.deployments[0].Started
+		}
 	}
 	for _, t := range s.appTasks(st.app.ID) {
 		switch t.State {
@@ -537,6 +561,7 @@ func (s *Scheduler) Offers(offers []Offer, now time.Time) (launches []Launch, de
 	for _, id := range sortedKeys(s.apps) {
 		st := s.apps[id]
 		if now.Before(st.delayUntil) {
+			st.why.set(s.backoffReason(st), now)
 			continue
 		}
 		cur, _ := s.split(st)
@@ -570,6 +595,15 @@ func (s *Scheduler) Offers(offers []Offer, now time.Time) (launches []Launch, de
 			placed = append(placed, Agent{ID: l.AgentID, Hostname: l.Hostname, Attributes: chosen.Attributes})
 			need--
 		}
+		why := ""
+		if need > 0 {
+			rest := make([]Offer, 0, len(pool))
+			for _, o := range pool {
+				rest = append(rest, o.Offer)
+			}
+			why = Explain(s.need1(st), rest, placed, known)
+		}
+		st.why.set(why, now)
 	}
 	for _, o := range pool {
 		if !o.used {
@@ -600,5 +634,37 @@ func (s *Scheduler) launch(st *appState, o Offer, now time.Time) Launch {
 		OfferID: o.ID, AgentID: o.AgentID, Hostname: o.Hostname,
 		Revocable: st.app.Revocable,
 		Task:      st.app.taskInfo(s.frameworkID, id),
+	}
+}
+
+// need1 is what one instance of the app asks for.
+func (s *Scheduler) need1(st *appState) Need {
+	return Need{Resources: st.app.Resources(), Revocable: st.app.Revocable, Instances: st.app.Instances, Constraints: st.constraints}
+}
+
+func (s *Scheduler) backoffReason(st *appState) string {
+	return BackoffReason(st.delayUntil, st.failures, st.cause)
+}
+
+// NoOffers records why the apps short of instances wait in a cycle that
+// brought the framework no offer. free is each agent's free capacity
+// (total less used, per pool), the best the master can tell without an
+// offer in hand.
+func (s *Scheduler) NoOffers(free []Offer, now time.Time) {
+	s.observe(now)
+	free = append([]Offer(nil), free...)
+	sortOffers(free)
+	known := s.knownAgents()
+	for _, id := range sortedKeys(s.apps) {
+		st := s.apps[id]
+		cur, _ := s.split(st)
+		switch {
+		case st.app.Instances <= len(cur):
+			st.why.set("", now)
+		case now.Before(st.delayUntil):
+			st.why.set(s.backoffReason(st), now)
+		default:
+			st.why.set(Explain(s.need1(st), free, placement(cur), known), now)
+		}
 	}
 }

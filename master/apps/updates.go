@@ -48,7 +48,7 @@ func (s *Scheduler) Update(st api.TaskStatus, hostname string, attrs map[string]
 			if st.Message != "" {
 				why = st.Message
 			}
-			s.recordFailure(as, t, st.State, why, now)
+			s.recordFailure(as, t, st.State, why, st.Reason == api.ReasonFetchFailed, now)
 		}
 		return nil
 	case st.State == api.TaskUnreachable:

@@ -60,10 +60,15 @@ func parseCron(expr, tz string) (cronSpec, error) {
 	case strings.HasPrefix(e, "@every"):
 		return cronSpec{}, &cronError{field: "cron", msg: fmt.Sprintf("%q: @every is not a calendar schedule; use a 5-field expression", expr)}
 	}
+	if !strings.HasPrefix(e, "@") {
+		if msg := checkCronFields(e); msg != "" {
+			return cronSpec{}, &cronError{field: "cron", msg: fmt.Sprintf("schedule %q: %s", expr, msg)}
+		}
+	}
 	s, err := cronParser.Parse(e)
 	if err != nil {
 		return cronSpec{}, &cronError{field: "cron", err: err,
-			msg: fmt.Sprintf("%q: want 5 fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly: %v", expr, err)}
+			msg: fmt.Sprintf("schedule %q: want 5 fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly: %v", expr, err)}
 	}
 	spec, ok := s.(*cron.SpecSchedule)
 	if !ok {

@@ -97,9 +97,19 @@ func TestParseCronErrors(t *testing.T) {
 		expr, tz, field, substr string
 	}{
 		{"", "UTC", "cron", "empty"},
-		{"* * * *", "UTC", "cron", "5 fields"},
+		{"* * * *", "UTC", "cron", `schedule "* * * *": want 5 fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly, got 4 fields`},
 		{"* * * * * *", "UTC", "cron", "5 fields"},
-		{"61 * * * *", "UTC", "cron", "above maximum"},
+		{"61 * * * *", "UTC", "cron", `schedule "61 * * * *": minute 61 out of range 0-59`},
+		{"0 24 * * *", "UTC", "cron", `schedule "0 24 * * *": hour 24 out of range 0-23`},
+		{"0 0 0 * *", "UTC", "cron", `schedule "0 0 0 * *": day-of-month 0 out of range 1-31`},
+		{"0 0 1 13 *", "UTC", "cron", `schedule "0 0 1 13 *": month 13 out of range 1-12`},
+		{"0 0 * * 7", "UTC", "cron", `schedule "0 0 * * 7": day-of-week 7 out of range 0-6`},
+		{"0 0 * * fri-mon", "UTC", "cron", `schedule "0 0 * * fri-mon": day-of-week range fri-mon is backwards: 5 is after 1`},
+		{"*/99999999999999999999 * * * *", "UTC", "cron", `schedule "*/99999999999999999999 * * * *": minute step "99999999999999999999" out of range 1-60`},
+		{"0 */0 * * *", "UTC", "cron", `schedule "0 */0 * * *": hour step "0" out of range 1-24`},
+		{"0 x * * *", "UTC", "cron", `schedule "0 x * * *": hour "x": want a number 0-23`},
+		{"0 0 1 foo *", "UTC", "cron", `schedule "0 0 1 foo *": month "foo": want a number 1-12 or a name (jan-dec)`},
+		{"0,,5 * * * *", "UTC", "cron", `schedule "0,,5 * * * *": minute: empty value`},
 		{"0 0 30 2 *", "UTC", "cron", "never fires"},
 		{"CRON_TZ=Europe/Paris 0 9 * * *", "UTC", "cron", "timezone field"},
 		{"TZ=UTC * * * * *", "UTC", "cron", "timezone field"},
@@ -120,6 +130,27 @@ func TestParseCronErrors(t *testing.T) {
 		}
 		if ce.field != tc.field || !strings.Contains(ce.msg, tc.substr) {
 			t.Errorf("parseCron(%q, %q) = %s: %s, want field %s mentioning %q", tc.expr, tc.tz, ce.field, ce.msg, tc.field, tc.substr)
+		}
+	}
+}
+
+// TestCronErrorsExact: a bad field is named with its range, as a user
+// sees it in the API's answer.
+func TestCronErrorsExact(t *testing.T) {
+	cases := map[string]string{
+		"61 * * * *":        `schedule "61 * * * *": minute 61 out of range 0-59`,
+		"*/1000000 * * * *": `schedule "*/1000000 * * * *": minute step "1000000" out of range 1-60`,
+		"0 0 * *":           `schedule "0 0 * *": want 5 fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly, got 4 fields`,
+	}
+	for expr, want := range cases {
+		_, err := parseCron(expr, "UTC")
+		if err == nil || err.Error() != "cron: "+want {
+			t.Errorf("parseCron(%q) = %v, want %q", expr, err, "cron: "+want)
+		}
+	}
+	for _, ok := range []string{"0 9 * * 1-5", "*/15 * * * *", "5/15 * * * *", "0 0 1 */3 *", "0 0 * * SUN,sat", "0 0 1 jan-mar ?", "@daily"} {
+		if _, err := parseCron(ok, "UTC"); err != nil {
+			t.Errorf("parseCron(%q): %v", ok, err)
 		}
 	}
 }

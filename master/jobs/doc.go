@@ -46,4 +46,9 @@
 // returns the record to store, and the master applies it with Apply once
 // the store has it, so an acknowledged job survives a failover and a
 // refused one changes nothing.
+//
+// An active run without a launched task says why in Run.Reason (backoff,
+// state not stored yet, a restored task not yet re-reported, or what
+// apps.Explain finds in the offers or the agents' free capacity). It is
+// derived each cycle and added to the views only, never stored.
 package jobs

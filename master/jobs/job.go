@@ -251,16 +251,6 @@ func decodeSchedule(prefix string, data []byte) (Schedule, error) {
 	return Schedule(p), nil
 }
 
-// DecodeJob reads one job definition (strict JSON, at most MaxBodyBytes)
-// and fills defaults. It does not validate: call Validate.
-func DecodeJob(r io.Reader) (Job, error) {
-	var j Job
-	if err := api.DecodeStrict(r, &j, MaxBodyBytes); err != nil {
-		return Job{}, fmt.Errorf("decode job: %w", err)
-	}
-	return j, nil
-}
-
 // DecodeSchedule reads one schedule (strict JSON) and fills defaults; an
 // absent id is defaultID (the one in the request's path, say).
 func DecodeSchedule(r io.Reader, defaultID string) (Schedule, error) {

@@ -69,7 +69,9 @@ func (s *Scheduler) Offers(offers []apps.Offer, now time.Time) (launches []apps.
 		sort.SliceStable(todo, func(i, j int) bool { return todo[i].CreatedAt.Before(todo[j].CreatedAt) })
 		spec := js.rec.Job.Run
 		want := spec.Resources()
-		for _, r := range todo {
+		unplaced := todo
+		for len(unplaced) > 0 {
+			r := unplaced[0]
 			var chosen *left
 			for _, o := range pool {
 				avail := o.Dedicated
@@ -93,7 +95,13 @@ func (s *Scheduler) Offers(offers []apps.Offer, now time.Time) (launches []apps.
 			chosen.used = true
 			launches = append(launches, s.launch(js, r, chosen.Offer, now))
 			placed = append(placed, apps.Agent{ID: chosen.AgentID, Hostname: chosen.Hostname, Attributes: chosen.Attributes})
+			unplaced = unplaced[1:]
 		}
+		rest := make([]apps.Offer, 0, len(pool))
+		for _, o := range pool {
+			rest = append(rest, o.Offer)
+		}
+		s.explainRuns(js, rest, placed, known, now)
 	}
 	for _, o := range pool {
 		if !o.used {
@@ -202,4 +210,49 @@ func (s *Scheduler) Update(st api.TaskStatus, hostname string, attrs map[string]
 	// TASK_UNREACHABLE keeps the run active: the task may come back, and
 	// the master reports it lost once its agent is gone for good.
 	return nil
+}
+
+// explainRuns records why each of the job's active runs without a live
+// task waits: its backoff, its state not yet stored, its task not yet
+// re-reported after a failover, or what Explain finds in cands (the
+// offers left over, or each agent's free capacity).
+func (s *Scheduler) explainRuns(js *jobState, cands []apps.Offer, placed, known []apps.Agent, now time.Time) {
+	spec := js.rec.Job.Run
+	need := apps.Need{Resources: spec.Resources(), Revocable: spec.Revocable, Instances: len(js.active), Constraints: js.constraints}
+	for _, r := range js.active {
+		switch {
+		case r.launched:
+			r.setWhy("", now)
+		case r.restored:
+			r.setWhy("waiting for the agents to report its task again after a master failover", now)
+		case now.Before(r.DelayedUntil):
+			r.setWhy(apps.BackoffReason(r.DelayedUntil, r.Retries, r.Message), now)
+		case js.saved < r.needRev:
+			r.setWhy("waiting for its state to be stored", now)
+		default:
+			r.setWhy(apps.Explain(need, cands, placed, known), now)
+		}
+	}
+}
+
+// NoOffers records why the waiting runs wait in a cycle that brought the
+// framework no offer; free is each agent's free capacity.
+func (s *Scheduler) NoOffers(free []apps.Offer, now time.Time) {
+	s.observe(now)
+	free = append([]apps.Offer(nil), free...)
+	sort.Slice(free, func(i, j int) bool { return free[i].AgentID < free[j].AgentID })
+	known := make([]apps.Agent, 0, len(s.agents))
+	for _, id := range sortedKeys(s.agents) {
+		known = append(known, s.agents[id])
+	}
+	for _, id := range sortedKeys(s.jobs) {
+		js := s.jobs[id]
+		var placed []apps.Agent
+		for _, r := range js.active {
+			if r.launched {
+				placed = append(placed, apps.Agent{ID: r.AgentID, Hostname: r.Hostname, Attributes: s.agents[r.AgentID].Attributes})
+			}
+		}
+		s.explainRuns(js, free, placed, known, now)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/master/apps"
 )
 
 // Run statuses. ACTIVE runs are waiting for resources, backing off
@@ -56,6 +57,11 @@ type Run struct {
 	// DelayedUntil is when a retry may launch.
 	DelayedUntil time.Time `json:"delayedUntil,omitzero"`
 	Message      string    `json:"message,omitempty"`
+	// Reason says why an active run has no task launched, since
+	// ReasonSince. The scheduler derives it each cycle and adds it to the
+	// views only: it is never stored.
+	Reason      string    `json:"reason,omitempty"`
+	ReasonSince time.Time `json:"reasonSince,omitzero"`
 }
 
 func (r Run) clone() Run {
@@ -76,6 +82,27 @@ type run struct {
 	needRev uint64
 	// restored: loaded after a failover, its task not yet re-reported.
 	restored bool
+	// why and whySince are the live reason the run waits.
+	why      string
+	whySince time.Time
+}
+
+func (r *run) setWhy(text string, now time.Time) {
+	if text != r.why {
+		r.why, r.whySince = text, now
+	}
+}
+
+// view is the run as the API shows it, with its reason.
+func (r *run) view() Run {
+	v := r.Run.clone()
+	if r.Status == StatusActive && !r.launched {
+		v.Reason, v.ReasonSince = r.why, r.whySince
+		if v.Reason == "" {
+			v.Reason, v.ReasonSince = apps.ReasonNextCycle, r.CreatedAt
+		}
+	}
+	return v
 }
 
 // Summary counts a job's finished runs over its whole life.

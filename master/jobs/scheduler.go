@@ -362,7 +362,7 @@ func (s *Scheduler) Runs(jobID string) (active, history []Run, err error) {
 	}
 	active, history = []Run{}, []Run{}
 	for _, r := range js.active {
-		active = append(active, r.Run.clone())
+		active = append(active, r.view())
 	}
 	for i := len(js.history) - 1; i >= 0; i-- {
 		history = append(history, js.history[i].clone())
@@ -393,7 +393,7 @@ func (s *Scheduler) StartRun(jobID string, now time.Time) (Run, error) {
 		return Run{}, fmt.Errorf("job %q: %w", jobID, ErrNotFound)
 	}
 	r := s.newRun(js, ManualSchedule, now, time.Time{}, now)
-	return r.Run.clone(), nil
+	return r.view(), nil
 }
 
 // StopRun ends an active run as KILLED and returns its task to kill.

@@ -45,16 +45,16 @@ func TestDecodeDefaults(t *testing.T) {
 // of the offending field.
 func TestDecodeErrorsNameTheField(t *testing.T) {
 	cases := []struct{ body, want string }{
-		{`{"id":"a","bogus":1}`, `unknown field "bogus"`},
-		{`{"id":"a","run":{"cmd":"x","bogus":1}}`, `run: json: unknown field "bogus"`},
-		{`{"id":"a","schedules":[{"cron":"* * * * *"},{"cron":"* * * * *","bogus":1}]}`, `schedules[1]: json: unknown field "bogus"`},
+		{`{"id":"a","bogus":1}`, `invalid job: bogus: unknown field; run.cmd: exactly one of cmd and args must be set`},
+		{`{"id":"a","run":{"cmd":"x","bogus":1}}`, `invalid job: run.bogus: unknown field`},
+		{`{"id":"a","run":{"cmd":"x"},"schedules":[{"id":"a","cron":"* * * * *"},{"id":"b","cron":"* * * * *","bogus":1}]}`, `invalid job: schedules[1].bogus: unknown field`},
 		{`{"id":"a","run":{"cpus":"two"}}`, `run.cpus: string is not a valid float64`},
 		{`{"id":"a","schedules":[{"startingDeadlineSeconds":1.5}]}`, `schedules[0].startingDeadlineSeconds: number 1.5 is not a valid int64`},
 		{`{"id":7}`, `id: number is not a valid string`},
 		{`{"id":"a",`, `malformed JSON`},
 		{`{"id":"a"} {}`, `trailing data`},
 		{``, `empty body`},
-		{`[1]`, `not a valid`},
+		{`[1]`, `invalid job: the body: must be a JSON object`},
 	}
 	for _, tc := range cases {
 		_, err := DecodeJob(strings.NewReader(tc.body))
@@ -125,6 +125,28 @@ func TestValidateNamesTheField(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("Validate(%s) = %v, want a detail for %s", tc.body, err, tc.path)
+		}
+	}
+}
+
+// TestDecodeReportsEveryField: a definition with several mistakes gets
+// them all in one answer, decoding problems and invalid values together.
+func TestDecodeReportsEveryField(t *testing.T) {
+	cases := map[string]string{
+		`{"id":"Bad","run":{"cpu":1,"mem":-1},"schedules":[{"id":"n","cron":"61 * * * *","bogus":true}]}`: `invalid job: run.cpu: unknown field; schedules[0].bogus: unknown field; ` +
+			`id: must be at most 100 characters: dot-separated segments of lower-case letters, digits and inner dashes, got "Bad"; ` +
+			`run.cmd: exactly one of cmd and args must be set; run.mem: must be > 0 and <= 1073741824 MiB, got -1; ` +
+			`schedules[0].cron: schedule "61 * * * *": minute 61 out of range 0-59`,
+		`{"id":"a","run":{"cmd":"x","cpus":"two","mem":"lots"}}`: `invalid job: run.cpus: string is not a valid float64; run.mem: string is not a valid float64`,
+	}
+	for body, want := range cases {
+		_, err := DecodeJob(strings.NewReader(body))
+		if err == nil || err.Error() != want {
+			t.Errorf("DecodeJob(%s)\n = %v\nwant %s", body, err, want)
+		}
+		var ve *ValidationError
+		if !errors.As(err, &ve) {
+			t.Errorf("DecodeJob(%s): %T, want a *ValidationError", body, err)
 		}
 	}
 }

@@ -1,0 +1,211 @@
+package apps
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/headroom-dev/headroom/internal/resources"
+)
+
+// Texts of the reasons a task waits for, shared with the jobs framework.
+// The revocable one names both ways out: a new user's first app is
+// revocable by default and a fresh agent harvests nothing for minutes.
+const (
+	ReasonNoAgents     = "no agent registered"
+	ReasonNoRevocable  = `waiting for revocable capacity: no agent has free revocable capacity (harvest 0); apps are revocable by default; use --dedicated on the agent or "revocable": false`
+	ReasonNoDedicated  = `no agent has free dedicated capacity: start an agent with --dedicated, or use harvested capacity with "revocable": true`
+	ReasonOfferedElse  = "waiting for an offer: the free capacity is offered to another framework or filtered for this one"
+	ReasonNextCycle    = "waiting for the next allocation cycle"
+	reasonBackoffShape = "backoff until %s after %d failures"
+)
+
+// Need is what one waiting task asks for, as Explain reads it.
+type Need struct {
+	Resources resources.Resources
+	Revocable bool
+	// Instances is how many the app or job wants in all: a spreading
+	// constraint reports it against the hosts there are.
+	Instances   int
+	Constraints []Constraint
+}
+
+// Explain says why a task with need fits none of cands: the offers the
+// framework holds, or each agent's free capacity when it got no offer.
+// placed are the tasks already placed for the same app or job, known
+// every agent seen so far. The checks go from the coarsest to the finest
+// (no agent, no capacity in the pool, a constraint no agent passes,
+// resources), so the text names what to change first.
+func Explain(need Need, cands []Offer, placed, known []Agent) string {
+	if len(cands) == 0 {
+		return ReasonNoAgents
+	}
+	pool := func(o Offer) resources.Resources {
+		if need.Revocable {
+			return o.Revocable
+		}
+		return o.Dedicated
+	}
+	empty := true
+	for _, o := range cands {
+		if !pool(o).Empty() {
+			empty = false
+			break
+		}
+	}
+	if empty {
+		if need.Revocable {
+			return ReasonNoRevocable
+		}
+		return ReasonNoDedicated
+	}
+	var passing []Offer
+	for _, o := range cands {
+		if allowsAll(need.Constraints, Agent{ID: o.AgentID, Hostname: o.Hostname, Attributes: o.Attributes}, placed, known) {
+			passing = append(passing, o)
+		}
+	}
+	if len(passing) == 0 {
+		return explainConstraints(need, cands, placed, known)
+	}
+	want := need.Resources
+	var best Offer
+	bestCPU := -1.0
+	for _, o := range passing {
+		if p := pool(o); p.CPUs > bestCPU {
+			best, bestCPU = o, p.CPUs
+		}
+	}
+	if bestCPU < want.CPUs {
+		return fmt.Sprintf("no offer fits: short of %s CPU (largest free %s on agent %s)",
+			num(want.CPUs-bestCPU), num(bestCPU), best.AgentID)
+	}
+	var bestMem int64 = -1
+	for _, o := range passing {
+		if p := pool(o); p.MemBytes > bestMem {
+			best, bestMem = o, p.MemBytes
+		}
+	}
+	if bestMem < want.MemBytes {
+		return fmt.Sprintf("no offer fits: short of %s memory (largest free %s on agent %s)",
+			mib(want.MemBytes-bestMem), mib(bestMem), best.AgentID)
+	}
+	var bestDisk int64 = -1
+	for _, o := range passing {
+		if p := pool(o); p.Disk > bestDisk {
+			best, bestDisk = o, p.Disk
+		}
+	}
+	if bestDisk < want.Disk {
+		return fmt.Sprintf("no offer fits: short of %s disk (largest free %s on agent %s)",
+			mib(want.Disk-bestDisk), mib(bestDisk), best.AgentID)
+	}
+	for _, o := range passing {
+		if pool(o).Contains(want) {
+			// It fits: the capacity was seen free but not offered here.
+			return ReasonOfferedElse
+		}
+	}
+	return fmt.Sprintf("no offer fits: no agent has %s CPU and %s memory free together", num(want.CPUs), mib(want.MemBytes))
+}
+
+// explainConstraints names the first constraint that no candidate passes
+// on its own, or the combination when each passes somewhere.
+func explainConstraints(need Need, cands []Offer, placed, known []Agent) string {
+	for _, c := range need.Constraints {
+		ok := false
+		for _, o := range cands {
+			if c.Allows(Agent{ID: o.AgentID, Hostname: o.Hostname, Attributes: o.Attributes}, placed, known) {
+				ok = true
+				break
+			}
+		}
+		if ok {
+			continue
+		}
+		switch c.Operator {
+		case OpUnique:
+			return fmt.Sprintf("constraint UNIQUE %s: %s, %d instances", c.Field, countValues(c, cands, known), need.Instances)
+		case OpMaxPer:
+			return fmt.Sprintf("constraint MAX_PER %s %d: %s, %d instances", c.Field, c.n, countValues(c, cands, known), need.Instances)
+		}
+		return fmt.Sprintf("constraint %s %s %s: no agent with free capacity passes it", c.Field, c.Operator, c.Value)
+	}
+	return "constraints: no agent with free capacity passes them all"
+}
+
+// countValues says how many distinct values of c's field the agents have:
+// "1 host", "3 values of rack".
+func countValues(c Constraint, cands []Offer, known []Agent) string {
+	seen := map[string]bool{}
+	for _, a := range known {
+		if v, ok := c.value(a); ok {
+			seen[v] = true
+		}
+	}
+	for _, o := range cands {
+		if v, ok := c.value(Agent{ID: o.AgentID, Hostname: o.Hostname, Attributes: o.Attributes}); ok {
+			seen[v] = true
+		}
+	}
+	n := len(seen)
+	if c.Field == "hostname" {
+		return plural(n, "host", "hosts")
+	}
+	return plural(n, "value", "values") + " of " + c.Field
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// BackoffReason says a task waits out its backoff; lastFailure, when set,
+// is the failure that caused it.
+func BackoffReason(until time.Time, failures int, lastFailure string) string {
+	s := fmt.Sprintf(reasonBackoffShape, until.UTC().Format(time.RFC3339), failures)
+	if lastFailure != "" {
+		s += ": " + lastFailure
+	}
+	return s
+}
+
+// FetchFailure words a failure caused by the fetcher so the reason says
+// "last fetch failed" rather than a bare task state.
+func FetchFailure(msg string) string { return "last fetch failed: " + msg }
+
+func num(f float64) string {
+	s := fmt.Sprintf("%.2f", f)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	if s == "" || s == "-" {
+		return "0"
+	}
+	return s
+}
+
+func mib(b int64) string { return num(float64(b)/(1<<20)) + " MiB" }
+
+// reasonAt keeps a reason with the time it was first given, so the API's
+// "since" says how long the same cause has held.
+type reasonAt struct {
+	text  string
+	since time.Time
+}
+
+func (r *reasonAt) set(text string, now time.Time) {
+	if text != r.text {
+		r.text, r.since = text, now
+	}
+	if text == "" {
+		r.since = time.Time{}
+	}
+}
+
+// sortOffers orders capacity views by agent id, so that Explain names the
+// same agent for the same state.
+func sortOffers(os []Offer) {
+	sort.Slice(os, func(i, j int) bool { return os[i].AgentID < os[j].AgentID })
+}

@@ -1,0 +1,122 @@
+package master
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/internal/resources"
+	"github.com/headroom-dev/headroom/master/allocator"
+	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/jobs"
+)
+
+// loopMaster is a leading Master without a store or workers, for driving
+// cycle() directly with a fake clock: the calls it queues for agents and
+// the store stay in its queue, unrun.
+func loopMaster(t *testing.T) (*Master, *clockwork.FakeClock) {
+	t.Helper()
+	clock := clockwork.NewFakeClockAt(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	cfg := Config{AdvertiseURL: "http://127.0.0.1:1", HeartbeatInterval: time.Second, AgentTimeout: time.Hour,
+		GoneTimeout: 2 * time.Hour, AllocationInterval: time.Second, FrameworkFailoverTimeout: time.Hour,
+		FrameworkHeartbeatInterval: time.Hour, StatusRetryInterval: time.Hour, AgentClient: &http.Client{},
+		Metrics: nopObserver{}, Clock: clock, Logger: slog.New(slog.DiscardHandler)}
+	alloc, err := allocator.New(allocator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{AppsFrameworkID, JobsFrameworkID} {
+		if err := alloc.AddFramework(allocator.Framework{ID: id, Revocable: true, Suppressed: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := &Master{cfg: cfg, log: cfg.Logger, leading: true, leaderCtx: context.Background(), alloc: alloc,
+		apps: apps.NewScheduler(apps.Config{FrameworkID: AppsFrameworkID}), jobs: jobs.NewScheduler(jobs.Config{FrameworkID: JobsFrameworkID}),
+		agents: map[string]*agentEntry{}, tasks: map[string]*taskEntry{}, pendingKills: map[string][]string{},
+		frameworks: map[string]*frameworkEntry{}, removedFrameworks: map[string]time.Time{}, dynamic: map[string]map[string]string{},
+		stats: counters{launchFailures: map[string]uint64{}}, calls: make(chan agentCall, 4096)}
+	m.jobsIO.inflight = map[string]bool{}
+	return m, clock
+}
+
+// addLoopAgent registers an agent with only a dedicated pool.
+func addLoopAgent(t *testing.T, m *Master, id string, dedicated resources.Resources) {
+	t.Helper()
+	now := m.cfg.Clock.Now()
+	m.agents[id] = &agentEntry{agentRecord: agentRecord{ID: id, Hostname: "host-" + id, URL: "http://127.0.0.1:1"},
+		State: AgentActive, Dedicated: dedicated, RegisteredAt: now, LastSeen: now, inAllocator: true}
+	if err := m.alloc.AddAgent(allocator.Agent{ID: id, Hostname: "host-" + id, Dedicated: dedicated}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// appTasks returns the master's tasks of an app.
+func appTaskIDs(m *Master, appID string) []string {
+	var out []string
+	for _, t := range m.apps.Tasks(appID) {
+		out = append(out, t.ID)
+	}
+	return out
+}
+
+// TestDeclinedOffersGoToTheNextFramework: a job run that nothing fits
+// (revocable, and the agent harvests nothing) is offered the agent's free
+// dedicated half core first, since its framework holds less than the apps
+// framework; its decline goes on to the apps framework in the same cycle,
+// whose waiting app takes it.
+func TestDeclinedOffersGoToTheNextFramework(t *testing.T) {
+	m, clock := loopMaster(t)
+	addLoopAgent(t, m, "a1", resources.Resources{CPUs: 1, MemBytes: 4 * gib})
+	tick := func() {
+		clock.Advance(time.Second)
+		m.agents["a1"].LastSeen = clock.Now()
+		m.cycle()
+	}
+
+	app := func(id string) apps.App {
+		a := apps.NewApp(id)
+		a.Cmd, a.CPUs, a.Mem, a.Revocable = "sleep 1000", 0.5, 64, false
+		return a
+	}
+	if _, err := m.apps.CreateApp(app("first"), clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	tick()
+	first := appTaskIDs(m, "first")
+	if len(first) != 1 {
+		t.Fatalf("first app: tasks %v, want 1", first)
+	}
+	m.setStatus(m.tasks[first[0]], api.TaskStatus{TaskID: first[0], FrameworkID: AppsFrameworkID, AgentID: "a1",
+		State: api.TaskRunning, Timestamp: clock.Now()}, clock.Now())
+
+	// The starving run: revocable, on an agent with no harvest.
+	job := jobs.NewJob("report")
+	job.Run.Cmd, job.Run.CPUs, job.Run.Mem = "true", 0.25, 64
+	rec, err := m.jobs.Plan(job, true, clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.jobs.Apply(rec, clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.jobs.StartRun("report", clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	tick() // the jobs framework wants offers from here on
+	if _, err := m.apps.CreateApp(app("second"), clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	declined := m.stats.offersDeclined
+	tick()
+	if got := appTaskIDs(m, "second"); len(got) != 1 {
+		t.Fatalf("second app: tasks %v after one cycle, want 1 (declines %d)", got, m.stats.offersDeclined-declined)
+	}
+	if m.stats.offersDeclined == declined {
+		t.Fatalf("no offer declined: the jobs framework was not offered the half core first, the test proves nothing")
+	}
+}
