@@ -142,6 +142,8 @@ var catalogue = []Metric{
 		Help: "Tasks launched, by framework."},
 	{Name: "headroom_task_terminations_total", Type: Counter, Component: "master", Labels: []string{"framework", "state", "reason"},
 		Help: "Tasks that reached a terminal state, by framework, state and reason."},
+	{Name: "headroom_master_agent_registrations_refused_total", Type: Counter, Component: "master", Labels: []string{"reason"},
+		Help: "Agent registrations refused for who sent them: credential_mismatch (the id is bound to another credential), agent_id_mismatch (a per-agent credential asked for another id), session_alive (another URL while the agent still heartbeats)."},
 	{Name: "headroom_apps", Type: Gauge, Component: "master",
 		Help: "Apps defined in the built-in apps framework."},
 	{Name: "headroom_frameworks", Type: Gauge, Component: "master", Labels: []string{"connected"},

@@ -101,6 +101,7 @@ type MasterObserver struct {
 	alloc    prometheus.Histogram
 	launches *prometheus.CounterVec
 	ends     *prometheus.CounterVec
+	refused  *prometheus.CounterVec
 }
 
 // NewMasterObserver creates the instruments and registers them on reg.
@@ -108,6 +109,7 @@ func NewMasterObserver(reg prometheus.Registerer) (*MasterObserver, error) {
 	a, _ := Lookup("headroom_allocation_duration_seconds")
 	l, _ := Lookup("headroom_task_launches_total")
 	e, _ := Lookup("headroom_task_terminations_total")
+	rf, _ := Lookup("headroom_master_agent_registrations_refused_total")
 	o := &MasterObserver{
 		alloc: prometheus.NewHistogram(prometheus.HistogramOpts{Name: a.Name, Help: a.Help,
 			// From a small cluster (microseconds) to the 10,000-agent
@@ -115,8 +117,14 @@ func NewMasterObserver(reg prometheus.Registerer) (*MasterObserver, error) {
 			Buckets: []float64{1e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.025, 0.05, 0.1, 0.25, 1}}),
 		launches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: l.Name, Help: l.Help}, l.Labels),
 		ends:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: e.Name, Help: e.Help}, e.Labels),
+		refused:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: rf.Name, Help: rf.Help}, rf.Labels),
 	}
-	for _, c := range []prometheus.Collector{o.alloc, o.launches, o.ends} {
+	// Every reason at 0 from the start: an alert on increase() sees the
+	// first refusal.
+	for _, r := range master.RegistrationRefusalReasons() {
+		o.refused.WithLabelValues(r)
+	}
+	for _, c := range []prometheus.Collector{o.alloc, o.launches, o.ends, o.refused} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -133,4 +141,9 @@ func (o *MasterObserver) TaskLaunched(fw string) { o.launches.WithLabelValues(fw
 // TaskEnded implements master.Observer.
 func (o *MasterObserver) TaskEnded(fw, state, reason string) {
 	o.ends.WithLabelValues(fw, state, reason).Inc()
+}
+
+// AgentRegistrationRefused implements master.Observer.
+func (o *MasterObserver) AgentRegistrationRefused(reason string) {
+	o.refused.WithLabelValues(reason).Inc()
 }

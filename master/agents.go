@@ -41,17 +41,27 @@ func (m *Master) Register(ctx context.Context, req api.RegisterRequest) (api.Reg
 		return api.RegisterResponse{}, errNotLeading
 	}
 	now := m.cfg.Clock.Now()
-	id := req.AgentID
-	if id == "" {
-		id = newAgentID(req.Hostname)
+	id, err := m.registrationID(ctx, req.AgentID, req.Hostname)
+	if err != nil {
+		m.mu.Unlock()
+		return api.RegisterResponse{}, err
 	}
 	ag, known := m.agents[id]
-	if !known {
+	credential := ""
+	if known {
+		if credential, err = m.checkReregistration(ctx, ag, req.URL, now); err != nil {
+			m.mu.Unlock()
+			return api.RegisterResponse{}, err
+		}
+	} else {
+		if who, ok := caller(ctx); ok {
+			credential = who.Credential
+		}
 		ag = &agentEntry{RegisteredAt: now}
 		m.agents[id] = ag
 	}
 	ag.agentRecord = agentRecord{ID: id, Hostname: req.Hostname, URL: req.URL,
-		Attributes: effective(req.Attributes, m.dynamic[req.Hostname])}
+		Attributes: effective(req.Attributes, m.dynamic[req.Hostname]), Credential: credential}
 	ag.Static = maps.Clone(req.Attributes)
 	ag.Version, ag.Revocable, ag.Dedicated = req.Version, req.Revocable, req.Dedicated
 	ag.State, ag.LastSeen = AgentActive, now

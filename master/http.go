@@ -40,7 +40,13 @@ const maxBody = 8 << 20
 //	/v2/apps, /v2/deployments             Marathon-style apps
 //	/v1/jobs                              Metronome-style periodic jobs
 func (m *Master) Handler(metrics http.Handler) http.Handler {
-	mux := http.NewServeMux()
+	h, _ := m.routes(metrics)
+	return h
+}
+
+// routes builds the handler and lists the patterns it routes.
+func (m *Master) routes(metrics http.Handler) (http.Handler, []string) {
+	mux := newRouteMux()
 	if metrics != nil {
 		mux.Handle("GET /metrics", metrics)
 	}
@@ -75,6 +81,10 @@ func (m *Master) Handler(metrics http.Handler) http.Handler {
 		if hb.AgentID != r.PathValue("id") {
 			httpserver.WriteError(w, http.StatusBadRequest, "invalid heartbeat",
 				fmt.Sprintf("agent_id %q does not match the path's %q", hb.AgentID, r.PathValue("id")))
+			return
+		}
+		if err := m.checkAgentCaller(r.Context(), hb.AgentID); err != nil {
+			writeErr(w, "heartbeat refused", err)
 			return
 		}
 		resp, err := m.Heartbeat(hb)
@@ -125,7 +135,7 @@ func (m *Master) Handler(metrics http.Handler) http.Handler {
 	})
 	m.appsRoutes(mux)
 	m.jobRoutes(mux)
-	return m.redirectStandby(mux)
+	return m.authorize(mux, m.redirectStandby(mux)), mux.patterns
 }
 
 // redirectStandby sends API calls made to a standby to the leader.
@@ -177,7 +187,10 @@ func respond[T any](w http.ResponseWriter, f func() (T, error)) {
 // 503, everything else 500.
 func writeErr(w http.ResponseWriter, msg string, err error) {
 	var ve *apps.ValidationError
+	var re *refusedError
 	switch {
+	case errors.As(err, &re):
+		httpserver.WriteError(w, http.StatusForbidden, msg, err.Error())
 	case errors.As(err, &ve):
 		httpserver.WriteJSON(w, http.StatusUnprocessableEntity, ve)
 	case errors.Is(err, errNotLeading):
@@ -217,7 +230,7 @@ func (e *inputError) Unwrap() error { return e.err }
 // appsRoutes serves the Marathon-style API. App ids contain slashes, so
 // /v2/apps/ is routed by hand: a trailing /restart or /tasks names a
 // sub-resource, the rest is the id.
-func (m *Master) appsRoutes(mux *http.ServeMux) {
+func (m *Master) appsRoutes(mux *routeMux) {
 	mux.HandleFunc("GET /v2/apps", func(w http.ResponseWriter, _ *http.Request) {
 		list, err := m.AppStatuses()
 		if err != nil {

@@ -59,7 +59,7 @@ type runsView struct {
 //	GET    /v1/jobs/{id}/runs                           active runs and history
 //	GET    /v1/jobs/{id}/runs/{runId}                   one run
 //	POST   /v1/jobs/{id}/runs/{runId}/actions/stop      stop a run
-func (m *Master) jobRoutes(mux *http.ServeMux) {
+func (m *Master) jobRoutes(mux *routeMux) {
 	mux.HandleFunc("POST /v1/jobs", func(w http.ResponseWriter, r *http.Request) {
 		job, err := jobs.DecodeJob(http.MaxBytesReader(w, r.Body, jobs.MaxBodyBytes))
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/master/allocator"
 	"github.com/headroom-dev/headroom/master/apps"
 	"github.com/headroom-dev/headroom/master/jobs"
@@ -56,6 +57,11 @@ type Config struct {
 	// AgentClient calls the agents' APIs; AgentToken is sent to them.
 	AgentClient *http.Client
 	AgentToken  string
+	// Credentials, when set, are required on every route but /metrics and
+	// /healthz, each role on the routes routeRules lets it call, and an
+	// agent id is bound to the credential that registered it. Nil serves
+	// everyone (--insecure).
+	Credentials *auth.Set
 	// Metrics receives the master's instrumentation; nil discards it.
 	Metrics Observer
 	Clock   clockwork.Clock
@@ -67,6 +73,9 @@ type Observer interface {
 	ObserveAllocation(took time.Duration)
 	TaskLaunched(frameworkID string)
 	TaskEnded(frameworkID, state, reason string)
+	// AgentRegistrationRefused counts a registration refused for its
+	// identity, by reason (RegistrationRefusalReasons).
+	AgentRegistrationRefused(reason string)
 }
 
 type nopObserver struct{}
@@ -74,6 +83,7 @@ type nopObserver struct{}
 func (nopObserver) ObserveAllocation(time.Duration)  {}
 func (nopObserver) TaskLaunched(string)              {}
 func (nopObserver) TaskEnded(string, string, string) {}
+func (nopObserver) AgentRegistrationRefused(string)  {}
 
 func (c *Config) defaults() error {
 	if c.Store == nil {

@@ -39,6 +39,10 @@ type agentRecord struct {
 	Hostname   string            `json:"hostname"`
 	URL        string            `json:"url"`
 	Attributes map[string]string `json:"attributes,omitempty"`
+	// Credential is the id of the credential that first registered the
+	// agent (never the token): only it may register and heartbeat as
+	// this agent again.
+	Credential string `json:"credential,omitempty"`
 }
 
 // agentEntry is the master's in-memory view of an agent.
@@ -79,6 +83,7 @@ type AgentView struct {
 	ID           string              `json:"id"`
 	Hostname     string              `json:"hostname"`
 	URL          string              `json:"url"`
+	Credential   string              `json:"credential,omitempty"`
 	State        AgentState          `json:"state"`
 	Version      string              `json:"version,omitempty"`
 	Attributes   map[string]string   `json:"attributes"`
@@ -95,7 +100,7 @@ type AgentView struct {
 
 func (e *agentEntry) view(tasks int, dynamic map[string]string) AgentView {
 	return AgentView{
-		ID: e.ID, Hostname: e.Hostname, URL: e.URL, State: e.State, Version: e.Version,
+		ID: e.ID, Hostname: e.Hostname, URL: e.URL, Credential: e.Credential, State: e.State, Version: e.Version,
 		Attributes: maps.Clone(e.Attributes), Static: maps.Clone(e.Static), Dynamic: maps.Clone(dynamic), Revocable: e.Revocable, Dedicated: e.Dedicated,
 		Used: e.Used, Estimate: e.Estimate, RegisteredAt: e.RegisteredAt, LastSeen: e.LastSeen, Tasks: tasks,
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/headroom-dev/headroom/agent"
 	"github.com/headroom-dev/headroom/agent/executor"
 	"github.com/headroom-dev/headroom/exporter"
+	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/internal/cgroup"
 	"github.com/headroom-dev/headroom/internal/dirlock"
 	"github.com/headroom-dev/headroom/internal/httpserver"
@@ -43,6 +44,7 @@ type agentFlags struct {
 	oomScoreAdj   int
 	allowRoot     bool
 	tokenFile     string
+	apiTokenFile  string
 	caFile        string
 	cleanupOnStop bool
 	// policy, when set, is used instead of --policy (the demo's).
@@ -97,7 +99,8 @@ kills the tasks and removes those cgroups), then delete --work-dir.`,
 	fl.DurationVar(&f.evictGrace, "eviction-grace", agent.DefaultEvictionGrace, "SIGTERM→SIGKILL grace of an eviction, whatever the task asked for")
 	fl.IntVar(&f.oomScoreAdj, "task-oom-score-adj", executor.DefaultOOMScoreAdj, "oom_score_adj of every task (-1000..1000): high, so the kernel kills batch before the business")
 	fl.BoolVar(&f.allowRoot, "allow-root-tasks", false, "let tasks run as root (uid 0); off, a task asking for root is refused")
-	fl.StringVar(&f.tokenFile, "token-file", "", "file holding a bearer token required by the local API (except /metrics and /healthz) and sent to the master")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the agent's credential, sent to the master (a master's generated one is DATA_DIR/credentials/agent.token); also required by the local API unless --api-token-file")
+	fl.StringVar(&f.apiTokenFile, "api-token-file", "", "file holding the bearer token the local API requires (except /metrics and /healthz): the master's --agent-api-token-file, for per-agent credentials (default: --token-file)")
 	fl.StringVar(&f.caFile, "ca-file", "", "PEM CA certificate to trust when the masters serve TLS")
 	fl.BoolVar(&f.cleanupOnStop, "cleanup-on-stop", false, "on stop, kill every task and remove the batch cgroups instead of leaving them running for the next agent to re-adopt (see above for what stays without it)")
 	return cmd
@@ -185,6 +188,12 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	token, err := readToken(f.tokenFile)
 	if err != nil {
 		return err
+	}
+	apiToken := token
+	if f.apiTokenFile != "" {
+		if apiToken, err = auth.ReadToken(f.apiTokenFile); err != nil {
+			return fmt.Errorf("--api-token-file: %w", err)
+		}
 	}
 	policy := monitor.DefaultPolicy()
 	if f.policy != nil {
@@ -301,7 +310,7 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	mux.Handle("GET /api/v1/estimate", monHandler)
 	mux.Handle("/api/v1/", a.Handler())
 	mux.Handle("/", monHandler)
-	handler := httpserver.BearerAuth(token, mux, "/metrics", "/healthz")
+	handler := httpserver.BearerAuth(apiToken, mux, "/metrics", "/healthz")
 
 	grp, gctx := errgroup.WithContext(ctx)
 	grp.Go(func() error { return a.Run(gctx) })

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"net/url"
 	"os"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/internal/auth"
 )
 
 // cliFlags are the flags of the commands that talk to a master.
@@ -27,6 +29,17 @@ type cliFlags struct {
 	tokenFile string
 	caFile    string
 	output    string
+	// defaultTokenFile is the operator token of a master on this host
+	// (its default --data-dir), used when no other is given.
+	defaultTokenFile string
+	// token is where the credential sent came from, for the hint on a
+	// 401 or 403.
+	token tokenSource
+}
+
+// tokenSource is the file a credential was read from and why that one.
+type tokenSource struct {
+	path, from string
 }
 
 func (f *cliFlags) register(cmd *cobra.Command) {
@@ -35,16 +48,64 @@ func (f *cliFlags) register(cmd *cobra.Command) {
 		def = "http://127.0.0.1:5050"
 	}
 	cmd.PersistentFlags().StringVar(&f.masters, "master", def, "comma-separated master URLs (env HEADROOM_MASTER); standbys redirect to the leader")
-	cmd.PersistentFlags().StringVar(&f.tokenFile, "token-file", "", "file holding the masters' bearer token")
+	cmd.PersistentFlags().StringVar(&f.tokenFile, "token-file", "", "file holding the bearer token to send (default: env HEADROOM_TOKEN_FILE, else "+defaultOperatorTokenFile()+" when readable)")
+	f.defaultTokenFile = defaultOperatorTokenFile()
 	cmd.PersistentFlags().StringVar(&f.caFile, "ca-file", "", "PEM CA certificate to trust when the masters serve TLS")
 	cmd.PersistentFlags().StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 }
 
+func defaultOperatorTokenFile() string {
+	return auth.TokenFile(credentialsDir(defaultMasterDataDir), auth.Operator)
+}
+
+// findToken reads the credential to send: --token-file, else
+// HEADROOM_TOKEN_FILE, else the default operator token when this user can
+// read it; none at all is not an error (an --insecure master needs none).
+func (f *cliFlags) findToken(getenv func(string) string) (string, tokenSource, error) {
+	if f.tokenFile != "" {
+		t, err := readToken(f.tokenFile)
+		return t, tokenSource{f.tokenFile, "--token-file"}, err
+	}
+	if p := getenv("HEADROOM_TOKEN_FILE"); p != "" {
+		t, err := auth.ReadToken(p)
+		if err != nil {
+			return "", tokenSource{}, fmt.Errorf("HEADROOM_TOKEN_FILE: %w", err)
+		}
+		return t, tokenSource{p, "HEADROOM_TOKEN_FILE"}, nil
+	}
+	if f.defaultTokenFile != "" {
+		if t, err := auth.ReadToken(f.defaultTokenFile); err == nil {
+			return t, tokenSource{f.defaultTokenFile, "the default"}, nil
+		}
+	}
+	return "", tokenSource{}, nil
+}
+
+// explain adds to a 401 or 403 which credential was sent and how to send
+// another.
+func (f *cliFlags) explain(err error) error {
+	var se *api.StatusError
+	if !errors.As(err, &se) {
+		return err
+	}
+	how := "pass the operator token with --token-file FILE or HEADROOM_TOKEN_FILE=FILE (a master creates it as DATA_DIR/credentials/operator.token)"
+	switch {
+	case se.Code == http.StatusUnauthorized && f.token.path == "":
+		return fmt.Errorf("%w\nno credential was sent: no --token-file, HEADROOM_TOKEN_FILE unset, %s not readable; %s", err, f.defaultTokenFile, how)
+	case se.Code == http.StatusUnauthorized:
+		return fmt.Errorf("%w\nthe master does not know the token in %s (%s); %s", err, f.token.path, f.token.from, how)
+	case se.Code == http.StatusForbidden && f.token.path != "":
+		return fmt.Errorf("%w\nthe token in %s (%s) has a role that may not do this; %s", err, f.token.path, f.token.from, how)
+	}
+	return err
+}
+
 func (f *cliFlags) client() (*api.Client, error) {
-	token, err := readToken(f.tokenFile)
+	token, src, err := f.findToken(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
+	f.token = src
 	c, err := api.NewClient(f.masters, token)
 	if err != nil {
 		return nil, err
@@ -73,7 +134,7 @@ func (f *cliFlags) run(fn func(ctx context.Context, c *api.Client, cmd *cobra.Co
 		if err != nil {
 			return err
 		}
-		return reachError(c.URLs, fn(cmd.Context(), c, cmd, args))
+		return f.explain(reachError(c.URLs, fn(cmd.Context(), c, cmd, args)))
 	}
 }
 

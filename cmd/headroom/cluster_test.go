@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/internal/testutil"
 )
 
@@ -67,15 +68,24 @@ func (p *proc) kill() {
 	<-p.exited
 }
 
-// cluster is a master and agents on loopback, for end-to-end tests.
+// cluster is a master and agents on loopback, for end-to-end tests. The
+// masters run with the credentials they generate (the secure default),
+// or, sharing an etcd, with one credentials file the cluster writes: the
+// client uses the operator credential, the agents the agent one.
 type cluster struct {
 	t      *testing.T
 	bin    string
 	client *api.Client
 	tag    string
-	// token, when set, is required by the masters and agents.
-	token     string
-	tokenFile string
+	// token is the operator's; the files are those of the last master
+	// started.
+	token              string
+	operatorTokenFile  string
+	agentTokenFile     string
+	frameworkTokenFile string
+	readerTokenFile    string
+	// shared is the credentials file of masters sharing an etcd.
+	shared string
 	// realHarvest leaves the agents to the monitor's estimate. By default
 	// every test agent gets a fixed reservation override instead: a test
 	// that needs a task placed must not depend on how idle the host is
@@ -93,26 +103,81 @@ func newCluster(t *testing.T) *cluster {
 	return &cluster{t: t, bin: buildBinary(t), tag: fmt.Sprintf("headroom-test-e2e-%d", os.Getpid())}
 }
 
-// withToken makes every component require a bearer token.
-func (c *cluster) withToken() {
-	c.token = "s3cret-token"
-	c.tokenFile = filepath.Join(c.t.TempDir(), "token")
-	if err := os.WriteFile(c.tokenFile, []byte(c.token+"\n"), 0o600); err != nil {
+// sharedCredentials writes, once, a credentials file that masters sharing
+// an etcd all accept: one token per generated role, in files beside it.
+func (c *cluster) sharedCredentials() string {
+	if c.shared != "" {
+		return c.shared
+	}
+	dir := c.t.TempDir()
+	var file strings.Builder
+	file.WriteString("credentials:\n")
+	for _, role := range auth.GeneratedRoles() {
+		token, err := auth.NewToken()
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		if err := os.WriteFile(auth.TokenFile(dir, role), []byte(token+"\n"), 0o600); err != nil {
+			c.t.Fatal(err)
+		}
+		fmt.Fprintf(&file, "  - {id: %s, role: %s, token_sha256: %s}\n", role, role, auth.TokenHash(token))
+	}
+	c.shared = filepath.Join(dir, "credentials.yaml")
+	if err := os.WriteFile(c.shared, []byte(file.String()), 0o600); err != nil {
 		c.t.Fatal(err)
 	}
+	c.useCredentials(dir)
+	return c.shared
 }
 
-func (c *cluster) tokenArgs() []string {
-	if c.tokenFile == "" {
-		return nil
+// useCredentials takes the tokens of dir (ROLE.token files).
+func (c *cluster) useCredentials(dir string) {
+	c.operatorTokenFile = auth.TokenFile(dir, auth.Operator)
+	c.agentTokenFile = auth.TokenFile(dir, auth.Agent)
+	c.frameworkTokenFile = auth.TokenFile(dir, auth.Framework)
+	c.readerTokenFile = auth.TokenFile(dir, auth.Reader)
+	token, err := auth.ReadToken(c.operatorTokenFile)
+	if err != nil {
+		c.t.Fatal(err)
 	}
-	return []string{"--token-file", c.tokenFile}
+	c.token = token
 }
 
+// token reads one of the cluster's token files.
+func (c *cluster) read(file string) string {
+	token, err := auth.ReadToken(file)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return token
+}
+
+// startMaster starts a master on addr. extra may name its --data-dir
+// (the last one counts, as for the flag) and --etcd-endpoints.
 func (c *cluster) startMaster(addr string, extra ...string) *proc {
-	args := append([]string{"master", "--listen", addr, "--data-dir", c.t.TempDir(),
-		"--heartbeat-interval", "500ms", "--agent-timeout", "5s", "--election-ttl", "2s"}, extra...)
-	return startProc(c.t, c.bin, append(args, c.tokenArgs()...)...)
+	dataDir := c.t.TempDir()
+	args := []string{"master", "--listen", addr, "--data-dir", dataDir,
+		"--heartbeat-interval", "500ms", "--agent-timeout", "5s", "--election-ttl", "2s"}
+	shared := false
+	for i, a := range extra {
+		if a == "--data-dir" && i+1 < len(extra) {
+			dataDir = extra[i+1]
+		}
+		shared = shared || a == "--etcd-endpoints"
+	}
+	if shared {
+		args = append(args, "--credentials-file", c.sharedCredentials(), "--agent-api-token-file", auth.TokenFile(filepath.Dir(c.shared), auth.Agent))
+	}
+	p := startProc(c.t, c.bin, append(args, extra...)...)
+	if !shared {
+		dir := credentialsDir(dataDir)
+		testutil.Eventually(c.t, 30*time.Second, 50*time.Millisecond, func() bool {
+			_, err := auth.ReadToken(auth.TokenFile(dir, auth.Framework))
+			return err == nil
+		}, "the master's generated credentials")
+		c.useCredentials(dir)
+	}
+	return p
 }
 
 func (c *cluster) startAgent(name, masters string) *proc {
@@ -138,9 +203,9 @@ func (c *cluster) startAgentAt(name, masters, addr string, extra ...string) *pro
 	})
 	args := []string{"agent", "--master", masters, "--listen", addr, "--hostname", name,
 		"--work-dir", filepath.Join(dir, "work"), "--batch-cgroup", batch, "--policy", policy,
-		"--task-user", "-", "--allow-root-tasks", "--cleanup-on-stop"}
+		"--task-user", "-", "--allow-root-tasks", "--cleanup-on-stop", "--token-file", c.agentTokenFile}
 	args = append(args, extra...)
-	p := startProc(c.t, c.bin, append(args, c.tokenArgs()...)...)
+	p := startProc(c.t, c.bin, args...)
 	if !c.realHarvest {
 		c.fixHarvest(p, addr)
 	}
@@ -163,9 +228,8 @@ func (c *cluster) fixHarvest(p *proc, addr string) {
 		if err != nil {
 			c.t.Fatal(err)
 		}
-		if c.token != "" {
-			req.Header.Set("Authorization", "Bearer "+c.token)
-		}
+		// The agent's API takes the agent credential it was started with.
+		req.Header.Set("Authorization", "Bearer "+c.read(c.agentTokenFile))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			last = err.Error()
@@ -255,7 +319,6 @@ func (c *cluster) batchProcs(name string) []string {
 // instances with hostname UNIQUE; scale, kill, delete.
 func TestClusterEndToEnd(t *testing.T) {
 	c := newCluster(t)
-	c.withToken()
 	addr := freeAddr(t)
 	c.startMaster(addr)
 	master := "http://" + addr
@@ -267,7 +330,8 @@ func TestClusterEndToEnd(t *testing.T) {
 	c.startAgent("agent-b", master)
 	c.waitAgents(2)
 
-	// The token is required everywhere but /metrics and /healthz.
+	// A credential is required everywhere but /metrics and /healthz; the
+	// reader reads and writes nothing.
 	anon, _ := api.NewClient(master, "")
 	if err := anon.Do(context.Background(), http.MethodGet, "/v2/apps", nil, nil); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("GET /v2/apps without the token: %v, want 401", err)
@@ -276,16 +340,34 @@ func TestClusterEndToEnd(t *testing.T) {
 	if err := wrong.Do(context.Background(), http.MethodGet, "/api/v1/agents", nil, nil); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("GET /api/v1/agents with a wrong token: %v, want 401", err)
 	}
+	reader, _ := api.NewClient(master, c.read(c.readerTokenFile))
+	if err := reader.Do(context.Background(), http.MethodGet, "/api/v1/agents", nil, nil); err != nil {
+		t.Fatalf("GET /api/v1/agents as the reader: %v", err)
+	}
+	if err := reader.Do(context.Background(), http.MethodPost, "/v2/apps", []byte(`{"id":"/r","cmd":"true"}`), nil); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("POST /v2/apps as the reader: %v, want 403", err)
+	}
 	for _, p := range []string{"/metrics", "/healthz"} {
 		if code, _ := get(t, master+p); code != http.StatusOK {
 			t.Errorf("GET %s without the token: %d", p, code)
 		}
 	}
 
-	// The CLI labels a host; the label applies at once.
-	label := exec.Command(c.bin, "agents", "label", "agent-a", "disk=ssd", "--master", master, "--token-file", c.tokenFile)
+	// The CLI labels a host with the operator token it finds in
+	// HEADROOM_TOKEN_FILE; the label applies at once.
+	label := exec.Command(c.bin, "agents", "label", "agent-a", "disk=ssd", "--master", master)
+	label.Env = append(os.Environ(), "HEADROOM_TOKEN_FILE="+c.operatorTokenFile)
 	if out, err := label.CombinedOutput(); err != nil {
 		t.Fatalf("headroom agents label: %v\n%s", err, out)
+	}
+	// The reader lists, but may not label: the CLI names the file it sent.
+	denied := exec.Command(c.bin, "agents", "ls", "--master", master, "--token-file", c.readerTokenFile)
+	if out, err := denied.CombinedOutput(); err != nil {
+		t.Fatalf("headroom agents ls as the reader: %v\n%s", err, out)
+	}
+	denied = exec.Command(c.bin, "agents", "label", "agent-a", "x=y", "--master", master, "--token-file", c.readerTokenFile)
+	if out, err := denied.CombinedOutput(); err == nil || !strings.Contains(string(out), "403") || !strings.Contains(string(out), c.readerTokenFile) {
+		t.Fatalf("headroom agents label as the reader: %v\n%s", err, out)
 	}
 	var labelled []struct {
 		Hostname   string            `json:"hostname"`

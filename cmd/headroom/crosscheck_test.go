@@ -80,7 +80,7 @@ func TestDashboardsAndRulesUseRealMetrics(t *testing.T) {
 	c.startMaster(mAddr)
 	master := "http://" + mAddr
 	var err error
-	if c.client, err = api.NewClient(master, ""); err != nil {
+	if c.client, err = api.NewClient(master, c.token); err != nil {
 		t.Fatal(err)
 	}
 	c.startAgentAt("agent-xcheck", master, aAddr, "--service", "self=comm:^headroom$")

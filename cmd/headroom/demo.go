@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/monitor"
 )
 
@@ -93,10 +94,18 @@ func runDemo(ctx context.Context, f *demoFlags, log *slog.Logger, out io.Writer)
 	case <-gctx.Done():
 		return grp.Wait()
 	}
+	// The master generated its credentials before serving: the agent
+	// registers with the agent one, the sample app goes in with the
+	// operator's.
+	creds := credentialsDir(dir + "/master")
+	operatorToken, err := auth.ReadToken(auth.TokenFile(creds, auth.Operator))
+	if err != nil {
+		return err
+	}
 	agentAddr := make(chan net.Addr, 1)
 	grp.Go(func() error {
 		af := &agentFlags{masters: mURL, workDir: dir + "/agent", hostname: "localhost", cpuFloor: 0.1,
-			cleanupOnStop: true, policy: &policy}
+			cleanupOnStop: true, policy: &policy, tokenFile: auth.TokenFile(creds, auth.Agent)}
 		af.mon = monitorFlags{listen: f.agentListen, listenFlag: "agent-listen", procRoot: "/proc", cgroupRoot: "/sys/fs/cgroup", batchCgroup: "headroom-demo/batch"}
 		return runAgent(gctx, af, demoLog(log, "agent"), func(a net.Addr) { agentAddr <- a })
 	})
@@ -107,7 +116,7 @@ func runDemo(ctx context.Context, f *demoFlags, log *slog.Logger, out io.Writer)
 		return grp.Wait()
 	}
 	grp.Go(func() error {
-		if err := deployDemoApp(gctx, mURL); err != nil {
+		if err := deployDemoApp(gctx, mURL, operatorToken); err != nil {
 			log.Error("deploying the sample app", "err", err)
 			return nil
 		}
@@ -119,10 +128,19 @@ headroom demo is running (Ctrl-C stops it and cleans up):
   agent state     http://%[2]s/api/v1/state
   agent metrics   http://%[2]s/metrics
   estimate        http://%[2]s/api/v1/estimate
-  from a shell    headroom apps ls --master %[1]s; headroom tasks ls --master %[1]s
+The APIs need a credential (metrics do not); the CLI takes the operator's:
+  export HEADROOM_TOKEN_FILE=%[3]s
+  headroom apps ls --master %[1]s; headroom tasks ls --master %[1]s
+  curl -H "Authorization: Bearer $(cat %[3]s)" %[1]s/api/v1/state
+  curl -H "Authorization: Bearer $(cat %[4]s)" http://%[2]s/api/v1/estimate
 The sample app is revocable: it starts once the agent harvests idle capacity.
-`, mURL, aAddr)
-		return demoProgress(gctx, out, mURL, "http://"+aAddr.String(), demoTick)
+`, mURL, aAddr, auth.TokenFile(creds, auth.Operator), auth.TokenFile(creds, auth.Agent))
+		agentToken, err := auth.ReadToken(auth.TokenFile(creds, auth.Agent))
+		if err != nil {
+			return err
+		}
+		return demoProgress(gctx, out, demoEndpoints{masterURL: mURL, masterToken: operatorToken,
+			agentURL: "http://" + aAddr.String(), agentToken: agentToken}, demoTick)
 	})
 	err = grp.Wait()
 	fmt.Fprintln(out, "headroom demo stopped; tasks killed, cgroups removed")
@@ -170,16 +188,23 @@ func (s demoStatus) line() string {
 	return "waiting: " + harvest + "; " + app
 }
 
+// demoEndpoints are the APIs the demo's progress reads, with their
+// credentials.
+type demoEndpoints struct {
+	masterURL, masterToken string
+	agentURL, agentToken   string
+}
+
 // demoProgress prints a progress line every tick while the sample app is
 // not running, and one line each time it starts or stops running, until
 // ctx is done.
-func demoProgress(ctx context.Context, out io.Writer, masterURL, agentURL string, tick time.Duration) error {
+func demoProgress(ctx context.Context, out io.Writer, ep demoEndpoints, tick time.Duration) error {
 	client := &http.Client{Timeout: 5 * time.Second}
 	wasRunning := false
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
-		st := readDemoStatus(ctx, client, masterURL, agentURL)
+		st := readDemoStatus(ctx, client, ep)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -199,14 +224,14 @@ func demoProgress(ctx context.Context, out io.Writer, masterURL, agentURL string
 	}
 }
 
-func readDemoStatus(ctx context.Context, client *http.Client, masterURL, agentURL string) demoStatus {
+func readDemoStatus(ctx context.Context, client *http.Client, ep demoEndpoints) demoStatus {
 	var st demoStatus
 	var est struct {
 		CPUs      float64 `json:"harvestable_cpus"`
 		Mem       uint64  `json:"harvestable_mem_bytes"`
 		CPUReason string  `json:"cpu_reason"`
 	}
-	if st.err = getDemoJSON(ctx, client, agentURL+"/api/v1/estimate", &est); st.err != nil {
+	if st.err = getDemoJSON(ctx, client, ep.agentURL+"/api/v1/estimate", ep.agentToken, &est); st.err != nil {
 		return st
 	}
 	st.harvestCPUs, st.harvestMem, st.cpuReason = est.CPUs, est.Mem, est.CPUReason
@@ -219,7 +244,7 @@ func readDemoStatus(ctx context.Context, client *http.Client, masterURL, agentUR
 			LastFailure string `json:"lastTaskFailure"`
 		} `json:"app"`
 	}
-	if st.err = getDemoJSON(ctx, client, masterURL+"/v2/apps/demo/harvester", &app); st.err != nil {
+	if st.err = getDemoJSON(ctx, client, ep.masterURL+"/v2/apps/demo/harvester", ep.masterToken, &app); st.err != nil {
 		return st
 	}
 	st.running, st.staged, st.waiting = app.App.Running, app.App.Staged, app.App.Waiting
@@ -230,10 +255,13 @@ func readDemoStatus(ctx context.Context, client *http.Client, masterURL, agentUR
 	return st
 }
 
-func getDemoJSON(ctx context.Context, client *http.Client, url string, out any) error {
+func getDemoJSON(ctx context.Context, client *http.Client, url, token string, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -255,7 +283,7 @@ func getDemoJSON(ctx context.Context, client *http.Client, url string, out any) 
 
 // deployDemoApp posts the sample app, retrying while the master is still
 // electing itself.
-func deployDemoApp(ctx context.Context, masterURL string) error {
+func deployDemoApp(ctx context.Context, masterURL, token string) error {
 	var last error
 	for range 60 {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, masterURL+"/v2/apps", bytes.NewReader([]byte(demoApp)))
@@ -263,6 +291,7 @@ func deployDemoApp(ctx context.Context, masterURL string) error {
 			return err
 		}
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)

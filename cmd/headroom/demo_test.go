@@ -41,7 +41,7 @@ func (s *syncBuffer) String() string {
 func TestDemoProgressSaysWhy(t *testing.T) {
 	var polls atomic.Int32
 	agent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/api/v1/estimate" {
+		if r.URL.Path != "/api/v1/estimate" || r.Header.Get("Authorization") != "Bearer agent-token" {
 			http.NotFound(w, r)
 			return
 		}
@@ -53,7 +53,7 @@ func TestDemoProgressSaysWhy(t *testing.T) {
 	}))
 	t.Cleanup(agent.Close)
 	master := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v2/apps/demo/harvester" {
+		if r.URL.Path != "/v2/apps/demo/harvester" || r.Header.Get("Authorization") != "Bearer operator-token" {
 			http.NotFound(w, r)
 			return
 		}
@@ -68,7 +68,10 @@ func TestDemoProgressSaysWhy(t *testing.T) {
 	out := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- demoProgress(ctx, out, master.URL, agent.URL, 10*time.Millisecond) }()
+	go func() {
+		done <- demoProgress(ctx, out, demoEndpoints{masterURL: master.URL, masterToken: "operator-token",
+			agentURL: agent.URL, agentToken: "agent-token"}, 10*time.Millisecond)
+	}()
 	testutil.Eventually(t, 10*time.Second, 10*time.Millisecond, func() bool {
 		return polls.Load() > 6
 	}, "the demo polled after the app started")

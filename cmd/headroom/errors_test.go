@@ -74,7 +74,9 @@ func inProcessMaster(t *testing.T) string {
 	url := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- runMaster(ctx, &masterFlags{listen: "127.0.0.1:0", dataDir: t.TempDir(),
+		// Insecure: these messages are about the definitions, not the
+		// credentials.
+		done <- runMaster(ctx, &masterFlags{listen: "127.0.0.1:0", dataDir: t.TempDir(), insecure: true,
 			heartbeatInterval: time.Second, agentTimeout: 10 * time.Second, electionTTL: 2 * time.Second},
 			slog.New(slog.NewTextHandler(io.Discard, nil)), func(u string) { url <- u })
 	}()

@@ -59,7 +59,7 @@ func TestFrameworkEndToEnd(t *testing.T) {
 	master := c.startMaster(addr, "--data-dir", dataDir)
 	base := "http://" + addr
 	var err error
-	if c.client, err = api.NewClient(base, ""); err != nil {
+	if c.client, err = api.NewClient(base, c.token); err != nil {
 		t.Fatal(err)
 	}
 	// Dedicated capacity besides the harvest: the test must not depend on
@@ -75,7 +75,8 @@ func TestFrameworkEndToEnd(t *testing.T) {
 	// accept, or at once from the restarted master): it must decline them.
 	// The commands outlast that.
 	fw := startProc(t, example, "--master", base, "--name", "e2e-queue", "--count", "20", "--command", "sleep 8",
-		"--cpus", "0.05", "--mem", "16", "--refuse", "20s", "--failover-timeout", "2m", "--timeout", "3m", "--report", reportPath)
+		"--cpus", "0.05", "--mem", "16", "--refuse", "20s", "--failover-timeout", "2m", "--timeout", "3m", "--report", reportPath,
+		"--token-file", c.frameworkTokenFile)
 
 	// Restart the master while the commands run.
 	testutil.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool {
@@ -98,7 +99,7 @@ func TestFrameworkEndToEnd(t *testing.T) {
 
 	// The restarted master knows the framework from etcd.
 	testutil.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
-		out, err := exec.Command(c.bin, "frameworks", "ls", "--master", base, "-o", "json").Output()
+		out, err := exec.Command(c.bin, "frameworks", "ls", "--master", base, "-o", "json", "--token-file", c.operatorTokenFile).Output()
 		return err == nil && strings.Contains(string(out), `"name": "e2e-queue"`)
 	}, "the framework listed by `headroom frameworks ls` after the restart")
 

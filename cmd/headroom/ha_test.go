@@ -33,7 +33,7 @@ func TestMasterFailover(t *testing.T) {
 		urls = append(urls, "http://"+a)
 	}
 	list := strings.Join(urls, ",")
-	if c.client, err = api.NewClient(list, ""); err != nil {
+	if c.client, err = api.NewClient(list, c.token); err != nil {
 		t.Fatal(err)
 	}
 	// Two agents: a new leader that allocated as soon as the first one
@@ -69,7 +69,7 @@ func TestMasterFailover(t *testing.T) {
 			rest = append(rest, u)
 		}
 	}
-	if c.client, err = api.NewClient(strings.Join(rest, ","), ""); err != nil {
+	if c.client, err = api.NewClient(strings.Join(rest, ","), c.token); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Eventually(t, 15*time.Second, 100*time.Millisecond, func() bool {

@@ -31,6 +31,9 @@ type masterFlags struct {
 	etcdEndpoints     string
 	advertise         string
 	tokenFile         string
+	credentialsFile   string
+	insecure          bool
+	agentAPITokenFile string
 	agentCAFile       string
 	heartbeatInterval time.Duration
 	agentTimeout      time.Duration
@@ -82,10 +85,13 @@ func (f *masterFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", ":5050", "address of the API and /metrics")
 	fl.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web configuration file for TLS and basic auth")
-	fl.StringVar(&f.dataDir, "data-dir", "/var/lib/headroom/master", "directory of the embedded etcd (unused with --etcd-endpoints)")
+	fl.StringVar(&f.dataDir, "data-dir", defaultMasterDataDir, "directory of the embedded etcd and of the generated credentials (credentials/*.token)")
 	fl.StringVar(&f.etcdEndpoints, "etcd-endpoints", "", "comma-separated etcd client URLs of an existing cluster (HA); empty starts an embedded etcd")
 	fl.StringVar(&f.advertise, "advertise-url", "", "URL agents, the CLI and other masters use to reach this master (default: http://HOSTNAME:PORT of --listen)")
-	fl.StringVar(&f.tokenFile, "token-file", "", "file holding a bearer token required on the API (except /metrics and /healthz) and sent to agents")
+	fl.StringVar(&f.credentialsFile, "credentials-file", "", "YAML or JSON file of the credentials the API accepts, each with a role (docs/security.md); default: those of --data-dir/credentials, created on first start")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding one bearer token, accepted with the operator role and sent to agents (instead of --credentials-file)")
+	fl.BoolVar(&f.insecure, "insecure", false, "require no credential at all (test benches only: anyone reaching --listen can run commands on the agents)")
+	fl.StringVar(&f.agentAPITokenFile, "agent-api-token-file", "", "file holding the token sent to the agents' APIs (default: the generated agent credential, or --token-file)")
 	fl.StringVar(&f.agentCAFile, "agent-ca-file", "", "PEM CA certificate to trust when agents serve TLS")
 	fl.DurationVar(&f.heartbeatInterval, "heartbeat-interval", 2*time.Second, "how often agents heartbeat")
 	fl.DurationVar(&f.agentTimeout, "agent-timeout", 15*time.Second, "an agent silent this long is unreachable and its tasks are replaced")
@@ -153,10 +159,6 @@ func listenError(flag, addr string, err error) error {
 // runMaster runs a master until ctx is done. ready, when set, receives the
 // advertised URL once serving.
 func runMaster(ctx context.Context, f *masterFlags, log *slog.Logger, ready func(url string)) error {
-	token, err := readToken(f.tokenFile)
-	if err != nil {
-		return err
-	}
 	cfg := store.Config{DataDir: f.dataDir, Logger: log}
 	if f.etcdEndpoints != "" {
 		cfg.Endpoints = strings.Split(f.etcdEndpoints, ",")
@@ -172,6 +174,11 @@ func runMaster(ctx context.Context, f *masterFlags, log *slog.Logger, ready func
 			return err
 		}
 		defer lock.Release()
+	}
+	// After the lock: the credentials live in the data dir too.
+	creds, agentToken, err := masterCredentials(f, log)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
@@ -199,7 +206,8 @@ func runMaster(ctx context.Context, f *masterFlags, log *slog.Logger, ready func
 	}
 	m, err := master.New(master.Config{
 		Store: st, AdvertiseURL: advertise, HeartbeatInterval: f.heartbeatInterval,
-		AgentTimeout: f.agentTimeout, ElectionTTL: f.electionTTL, AgentToken: token, AgentClient: agentClient,
+		AgentTimeout: f.agentTimeout, ElectionTTL: f.electionTTL, AgentToken: agentToken, AgentClient: agentClient,
+		Credentials:              creds,
 		FrameworkFailoverTimeout: f.fwFailover, FrameworkHeartbeatInterval: f.fwHeartbeat,
 		Metrics: obs, Logger: log,
 	})
@@ -207,7 +215,7 @@ func runMaster(ctx context.Context, f *masterFlags, log *slog.Logger, ready func
 		return err
 	}
 	reg.MustRegister(exporter.NewMasterCollector(m, log))
-	handler := httpserver.BearerAuth(token, m.Handler(exporter.Handler(reg)), "/metrics", "/healthz")
+	handler := m.Handler(exporter.Handler(reg))
 
 	grp, gctx := errgroup.WithContext(ctx)
 	grp.Go(func() error { return m.Run(gctx) })

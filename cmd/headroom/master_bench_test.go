@@ -55,7 +55,9 @@ func BenchmarkMasterUnderAgents(b *testing.B) {
 func masterUnderAgents(b *testing.B, bin string, n int, span time.Duration) {
 	addr := freeAddr(b)
 	m := startProc(b, bin, "master", "--listen", addr, "--data-dir", b.TempDir(),
-		"--heartbeat-interval", masterBenchInterval.String(), "--agent-timeout", "1h", "--election-ttl", "2s")
+		"--heartbeat-interval", masterBenchInterval.String(), "--agent-timeout", "1h", "--election-ttl", "2s",
+		// The simulated agents carry no credential.
+		"--insecure")
 	defer m.stop(b)
 	base := "http://" + addr
 	tr := http.DefaultTransport.(*http.Transport).Clone()

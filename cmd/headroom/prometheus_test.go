@@ -26,7 +26,7 @@ func TestPrometheusChurnAlert(t *testing.T) {
 	c.startMaster(mAddr)
 	master := "http://" + mAddr
 	var err error
-	if c.client, err = api.NewClient(master, ""); err != nil {
+	if c.client, err = api.NewClient(master, c.token); err != nil {
 		t.Fatal(err)
 	}
 	c.startAgentAt("agent-prom", master, aAddr)
@@ -70,12 +70,14 @@ scrape_configs:
 	}, "Prometheus scraping the master and the agent")
 
 	// Churn: flip the override every 250 ms until the alert shows up.
+	agentToken := c.read(c.agentTokenFile)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
 		for i := 0; ctx.Err() == nil; i++ {
 			body := fmt.Sprintf(`{"mode":"fixed","cpus":%d,"mem_bytes":%d}`, 1+i%2, (1+i%2)<<30)
 			req, _ := http.NewRequestWithContext(ctx, http.MethodPut, "http://"+aAddr+"/api/v1/reservation", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+agentToken)
 			if resp, err := http.DefaultClient.Do(req); err == nil {
 				resp.Body.Close()
 			}

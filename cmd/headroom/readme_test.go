@@ -64,11 +64,7 @@ func quickTour(t *testing.T, readme string) []tourCommand {
 		}
 		cmd := strings.Join(cur, "\n")
 		cur = nil
-		bare := strings.TrimSpace(cmd)
-		if i := strings.Index(bare, " #"); i >= 0 && !strings.Contains(bare[:i], "'") {
-			bare = strings.TrimSpace(bare[:i])
-		}
-		cmds = append(cmds, tourCommand{text: cmd, background: strings.HasSuffix(bare, "&")})
+		cmds = append(cmds, tourCommand{text: cmd, background: strings.HasSuffix(stripComment(cmd), "&")})
 	}
 	if heredoc != "" || len(cur) > 0 {
 		t.Fatalf("%s: the quick tour ends inside a command", readme)
@@ -122,17 +118,15 @@ func TestReadmeQuickTour(t *testing.T) {
 		text := subst.Replace(c.text)
 		// export K=V sets the environment of the commands after it, as
 		// in the shell the tour is pasted into.
-		if rest, ok := strings.CutPrefix(text, "export "); ok && !strings.ContainsAny(rest, " \n") {
+		if rest, ok := strings.CutPrefix(stripComment(text), "export "); ok && !strings.ContainsAny(rest, " \n") {
 			if k, v, ok := strings.Cut(rest, "="); ok {
+				v = os.Expand(v, func(name string) string { return lookupEnv(env, name) })
 				env = append(env, k+"="+v)
 				continue
 			}
 		}
 		if c.background {
-			line := strings.TrimSpace(text)
-			if i := strings.LastIndex(line, "&"); i >= 0 {
-				line = line[:i]
-			}
+			line := strings.TrimSuffix(stripComment(text), "&")
 			startProcIn(t, dir, env, "bash", "-c", "exec "+line)
 			continue
 		}
@@ -142,7 +136,9 @@ func TestReadmeQuickTour(t *testing.T) {
 	// The app on dedicated capacity runs; so did the framework's commands
 	// (the batch queue exits 0 only once they have all finished).
 	testutil.Eventually(t, 2*time.Minute, 500*time.Millisecond, func() bool {
-		out, err := exec.Command(bin, "tasks", "ls", "-o", "json", "--master", "http://"+masterAddr).Output()
+		ls := exec.Command(bin, "tasks", "ls", "-o", "json", "--master", "http://"+masterAddr)
+		ls.Env = env // with the tour's credential
+		out, err := ls.Output()
 		if err != nil {
 			return false
 		}
@@ -160,6 +156,25 @@ func TestReadmeQuickTour(t *testing.T) {
 		}
 		return false
 	}, "a task of /tour/steady RUNNING")
+}
+
+// stripComment drops a trailing " # comment" from a one-line command
+// without quotes.
+func stripComment(cmd string) string {
+	if i := strings.Index(cmd, " #"); i >= 0 && !strings.ContainsAny(cmd[:i], "'\"\n") {
+		return strings.TrimSpace(cmd[:i])
+	}
+	return strings.TrimSpace(cmd)
+}
+
+// lookupEnv is the last value of name in env, as the shell sees it.
+func lookupEnv(env []string, name string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
 }
 
 // startProcIn is startProc with a working directory and an environment.

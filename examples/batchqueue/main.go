@@ -485,7 +485,7 @@ func (q *queue) whyNoOffers(ctx context.Context) string {
 		Reason string `json:"reason"`
 	}
 	if err := q.api.Do(ctx, "GET", "/api/v1/frameworks", nil, &fws); err != nil {
-		return "master unreachable: " + err.Error()
+		return "cannot ask the master: " + err.Error()
 	}
 	for _, fw := range fws {
 		if fw.ID == q.frameworkID() && fw.Reason != "" {
@@ -500,7 +500,7 @@ func (q *queue) whyNoOffers(ctx context.Context) string {
 		} `json:"pools"`
 	}
 	if err := q.api.Do(ctx, "GET", "/api/v1/state", nil, &st); err != nil {
-		return "master unreachable: " + err.Error()
+		return "cannot ask the master: " + err.Error()
 	}
 	if st.Agents["active"] == 0 {
 		return "the master has no active agent"

@@ -89,7 +89,7 @@ func TestWaitsAloudAndStopsCleanly(t *testing.T) {
 	headroom := build(t, "../../cmd/headroom", "headroom")
 	queue := build(t, ".", "batchqueue")
 	addr := freeAddr(t)
-	start(t, headroom, "master", "--listen", addr, "--data-dir", t.TempDir(), "--election-ttl", "2s")
+	start(t, headroom, "master", "--listen", addr, "--data-dir", t.TempDir(), "--election-ttl", "2s", "--insecure")
 	testutil.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err != nil {
