@@ -101,8 +101,10 @@ func TestWaitsAloudAndStopsCleanly(t *testing.T) {
 
 	cmd, out, exited := start(t, queue, "--master", "http://"+addr, "--count", "2", "--command", "true", "--progress", "200ms")
 	testutil.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool {
+		// The master's own reason for the framework ("no agent
+		// registered"), or the queue's reading of its state.
 		return strings.Contains(out.String(), `msg="waiting for offers" pending=2`) &&
-			strings.Contains(out.String(), `why="the master has no active agent"`)
+			(strings.Contains(out.String(), `why="no agent registered"`) || strings.Contains(out.String(), `why="the master has no active agent"`))
 	}, "the queue saying it waits for offers, and why")
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
