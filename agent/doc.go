@@ -10,7 +10,11 @@
 // pure, chooses what the QoS controller evicts: revocable tasks only,
 // lowest priority and youngest first.
 //
+// The memory limit is also capped at what the host can give (HostMemCap:
+// total − business − reserve), so the kernel's limit backs eviction up,
+// and an eviction kills with at most Config.EvictionGrace of grace.
+//
 // Tasks run through agent/executor, each in its own cgroup under the batch
-// parent. The agent reports its harvestable pool to the master and keeps
+// parent, under a uid of its own, never root unless the operator allows. The agent reports its harvestable pool to the master and keeps
 // serving its local API while the master is away.
 package agent

@@ -324,10 +324,17 @@ func (c *MasterClient) post(ctx context.Context, u string, data []byte, out any)
 	}
 	if resp.StatusCode/100 != 2 {
 		var e api.Error
+		msg := ""
 		if json.Unmarshal(b, &e) == nil && e.Message != "" {
-			return fmt.Errorf("%s: %s: %s", u, resp.Status, e.Message)
+			msg = ": " + e.Message
+			if d, ok := e.Details.(string); ok && d != "" {
+				msg += ": " + d // why a registration was refused
+			}
 		}
-		return fmt.Errorf("%s: %s", u, resp.Status)
+		if resp.StatusCode == http.StatusUnauthorized {
+			msg += " (the master needs the agent credential: --token-file, e.g. a copy of the master's DATA_DIR/credentials/agent.token)"
+		}
+		return fmt.Errorf("%s: %s%s", u, resp.Status, msg)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("%s: decoding the answer: %w", u, err)

@@ -23,7 +23,7 @@ import (
 // Tokens of testCredentials, by credential id.
 var testTokens = map[string]string{
 	"ops": "ops-token", "ui": "reader-token", "agent": "agent-token", "agent2": "agent2-token",
-	"web-1": "web-1-token", "fw": "framework-token",
+	"web-1": "web-1-token", "fw": "framework-token", "fw2": "framework2-token",
 }
 
 // testCredentials: one credential per role, a second agent credential,
@@ -38,7 +38,8 @@ func testCredentials(t *testing.T) *auth.Set {
   - {id: agent2, role: agent, token_sha256: %s}
   - {id: web-1, role: agent, agent_id: web-1, token_sha256: %s}
   - {id: fw, role: framework, token_sha256: %s}
-`, h(testTokens["ops"]), h(testTokens["ui"]), h(testTokens["agent"]), h(testTokens["agent2"]), h(testTokens["web-1"]), h(testTokens["fw"]))
+  - {id: fw2, role: framework, token_sha256: %s}
+`, h(testTokens["ops"]), h(testTokens["ui"]), h(testTokens["agent"]), h(testTokens["agent2"]), h(testTokens["web-1"]), h(testTokens["fw"]), h(testTokens["fw2"]))
 	p := filepath.Join(t.TempDir(), "credentials.yaml")
 	if err := os.WriteFile(p, []byte(file), 0o600); err != nil {
 		t.Fatal(err)
@@ -309,4 +310,66 @@ func TestAgentIdentityBinding(t *testing.T) {
 		code, _ := authed(t, "POST", base+"/api/v1/agents/register", testTokens["agent"], api.RegisterRequest{AgentID: id, Hostname: "h1", URL: fake})
 		return code == http.StatusOK
 	}, "the silent agent's id accepted from another URL")
+}
+
+// subscribeAs opens a SUBSCRIBE with a credential and returns its status
+// (the stream, if any, is closed at once) and the framework id it got.
+func subscribeAs(t *testing.T, base, token, id string) (int, string) {
+	t.Helper()
+	idField := ""
+	if id != "" {
+		idField = fmt.Sprintf(`,"id":{"value":%q}`, id)
+	}
+	body := fmt.Sprintf(`{"type":"SUBSCRIBE","subscribe":{"framework_info":{"name":"q","roles":["batch"]%s}}}`, idField)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/scheduler", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := testClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, ""
+	}
+	var ev struct {
+		Subscribed struct {
+			FrameworkID struct {
+				Value string `json:"value"`
+			} `json:"framework_id"`
+		} `json:"subscribed"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&ev); err != nil {
+		t.Fatalf("the SUBSCRIBED event: %v", err)
+	}
+	return resp.StatusCode, ev.Subscribed.FrameworkID.Value
+}
+
+// A framework id is bound to the credential that first subscribed it:
+// another framework credential may not take over its stream, the same one
+// may re-subscribe.
+func TestFrameworkIdentityBinding(t *testing.T) {
+	tm := startMaster(t, openEmbeddedStore(t), func(c *Config) { c.Credentials = testCredentials(t) })
+	testutil.Eventually(t, 20*time.Second, 20*time.Millisecond, tm.m.Leading, "the master never became leader")
+	code, id := subscribeAs(t, tm.url, testTokens["fw"], "")
+	if code != http.StatusOK || id == "" {
+		t.Fatalf("first subscription: %d %q", code, id)
+	}
+	for _, tok := range []string{testTokens["fw2"], testTokens["ops"]} {
+		if code, _ := subscribeAs(t, tm.url, tok, id); code != http.StatusForbidden {
+			t.Errorf("subscribing as %s with another credential: %d, want 403", id, code)
+		}
+	}
+	testutil.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool {
+		code, got := subscribeAs(t, tm.url, testTokens["fw"], id)
+		return code == http.StatusOK && got == id
+	}, "the framework re-subscribing with its own credential")
+	var rec frameworkRecord
+	if found, err := tm.st.Get(context.Background(), kindFrameworks, id, &rec); err != nil || !found || rec.Credential != "fw" {
+		t.Fatalf("stored framework %+v (found %v, %v): want it bound to credential fw", rec, found, err)
+	}
 }

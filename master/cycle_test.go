@@ -120,3 +120,23 @@ func TestDeclinedOffersGoToTheNextFramework(t *testing.T) {
 		t.Fatalf("no offer declined: the jobs framework was not offered the half core first, the test proves nothing")
 	}
 }
+
+// TestRecoveryReason: while a new leader waits for its known agents, an
+// app short of instances says so, with the bound.
+func TestRecoveryReason(t *testing.T) {
+	m, clock := loopMaster(t)
+	m.agents["old"] = &agentEntry{agentRecord: agentRecord{ID: "old", Hostname: "h-old"}, State: AgentRecovering, LastSeen: clock.Now()}
+	m.recoverUntil = clock.Now().Add(15 * time.Second)
+	a := apps.NewApp("web")
+	a.Cmd = "sleep 1000"
+	if _, err := m.apps.CreateApp(a, clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	m.cycle()
+	st, _ := m.apps.App("web")
+	want := "waiting for the known agents to re-register after a master failover (at most until 2030-01-01T00:00:15Z)"
+	if st.Reason != want {
+		t.Fatalf("reason %q, want %q", st.Reason, want)
+	}
+}

@@ -16,6 +16,14 @@
 // with a 307 to the leader. Every state write is guarded by the leader's
 // election key, so a deposed leader cannot write.
 //
+// # Who may call what
+//
+// With Config.Credentials set, every route but /metrics and /healthz needs
+// a credential whose role the one access table (access.go) allows for the
+// route; an agent id is bound to the credential that first registered it,
+// and a registration with another credential, or with the same one from
+// another URL while the agent still heartbeats, is refused (identity.go).
+//
 // # Concurrency
 //
 // One mutex guards the leader's state. Handlers and the allocation loop
@@ -45,5 +53,6 @@
 // heartbeats), attributes.go (dynamic attributes), appsops.go and http.go
 // (apps and the operators' API), jobsops.go and jobs_http.go (jobs),
 // frameworks.go and schedulerapi.go (external frameworks), reasons.go (what
-// the schedulers explain waits with).
+// the schedulers explain waits with), access.go and identity.go (who may
+// call what, agent identity).
 package master

@@ -35,6 +35,9 @@ type frameworkRecord struct {
 	// FailoverTimeout is how long its tasks outlive its stream.
 	FailoverTimeout time.Duration `json:"failover_timeout_ns"`
 	RegisteredAt    time.Time     `json:"registered_at"`
+	// Credential is the id of the credential that first subscribed it:
+	// only it may subscribe as this framework again.
+	Credential string `json:"credential,omitempty"`
 }
 
 // frameworkEntry is the leader's view of an external framework.
@@ -195,9 +198,14 @@ func (m *Master) subscribe(ctx context.Context, info scheduler.FrameworkInfo) (s
 		}
 		if fw := m.frameworks[rec.ID]; fw != nil {
 			rec.RegisteredAt = fw.RegisteredAt
+			rec.Credential = fw.Credential
 		}
 	} else {
 		rec.ID = newFrameworkID(info.Name)
+	}
+	if err := m.bindFramework(ctx, &rec); err != nil {
+		m.mu.Unlock()
+		return subscription{}, err
 	}
 	m.mu.Unlock()
 

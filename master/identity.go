@@ -120,3 +120,21 @@ func (m *Master) checkAgentCaller(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// bindFramework binds a subscription to its caller's credential: a
+// framework id first subscribed by one credential may not be taken over
+// (its offers, tasks and updates) by another. Called with mu held.
+func (m *Master) bindFramework(ctx context.Context, rec *frameworkRecord) error {
+	who, ok := caller(ctx)
+	if !ok {
+		return nil
+	}
+	if rec.Credential != "" && rec.Credential != who.Credential {
+		m.log.Warn("framework subscription refused: another credential", "framework", rec.ID,
+			"credential", who.Credential, "bound_to", rec.Credential)
+		return &refusedError{reason: RefusedCredential,
+			msg: fmt.Sprintf("framework %q is bound to the credential that first subscribed it; credential %q may not subscribe as it", rec.ID, who.Credential)}
+	}
+	rec.Credential = who.Credential
+	return nil
+}

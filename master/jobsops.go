@@ -112,7 +112,7 @@ func (m *Master) jobsOffers(all []allocator.Offer, now time.Time) (declined int,
 // revive or suppress its offers. Called with mu held.
 func (m *Master) jobsTick(gotOffers bool, now time.Time) {
 	if !gotOffers {
-		m.jobs.NoOffers(m.freeOffers(), now)
+		m.jobs.NoOffers(m.freeOffers, now)
 	}
 	for _, id := range m.jobs.Tick(now) {
 		m.kill(id, "", "")

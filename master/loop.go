@@ -54,6 +54,10 @@ func (m *Master) cycle() {
 	recovering := m.recovering(now)
 	m.frameworksTick(now, recovering)
 	if recovering {
+		why := fmt.Sprintf("waiting for the known agents to re-register after a master failover (at most until %s)",
+			m.recoverUntil.UTC().Format(time.RFC3339))
+		m.apps.Hold(why, now)
+		m.jobs.Hold(why, now)
 		return
 	}
 
@@ -89,7 +93,7 @@ func (m *Master) cycle() {
 		}
 	}
 	if !got.apps {
-		m.apps.NoOffers(m.freeOffers(), now)
+		m.apps.NoOffers(m.freeOffers, now)
 	}
 	for _, id := range m.apps.Tick(now) {
 		m.kill(id, "", "")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/internal/testutil"
 	"github.com/headroom-dev/headroom/master/apps"
@@ -104,5 +105,40 @@ func TestUnknownAppIs404First(t *testing.T) {
 	// A full definition still creates the app, as Marathon's PUT does.
 	if code, _, body := call(t, http.MethodPut, tm.url+"/v2/apps/nope", `{"cmd": "sleep 1000", "cpus": 0.1, "mem": 16}`); code != http.StatusCreated {
 		t.Fatalf("PUT of a new app: %d %s, want 201", code, body)
+	}
+}
+
+// TestFrameworkReasonOverHTTP: a framework that refuses revocable
+// resources, on a cluster whose only agent has nothing else, is told why
+// it gets no offers.
+func TestFrameworkReasonOverHTTP(t *testing.T) {
+	tm := startLeader(t)
+	base := tm.url
+	fa := startFakeAgent(t)
+	harvest := resources.Resources{CPUs: 4, MemBytes: 4 * gib}
+	id := register(t, base, api.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Revocable: harvest}).AgentID
+	startAgentLoop(t, base, api.Heartbeat{AgentID: id, Revocable: harvest}, 100*time.Millisecond)
+	subscribeFramework(t, base, scheduler.FrameworkInfo{Name: "steady"})
+	want := "no agent has dedicated capacity, and the framework does not accept revocable resources"
+	var last []FrameworkView
+	testutil.Eventually(t, 20*time.Second, 20*time.Millisecond, func() bool {
+		getJSON(t, base+"/api/v1/frameworks", &last)
+		return len(last) == 1 && last[0].Reason == want
+	}, "the framework never said why it gets no offers")
+}
+
+// TestStagedTaskSaysWhatItWaitsFor: a launched task not yet reported
+// started says so in the task list, with where and since when.
+func TestStagedTaskSaysWhatItWaitsFor(t *testing.T) {
+	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	te := &taskEntry{Info: api.TaskInfo{ID: "web.1", FrameworkID: AppsFrameworkID}, AgentID: "a1", Hostname: "h1",
+		Status: api.TaskStatus{TaskID: "web.1", State: api.TaskStaging, Timestamp: at}}
+	want := "launched on h1 at 2030-01-01T00:00:00Z; waiting for the agent to report it started"
+	if got := te.view().Reason; got != want {
+		t.Fatalf("reason %q, want %q", got, want)
+	}
+	te.Status = api.TaskStatus{TaskID: "web.1", State: api.TaskFailed, Reason: api.ReasonFetchFailed, Timestamp: at}
+	if got := te.view().Reason; got != api.ReasonFetchFailed {
+		t.Fatalf("reason of an ended task %q, want its own %q", got, api.ReasonFetchFailed)
 	}
 }

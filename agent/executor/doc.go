@@ -7,10 +7,12 @@
 // Launch validates a task, writes its checkpoint as TASK_STAGING and
 // queues it; the work happens in a goroutine owned by Run, so Launch
 // returns at once and may even be called before Run starts. That goroutine
-// fetches the task's artifacts into the sandbox (http(s), file:// or a
-// local path, with a size cap, an optional sha256 check and optional
-// extraction of tar, tar.gz and zip archives that may not escape the
-// sandbox), creates stdout/stderr, hands the sandbox to the task's user,
+// fetches the task's artifacts into the sandbox (http(s), or file:// and
+// local paths under Config.FetchAllowDirs read with the task's uid, with a
+// size cap, an optional sha256 check and optional extraction of tar,
+// tar.gz and zip archives whose links may not lead out of the sandbox),
+// creates stdout/stderr in its meta directory, hands the sandbox to the
+// task's user,
 // moves the task to TASK_STARTING, creates its cgroup with CPU shares,
 // optional CPU quota, memory and pids limits, and starts the process
 // already inside it (cgroup.StartInGroup), then reports TASK_RUNNING.
@@ -35,13 +37,14 @@
 // Run does not kill anything when its context ends, and nothing ties a
 // task's life to the agent process:
 //
-//   - stdout and stderr are regular files in the sandbox opened O_APPEND
+//   - stdout and stderr are regular files of WorkDir/meta/<id> opened O_APPEND
 //     and handed to the process, not pipes. A pipe's reader dies with the
 //     agent and the task would then get SIGPIPE or block on a full pipe;
 //     a file keeps working, and rotation by copy-truncate shrinks it under
 //     a running writer.
 //   - the task runs under a tiny /bin/sh wrapper that writes the task's
-//     exit status to WorkDir/sandboxes/<id>/.exit-status. A task that ends
+//     exit status to WorkDir/meta/<id>/exit-status, on a descriptor the
+//     agent opened (never through a path). A task that ends
 //     while no agent runs is not the next agent's child, so wait(2) cannot
 //     tell its status; the file can. Kill signals every process in the
 //     cgroup, so signals reach the real task and not only the wrapper.
@@ -54,20 +57,44 @@
 //     when there is none; task cgroups without a checkpoint are killed and
 //     removed so nothing runs unaccounted.
 //
-// # Users and chroot
+// # Users, isolation and chroot
 //
-// A root agent runs tasks as an unprivileged user (the task's User, else
-// Config.User, "nobody" by default; "-" keeps root) and chowns the sandbox
-// to it. WorkDir and WorkDir/sandboxes must therefore be traversable by
-// that user (the executor creates sandboxes 0711). A task with Rootfs is
-// chrooted into that sandbox directory through chroot(8), which also
-// switches the user; the wrapper stays outside the chroot and so still
-// records the exit status in the real sandbox. Inside a chroot the sandbox
-// variables (HEADROOM_SANDBOX, MESOS_SANDBOX, HOME) are "/".
+// Who a task runs as is decided at Launch and kept in its checkpoint. On
+// a root agent a task that names no user gets a uid and gid of its own
+// from Config.UIDRange (61000-61999 by default; New refuses a range that
+// holds an account of the host), released by Forget; a task may name
+// Config.User or one of Config.TaskUsers; uid 0 needs AllowRootTasks.
+// Anything else fails Launch with ErrUserRefused, naming the field. The
+// sandbox is created 0700 and, once fetched, chowned to the task's uid,
+// so tasks cannot reach each other's sandboxes, /proc entries or
+// processes. WorkDir and WorkDir/sandboxes are traverse-only (0711).
+//
+// What the agent writes for a task (its checkpoint in WorkDir/tasks, its
+// logs and exit status in WorkDir/meta/<id>) lives in root-owned 0700
+// directories the task cannot reach, so a task that plants symlinks in its
+// sandbox gets nothing written through them. Every task's oom_score_adj is
+// Config.OOMScoreAdj (1000 by default), set by the wrapper before the
+// task runs.
+//
+// A task with Rootfs is chrooted into that sandbox directory through
+// chroot(8), which also switches the user; the wrapper stays outside the
+// chroot and records the exit status on its descriptor. Inside a chroot
+// the sandbox variables (HEADROOM_SANDBOX, MESOS_SANDBOX, HOME) are "/".
+//
+// # Fetching
+//
+// http(s) artifacts are downloaded by the agent. file:// URIs and absolute
+// paths must lie under Config.FetchAllowDirs as written and once their
+// symlinks are evaluated, and are read by cat(1) run with the task's
+// credentials, so nothing the task's user could not read is fetched.
+// Archives are unpacked through an os.Root of the sandbox; every symlink
+// is followed on the disk inside it when created and again after the
+// whole archive, and one leading out is refused and removed.
 //
 // # Monitoring
 //
 // Every DiskInterval Run rotates each running task's logs, records its
-// sandbox disk use and cgroup memory working set (TaskView), and kills a
-// task over its disk limit as TASK_FAILED, disk_limit_exceeded.
+// sandbox and log disk use and cgroup memory working set (TaskView), and
+// kills a task over its disk limit as TASK_FAILED, disk_limit_exceeded.
+// KillWithin caps the grace of a kill (the agent's evictions).
 package executor

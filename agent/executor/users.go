@@ -82,7 +82,11 @@ func (e *Executor) resolveIdentity(info api.TaskInfo) (*identity, error) {
 		return nil, refuse("%q is uid 0 and this agent does not run tasks as root (--allow-root-tasks)", name)
 	}
 	if asked && name != e.cfg.User && !slices.Contains(e.cfg.TaskUsers, name) && uid != 0 {
-		return nil, refuse("%q is not a user this agent runs tasks as (--task-users %s)", name, strings.Join(e.cfg.TaskUsers, ","))
+		listed := "--task-users is empty"
+		if len(e.cfg.TaskUsers) > 0 {
+			listed = "--task-users " + strings.Join(e.cfg.TaskUsers, ",")
+		}
+		return nil, refuse("%q is not a user this agent runs tasks as (%s)", name, listed)
 	}
 	return &identity{User: name, UID: uint32(uid), GID: uint32(gid)}, nil
 }

@@ -230,7 +230,7 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	}
 	if f.user != "-" && os.Geteuid() == 0 {
 		if err := checkTraversable(f.workDir); err != nil {
-			return fmt.Errorf("--work-dir: %w; tasks run as %q could not reach their sandboxes (use another directory or --task-user -)", err, f.user)
+			return fmt.Errorf("--work-dir: %w; unprivileged tasks could not reach their sandboxes (use another directory, or --task-user - --allow-root-tasks)", err)
 		}
 	}
 	hostname := f.hostname

@@ -119,7 +119,7 @@ func TestAgentRecoversTaskAfterCrash(t *testing.T) {
 	// process cleanup: nothing may remain. Whatever does is reported,
 	// then removed so that the host stays clean.
 	t.Cleanup(func() {
-		left := cgroupLeftovers("headroom-test-recover-*")
+		left := cgroupLeftovers(tag) // its own only: other runs may share the host
 		if len(left) == 0 {
 			return
 		}

@@ -50,3 +50,27 @@ func TestAppsCLIUnknownApp(t *testing.T) {
 		t.Errorf("apps ls does not show the reason:\n%s", out)
 	}
 }
+
+// TestFrameworksLsShowsReason: frameworks ls has the master's reason in
+// its REASON column.
+func TestFrameworksLsShowsReason(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `[{"id":"f1","name":"queue","role":"*","revocable":true,"connected":true,
+			"reason":"declined all offers: filtered on 2 agents until 2030-01-01T00:00:20Z"}]`)
+	}))
+	t.Cleanup(srv.Close)
+	cmd := newFrameworksCommand()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(io.Discard)
+	cmd.SetArgs([]string{"ls", "--master", srv.URL})
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.HasSuffix(strings.TrimSpace(lines[0]), "REASON") ||
+		!strings.HasSuffix(lines[1], "declined all offers: filtered on 2 agents until 2030-01-01T00:00:20Z") {
+		t.Fatalf("frameworks ls:\n%s", out.String())
+	}
+}

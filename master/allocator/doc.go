@@ -121,6 +121,15 @@
 // use in place until each task is reported ended. RemoveAgent releases
 // everything on the agent: its tasks are gone with it.
 //
+// # Why no offers
+//
+// WhyNoOffers says why a framework holds no offer, from the allocator's
+// own state and in the order a user can act on: suppressed, declined
+// every agent (filtered until T), no agent with capacity in the pools it
+// can use (harvest 0), its role at its quota limit, everything used or
+// offered to others. FreeCapacity lists each agent's unused capacity, for
+// the built-in frameworks to explain the waits of a cycle without offers.
+//
 // # Cost
 //
 // A cycle keeps the roles, and each role's frameworks, in binary heaps

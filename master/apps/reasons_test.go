@@ -11,6 +11,9 @@ func cpus(c float64, memMiB int64) resources.Resources {
 	return resources.Resources{CPUs: c, MemBytes: memMiB << 20, Disk: 1 << 30}
 }
 
+// fixed is a free-capacity view that always has the same agents.
+func fixed(os ...Offer) func() []Offer { return func() []Offer { return os } }
+
 func capOn(agent string, revocable, dedicated resources.Resources) Offer {
 	return Offer{ID: "o-" + agent, AgentID: agent, Hostname: "host-" + agent, Revocable: revocable, Dedicated: dedicated}
 }
@@ -24,7 +27,7 @@ func reasonAfter(t *testing.T, a App, offers, free []Offer) AppStatus {
 	if len(offers) > 0 {
 		s.Offers(offers, at(1))
 	} else {
-		s.NoOffers(free, at(1))
+		s.NoOffers(fixed(free...), at(1))
 	}
 	return appStatus(t, s, a.ID)
 }
@@ -84,7 +87,7 @@ func TestReasonUniqueConstraint(t *testing.T) {
 	}
 	// The next cycle brings no offer: the free view gives the same cause,
 	// and its since stays the first time it was seen.
-	s.NoOffers([]Offer{offerOn("", "h1")}, at(2))
+	s.NoOffers(fixed(offerOn("", "h1")), at(2))
 	if st := appStatus(t, s, "a"); st.Reason != want || !st.ReasonSince.Equal(at(1)) {
 		t.Fatalf("reason %q since %v, want %q since %v", st.Reason, st.ReasonSince, want, at(1))
 	}
@@ -99,7 +102,7 @@ func TestReasonBackoffAndFetchFailure(t *testing.T) {
 	}
 	s.Update(api.TaskStatus{TaskID: ls[0].Task.ID, State: api.TaskFailed, Reason: api.ReasonFetchFailed,
 		Message: "GET http://127.0.0.1:1/x.tgz: connection refused"}, "h1", nil, at(2))
-	s.NoOffers([]Offer{offerOn("", "h1")}, at(3))
+	s.NoOffers(fixed(offerOn("", "h1")), at(3))
 	want := "backoff until 2030-01-01T00:00:12Z after 1 failures: last fetch failed: GET http://127.0.0.1:1/x.tgz: connection refused"
 	if st := appStatus(t, s, "a"); st.Reason != want {
 		t.Fatalf("reason %q, want %q", st.Reason, want)
@@ -109,10 +112,90 @@ func TestReasonBackoffAndFetchFailure(t *testing.T) {
 func TestReasonClearedOnceRunning(t *testing.T) {
 	s := NewScheduler(Config{})
 	mustCreate(t, s, testApp("a", 1), at(0))
-	s.NoOffers(nil, at(1))
+	s.NoOffers(fixed(), at(1))
 	ls, _ := s.Offers([]Offer{offerOn("o1", "h1")}, at(2))
 	runAll(t, s, ls, at(3))
 	if st := appStatus(t, s, "a"); st.Reason != "" || !st.ReasonSince.IsZero() {
 		t.Fatalf("reason %q since %v, want none", st.Reason, st.ReasonSince)
+	}
+}
+
+// TestNoOffersSkipsTheViewWhenNothingWaits: the free-capacity view costs
+// a walk over every agent, and is not taken when no app waits for one.
+func TestNoOffersSkipsTheViewWhenNothingWaits(t *testing.T) {
+	s := NewScheduler(Config{})
+	mustCreate(t, s, testApp("a", 0), at(0))
+	calls := 0
+	s.NoOffers(func() []Offer { calls++; return nil }, at(1))
+	if calls != 0 {
+		t.Fatalf("view taken %d times, want 0", calls)
+	}
+	mustCreate(t, s, testApp("b", 1), at(1))
+	mustCreate(t, s, testApp("c", 1), at(1))
+	s.NoOffers(func() []Offer { calls++; return nil }, at(2))
+	if calls != 1 {
+		t.Fatalf("view taken %d times for two waiting apps, want 1", calls)
+	}
+}
+
+// TestExplainTable covers the remaining texts of Explain directly.
+func TestExplainTable(t *testing.T) {
+	mustParse := func(raw ...[]string) []Constraint {
+		cs, err := ParseConstraints(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cs
+	}
+	rackA := Offer{AgentID: "a1", Hostname: "h1", Attributes: map[string]string{"rack": "a"}, Revocable: cpus(4, 4096)}
+	rackA2 := Offer{AgentID: "a2", Hostname: "h2", Attributes: map[string]string{"rack": "a"}, Revocable: cpus(4, 4096)}
+	cases := []struct {
+		name   string
+		need   Need
+		cands  []Offer
+		placed []Agent
+		want   string
+	}{
+		{
+			name:  "fits: the capacity went elsewhere",
+			need:  Need{Resources: cpus(1, 128), Revocable: true, Instances: 1},
+			cands: []Offer{rackA},
+			want:  ReasonOfferedElse,
+		},
+		{
+			name:   "MAX_PER",
+			need:   Need{Resources: cpus(1, 128), Revocable: true, Instances: 3, Constraints: mustParse([]string{"rack", OpMaxPer, "2"})},
+			cands:  []Offer{rackA, rackA2},
+			placed: []Agent{{ID: "a1", Hostname: "h1", Attributes: map[string]string{"rack": "a"}}, {ID: "a2", Hostname: "h2", Attributes: map[string]string{"rack": "a"}}},
+			want:   "constraint MAX_PER rack 2: 1 value of rack, 3 instances",
+		},
+		{
+			name:  "LIKE",
+			need:  Need{Resources: cpus(1, 128), Revocable: true, Instances: 1, Constraints: mustParse([]string{"rack", OpLike, "b.*"})},
+			cands: []Offer{rackA},
+			want:  "constraint rack LIKE b.*: no agent with free capacity passes it",
+		},
+		{
+			name:  "disk",
+			need:  Need{Resources: resources.Resources{CPUs: 1, MemBytes: 128 << 20, Disk: 4 << 30}, Revocable: true, Instances: 1},
+			cands: []Offer{rackA},
+			want:  "no offer fits: short of 3072 MiB disk (largest free 1024 MiB on agent a1)",
+		},
+		{
+			name: "each resource somewhere, not together",
+			need: Need{Resources: cpus(2, 2048), Revocable: true, Instances: 1},
+			cands: []Offer{
+				{AgentID: "a1", Revocable: cpus(4, 512)},
+				{AgentID: "a2", Revocable: cpus(1, 4096)},
+			},
+			want: "no offer fits: no agent has 2 CPU and 2048 MiB memory free together",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Explain(tc.need, tc.cands, tc.placed, nil); got != tc.want {
+				t.Fatalf("Explain = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

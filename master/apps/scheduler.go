@@ -647,14 +647,15 @@ func (s *Scheduler) backoffReason(st *appState) string {
 }
 
 // NoOffers records why the apps short of instances wait in a cycle that
-// brought the framework no offer. free is each agent's free capacity
+// brought the framework no offer. free returns each agent's free capacity
 // (total less used, per pool), the best the master can tell without an
-// offer in hand.
-func (s *Scheduler) NoOffers(free []Offer, now time.Time) {
+// offer in hand; it is called at most once, and only if some app needs
+// it, so a cluster with nothing waiting does not pay for the view.
+func (s *Scheduler) NoOffers(free func() []Offer, now time.Time) {
 	s.observe(now)
-	free = append([]Offer(nil), free...)
-	sortOffers(free)
-	known := s.knownAgents()
+	var known []Agent
+	var cands []Offer
+	loaded := false
 	for _, id := range sortedKeys(s.apps) {
 		st := s.apps[id]
 		cur, _ := s.split(st)
@@ -664,7 +665,30 @@ func (s *Scheduler) NoOffers(free []Offer, now time.Time) {
 		case now.Before(st.delayUntil):
 			st.why.set(s.backoffReason(st), now)
 		default:
-			st.why.set(Explain(s.need1(st), free, placement(cur), known), now)
+			if !loaded {
+				cands = append([]Offer(nil), free()...)
+				sortOffers(cands)
+				known, loaded = s.knownAgents(), true
+			}
+			st.why.set(Explain(s.need1(st), cands, placement(cur), known), now)
+		}
+	}
+}
+
+// Hold records reason for every app short of instances and not backing
+// off, in a cycle where the master allocates nothing (a new leader
+// waiting for its agents to re-register).
+func (s *Scheduler) Hold(reason string, now time.Time) {
+	s.observe(now)
+	for _, id := range sortedKeys(s.apps) {
+		st := s.apps[id]
+		switch {
+		case s.need(st) == 0:
+			st.why.set("", now)
+		case now.Before(st.delayUntil):
+			st.why.set(s.backoffReason(st), now)
+		default:
+			st.why.set(reason, now)
 		}
 	}
 }

@@ -14,12 +14,16 @@ type cronField struct {
 	names    []string // names[i] stands for min+i
 }
 
-var cronFields = [5]cronField{
-	{name: "minute", min: 0, max: 59},
-	{name: "hour", min: 0, max: 23},
-	{name: "day-of-month", min: 1, max: 31},
-	{name: "month", min: 1, max: 12, names: []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}},
-	{name: "day-of-week", min: 0, max: 6, names: []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}},
+// cronFields returns the five fields in expression order (a function, so
+// that no caller can change the table for the others).
+func cronFields() [5]cronField {
+	return [5]cronField{
+		{name: "minute", min: 0, max: 59},
+		{name: "hour", min: 0, max: 23},
+		{name: "day-of-month", min: 1, max: 31},
+		{name: "month", min: 1, max: 12, names: []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}},
+		{name: "day-of-week", min: 0, max: 6, names: []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}},
+	}
 }
 
 // checkCronFields finds what is wrong with a 5-field expression before
@@ -28,13 +32,14 @@ var cronFields = [5]cronField{
 // huge step) name neither the field nor what it takes. It returns "" when
 // every field is well formed.
 func checkCronFields(expr string) string {
+	spec := cronFields()
 	fields := strings.Fields(expr)
-	if len(fields) != len(cronFields) {
+	if len(fields) != len(spec) {
 		return fmt.Sprintf("want 5 fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly, got %d fields", len(fields))
 	}
 	for i, f := range fields {
 		for _, item := range strings.Split(f, ",") {
-			if msg := cronFields[i].check(item); msg != "" {
+			if msg := spec[i].check(item); msg != "" {
 				return msg
 			}
 		}

@@ -224,7 +224,7 @@ func (s *Scheduler) explainRuns(js *jobState, cands []apps.Offer, placed, known 
 		case r.launched:
 			r.setWhy("", now)
 		case r.restored:
-			r.setWhy("waiting for the agents to report its task again after a master failover", now)
+			r.setWhy(reasonRestored, now)
 		case now.Before(r.DelayedUntil):
 			r.setWhy(apps.BackoffReason(r.DelayedUntil, r.Retries, r.Message), now)
 		case js.saved < r.needRev:
@@ -235,24 +235,59 @@ func (s *Scheduler) explainRuns(js *jobState, cands []apps.Offer, placed, known 
 	}
 }
 
-// NoOffers records why the waiting runs wait in a cycle that brought the
-// framework no offer; free is each agent's free capacity.
-func (s *Scheduler) NoOffers(free []apps.Offer, now time.Time) {
+// Hold records reason for every run waiting for resources, in a cycle
+// where the master allocates nothing (a new leader waiting for its agents
+// to re-register); restored runs wait for their task to be re-reported.
+func (s *Scheduler) Hold(reason string, now time.Time) {
 	s.observe(now)
-	free = append([]apps.Offer(nil), free...)
-	sort.Slice(free, func(i, j int) bool { return free[i].AgentID < free[j].AgentID })
-	known := make([]apps.Agent, 0, len(s.agents))
-	for _, id := range sortedKeys(s.agents) {
-		known = append(known, s.agents[id])
+	for _, id := range sortedKeys(s.jobs) {
+		for _, r := range s.jobs[id].active {
+			switch {
+			case r.launched:
+				r.setWhy("", now)
+			case r.restored:
+				r.setWhy(reasonRestored, now)
+			case now.Before(r.DelayedUntil):
+				r.setWhy(apps.BackoffReason(r.DelayedUntil, r.Retries, r.Message), now)
+			default:
+				r.setWhy(reason, now)
+			}
+		}
 	}
+}
+
+// reasonRestored is the reason of a run loaded after a failover whose
+// task no agent has reported yet.
+const reasonRestored = "waiting for the agents to report its task again after a master failover"
+
+// NoOffers records why the waiting runs wait in a cycle that brought the
+// framework no offer; free returns each agent's free capacity and is
+// called at most once, only if some run waits for resources.
+func (s *Scheduler) NoOffers(free func() []apps.Offer, now time.Time) {
+	s.observe(now)
+	var cands []apps.Offer
+	var known []apps.Agent
+	loaded := false
 	for _, id := range sortedKeys(s.jobs) {
 		js := s.jobs[id]
+		if len(js.active) == 0 {
+			continue
+		}
+		if !loaded {
+			cands = append([]apps.Offer(nil), free()...)
+			sort.Slice(cands, func(i, j int) bool { return cands[i].AgentID < cands[j].AgentID })
+			known = make([]apps.Agent, 0, len(s.agents))
+			for _, id := range sortedKeys(s.agents) {
+				known = append(known, s.agents[id])
+			}
+			loaded = true
+		}
 		var placed []apps.Agent
 		for _, r := range js.active {
 			if r.launched {
 				placed = append(placed, apps.Agent{ID: r.AgentID, Hostname: r.Hostname, Attributes: s.agents[r.AgentID].Attributes})
 			}
 		}
-		s.explainRuns(js, free, placed, known, now)
+		s.explainRuns(js, cands, placed, known, now)
 	}
 }

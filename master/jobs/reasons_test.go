@@ -28,7 +28,7 @@ func TestRunReasonNoHarvest(t *testing.T) {
 	}
 	h.save()
 	free := []apps.Offer{{AgentID: "a1", Hostname: "h1", Dedicated: resources.Resources{CPUs: 0.5, MemBytes: 1 << 30}}}
-	h.s.NoOffers(free, h.now)
+	h.s.NoOffers(func() []apps.Offer { return free }, h.now)
 	if r := activeReason(t, h, "report"); r.Reason != apps.ReasonNoRevocable || !r.ReasonSince.Equal(h.now) {
 		t.Fatalf("reason %q since %v, want %q since %v", r.Reason, r.ReasonSince, apps.ReasonNoRevocable, h.now)
 	}
@@ -63,7 +63,7 @@ func TestRunReasonStateNotStored(t *testing.T) {
 	if r.Reason != apps.ReasonNextCycle || r.Status != StatusActive {
 		t.Fatalf("new run: status %s reason %q, want ACTIVE and %q", r.Status, r.Reason, apps.ReasonNextCycle)
 	}
-	h.s.NoOffers(nil, h.now)
+	h.s.NoOffers(func() []apps.Offer { return nil }, h.now)
 	want := "waiting for its state to be stored"
 	if r := activeReason(t, h, "report"); r.Reason != want {
 		t.Fatalf("reason %q, want %q", r.Reason, want)
@@ -84,7 +84,7 @@ func TestRunReasonBackoff(t *testing.T) {
 		t.Fatalf("launches %v, want 1", ids)
 	}
 	h.report(ids[0], api.TaskFailed)
-	h.s.NoOffers(nil, h.now)
+	h.s.NoOffers(func() []apps.Offer { return nil }, h.now)
 	r := activeReason(t, h, "report")
 	if !strings.HasPrefix(r.Reason, "backoff until ") || !strings.Contains(r.Reason, "after 1 failures: task "+ids[0]+" "+string(api.TaskFailed)+": exit 1") {
 		t.Fatalf("reason %q, want a backoff after the failure of %s", r.Reason, ids[0])
@@ -95,5 +95,24 @@ func TestRunReasonBackoff(t *testing.T) {
 		t.Fatalf("run not started after its backoff: %+v", active[0])
 	} else if len(active) == 1 && active[0].Reason != "" {
 		t.Fatalf("running run has reason %q", active[0].Reason)
+	}
+}
+
+// TestRunReasonRestored: after a failover, a run whose task no agent has
+// re-reported yet waits for it, and says so.
+func TestRunReasonRestored(t *testing.T) {
+	h := newHarness(t, "2030-01-01T00:00:00Z")
+	h.mustPut(job("report", "", ""))
+	if _, err := h.s.StartRun("report", h.now); err != nil {
+		t.Fatal(err)
+	}
+	h.advance(2 * time.Second)
+	if n := len(h.launchesOf("report")); n != 1 {
+		t.Fatalf("launches %d, want 1", n)
+	}
+	h.restart()
+	h.s.Hold("held", h.now)
+	if r := activeReason(t, h, "report"); r.Reason != reasonRestored {
+		t.Fatalf("reason %q, want %q", r.Reason, reasonRestored)
 	}
 }
