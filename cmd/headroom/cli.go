@@ -190,6 +190,8 @@ func (f *cliFlags) show(w io.Writer, v any, header []string, rows func() [][]str
 	if f.output == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		// For a terminal and jq, not a browser: "<= 1024" stays readable.
+		enc.SetEscapeHTML(false)
 		return enc.Encode(v)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

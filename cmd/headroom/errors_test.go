@@ -183,3 +183,15 @@ func TestCLIVersion(t *testing.T) {
 		t.Fatalf("--version: %s", a)
 	}
 }
+
+// TestCLIJSONOutputUnescaped: -o json keeps <, > and & as they are.
+func TestCLIJSONOutputUnescaped(t *testing.T) {
+	var out bytes.Buffer
+	f := &cliFlags{output: "json"}
+	if err := f.show(&out, map[string]string{"reason": "short of cpus: need > 0.5 & <= 1"}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if want := "{\n  \"reason\": \"short of cpus: need > 0.5 & <= 1\"\n}\n"; out.String() != want {
+		t.Fatalf("got %q, want %q", out.String(), want)
+	}
+}
