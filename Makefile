@@ -4,8 +4,9 @@ BIN       ?= bin/headroom
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/headroom-dev/headroom/exporter.Version=$(VERSION)
 PKGS      := ./...
-# The full benchmark suite (make bench, ~20 min on 2 cores) is for people; make
-# bench-quick, part of make test, only checks that every benchmark runs.
+# The full benchmark suite (make bench, about 20 minutes on an idle 2-core
+# machine) is for people; make bench-quick, part of make test, only checks
+# that every benchmark runs.
 BENCHTIME   ?= 1s
 BENCH_COUNT ?= 5
 # BENCH_NOTE goes into bench/results.md as the run's conditions, e.g.
@@ -24,7 +25,6 @@ BENCH_KEEP := ^(goos|goarch|pkg|cpu):|^Benchmark|^(PASS|FAIL|ok|---)|^ {4}
 # Quick mode: seconds instead of minutes, small clusters, a few spikes.
 QUICK_ENV := HEADROOM_COST_SECONDS=3 HEADROOM_SPIKES=3 HEADROOM_MASTER_AGENTS=500 \
 	HEADROOM_MASTER_SECONDS=3 HEADROOM_BENCH_AGENTS=1000
-DEMO_LISTEN ?= 127.0.0.1:5052
 
 .PHONY: all build test bench bench-quick demo lint clean
 

@@ -67,11 +67,51 @@ func (e *StatusError) Error() string {
 	if msg == "" {
 		msg = strings.TrimSpace(e.Raw)
 	}
-	if e.Body.Details != nil {
-		d, _ := json.Marshal(e.Body.Details)
-		msg += ": " + string(d)
+	if d := detailsText(e.Body.Details); d != "" {
+		msg += ": " + d
 	}
 	return fmt.Sprintf("%d %s: %s", e.Code, http.StatusText(e.Code), msg)
+}
+
+// detailsText renders an error's details for a terminal: a string as it
+// is (not re-quoted, so its own quotes read cleanly), field errors as
+// "path: reason; path: reason", anything else as JSON without HTML
+// escapes (a "\u003e" in place of ">" helps no one reading an error).
+func detailsText(d any) string {
+	switch v := d.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case []any:
+		var parts []string
+		for _, item := range v {
+			fe, ok := item.(map[string]any)
+			path, okPath := fe["path"].(string)
+			reasons, okErrs := fe["errors"].([]any)
+			if !ok || !okPath || !okErrs {
+				return rawJSON(d)
+			}
+			var rs []string
+			for _, r := range reasons {
+				rs = append(rs, fmt.Sprint(r))
+			}
+			parts = append(parts, path+": "+strings.Join(rs, ", "))
+		}
+		return strings.Join(parts, "; ")
+	default:
+		return rawJSON(d)
+	}
+}
+
+func rawJSON(v any) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // Do sends body (nil for none) as JSON and decodes the answer into out

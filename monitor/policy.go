@@ -12,9 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/go-units"
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
+
+	"github.com/headroom-dev/headroom/internal/resources"
 )
 
 // Policy is how cautious the monitor is. Every field has a default (see
@@ -124,7 +125,8 @@ type PressurePolicy struct {
 	CPUStarvationEvictAfter model.Duration `yaml:"cpu_starvation_evict_after"`
 }
 
-// Bytes is a byte count that reads "512MiB", "2GB" or a plain integer.
+// Bytes is a byte count that reads "512MiB" (2^20), "2GB" (10^9) or a
+// plain integer; see resources.ParseBytes.
 type Bytes uint64
 
 // UnmarshalYAML implements yaml.Unmarshaler.
@@ -140,12 +142,9 @@ func (b *Bytes) UnmarshalYAML(n *yaml.Node) error {
 		*b = Bytes(v)
 		return nil
 	}
-	v, err := units.RAMInBytes(s)
+	v, err := resources.ParseBytes(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a byte size like 512MiB: %w", s, err)
-	}
-	if v < 0 {
-		return fmt.Errorf("%q is negative", s)
+		return err
 	}
 	*b = Bytes(v)
 	return nil
@@ -248,13 +247,17 @@ func ParsePolicy(data []byte) (Policy, error) {
 	if len(root.Content) == 0 { // empty document: all defaults
 		return p, p.Validate()
 	}
-	if err := checkFields(root.Content[0], reflect.TypeOf(p), ""); err != nil {
-		return Policy{}, err
-	}
+	fieldErr := checkFields(root.Content[0], reflect.TypeOf(p), "")
+	// With unknown or mistyped fields the rest is still decoded and
+	// validated, so that one run reports every problem of the file: the
+	// bad fields keep their defaults and add no error of their own.
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&p); err != nil && !errors.Is(err, io.EOF) {
+	dec.KnownFields(fieldErr == nil)
+	if err := dec.Decode(&p); err != nil && !errors.Is(err, io.EOF) && fieldErr == nil {
 		return Policy{}, fmt.Errorf("invalid yaml: %w", err)
+	}
+	if fieldErr != nil {
+		return Policy{}, errors.Join(fieldErr, p.Validate())
 	}
 	return p, p.Validate()
 }

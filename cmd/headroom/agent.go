@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/headroom-dev/headroom/exporter"
 	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/internal/cgroup"
+	"github.com/headroom-dev/headroom/internal/dirlock"
 	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/monitor"
@@ -61,10 +61,17 @@ memory limit = harvestable memory or what tasks hold), runs the tasks the
 master places on this host in their own cgroups, evicts revocable tasks when
 the business needs memory back, and reports to the master.
 
-Everything it keeps lives in --work-dir: uninstalling is stopping it and
-deleting that directory. On SIGTERM it leaves tasks running for the next
-agent to re-adopt, unless --cleanup-on-stop is given. The agent starts and
-serves its API even while no master is reachable.`,
+Everything it keeps on disk lives in --work-dir, which it locks: a second
+agent on the same directory exits at once. The agent starts and serves its
+API even while no master is reachable.
+
+On SIGTERM without --cleanup-on-stop (the default) it leaves its tasks
+running, for the next agent on the same --work-dir to re-adopt: their
+processes and the batch cgroups stay, --batch-cgroup and one cgroup per task
+below it (cgroup v1: /sys/fs/cgroup/{cpu,cpuacct,memory}/BATCH_CGROUP; v2:
+/sys/fs/cgroup/BATCH_CGROUP). To uninstall, start the agent again with the
+same --work-dir and --batch-cgroup plus --cleanup-on-stop and stop it (it
+kills the tasks and removes those cgroups), then delete --work-dir.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := g.logger(cmd.ErrOrStderr())
@@ -80,7 +87,7 @@ serves its API even while no master is reachable.`,
 	fl.StringVar(&f.masters, "master", "", "comma-separated master URLs; the agent follows the leader and moves along the list when one is down (empty: standalone)")
 	fl.StringVar(&f.workDir, "work-dir", "/var/lib/headroom/agent", "directory for task sandboxes, checkpoints and the agent id")
 	fl.StringVar(&f.attributes, "attributes", "", "static attributes, k=v,k=v (the master may add dynamic ones)")
-	fl.StringVar(&f.dedicated, "dedicated", "", "non-revocable resources offered besides the harvest, e.g. cpus=2,mem=4GiB")
+	fl.StringVar(&f.dedicated, "dedicated", "", "non-revocable resources offered besides the harvest, e.g. cpus=2,mem=4GiB (GiB: 2^30 bytes, GB: 10^9)")
 	fl.StringVar(&f.hostname, "hostname", "", "hostname to register with (default: the host's)")
 	fl.StringVar(&f.advertise, "advertise-url", "", "URL the master uses to reach this agent's API (default: http://HOSTNAME:PORT of --listen)")
 	fl.Float64Var(&f.cpuFloor, "cpu-floor", 0.1, "lowest CFS quota of the batch cgroup, in cores: batch tasks crawl, never freeze")
@@ -94,7 +101,7 @@ serves its API even while no master is reachable.`,
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the agent's credential, sent to the master (a master's generated one is DATA_DIR/credentials/agent.token); also required by the local API unless --api-token-file")
 	fl.StringVar(&f.apiTokenFile, "api-token-file", "", "file holding the bearer token the local API requires (except /metrics and /healthz): the master's --agent-api-token-file, for per-agent credentials (default: --token-file)")
 	fl.StringVar(&f.caFile, "ca-file", "", "PEM CA certificate to trust when the masters serve TLS")
-	fl.BoolVar(&f.cleanupOnStop, "cleanup-on-stop", false, "on stop, kill every task and remove the cgroups instead of leaving them for recovery")
+	fl.BoolVar(&f.cleanupOnStop, "cleanup-on-stop", false, "on stop, kill every task and remove the batch cgroups instead of leaving them running for the next agent to re-adopt (see above for what stays without it)")
 	return cmd
 }
 
@@ -129,13 +136,13 @@ func parseDedicated(s string) (resources.Resources, error) {
 		case "cpus":
 			c, err := strconv.ParseFloat(v, 64)
 			if err != nil {
-				return r, fmt.Errorf("--dedicated cpus=%q: %w", v, err)
+				return r, fmt.Errorf("--dedicated cpus: %q is not a number of cores", v)
 			}
 			r.CPUs = c
 		case "mem", "disk":
-			b, err := units.RAMInBytes(v)
+			b, err := resources.ParseBytes(v)
 			if err != nil {
-				return r, fmt.Errorf("--dedicated %s=%q: %w", k, v, err)
+				return r, fmt.Errorf("--dedicated %s: %w", k, err)
 			}
 			if k == "mem" {
 				r.MemBytes = b
@@ -201,17 +208,24 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 			return fmt.Errorf("--task-uid-range: %w", err)
 		}
 	}
-	h, err := cgroup.Open(cgroup.Config{Root: f.mon.cgroupRoot})
-	if err != nil {
-		return fmt.Errorf("the agent needs a cgroup hierarchy: %w", err)
-	}
 	// Traversable but not listable: tasks run as --task-user must reach
 	// their sandboxes below it.
 	if err := os.MkdirAll(f.workDir, 0o711); err != nil {
 		return fmt.Errorf("--work-dir: %w", err)
 	}
+	// Locked first: a second agent on this work dir would take the first
+	// one's identity (agent_id) and its tasks' checkpoints.
+	lock, err := dirlock.Acquire(f.workDir, "work dir", "agent")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	if err := os.Chmod(f.workDir, 0o711); err != nil {
 		return fmt.Errorf("--work-dir: %w", err)
+	}
+	h, err := cgroup.Open(cgroup.Config{Root: f.mon.cgroupRoot})
+	if err != nil {
+		return fmt.Errorf("the agent needs a cgroup hierarchy: %w", err)
 	}
 	if f.user != "-" && os.Geteuid() == 0 {
 		if err := checkTraversable(f.workDir); err != nil {
@@ -240,7 +254,7 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		return fmt.Errorf("--listen %s: %w", listen, err)
+		return listenError(f.mon.listenFlag, listen, err)
 	}
 	defer ln.Close()
 	advertise, err := advertiseURL(f.advertise, listen, ln.Addr())

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -133,8 +134,46 @@ func (f *cliFlags) run(fn func(ctx context.Context, c *api.Client, cmd *cobra.Co
 		if err != nil {
 			return err
 		}
-		return f.explain(fn(cmd.Context(), c, cmd, args))
+		return f.explain(reachError(c.URLs, fn(cmd.Context(), c, cmd, args)))
 	}
+}
+
+// unreachableError is a master that did not answer at all.
+type unreachableError struct {
+	masters []string
+	reason  string
+	err     error
+}
+
+func (e *unreachableError) Error() string {
+	what := "master " + e.masters[0]
+	if len(e.masters) > 1 {
+		what = "any master of " + strings.Join(e.masters, ", ")
+	}
+	return fmt.Sprintf("cannot reach %s (%s): is headroom master running? set --master or HEADROOM_MASTER", what, e.reason)
+}
+
+func (e *unreachableError) Unwrap() error { return e.err }
+
+// reachError turns a transport failure (no answer from any master) into
+// one that says which masters were tried and what to check; answers from
+// a master, and every other error, pass unchanged.
+func reachError(masters []string, err error) error {
+	var se *api.StatusError
+	var ue *url.Error
+	if err == nil || errors.As(err, &se) || !errors.As(err, &ue) {
+		return err
+	}
+	var reason string
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		reason = "connection refused"
+	case ue.Timeout():
+		reason = "timed out"
+	default:
+		reason = ue.Err.Error()
+	}
+	return &unreachableError{masters: masters, reason: reason, err: err}
 }
 
 // readDefinition reads a JSON definition from a file, or from stdin for
@@ -151,6 +190,8 @@ func (f *cliFlags) show(w io.Writer, v any, header []string, rows func() [][]str
 	if f.output == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		// For a terminal and jq, not a browser: "<= 1024" stays readable.
+		enc.SetEscapeHTML(false)
 		return enc.Encode(v)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -45,8 +46,11 @@ on the harvested capacity. The URLs to look at are printed. Ctrl-C stops
 everything, kills the app's tasks and removes the cgroups and the temporary
 directory. Needs root (cgroups).
 
-The demo's policy grows the estimate after 5 s instead of a minute, so the
-app starts quickly.`,
+The sample app is revocable: it runs only once the agent harvests capacity
+the host leaves idle. The demo's policy lets the estimate grow after 5 s
+instead of a minute, but how soon there is harvest depends on the host;
+until the app runs, the demo prints every few seconds what the agent
+harvests and where the app stands.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := g.logger(cmd.ErrOrStderr())
@@ -80,9 +84,9 @@ func runDemo(ctx context.Context, f *demoFlags, log *slog.Logger, out io.Writer)
 	grp, gctx := errgroup.WithContext(ctx)
 	masterURL := make(chan string, 1)
 	grp.Go(func() error {
-		return runMaster(gctx, &masterFlags{listen: f.masterListen, dataDir: dir + "/master",
+		return runMaster(gctx, &masterFlags{listen: f.masterListen, listenFlag: "master-listen", dataDir: dir + "/master",
 			heartbeatInterval: time.Second, agentTimeout: 10 * time.Second, electionTTL: 2 * time.Second},
-			log.With("component", "master"), func(u string) { masterURL <- u })
+			demoLog(log, "master"), func(u string) { masterURL <- u })
 	})
 	var mURL string
 	select {
@@ -102,8 +106,8 @@ func runDemo(ctx context.Context, f *demoFlags, log *slog.Logger, out io.Writer)
 	grp.Go(func() error {
 		af := &agentFlags{masters: mURL, workDir: dir + "/agent", hostname: "localhost", cpuFloor: 0.1,
 			cleanupOnStop: true, policy: &policy, tokenFile: auth.TokenFile(creds, auth.Agent)}
-		af.mon = monitorFlags{listen: f.agentListen, procRoot: "/proc", cgroupRoot: "/sys/fs/cgroup", batchCgroup: "headroom-demo/batch"}
-		return runAgent(gctx, af, log.With("component", "agent"), func(a net.Addr) { agentAddr <- a })
+		af.mon = monitorFlags{listen: f.agentListen, listenFlag: "agent-listen", procRoot: "/proc", cgroupRoot: "/sys/fs/cgroup", batchCgroup: "headroom-demo/batch"}
+		return runAgent(gctx, af, demoLog(log, "agent"), func(a net.Addr) { agentAddr <- a })
 	})
 	var aAddr net.Addr
 	select {
@@ -126,16 +130,155 @@ headroom demo is running (Ctrl-C stops it and cleans up):
   estimate        http://%[2]s/api/v1/estimate
 The APIs need a credential (metrics do not); the CLI takes the operator's:
   export HEADROOM_TOKEN_FILE=%[3]s
-  headroom apps ls --master %[1]s
+  headroom apps ls --master %[1]s; headroom tasks ls --master %[1]s
   curl -H "Authorization: Bearer $(cat %[3]s)" %[1]s/api/v1/state
   curl -H "Authorization: Bearer $(cat %[4]s)" http://%[2]s/api/v1/estimate
-The sample app starts once the estimate has grown (about 5 s).
+The sample app is revocable: it starts once the agent harvests idle capacity.
 `, mURL, aAddr, auth.TokenFile(creds, auth.Operator), auth.TokenFile(creds, auth.Agent))
-		return nil
+		agentToken, err := auth.ReadToken(auth.TokenFile(creds, auth.Agent))
+		if err != nil {
+			return err
+		}
+		return demoProgress(gctx, out, demoEndpoints{masterURL: mURL, masterToken: operatorToken,
+			agentURL: "http://" + aAddr.String(), agentToken: agentToken}, demoTick)
 	})
 	err = grp.Wait()
 	fmt.Fprintln(out, "headroom demo stopped; tasks killed, cgroups removed")
 	return err
+}
+
+// demoLog tells the demo's master and agent apart in their shared log by
+// "process": "component" is the key their parts (store, executor) set
+// themselves, and slog would print it twice.
+func demoLog(log *slog.Logger, process string) *slog.Logger {
+	return log.With("process", process)
+}
+
+// demoTick is how often the demo reports progress.
+const demoTick = 3 * time.Second
+
+// demoStatus is what the demo reads of the app and the agent.
+type demoStatus struct {
+	harvestCPUs float64
+	harvestMem  uint64
+	cpuReason   string
+	running     int
+	staged      int
+	waiting     int
+	reason      string
+	err         error
+}
+
+// line is the progress line for the terminal.
+func (s demoStatus) line() string {
+	if s.err != nil {
+		return "waiting: " + s.err.Error()
+	}
+	harvest := fmt.Sprintf("harvest now %.2f cpus, %.0f MiB", s.harvestCPUs, float64(s.harvestMem)/(1<<20))
+	if s.cpuReason != "" {
+		harvest += " (cpu bound by " + s.cpuReason + ")"
+	}
+	app := fmt.Sprintf("/demo/harvester: %d running, %d staged, %d waiting", s.running, s.staged, s.waiting)
+	if s.reason != "" {
+		app += ": " + s.reason
+	}
+	if s.running > 0 {
+		return "running: " + harvest + "; " + app
+	}
+	return "waiting: " + harvest + "; " + app
+}
+
+// demoEndpoints are the APIs the demo's progress reads, with their
+// credentials.
+type demoEndpoints struct {
+	masterURL, masterToken string
+	agentURL, agentToken   string
+}
+
+// demoProgress prints a progress line every tick while the sample app is
+// not running, and one line each time it starts or stops running, until
+// ctx is done.
+func demoProgress(ctx context.Context, out io.Writer, ep demoEndpoints, tick time.Duration) error {
+	client := &http.Client{Timeout: 5 * time.Second}
+	wasRunning := false
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		st := readDemoStatus(ctx, client, ep)
+		if ctx.Err() != nil {
+			return nil
+		}
+		switch running := st.err == nil && st.running > 0; {
+		case running && !wasRunning:
+			fmt.Fprintln(out, st.line())
+			fmt.Fprintln(out, "the sample app runs on harvested capacity; Ctrl-C stops the demo")
+		case !running:
+			fmt.Fprintln(out, st.line())
+		}
+		wasRunning = st.err == nil && st.running > 0
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func readDemoStatus(ctx context.Context, client *http.Client, ep demoEndpoints) demoStatus {
+	var st demoStatus
+	var est struct {
+		CPUs      float64 `json:"harvestable_cpus"`
+		Mem       uint64  `json:"harvestable_mem_bytes"`
+		CPUReason string  `json:"cpu_reason"`
+	}
+	if st.err = getDemoJSON(ctx, client, ep.agentURL+"/api/v1/estimate", ep.agentToken, &est); st.err != nil {
+		return st
+	}
+	st.harvestCPUs, st.harvestMem, st.cpuReason = est.CPUs, est.Mem, est.CPUReason
+	var app struct {
+		App struct {
+			Running     int    `json:"tasksRunning"`
+			Staged      int    `json:"tasksStaged"`
+			Waiting     int    `json:"tasksWaiting"`
+			Reason      string `json:"reason"`
+			LastFailure string `json:"lastTaskFailure"`
+		} `json:"app"`
+	}
+	if st.err = getDemoJSON(ctx, client, ep.masterURL+"/v2/apps/demo/harvester", ep.masterToken, &app); st.err != nil {
+		return st
+	}
+	st.running, st.staged, st.waiting = app.App.Running, app.App.Staged, app.App.Waiting
+	st.reason = app.App.Reason
+	if st.reason == "" && app.App.LastFailure != "" {
+		st.reason = "last failure: " + app.App.LastFailure
+	}
+	return st
+}
+
+func getDemoJSON(ctx context.Context, client *http.Client, url, token string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	return nil
 }
 
 // deployDemoApp posts the sample app, retrying while the master is still

@@ -89,13 +89,25 @@ func newJobsCommand() *cobra.Command {
 	})
 
 	add := &cobra.Command{
-		Use:   "add -f FILE",
-		Short: "Create a job from a JSON file, or replace its definition if it exists ('-f -' reads stdin)",
-		Args:  cobra.NoArgs,
+		Use:   "add FILE",
+		Short: "Create a job from a JSON file, or replace its definition if it exists ('-' reads stdin)",
+		Args:  cobra.MaximumNArgs(1),
 	}
-	file := add.Flags().StringP("file", "f", "", "JSON job definition ('-' for stdin)")
-	_ = add.MarkFlagRequired("file")
-	add.RunE = f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
+	// -f is what the command took first; FILE reads like apps deploy.
+	flagFile := add.Flags().StringP("file", "f", "", "JSON job definition ('-' for stdin); same as the FILE argument")
+	_ = add.Flags().MarkHidden("file")
+	add.RunE = f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		var file *string
+		switch {
+		case len(args) == 1 && *flagFile != "":
+			return fmt.Errorf("give the job file once: as FILE or with -f, not both")
+		case len(args) == 1:
+			file = &args[0]
+		case *flagFile != "":
+			file = flagFile
+		default:
+			return fmt.Errorf("no job file: headroom jobs add FILE ('-' reads stdin)")
+		}
 		data, err := readDefinition(cmd, *file)
 		if err != nil {
 			return fmt.Errorf("reading the job: %w", err)

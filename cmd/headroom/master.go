@@ -2,24 +2,30 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/headroom-dev/headroom/exporter"
+	"github.com/headroom-dev/headroom/internal/dirlock"
 	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/master"
 	"github.com/headroom-dev/headroom/master/store"
 )
 
 type masterFlags struct {
-	listen            string
+	listen string
+	// listenFlag names the listen address in errors: "listen", or the
+	// demo's "master-listen".
+	listenFlag        string
 	webConfig         string
 	dataDir           string
 	etcdEndpoints     string
@@ -34,6 +40,7 @@ type masterFlags struct {
 	electionTTL       time.Duration
 	fwFailover        time.Duration
 	fwHeartbeat       time.Duration
+	stopTimeout       time.Duration
 }
 
 func newMasterCommand(g *globalFlags) *cobra.Command {
@@ -51,16 +58,25 @@ The master keeps the agent registry, offers the agents' harvested
 (revocable) and dedicated capacity to frameworks with hierarchical DRF, and
 runs Marathon-style long-running apps (/v2/apps) and periodic jobs
 (/v1/jobs). External frameworks subscribe on /api/v1/scheduler, a Mesos
-v1-style scheduler API (docs/frameworks.md).`,
+v1-style scheduler API (docs/frameworks.md).
+
+With the embedded etcd the master locks --data-dir: a second master on the
+same directory exits at once, naming the holder's pid. On SIGTERM or SIGINT
+it stops within --stop-timeout (10 s by default), or exits with status 1
+and says so.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := g.logger(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			return runMaster(cmd.Context(), f, log, nil)
+			return stopWithin(cmd.Context(), f.stopTimeout, log, os.Exit, func() error {
+				return runMaster(cmd.Context(), f, log, nil)
+			})
 		},
 	}
+	cmd.Flags().DurationVar(&f.stopTimeout, "stop-timeout", 10*time.Second,
+		"after SIGTERM or SIGINT the master exits within this long: past it, it logs and exits with status 1 even if a step (say an unreachable etcd) still hangs")
 	f.register(cmd)
 	return cmd
 }
@@ -103,27 +119,75 @@ func advertiseURL(flag, listen string, bound net.Addr) (string, error) {
 	return "http://" + net.JoinHostPort(host, port), nil
 }
 
+// stopWithin runs run and, once ctx is done, gives it bound to return:
+// past that it logs why and calls exit(1), so that no stuck step (an etcd
+// that does not answer, a store still opening) keeps a stopped process
+// alive.
+func stopWithin(ctx context.Context, bound time.Duration, log *slog.Logger, exit func(int), run func() error) error {
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+		}
+		t := time.NewTimer(bound)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+			log.Error("did not stop in time after the signal; exiting now", "stop_timeout", bound)
+			exit(1)
+		}
+	}()
+	return run()
+}
+
+// listenError names the flag of an address that could not be bound and,
+// when it is taken, what to do.
+func listenError(flag, addr string, err error) error {
+	if flag == "" {
+		flag = "listen"
+	}
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("--%s %s: the address is in use (another headroom running?); stop it or choose another --%s: %w", flag, addr, flag, err)
+	}
+	return fmt.Errorf("--%s %s: %w", flag, addr, err)
+}
+
 // runMaster runs a master until ctx is done. ready, when set, receives the
 // advertised URL once serving.
 func runMaster(ctx context.Context, f *masterFlags, log *slog.Logger, ready func(url string)) error {
+	cfg := store.Config{DataDir: f.dataDir, Logger: log}
+	if f.etcdEndpoints != "" {
+		cfg.Endpoints = strings.Split(f.etcdEndpoints, ",")
+	} else {
+		if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
+			return fmt.Errorf("--data-dir: %w", err)
+		}
+		// Locked before anything else: a second master on the same
+		// embedded etcd would otherwise wait on etcd's own database lock
+		// forever, with its port bound and nothing said.
+		lock, err := dirlock.Acquire(f.dataDir, "data dir", "master")
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
+	}
+	// After the lock: the credentials live in the data dir too.
 	creds, agentToken, err := masterCredentials(f, log)
 	if err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
-		return fmt.Errorf("--listen %s: %w", f.listen, err)
+		return listenError(f.listenFlag, f.listen, err)
 	}
 	defer ln.Close()
 	advertise, err := advertiseURL(f.advertise, f.listen, ln.Addr())
 	if err != nil {
 		return err
-	}
-	cfg := store.Config{DataDir: f.dataDir, Logger: log}
-	if f.etcdEndpoints != "" {
-		cfg.Endpoints = strings.Split(f.etcdEndpoints, ",")
-	} else if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
-		return fmt.Errorf("--data-dir: %w", err)
 	}
 	st, err := store.Open(ctx, cfg)
 	if err != nil {

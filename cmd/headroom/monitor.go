@@ -21,7 +21,10 @@ import (
 // monitorFlags are the flags of `headroom monitor`; the agent reuses them
 // because it hosts the monitor in-process.
 type monitorFlags struct {
-	listen      string
+	listen string
+	// listenFlag names the listen address in errors: "listen", or the
+	// demo's "agent-listen".
+	listenFlag  string
 	webConfig   string
 	policyFile  string
 	record      string
@@ -167,6 +170,12 @@ func runMonitor(ctx context.Context, f *monitorFlags, log *slog.Logger, ready fu
 	if err != nil {
 		return err
 	}
+	// Bound first, so that a taken port is the first and only thing said.
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return listenError(f.listenFlag, f.listen, err)
+	}
+	defer ln.Close()
 	m, rec, _, err := f.build(log, obs)
 	if err != nil {
 		return err
@@ -187,7 +196,7 @@ func runMonitor(ctx context.Context, f *monitorFlags, log *slog.Logger, ready fu
 	grp.Go(func() error { return releaseInitPagesLater(ctx, log) })
 	grp.Go(func() error {
 		return httpserver.Serve(ctx, httpserver.Config{
-			Listen: f.listen, WebConfigFile: f.webConfig, Handler: mux, Logger: log,
+			Listener: ln, WebConfigFile: f.webConfig, Handler: mux, Logger: log,
 			Ready: func(a net.Addr) {
 				log.Info("monitor serving", "metrics", fmt.Sprintf("http://%s/metrics", a), "policy", f.policyFile, "record", f.record)
 				if ready != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/headroom-dev/headroom/exporter"
 )
 
 // globalFlags are shared by every subcommand.
@@ -29,7 +31,9 @@ at its /metrics; tune the policy with 'headroom policy check'; then run
 agents and a master to put batch work on the harvested capacity.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       exporter.Version,
 	}
+	root.SetVersionTemplate(versionLine())
 	root.PersistentFlags().StringVar(&g.logLevel, "log.level", "info", "log level: debug, info, warn or error")
 	root.PersistentFlags().StringVar(&g.logFormat, "log.format", "logfmt", "log format: logfmt or json")
 	root.AddCommand(

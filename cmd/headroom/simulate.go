@@ -15,6 +15,7 @@ import (
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
+	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/monitor"
 	"github.com/headroom-dev/headroom/sim"
 )
@@ -51,7 +52,7 @@ Definitions: docs/simulate.md.`,
 	fl.StringVar(&f.format, "format", "auto", "trace format: auto, "+strings.Join(sim.Formats(), ", "))
 	fl.StringArrayVar(&f.policies, "policy", nil, "policy file (repeatable); none runs the built-in default policy")
 	fl.Float64Var(&f.cores, "cores", 64, "host cores the trace is scaled to (a recording's own size unless set)")
-	fl.StringVar(&f.memory, "memory", "256GiB", "host memory the trace is scaled to, e.g. 256GiB (a recording's own size unless set)")
+	fl.StringVar(&f.memory, "memory", "256GiB", "host memory the trace is scaled to, e.g. 256GiB (2^30 bytes) or 256GB (10^9) (a recording's own size unless set)")
 	fl.StringVarP(&f.output, "output", "o", "table", "output: table or json")
 	fl.StringVar(&f.plot, "plot", "", "also write an SVG plot of load, harvests and interference to this file")
 	_ = cmd.MarkFlagRequired("trace")
@@ -73,7 +74,7 @@ func runSimulate(cmd *cobra.Command, f *simulateFlags) error {
 	if f.cores <= 0 || math.IsNaN(f.cores) || math.IsInf(f.cores, 0) {
 		return fmt.Errorf("--cores: must be > 0, got %v", f.cores)
 	}
-	mem, err := units.RAMInBytes(f.memory)
+	mem, err := resources.ParseBytes(f.memory)
 	if err != nil {
 		return fmt.Errorf("--memory: %w", err)
 	}

@@ -15,8 +15,14 @@ func newVersionCommand() *cobra.Command {
 		Short: "Print the headroom version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "headroom %s (%s)\n", exporter.Version, runtime.Version())
+			_, err := fmt.Fprint(cmd.OutOrStdout(), versionLine())
 			return err
 		},
 	}
+}
+
+// versionLine is what both `headroom version` and `headroom --version`
+// print.
+func versionLine() string {
+	return fmt.Sprintf("headroom %s (%s)\n", exporter.Version, runtime.Version())
 }

@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -43,6 +44,8 @@ type config struct {
 	report                     string
 	commands                   []string
 	timeout                    time.Duration
+	// progress is how often it says it is waiting for offers.
+	progress time.Duration
 }
 
 func main() {
@@ -66,7 +69,13 @@ func main() {
 			log.Error("writing the report", "err", err)
 		}
 	}
-	if runErr != nil {
+	switch {
+	case runErr == nil:
+	case errors.Is(runErr, context.Canceled):
+		// Ctrl-C or SIGTERM: what the user asked for, not a failure.
+		log.Info("stopped by signal; the master keeps this framework's tasks until its failover timeout",
+			"framework", q.frameworkID(), "failover_timeout", cfg.failover)
+	default:
 		log.Error("batch queue stopped", "err", runErr)
 		os.Exit(1)
 	}
@@ -87,6 +96,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.maxAttempts, "max-attempts", 3, "launches of a command before it counts as failed")
 	fs.StringVar(&cfg.report, "report", "", "write a JSON report of what happened to this file at exit")
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "give up after this long (0: never)")
+	fs.DurationVar(&cfg.progress, "progress", 10*time.Second, "while commands wait and no offer comes, say so this often, with what the master reports")
 	count := fs.Int("count", 0, "run --command this many times ($TASK_INDEX tells them apart)")
 	command := fs.String("command", "", "the command for --count")
 	file := fs.String("commands", "", "file with one command per line")
@@ -130,6 +140,8 @@ func parseFlags(args []string) (config, error) {
 		return cfg, errors.New("--cpus and --mem must be > 0")
 	case cfg.maxAttempts < 1:
 		return cfg, errors.New("--max-attempts must be >= 1")
+	case cfg.progress <= 0:
+		return cfg, errors.New("--progress must be > 0")
 	}
 	return cfg, nil
 }
@@ -183,6 +195,18 @@ type queue struct {
 	// revive is set when a command returns to the queue: the offers
 	// declined with a filter meanwhile are wanted again.
 	revive bool
+	// api reads the master's view when no offer comes.
+	api *api.Client
+	// lastOffer (unix ns), waiting (commands pending) and fwID are shared
+	// with the progress reporter, which runs beside the event loop.
+	lastOffer atomic.Int64
+	waiting   atomic.Int64
+	fwID      atomic.Value
+}
+
+func (q *queue) frameworkID() string {
+	id, _ := q.fwID.Load().(string)
+	return id
 }
 
 func newQueue(cfg config, log *slog.Logger) *queue {
@@ -211,6 +235,19 @@ func (q *queue) run(ctx context.Context) error {
 		return err
 	}
 	q.client = scheduler.NewClient(c)
+	q.api = c
+	q.lastOffer.Store(time.Now().UnixNano())
+	q.waiting.Store(int64(len(q.pending)))
+	pctx, stopProgress := context.WithCancel(ctx)
+	progressDone := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		q.reportProgress(pctx)
+	}()
+	defer func() {
+		stopProgress()
+		<-progressDone
+	}()
 	backoff := 250 * time.Millisecond
 	for {
 		sess, err := q.subscribe(ctx)
@@ -254,6 +291,7 @@ func (q *queue) subscribe(ctx context.Context) (*scheduler.Session, error) {
 		return nil, err
 	}
 	q.rep.FrameworkID = sess.FrameworkID
+	q.fwID.Store(sess.FrameworkID)
 	q.rep.Subscriptions++
 	q.log.Info("subscribed", "framework", sess.FrameworkID, "master", sess.Leader(), "subscription", q.rep.Subscriptions)
 	// After a reconnection, ask where the launched commands stand: updates
@@ -293,6 +331,7 @@ func (q *queue) serve(ctx context.Context, sess *scheduler.Session) (bool, error
 				agents[i] = o.Hostname
 			}
 			q.log.Info("offers", "agents", agents, "pending", len(q.pending))
+			q.lastOffer.Store(time.Now().UnixNano())
 			q.offers(ctx, sess, ev.Offers.Offers)
 		case scheduler.EventUpdate:
 			q.update(ev.Update.Status)
@@ -302,6 +341,7 @@ func (q *queue) serve(ctx context.Context, sess *scheduler.Session) (bool, error
 		case scheduler.EventRescind:
 			q.log.Info("offer rescinded", "offer", ev.Rescind.OfferID.Value)
 		}
+		q.waiting.Store(int64(len(q.pending)))
 		if q.revive {
 			q.revive = false
 			q.rep.Revives = append(q.rep.Revives, time.Now())
@@ -416,6 +456,65 @@ func (q *queue) update(st scheduler.TaskStatus) {
 		q.pending = append(q.pending, t.Index)
 		q.revive = true
 	}
+}
+
+// reportProgress says, every --progress while commands wait and no offer
+// has come for that long, that the queue is waiting and what the master
+// reports, so that a queue with nothing to run on is never silent.
+func (q *queue) reportProgress(ctx context.Context) {
+	t := time.NewTicker(q.cfg.progress)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		since := time.Since(time.Unix(0, q.lastOffer.Load()))
+		if n := q.waiting.Load(); n > 0 && since >= q.cfg.progress {
+			q.log.Info("waiting for offers", "pending", n, "no_offer_for", since.Round(time.Second), "why", q.whyNoOffers(ctx))
+		}
+	}
+}
+
+// whyNoOffers is the master's reason for this framework when it gives
+// one, else what its state says of the capacity this framework can use.
+func (q *queue) whyNoOffers(ctx context.Context) string {
+	var fws []struct {
+		ID     string `json:"id"`
+		Reason string `json:"reason"`
+	}
+	if err := q.api.Do(ctx, "GET", "/api/v1/frameworks", nil, &fws); err != nil {
+		return "cannot ask the master: " + err.Error()
+	}
+	for _, fw := range fws {
+		if fw.ID == q.frameworkID() && fw.Reason != "" {
+			return fw.Reason
+		}
+	}
+	var st struct {
+		Agents map[string]int `json:"agents"`
+		Pools  map[string]struct {
+			Total resources.Resources `json:"total"`
+			Used  resources.Resources `json:"used"`
+		} `json:"pools"`
+	}
+	if err := q.api.Do(ctx, "GET", "/api/v1/state", nil, &st); err != nil {
+		return "cannot ask the master: " + err.Error()
+	}
+	if st.Agents["active"] == 0 {
+		return "the master has no active agent"
+	}
+	free := func(pool string) string {
+		p := st.Pools[pool]
+		f := p.Total.Sub(p.Used)
+		return fmt.Sprintf("%s pool %.2f cpus, %d MiB free", pool, f.CPUs, f.MemBytes>>20)
+	}
+	need := fmt.Sprintf("each command needs %.2f cpus, %.0f MiB", q.cfg.cpus, q.cfg.memMB)
+	if !q.cfg.revocable {
+		return free("dedicated") + "; " + need + " (--revocable=false: dedicated capacity only)"
+	}
+	return free("revocable") + ", " + free("dedicated") + "; " + need
 }
 
 func (q *queue) writeReport(path string) error {

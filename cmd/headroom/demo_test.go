@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/headroom-dev/headroom/internal/testutil"
+)
+
+// syncBuffer is a bytes.Buffer the progress goroutine and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDemoProgressSaysWhy: while the sample app waits, the demo prints the
+// harvest and the app's state with the master's reason; once it runs, it
+// says so once.
+func TestDemoProgressSaysWhy(t *testing.T) {
+	var polls atomic.Int32
+	agent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/estimate" || r.Header.Get("Authorization") != "Bearer agent-token" {
+			http.NotFound(w, r)
+			return
+		}
+		if polls.Load() < 3 {
+			io.WriteString(w, `{"harvestable_cpus":0,"harvestable_mem_bytes":0,"cpu_reason":"grow_wait"}`)
+			return
+		}
+		io.WriteString(w, `{"harvestable_cpus":0.5,"harvestable_mem_bytes":268435456,"cpu_reason":"predicted_peak"}`)
+	}))
+	t.Cleanup(agent.Close)
+	master := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v2/apps/demo/harvester" || r.Header.Get("Authorization") != "Bearer operator-token" {
+			http.NotFound(w, r)
+			return
+		}
+		if polls.Add(1) <= 3 {
+			io.WriteString(w, `{"app":{"tasksRunning":0,"tasksStaged":0,"tasksWaiting":1,"reason":"no offer fits: short of cpus"}}`)
+			return
+		}
+		io.WriteString(w, `{"app":{"tasksRunning":1,"tasksStaged":0,"tasksWaiting":0}}`)
+	}))
+	t.Cleanup(master.Close)
+
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- demoProgress(ctx, out, demoEndpoints{masterURL: master.URL, masterToken: "operator-token",
+			agentURL: agent.URL, agentToken: "agent-token"}, 10*time.Millisecond)
+	}()
+	testutil.Eventually(t, 10*time.Second, 10*time.Millisecond, func() bool {
+		return polls.Load() > 6
+	}, "the demo polled after the app started")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := "waiting: harvest now 0.00 cpus, 0 MiB (cpu bound by grow_wait); /demo/harvester: 0 running, 0 staged, 1 waiting: no offer fits: short of cpus\n" +
+		"waiting: harvest now 0.00 cpus, 0 MiB (cpu bound by grow_wait); /demo/harvester: 0 running, 0 staged, 1 waiting: no offer fits: short of cpus\n" +
+		"waiting: harvest now 0.00 cpus, 0 MiB (cpu bound by grow_wait); /demo/harvester: 0 running, 0 staged, 1 waiting: no offer fits: short of cpus\n" +
+		"running: harvest now 0.50 cpus, 256 MiB (cpu bound by predicted_peak); /demo/harvester: 1 running, 0 staged, 0 waiting\n" +
+		"the sample app runs on harvested capacity; Ctrl-C stops the demo\n"
+	if got := out.String(); got != want {
+		t.Fatalf("demo progress:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestDemoPortInUse: a taken port is reported with the demo's own flag.
+func TestDemoPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	addr := l.Addr().String()
+	err = runDemo(context.Background(), &demoFlags{masterListen: addr, agentListen: freeAddr(t)},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	if err == nil {
+		t.Fatal("demo started on a taken port")
+	}
+	want := "--master-listen " + addr + ": the address is in use (another headroom running?); stop it or choose another --master-listen: listen tcp " + addr + ": bind: address already in use"
+	if err.Error() != want {
+		t.Fatalf("error:\n%s\nwant:\n%s", err, want)
+	}
+	if lerr := listenError("agent-listen", "127.0.0.1:5051", err); !strings.HasPrefix(lerr.Error(), "--agent-listen 127.0.0.1:5051: ") {
+		t.Fatalf("agent port error: %v", lerr)
+	}
+}
+
+// TestMonitorPortInUse: the monitor says its port is taken and nothing
+// else: no "monitor stopped" before the reason.
+func TestMonitorPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	addr := l.Addr().String()
+	root := newRootCommand()
+	var logs bytes.Buffer
+	root.SetErr(&logs)
+	root.SetOut(io.Discard)
+	root.SetArgs([]string{"monitor", "--listen", addr})
+	err = root.ExecuteContext(context.Background())
+	want := "--listen " + addr + ": the address is in use (another headroom running?); stop it or choose another --listen: listen tcp " + addr + ": bind: address already in use"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error: %v\nwant: %s", err, want)
+	}
+	if strings.Contains(logs.String(), "monitor stopped") {
+		t.Fatalf("the monitor logged before its error:\n%s", logs.String())
+	}
+}
+
+// TestDemoLogComponentOnce: a demo log line of a part of the agent names
+// its component once.
+func TestDemoLogComponentOnce(t *testing.T) {
+	var buf bytes.Buffer
+	log := demoLog(slog.New(slog.NewTextHandler(&buf, nil)), "agent")
+	log.With("component", "executor").Info("task started")
+	line := buf.String()
+	if strings.Count(line, "component=") != 1 || !strings.Contains(line, "process=agent") {
+		t.Fatalf("log line: %s", line)
+	}
+}
