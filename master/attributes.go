@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 )
 
 // Dynamic attributes. An agent brings its own (static) attributes; the
@@ -79,7 +79,7 @@ func (m *Master) setDynamic(hostname string, attrs map[string]string) {
 // SetAgentAttributes replaces the dynamic attributes of an agent's host
 // (PUT /api/v1/agents/{id}/attributes). They are written to etcd first.
 func (m *Master) SetAgentAttributes(ctx context.Context, agentID string, attrs map[string]string) (AgentView, error) {
-	if err := api.ValidateAttributes(attrs); err != nil {
+	if err := agentproto.ValidateAttributes(attrs); err != nil {
 		return AgentView{}, &inputError{err: err}
 	}
 	m.mu.Lock()
@@ -152,7 +152,7 @@ func (m *Master) watchAttributes(ctx context.Context, fromRev int64) error {
 			}
 			var attrs map[string]string
 			if !ev.Deleted {
-				if err := decodeJSON(ev.Value, &attrs); err != nil || api.ValidateAttributes(attrs) != nil {
+				if err := decodeJSON(ev.Value, &attrs); err != nil || agentproto.ValidateAttributes(attrs) != nil {
 					m.log.Warn("ignoring invalid attributes in etcd", "hostname", host, "err", err)
 					continue
 				}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/master/apps"
@@ -62,7 +63,7 @@ func (m *Master) routes(metrics http.Handler) (http.Handler, []string) {
 		httpserver.WriteJSON(w, http.StatusOK, body)
 	})
 	mux.HandleFunc("POST /api/v1/agents/register", func(w http.ResponseWriter, r *http.Request) {
-		var req api.RegisterRequest
+		var req agentproto.RegisterRequest
 		if !decode(w, r, &req) {
 			return
 		}
@@ -74,7 +75,7 @@ func (m *Master) routes(metrics http.Handler) (http.Handler, []string) {
 		httpserver.WriteJSON(w, http.StatusOK, resp)
 	})
 	mux.HandleFunc("POST /api/v1/agents/{id}/heartbeat", func(w http.ResponseWriter, r *http.Request) {
-		var hb api.Heartbeat
+		var hb agentproto.Heartbeat
 		if !decode(w, r, &hb) {
 			return
 		}

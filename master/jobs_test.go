@@ -15,6 +15,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/internal/testutil"
 	"github.com/headroom-dev/headroom/master/jobs"
@@ -230,8 +231,8 @@ func TestJobRunsEveryMinuteOnAnAgent(t *testing.T) {
 	base := tm.url
 	fa := startFakeAgent(t)
 	pool := resources.Resources{CPUs: 4, MemBytes: 8 * gib}
-	agentID := register(t, base, api.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Revocable: pool}).AgentID
-	loop := startAgentLoop(t, base, api.Heartbeat{AgentID: agentID, Revocable: pool}, 50*time.Millisecond)
+	agentID := register(t, base, agentproto.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Revocable: pool}).AgentID
+	loop := startAgentLoop(t, base, agentproto.Heartbeat{AgentID: agentID, Revocable: pool}, 50*time.Millisecond)
 
 	code, _, body := call(t, http.MethodPost, base+"/v1/jobs", `{
 		"id": "reports.daily",
@@ -348,7 +349,7 @@ func TestJobMissedDuringFailoverStartsOnce(t *testing.T) {
 	a, stopA := startClockedMaster(t, st, clock)
 	fa := startFakeAgent(t)
 	pool := resources.Resources{CPUs: 4, MemBytes: 8 * gib}
-	reg := api.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Revocable: pool}
+	reg := agentproto.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Revocable: pool}
 	reg.AgentID = register(t, a.url, reg).AgentID
 
 	code, _, body := call(t, http.MethodPost, a.url+"/v1/jobs", `{"id":"etl","run":{"cmd":"etl","cpus":0.5,"mem":64},
@@ -360,7 +361,7 @@ func TestJobMissedDuringFailoverStartsOnce(t *testing.T) {
 	clock.Advance(4*time.Minute + 29*time.Second) // 10:04:59
 	advanceUntil(t, clock, launched(1), "the 10:05 run never launched")
 	first := fa.Launches()[0]
-	if code, _, body := heartbeat(t, a.url, api.Heartbeat{AgentID: reg.AgentID, Revocable: pool, Updates: []api.TaskStatus{{
+	if code, _, body := heartbeat(t, a.url, agentproto.Heartbeat{AgentID: reg.AgentID, Revocable: pool, Updates: []api.TaskStatus{{
 		TaskID: first.ID, FrameworkID: JobsFrameworkID, State: api.TaskFinished, UUID: "f1", Timestamp: time.Now()}}}); code != http.StatusOK {
 		t.Fatalf("heartbeat: %d %s", code, body)
 	}
@@ -396,7 +397,7 @@ func TestJobMissedDuringFailoverStartsOnce(t *testing.T) {
 	// and the new leader adopts it.
 	stopB()
 	c, _ := startClockedMaster(t, st, clock)
-	reg.Tasks = []api.TaskReport{{Info: second, Status: api.TaskStatus{TaskID: second.ID, FrameworkID: JobsFrameworkID,
+	reg.Tasks = []agentproto.TaskReport{{Info: second, Status: api.TaskStatus{TaskID: second.ID, FrameworkID: JobsFrameworkID,
 		State: api.TaskRunning, Timestamp: time.Now()}}}
 	register(t, c.url, reg)
 	for range 10 {

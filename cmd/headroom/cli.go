@@ -18,7 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/auth"
 )
 
@@ -83,7 +83,7 @@ func (f *cliFlags) findToken(getenv func(string) string) (string, tokenSource, e
 // explain adds to a 401 or 403 which credential was sent and how to send
 // another.
 func (f *cliFlags) explain(err error) error {
-	var se *api.StatusError
+	var se *agentproto.StatusError
 	if !errors.As(err, &se) {
 		return err
 	}
@@ -99,13 +99,13 @@ func (f *cliFlags) explain(err error) error {
 	return err
 }
 
-func (f *cliFlags) client() (*api.Client, error) {
+func (f *cliFlags) client() (*agentproto.Client, error) {
 	token, src, err := f.findToken(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
 	f.token = src
-	c, err := api.NewClient(f.masters, token)
+	c, err := agentproto.NewClient(f.masters, token)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +124,7 @@ func (f *cliFlags) checkOutput() error {
 
 // run is the RunE of a command that talks to the masters: it checks
 // --output, builds the client and hands both to fn.
-func (f *cliFlags) run(fn func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+func (f *cliFlags) run(fn func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := f.checkOutput(); err != nil {
 			return err
@@ -182,7 +182,7 @@ func newAppsCommand() *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use: "deploy FILE", Short: "Create or update an app from a Marathon-style JSON file ('-' reads stdin)",
 		Args: cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error {
 			data, err := readDefinition(cmd, args[0])
 			if err != nil {
 				return fmt.Errorf("reading the app: %w", err)
@@ -207,7 +207,7 @@ func newAppsCommand() *cobra.Command {
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use: "ls", Short: "List apps", Args: cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, _ []string) error {
 			var out struct {
 				Apps []cliApp `json:"apps"`
 			}
@@ -226,7 +226,7 @@ func newAppsCommand() *cobra.Command {
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use: "scale ID N", Short: "Set an app's instance count", Args: cobra.ExactArgs(2),
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error {
 			n, err := strconv.Atoi(args[1])
 			if err != nil || n < 0 {
 				return fmt.Errorf("N: want a non-negative integer, got %q", args[1])
@@ -240,7 +240,7 @@ func newAppsCommand() *cobra.Command {
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use: "restart ID", Short: "Replace every task of an app", Args: cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error {
 			if err := c.Do(ctx, "POST", "/v2/apps/"+strings.Trim(args[0], "/")+"/restart", nil, nil); err != nil {
 				return err
 			}
@@ -250,7 +250,7 @@ func newAppsCommand() *cobra.Command {
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use: "rm ID", Short: "Delete an app and kill its tasks", Args: cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error {
 			if err := c.Do(ctx, "DELETE", "/v2/apps/"+strings.Trim(args[0], "/"), nil, nil); err != nil {
 				return err
 			}
@@ -274,7 +274,7 @@ func newAgentsCommand() *cobra.Command {
 	f.register(cmd)
 	cmd.AddCommand(&cobra.Command{
 		Use: "ls", Short: "List agents", Args: cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, _ []string) error {
 			var agents []struct {
 				ID        string `json:"id"`
 				Hostname  string `json:"hostname"`
@@ -309,7 +309,7 @@ hostname, overlay the agent's own attributes, reach the agent without a
 restart, and survive agent restarts and master failovers. An app instance
 whose constraint no longer holds is moved to a matching agent.`,
 		Args: cobra.MinimumNArgs(2),
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error {
 			var agents []cliAgent
 			if err := c.Do(ctx, "GET", "/api/v1/agents", nil, &agents); err != nil {
 				return err
@@ -352,7 +352,7 @@ func newTasksCommand() *cobra.Command {
 	f.register(cmd)
 	cmd.AddCommand(&cobra.Command{
 		Use: "ls", Short: "List tasks", Args: cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, _ []string) error {
 			var tasks []struct {
 				ID        string `json:"id"`
 				Framework string `json:"framework_id"`
@@ -375,7 +375,7 @@ func newTasksCommand() *cobra.Command {
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use: "kill ID", Short: "Kill a task (its framework decides whether to replace it)", Args: cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error {
 			if err := c.Do(ctx, "POST", "/api/v1/tasks/"+url.PathEscape(args[0])+"/kill", nil, nil); err != nil {
 				return err
 			}
@@ -390,7 +390,7 @@ func newLeaderCommand() *cobra.Command {
 	f := &cliFlags{}
 	cmd := &cobra.Command{
 		Use: "leader", Short: "Print the elected master", Args: cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, _ []string) error {
 			var out struct {
 				Leader string `json:"leader"`
 				Error  string `json:"error,omitempty"`

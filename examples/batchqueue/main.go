@@ -28,7 +28,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/internal/resources"
 )
@@ -206,7 +206,7 @@ func (q *queue) done() bool {
 // run subscribes, and subscribes again whenever the stream ends, until
 // every command has finished.
 func (q *queue) run(ctx context.Context) error {
-	c, err := api.NewClient(q.cfg.masters, q.cfg.token)
+	c, err := agentproto.NewClient(q.cfg.masters, q.cfg.token)
 	if err != nil {
 		return err
 	}
