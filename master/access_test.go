@@ -18,6 +18,7 @@ import (
 	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/internal/testutil"
+	"github.com/headroom-dev/headroom/master/store"
 )
 
 // Tokens of testCredentials, by credential id.
@@ -247,7 +248,7 @@ func TestAgentIdentityBinding(t *testing.T) {
 		t.Fatalf("heartbeat: %d %s", code, body)
 	}
 	var rec agentRecord
-	if found, err := tm.st.Get(context.Background(), kindAgents, id, &rec); err != nil || !found || rec.Credential != "agent" {
+	if found, err := tm.st.Docs(store.Agents).Get(context.Background(), id, &rec); err != nil || !found || rec.Credential != "agent" {
 		t.Fatalf("stored record %+v (found %v, %v): want it bound to credential \"agent\"", rec, found, err)
 	}
 	raw, _ := json.Marshal(rec)
@@ -369,7 +370,7 @@ func TestFrameworkIdentityBinding(t *testing.T) {
 		return code == http.StatusOK && got == id
 	}, "the framework re-subscribing with its own credential")
 	var rec frameworkRecord
-	if found, err := tm.st.Get(context.Background(), kindFrameworks, id, &rec); err != nil || !found || rec.Credential != "fw" {
+	if found, err := tm.st.Docs(store.Frameworks).Get(context.Background(), id, &rec); err != nil || !found || rec.Credential != "fw" {
 		t.Fatalf("stored framework %+v (found %v, %v): want it bound to credential fw", rec, found, err)
 	}
 }

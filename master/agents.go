@@ -11,6 +11,7 @@ import (
 	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/master/allocator"
+	"github.com/headroom-dev/headroom/master/store"
 )
 
 // errNotLeading is returned by state changes attempted on a standby (the
@@ -101,7 +102,7 @@ func (m *Master) Register(ctx context.Context, req agentproto.RegisterRequest) (
 	ag.pushAttrs = false
 	m.mu.Unlock()
 
-	if err := m.cfg.Store.Put(ctx, kindAgents, id, rec, m.election.Guard()); err != nil {
+	if err := m.cfg.Store.Docs(store.Agents).Put(ctx, id, rec, m.election.Guard()); err != nil {
 		return agentproto.RegisterResponse{}, fmt.Errorf("persisting agent %s: %w", id, err)
 	}
 	if !known {

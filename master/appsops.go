@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/store"
 )
 
 // DeploymentRef is what the app endpoints answer, as Marathon does.
@@ -148,7 +149,7 @@ func (m *Master) DeleteApp(ctx context.Context, id string) (DeploymentRef, error
 	if !ok {
 		return DeploymentRef{}, apps.NotFound(id)
 	}
-	if err := m.cfg.Store.Delete(ctx, kindApps, storeKey(id), m.election.Guard()); err != nil {
+	if err := m.cfg.Store.Docs(store.Apps).Delete(ctx, id, m.election.Guard()); err != nil {
 		return DeploymentRef{}, fmt.Errorf("%w: %w", errStore, err)
 	}
 	m.mu.Lock()

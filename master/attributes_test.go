@@ -10,6 +10,7 @@ import (
 	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/internal/testutil"
+	"github.com/headroom-dev/headroom/master/store"
 )
 
 // Dynamic attributes: set through the API, overlaid on the agent's own,
@@ -62,13 +63,13 @@ func TestDynamicAttributes(t *testing.T) {
 
 	// Persisted in etcd, per hostname.
 	var stored map[string]string
-	if ok, err := tm.st.Get(context.Background(), kindAttributes, attrKey("h1"), &stored); err != nil || !ok || stored["ssd"] != "yes" {
+	if ok, err := tm.st.Docs(store.Attributes).Get(context.Background(), "h1", &stored); err != nil || !ok || stored["ssd"] != "yes" {
 		t.Fatalf("stored attributes %v (found %v, %v)", stored, ok, err)
 	}
 
 	// Removing the attribute directly in etcd: the master sees it (watch)
 	// and moves the instance whose constraint no longer holds.
-	if err := tm.st.Put(context.Background(), kindAttributes, attrKey("h1"), map[string]string{"rack": "r9"}); err != nil {
+	if err := tm.st.Docs(store.Attributes).Put(context.Background(), "h1", map[string]string{"rack": "r9"}); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/store"
 )
 
 // maxBody caps every request body; registrations with many tasks are the
@@ -362,11 +362,8 @@ func toAppView(st apps.AppStatus) appView {
 	return v
 }
 
-// storeKey escapes an app id (which has slashes) into one store key.
-func storeKey(id string) string { return url.PathEscape(id) }
-
 func (m *Master) persistApp(ctx context.Context, app apps.App) error {
-	if err := m.cfg.Store.Put(ctx, kindApps, storeKey(app.ID), app, m.election.Guard()); err != nil {
+	if err := m.cfg.Store.Docs(store.Apps).Put(ctx, app.ID, app, m.election.Guard()); err != nil {
 		return fmt.Errorf("%w: %w", errStore, err)
 	}
 	return nil

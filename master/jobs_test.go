@@ -319,7 +319,7 @@ func TestJobRunsEveryMinuteOnAnAgent(t *testing.T) {
 	// are written by the loop, which runs on the fake clock.
 	var state jobs.State
 	advanceUntil(t, clock, func() bool {
-		found, err := tm.st.Get(context.Background(), kindJobState, "reports.daily", &state)
+		found, err := tm.st.Docs(store.JobState).Get(context.Background(), "reports.daily", &state)
 		return err == nil && found && len(state.History) >= 3
 	}, "the job's state never reached the store")
 	if got := state.LastScheduled["every-minute"]; got.Before(time.Date(2024, 5, 1, 10, 2, 0, 0, time.UTC)) {
@@ -333,7 +333,7 @@ func TestJobRunsEveryMinuteOnAnAgent(t *testing.T) {
 	if code, _, _ := call(t, http.MethodGet, base+"/v1/jobs/reports.daily", nil); code != http.StatusNotFound {
 		t.Errorf("GET of the deleted job: %d", code)
 	}
-	if found, _ := tm.st.Get(context.Background(), kindJobs, "reports.daily", &jobs.Record{}); found {
+	if found, _ := tm.st.Docs(store.Jobs).Get(context.Background(), "reports.daily", &jobs.Record{}); found {
 		t.Error("the deleted job is still in the store")
 	}
 }
@@ -367,7 +367,7 @@ func TestJobMissedDuringFailoverStartsOnce(t *testing.T) {
 	}
 	var state jobs.State
 	advanceUntil(t, clock, func() bool {
-		found, err := st.Get(context.Background(), kindJobState, "etl", &state)
+		found, err := st.Docs(store.JobState).Get(context.Background(), "etl", &state)
 		return err == nil && found && len(state.History) == 1
 	}, "the finished run never reached the store")
 
@@ -389,7 +389,7 @@ func TestJobMissedDuringFailoverStartsOnce(t *testing.T) {
 	}
 	runID := runs.Active[0].ID
 	advanceUntil(t, clock, func() bool {
-		found, err := st.Get(context.Background(), kindJobState, "etl", &state)
+		found, err := st.Docs(store.JobState).Get(context.Background(), "etl", &state)
 		return err == nil && found && len(state.Active) == 1 && state.Active[0].Attempts == 1
 	}, "the launched run never reached the store")
 

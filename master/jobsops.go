@@ -11,19 +11,16 @@ import (
 	"github.com/headroom-dev/headroom/master/allocator"
 	"github.com/headroom-dev/headroom/master/apps"
 	"github.com/headroom-dev/headroom/master/jobs"
+	"github.com/headroom-dev/headroom/master/store"
 )
 
 // JobsFrameworkID is the id of the built-in periodic jobs framework in the
 // allocator, the task infos and the metrics.
 const JobsFrameworkID = jobs.DefaultFrameworkID
 
-// Store kinds of the jobs framework: definitions are written by the API
-// handlers, run-time states by the loop, so the two never race on one
-// document.
-const (
-	kindJobs     = "jobs"
-	kindJobState = "jobstate"
-)
+// The jobs framework keeps two store kinds, store.Jobs and
+// store.JobState: definitions are written by the API handlers, run-time
+// states by the loop, so the two never race on one document.
 
 // jobsIO is the master's side of the jobs scheduler's persistence.
 type jobsIO struct {
@@ -48,7 +45,7 @@ func (m *Master) loadJobs(ctx context.Context, alloc *allocator.Allocator) (*job
 	}
 	var records []jobs.Record
 	uids := map[string]string{}
-	if err := m.cfg.Store.List(ctx, kindJobs, func(id string, raw []byte) error {
+	if err := m.cfg.Store.Docs(store.Jobs).List(ctx, func(id string, raw []byte) error {
 		var rec jobs.Record
 		if err := json.Unmarshal(raw, &rec); err != nil {
 			return fmt.Errorf("job %s: %w", id, err)
@@ -61,7 +58,7 @@ func (m *Master) loadJobs(ctx context.Context, alloc *allocator.Allocator) (*job
 	}
 	var states []jobs.State
 	var stale []string
-	if err := m.cfg.Store.List(ctx, kindJobState, func(id string, raw []byte) error {
+	if err := m.cfg.Store.Docs(store.JobState).List(ctx, func(id string, raw []byte) error {
 		var st jobs.State
 		if err := json.Unmarshal(raw, &st); err != nil {
 			return fmt.Errorf("state of job %s: %w", id, err)
@@ -76,7 +73,7 @@ func (m *Master) loadJobs(ctx context.Context, alloc *allocator.Allocator) (*job
 		return nil, fmt.Errorf("loading job states: %w", err)
 	}
 	for _, id := range stale {
-		if err := m.cfg.Store.Delete(ctx, kindJobState, id, m.election.Guard()); err != nil {
+		if err := m.cfg.Store.Docs(store.JobState).Delete(ctx, id, m.election.Guard()); err != nil {
 			m.log.Warn("removing the state of a deleted job", "job", id, "err", err)
 		}
 	}
@@ -177,7 +174,7 @@ func (m *Master) saveJobStates() {
 		}
 		inflight[id] = true
 		m.async(func(ctx context.Context) error {
-			err := m.cfg.Store.Put(ctx, kindJobState, id, p.State, m.election.Guard())
+			err := m.cfg.Store.Docs(store.JobState).Put(ctx, id, p.State, m.election.Guard())
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			delete(inflight, id)
@@ -277,7 +274,7 @@ func (m *Master) putJob(ctx context.Context, job jobs.Job, create bool) (jobs.Jo
 	if err != nil {
 		return jobs.JobStatus{}, err
 	}
-	if err := m.cfg.Store.Put(ctx, kindJobs, rec.Job.ID, rec, m.election.Guard()); err != nil {
+	if err := m.cfg.Store.Docs(store.Jobs).Put(ctx, rec.Job.ID, rec, m.election.Guard()); err != nil {
 		return jobs.JobStatus{}, fmt.Errorf("%w: %w", errStore, err)
 	}
 	if err := m.lockJobs(); err != nil {
@@ -302,10 +299,10 @@ func (m *Master) DeleteJob(ctx context.Context, id string) error {
 	if _, err := m.currentJob(id); err != nil {
 		return err
 	}
-	if err := m.cfg.Store.Delete(ctx, kindJobs, id, m.election.Guard()); err != nil {
+	if err := m.cfg.Store.Docs(store.Jobs).Delete(ctx, id, m.election.Guard()); err != nil {
 		return fmt.Errorf("%w: %w", errStore, err)
 	}
-	if err := m.cfg.Store.Delete(ctx, kindJobState, id, m.election.Guard()); err != nil {
+	if err := m.cfg.Store.Docs(store.JobState).Delete(ctx, id, m.election.Guard()); err != nil {
 		// Harmless: the next leader removes the orphan.
 		m.log.Warn("removing the state of a deleted job", "job", id, "err", err)
 	}

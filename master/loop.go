@@ -13,12 +13,7 @@ import (
 	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/master/allocator"
 	"github.com/headroom-dev/headroom/master/apps"
-)
-
-// Store kinds.
-const (
-	kindApps   = "apps"
-	kindAgents = "agents"
+	"github.com/headroom-dev/headroom/master/store"
 )
 
 func decodeJSON(raw []byte, v any) error { return json.Unmarshal(raw, v) }
@@ -192,7 +187,9 @@ func (m *Master) checkAgents(now time.Time) {
 					delete(m.tasks, t.Info.ID)
 				}
 			}
-			m.async(func(ctx context.Context) error { return m.cfg.Store.Delete(ctx, kindAgents, id, m.election.Guard()) })
+			m.async(func(ctx context.Context) error {
+				return m.cfg.Store.Docs(store.Agents).Delete(ctx, id, m.election.Guard())
+			})
 		}
 	}
 }

@@ -28,8 +28,10 @@ func HeartbeatPath(agentID string) string {
 	return "/api/v1/agents/" + url.PathEscape(agentID) + "/heartbeat"
 }
 
-// KillPath and CheckPath are the agent's routes for one task.
-func KillPath(taskID string) string  { return "/api/v1/tasks/" + url.PathEscape(taskID) + "/kill" }
+// KillPath is the agent's route that kills a task.
+func KillPath(taskID string) string { return "/api/v1/tasks/" + url.PathEscape(taskID) + "/kill" }
+
+// CheckPath is the agent's route that runs a task's COMMAND check.
 func CheckPath(taskID string) string { return "/api/v1/tasks/" + url.PathEscape(taskID) + "/check" }
 
 // CheckSlack is added to a check's own timeout for the call: the agent
