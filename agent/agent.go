@@ -17,6 +17,7 @@ import (
 
 	"github.com/headroom-dev/headroom/agent/executor"
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/cgroup"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/monitor"
@@ -143,7 +144,7 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.EvictionGrace == 0 {
 		cfg.EvictionGrace = DefaultEvictionGrace
 	}
-	if err := api.ValidateAttributes(cfg.Attributes); err != nil {
+	if err := agentproto.ValidateAttributes(cfg.Attributes); err != nil {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
 	if err := cfg.Dedicated.Validate(); err != nil {
@@ -488,7 +489,7 @@ func (a *Agent) SetOverride(o *Override) error {
 // PUT /api/v1/attributes); the next heartbeat carries them to the master,
 // which answers with the effective set.
 func (a *Agent) SetAttributes(attrs map[string]string) error {
-	if err := api.ValidateAttributes(attrs); err != nil {
+	if err := agentproto.ValidateAttributes(attrs); err != nil {
 		return err
 	}
 	a.mu.Lock()
@@ -502,7 +503,7 @@ func (a *Agent) SetAttributes(attrs map[string]string) error {
 type State struct {
 	Hostname   string              `json:"hostname"`
 	Attributes map[string]string   `json:"attributes"`
-	Estimate   api.Estimate        `json:"estimate"`
+	Estimate   agentproto.Estimate `json:"estimate"`
 	Override   *Override           `json:"override"`
 	Applied    Applied             `json:"applied"`
 	Dedicated  resources.Resources `json:"dedicated"`
@@ -546,8 +547,8 @@ func (a *Agent) State() State {
 // BatchStats reads the batch cgroup (throttling, memory) for the exporter.
 func (a *Agent) BatchStats() (cgroup.Stats, error) { return a.batch.Stats() }
 
-func toAPIEstimate(e monitor.Estimate) api.Estimate {
-	return api.Estimate{
+func toAPIEstimate(e monitor.Estimate) agentproto.Estimate {
+	return agentproto.Estimate{
 		HarvestableCPUs:     e.CPU,
 		HarvestableMemBytes: int64(min(e.Mem, math.MaxInt64)),
 		CPUReason:           string(e.CPUReason),
@@ -565,7 +566,7 @@ func (a *Agent) pools() (revocable, dedicated resources.Resources) {
 
 // setEffective takes the effective attributes the master computed.
 func (a *Agent) setEffective(attrs map[string]string) error {
-	if err := api.ValidateAttributes(attrs); err != nil {
+	if err := agentproto.ValidateAttributes(attrs); err != nil {
 		return err
 	}
 	a.mu.Lock()

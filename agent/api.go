@@ -10,6 +10,7 @@ import (
 
 	"github.com/headroom-dev/headroom/agent/executor"
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/httpserver"
 )
 
@@ -112,7 +113,7 @@ func (a *Agent) register(mux *http.ServeMux) {
 		httpserver.WriteJSON(w, http.StatusAccepted, map[string]string{"task_id": t.ID})
 	})
 	mux.HandleFunc("POST /api/v1/tasks/{id}/kill", func(w http.ResponseWriter, r *http.Request) {
-		var k api.KillRequest
+		var k agentproto.KillRequest
 		if r.ContentLength != 0 {
 			if err := api.DecodeStrict(r.Body, &k, maxBody); err != nil {
 				httpserver.BodyError(w, "invalid kill request", err)
@@ -150,22 +151,8 @@ const (
 	checkAnswerSlack = 30 * time.Second
 )
 
-// CheckRequest is the body of POST /api/v1/tasks/{id}/check.
-type CheckRequest struct {
-	Command        string  `json:"command"`
-	TimeoutSeconds float64 `json:"timeout_seconds"`
-}
-
-// CheckResult answers a check that ran: healthy is exit code 0. A check
-// killed at its timeout is unhealthy with exit code -1.
-type CheckResult struct {
-	Healthy  bool   `json:"healthy"`
-	ExitCode int    `json:"exit_code"`
-	Output   string `json:"output"`
-}
-
-// validate names the first thing wrong with the request.
-func (c CheckRequest) validate() error {
+// validateCheck names the first thing wrong with a check request.
+func validateCheck(c agentproto.CheckRequest) error {
 	switch {
 	case strings.TrimSpace(c.Command) == "":
 		return errors.New("command is required")
@@ -183,12 +170,12 @@ func (c CheckRequest) validate() error {
 // passed is in the body, so the caller can tell an unhealthy task from a
 // check that could not be made.
 func (a *Agent) handleCheck(w http.ResponseWriter, r *http.Request) {
-	var c CheckRequest
+	var c agentproto.CheckRequest
 	if err := api.DecodeStrict(r.Body, &c, maxCheckBody); err != nil {
 		httpserver.BodyError(w, "invalid check request", err)
 		return
 	}
-	if err := c.validate(); err != nil {
+	if err := validateCheck(c); err != nil {
 		httpserver.WriteError(w, http.StatusUnprocessableEntity, "invalid check request", err.Error())
 		return
 	}
@@ -213,14 +200,14 @@ func (a *Agent) handleCheck(w http.ResponseWriter, r *http.Request) {
 		httpserver.WriteError(w, http.StatusInternalServerError, "check failed to run", err.Error())
 		return
 	}
-	httpserver.WriteJSON(w, http.StatusOK, CheckResult{Healthy: code == 0, ExitCode: code, Output: out})
+	httpserver.WriteJSON(w, http.StatusOK, agentproto.CheckResult{Healthy: code == 0, ExitCode: code, Output: out})
 }
 
 // reservationView is the answer of the reservation endpoints.
 type reservationView struct {
-	Estimate api.Estimate `json:"estimate"`
-	Override *Override    `json:"override"`
-	Applied  Applied      `json:"applied"`
+	Estimate agentproto.Estimate `json:"estimate"`
+	Override *Override           `json:"override"`
+	Applied  Applied             `json:"applied"`
 }
 
 func (a *Agent) reservationView() reservationView {

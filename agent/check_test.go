@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/resources"
 )
 
@@ -34,12 +35,12 @@ func TestAPICheck(t *testing.T) {
 		t.Helper()
 		return ta.do(t, http.MethodPost, "/api/v1/tasks/"+id+"/check", body)
 	}
-	result := func(code int, body []byte) CheckResult {
+	result := func(code int, body []byte) agentproto.CheckResult {
 		t.Helper()
 		if code != http.StatusOK {
 			t.Fatalf("check: %d %s, want 200", code, body)
 		}
-		var r CheckResult
+		var r agentproto.CheckResult
 		dec := json.NewDecoder(strings.NewReader(string(body)))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&r); err != nil {
@@ -48,7 +49,7 @@ func TestAPICheck(t *testing.T) {
 		return r
 	}
 
-	r := result(check("live", CheckRequest{Command: `echo "$HEADROOM_TASK_ID $FOO"`, TimeoutSeconds: 10}))
+	r := result(check("live", agentproto.CheckRequest{Command: `echo "$HEADROOM_TASK_ID $FOO"`, TimeoutSeconds: 10}))
 	if !r.Healthy || r.ExitCode != 0 || r.Output != "live bar\n" {
 		t.Errorf("healthy check: %+v", r)
 	}
@@ -57,7 +58,7 @@ func TestAPICheck(t *testing.T) {
 		t.Errorf("unhealthy check: %+v", r)
 	}
 	start := time.Now()
-	r = result(check("live", CheckRequest{Command: "sleep 100", TimeoutSeconds: 0.3}))
+	r = result(check("live", agentproto.CheckRequest{Command: "sleep 100", TimeoutSeconds: 0.3}))
 	if r.Healthy || r.ExitCode != -1 || !strings.Contains(r.Output, "killed") {
 		t.Errorf("timed-out check: %+v", r)
 	}
@@ -71,8 +72,8 @@ func TestAPICheck(t *testing.T) {
 		code     int
 		want     string // in the details
 	}{
-		{"unknown task", "nosuch", CheckRequest{Command: "true", TimeoutSeconds: 1}, http.StatusNotFound, "nosuch"},
-		{"finished task", "over", CheckRequest{Command: "true", TimeoutSeconds: 1}, http.StatusConflict, string(api.TaskFinished)},
+		{"unknown task", "nosuch", agentproto.CheckRequest{Command: "true", TimeoutSeconds: 1}, http.StatusNotFound, "nosuch"},
+		{"finished task", "over", agentproto.CheckRequest{Command: "true", TimeoutSeconds: 1}, http.StatusConflict, string(api.TaskFinished)},
 		{"malformed", "live", `{"command":`, http.StatusBadRequest, "malformed"},
 		{"unknown field", "live", `{"command":"true","timeout_seconds":1,"shell":"bash"}`, http.StatusBadRequest, "shell"},
 		{"trailing data", "live", `{"command":"true","timeout_seconds":1} {}`, http.StatusBadRequest, "trailing"},
@@ -80,11 +81,11 @@ func TestAPICheck(t *testing.T) {
 		{"empty body", "live", "", http.StatusBadRequest, "empty"},
 		{"too large", "live", `{"command":"` + strings.Repeat("x", 70<<10) + `","timeout_seconds":1}`, http.StatusRequestEntityTooLarge, "limit_bytes"},
 		{"no command", "live", `{"timeout_seconds":1}`, http.StatusUnprocessableEntity, "command"},
-		{"blank command", "live", CheckRequest{Command: "  ", TimeoutSeconds: 1}, http.StatusUnprocessableEntity, "command"},
-		{"long command", "live", CheckRequest{Command: "true " + strings.Repeat("x", 4<<10), TimeoutSeconds: 1}, http.StatusUnprocessableEntity, "command"},
+		{"blank command", "live", agentproto.CheckRequest{Command: "  ", TimeoutSeconds: 1}, http.StatusUnprocessableEntity, "command"},
+		{"long command", "live", agentproto.CheckRequest{Command: "true " + strings.Repeat("x", 4<<10), TimeoutSeconds: 1}, http.StatusUnprocessableEntity, "command"},
 		{"no timeout", "live", `{"command":"true"}`, http.StatusUnprocessableEntity, "timeout_seconds"},
-		{"negative timeout", "live", CheckRequest{Command: "true", TimeoutSeconds: -1}, http.StatusUnprocessableEntity, "timeout_seconds"},
-		{"timeout too long", "live", CheckRequest{Command: "true", TimeoutSeconds: 301}, http.StatusUnprocessableEntity, "timeout_seconds"},
+		{"negative timeout", "live", agentproto.CheckRequest{Command: "true", TimeoutSeconds: -1}, http.StatusUnprocessableEntity, "timeout_seconds"},
+		{"timeout too long", "live", agentproto.CheckRequest{Command: "true", TimeoutSeconds: 301}, http.StatusUnprocessableEntity, "timeout_seconds"},
 	}
 	for _, tc := range refusals {
 		code, body := check(tc.id, tc.body)

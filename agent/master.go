@@ -1,15 +1,11 @@
 package agent
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +15,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 )
 
 // MasterConfig configures the master client.
@@ -52,30 +49,25 @@ type MasterState struct {
 // updates wait in pending until the master acknowledges their UUID; they
 // ride on every heartbeat until then.
 type MasterClient struct {
-	cfg MasterConfig
+	cfg    MasterConfig
+	client *agentproto.Client
 
 	mu       sync.Mutex
 	state    MasterState
-	current  int // index into URLs of the master last reached
 	pending  []api.TaskStatus
 	interval time.Duration
 }
 
 // NewMasterClient validates the URLs and reads the saved agent id.
 func NewMasterClient(cfg MasterConfig) (*MasterClient, error) {
-	if len(cfg.URLs) == 0 {
-		return nil, errors.New("--master: at least one URL is required")
-	}
-	for i, u := range cfg.URLs {
-		pu, err := url.Parse(u)
-		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return nil, fmt.Errorf("--master %q: want http(s)://host:port", u)
-		}
-		cfg.URLs[i] = strings.TrimRight(u, "/")
-	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second, CheckRedirect: api.KeepAuthOnRedirect}
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second, CheckRedirect: agentproto.KeepAuthOnRedirect}
 	}
+	client, err := agentproto.New(cfg.URLs, cfg.Token, cfg.HTTPClient)
+	if err != nil {
+		return nil, fmt.Errorf("--master: %w", err)
+	}
+	cfg.URLs = client.URLs
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = 500 * time.Millisecond
 	}
@@ -88,7 +80,7 @@ func NewMasterClient(cfg MasterConfig) (*MasterClient, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &MasterClient{cfg: cfg, interval: 5 * time.Second}
+	c := &MasterClient{cfg: cfg, client: client, interval: 5 * time.Second}
 	if cfg.IDFile != "" {
 		b, err := os.ReadFile(cfg.IDFile)
 		switch {
@@ -123,9 +115,9 @@ func (c *MasterClient) Enqueue(updates ...api.TaskStatus) {
 
 // host is what the client needs of the agent.
 type host interface {
-	registerRequest() api.RegisterRequest
-	heartbeat() api.Heartbeat
-	applyMasterOrders(api.HeartbeatResponse)
+	registerRequest() agentproto.RegisterRequest
+	heartbeat() agentproto.Heartbeat
+	applyMasterOrders(agentproto.HeartbeatResponse)
 	updates() <-chan api.TaskStatus
 	acknowledged([]api.TaskStatus)
 }
@@ -156,7 +148,7 @@ func (c *MasterClient) Run(ctx context.Context, h host) error {
 			err = c.register(ctx, h)
 			registered = err == nil
 		} else {
-			var resp api.HeartbeatResponse
+			var resp agentproto.HeartbeatResponse
 			resp, err = c.heartbeat(ctx, h)
 			if err == nil {
 				if resp.Reregister {
@@ -175,8 +167,7 @@ func (c *MasterClient) Run(ctx context.Context, h host) error {
 			c.mu.Lock()
 			c.state.HeartbeatFailures++
 			c.mu.Unlock()
-			var nf *notFoundError
-			if errors.As(err, &nf) {
+			if agentproto.IsStatus(err, http.StatusNotFound) {
 				registered = false
 				c.setRegistered(false)
 			}
@@ -211,8 +202,8 @@ func (c *MasterClient) register(ctx context.Context, h host) error {
 	c.mu.Lock()
 	req.AgentID = c.state.AgentID
 	c.mu.Unlock()
-	var resp api.RegisterResponse
-	if err := c.call(ctx, "/api/v1/agents/register", req, &resp); err != nil {
+	var resp agentproto.RegisterResponse
+	if err := c.call(ctx, agentproto.RegisterPath, req, &resp); err != nil {
 		return fmt.Errorf("registering: %w", err)
 	}
 	if !api.ValidID(resp.AgentID) {
@@ -228,20 +219,20 @@ func (c *MasterClient) register(ctx context.Context, h host) error {
 	c.interval = resp.HeartbeatInterval()
 	c.mu.Unlock()
 	if resp.Attributes != nil {
-		h.applyMasterOrders(api.HeartbeatResponse{Attributes: resp.Attributes})
+		h.applyMasterOrders(agentproto.HeartbeatResponse{Attributes: resp.Attributes})
 	}
 	c.cfg.Logger.Info("registered with the master", "agent_id", resp.AgentID, "master", c.State().URL)
 	return nil
 }
 
-func (c *MasterClient) heartbeat(ctx context.Context, h host) (api.HeartbeatResponse, error) {
+func (c *MasterClient) heartbeat(ctx context.Context, h host) (agentproto.HeartbeatResponse, error) {
 	hb := h.heartbeat()
 	c.mu.Lock()
 	hb.AgentID = c.state.AgentID
 	hb.Updates = append([]api.TaskStatus(nil), c.pending...)
 	c.mu.Unlock()
-	var resp api.HeartbeatResponse
-	if err := c.call(ctx, "/api/v1/agents/"+url.PathEscape(hb.AgentID)+"/heartbeat", hb, &resp); err != nil {
+	var resp agentproto.HeartbeatResponse
+	if err := c.call(ctx, agentproto.HeartbeatPath(hb.AgentID), hb, &resp); err != nil {
 		return resp, fmt.Errorf("heartbeat: %w", err)
 	}
 	acked := make(map[string]bool, len(resp.Acks))
@@ -265,81 +256,26 @@ func (c *MasterClient) heartbeat(ctx context.Context, h host) (api.HeartbeatResp
 	return resp, nil
 }
 
-type notFoundError struct{ msg string }
-
-func (e *notFoundError) Error() string { return e.msg }
-
-// call posts body to path on the current master, trying the others in
-// order when it is down. The HTTP client follows a standby's 307 to the
-// leader by itself (the body is replayable).
+// call posts body to path on the masters (agentproto.Client: the current
+// one first, the others in order when it is down; a standby's 307 leads to
+// the leader) and says what a refusal means for the agent.
 func (c *MasterClient) call(ctx context.Context, path string, body, out any) error {
-	data, err := json.Marshal(body)
-	if err != nil {
-		return err
+	err := c.client.Do(ctx, http.MethodPost, path, body, out)
+	var se *agentproto.StatusError
+	switch {
+	case err == nil:
+		c.mu.Lock()
+		c.state.URL = c.client.Current()
+		c.mu.Unlock()
+		return nil
+	case !errors.As(err, &se):
+		return err // no master answered: each error names its URL
+	case se.Code == http.StatusNotFound:
+		return fmt.Errorf("%s: the master does not know this agent: %w", c.client.Current(), err)
+	case se.Code == http.StatusUnauthorized:
+		return fmt.Errorf("%s: %w (the master needs the agent credential: --token-file, e.g. a copy of the master's DATA_DIR/credentials/agent.token)", c.client.Current(), err)
 	}
-	c.mu.Lock()
-	start := c.current
-	c.mu.Unlock()
-	var errs []error
-	for i := range c.cfg.URLs {
-		idx := (start + i) % len(c.cfg.URLs)
-		base := c.cfg.URLs[idx]
-		err := c.post(ctx, base+path, data, out)
-		if err == nil {
-			c.mu.Lock()
-			c.current = idx
-			c.state.URL = base
-			c.mu.Unlock()
-			return nil
-		}
-		var nf *notFoundError
-		if errors.As(err, &nf) || ctx.Err() != nil {
-			return err
-		}
-		errs = append(errs, fmt.Errorf("%s: %w", base, err))
-	}
-	return errors.Join(errs...)
-}
-
-func (c *MasterClient) post(ctx context.Context, u string, data []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(data))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if c.cfg.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
-	}
-	resp, err := c.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode == http.StatusNotFound {
-		return &notFoundError{msg: fmt.Sprintf("%s: the master does not know this agent: %s", u, strings.TrimSpace(string(b)))}
-	}
-	if resp.StatusCode/100 != 2 {
-		var e api.Error
-		msg := ""
-		if json.Unmarshal(b, &e) == nil && e.Message != "" {
-			msg = ": " + e.Message
-			if d, ok := e.Details.(string); ok && d != "" {
-				msg += ": " + d // why a registration was refused
-			}
-		}
-		if resp.StatusCode == http.StatusUnauthorized {
-			msg += " (the master needs the agent credential: --token-file, e.g. a copy of the master's DATA_DIR/credentials/agent.token)"
-		}
-		return fmt.Errorf("%s: %s%s", u, resp.Status, msg)
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("%s: decoding the answer: %w", u, err)
-	}
-	return nil
+	return fmt.Errorf("%s: %w", c.client.Current(), err)
 }
 
 // writeFileAtomic writes via a temporary file and a rename, so a crash

@@ -4,25 +4,26 @@ import (
 	"context"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/resources"
 )
 
 // The agent's side of the master protocol: what it registers and reports,
 // and how it carries out the master's orders.
 
-func (a *Agent) registerRequest() api.RegisterRequest {
+func (a *Agent) registerRequest() agentproto.RegisterRequest {
 	rev, ded := a.pools()
-	req := api.RegisterRequest{
+	req := agentproto.RegisterRequest{
 		Hostname: a.cfg.Hostname, URL: a.cfg.URL, Version: a.cfg.Version,
 		Attributes: a.staticAttributes(), Revocable: rev, Dedicated: ded,
 	}
 	for _, t := range a.exec.Tasks() {
-		req.Tasks = append(req.Tasks, api.TaskReport{Info: t.Info, Status: t.Status})
+		req.Tasks = append(req.Tasks, agentproto.TaskReport{Info: t.Info, Status: t.Status})
 	}
 	return req
 }
 
-func (a *Agent) heartbeat() api.Heartbeat {
+func (a *Agent) heartbeat() agentproto.Heartbeat {
 	rev, ded := a.pools()
 	var used resources.Resources
 	for _, t := range a.exec.Tasks() {
@@ -33,7 +34,7 @@ func (a *Agent) heartbeat() api.Heartbeat {
 	a.mu.Lock()
 	est := toAPIEstimate(a.estimate)
 	a.mu.Unlock()
-	return api.Heartbeat{Revocable: rev, Dedicated: ded, Used: used, Estimate: est, Attributes: a.staticAttributes()}
+	return agentproto.Heartbeat{Revocable: rev, Dedicated: ded, Used: used, Estimate: est, Attributes: a.staticAttributes()}
 }
 
 func (a *Agent) updates() <-chan api.TaskStatus { return a.exec.Updates() }
@@ -41,7 +42,7 @@ func (a *Agent) updates() <-chan api.TaskStatus { return a.exec.Updates() }
 // applyMasterOrders runs in the master client's goroutine: attribute
 // changes apply at once; kills are handed to the orders goroutine, since a
 // kill waits out a grace period.
-func (a *Agent) applyMasterOrders(r api.HeartbeatResponse) {
+func (a *Agent) applyMasterOrders(r agentproto.HeartbeatResponse) {
 	if r.Attributes != nil {
 		if err := a.setEffective(r.Attributes); err != nil {
 			a.cfg.Logger.Warn("master sent invalid attributes; keeping the current ones", "err", err)

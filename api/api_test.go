@@ -80,15 +80,3 @@ func TestTaskStateTerminal(t *testing.T) {
 		}
 	}
 }
-
-func TestNewClient(t *testing.T) {
-	c, err := NewClient(" http://a:1/, https://b:2 ", "")
-	if err != nil || len(c.URLs) != 2 || c.URLs[0] != "http://a:1" {
-		t.Fatalf("%+v, %v", c, err)
-	}
-	for _, bad := range []string{"", "ftp://a", "a:1", ","} {
-		if _, err := NewClient(bad, ""); err == nil {
-			t.Errorf("NewClient(%q) accepted", bad)
-		}
-	}
-}

@@ -13,10 +13,12 @@ import (
 	"github.com/headroom-dev/headroom/internal/resources"
 )
 
-// idRE is the charset of every id (tasks, agents, frameworks, apps): ids
-// become directory names, cgroup names and label values, so nothing that
-// could traverse a path or break a label is allowed.
-var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$`)
+// IDPattern is the charset of every id (tasks, agents, frameworks, apps):
+// ids become directory names, cgroup names and label values, so nothing
+// that could traverse a path or break a label is allowed.
+const IDPattern = `^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$`
+
+var idRE = regexp.MustCompile(IDPattern)
 
 // ValidID reports whether id is usable as a task, agent or framework id.
 func ValidID(id string) bool { return idRE.MatchString(id) && !strings.Contains(id, "..") }

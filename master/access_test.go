@@ -15,9 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/internal/testutil"
+	"github.com/headroom-dev/headroom/master/store"
 )
 
 // Tokens of testCredentials, by credential id.
@@ -230,16 +231,16 @@ func TestAgentIdentityBinding(t *testing.T) {
 	real := startFakeAgent(t)
 	fake := "http://127.0.0.1:9"
 
-	code, body := authed(t, "POST", base+"/api/v1/agents/register", testTokens["agent"], api.RegisterRequest{Hostname: "h1", URL: real.srv.URL})
+	code, body := authed(t, "POST", base+"/api/v1/agents/register", testTokens["agent"], agentproto.RegisterRequest{Hostname: "h1", URL: real.srv.URL})
 	if code != http.StatusOK {
 		t.Fatalf("first registration: %d %s", code, body)
 	}
-	var reg api.RegisterResponse
+	var reg agentproto.RegisterResponse
 	if err := json.Unmarshal(body, &reg); err != nil {
 		t.Fatal(err)
 	}
 	id := reg.AgentID
-	hb := api.Heartbeat{AgentID: id}
+	hb := agentproto.Heartbeat{AgentID: id}
 	beat := func(token string) (int, []byte) {
 		return authed(t, "POST", base+"/api/v1/agents/"+id+"/heartbeat", token, hb)
 	}
@@ -247,7 +248,7 @@ func TestAgentIdentityBinding(t *testing.T) {
 		t.Fatalf("heartbeat: %d %s", code, body)
 	}
 	var rec agentRecord
-	if found, err := tm.st.Get(context.Background(), kindAgents, id, &rec); err != nil || !found || rec.Credential != "agent" {
+	if found, err := tm.st.Docs(store.Agents).Get(context.Background(), id, &rec); err != nil || !found || rec.Credential != "agent" {
 		t.Fatalf("stored record %+v (found %v, %v): want it bound to credential \"agent\"", rec, found, err)
 	}
 	raw, _ := json.Marshal(rec)
@@ -269,7 +270,7 @@ func TestAgentIdentityBinding(t *testing.T) {
 	}
 	for _, r := range refusals {
 		before := obs.count(r.reason)
-		code, body := authed(t, "POST", base+"/api/v1/agents/register", r.token, api.RegisterRequest{AgentID: r.agentID, Hostname: "h1", URL: r.url})
+		code, body := authed(t, "POST", base+"/api/v1/agents/register", r.token, agentproto.RegisterRequest{AgentID: r.agentID, Hostname: "h1", URL: r.url})
 		if code != r.code {
 			t.Errorf("registration with %s: %d %s, want %d", r.name, code, body, r.code)
 		}
@@ -296,18 +297,18 @@ func TestAgentIdentityBinding(t *testing.T) {
 		}
 	}
 	// Its own credential re-registers from the same URL (an agent restart).
-	if code, body := authed(t, "POST", base+"/api/v1/agents/register", testTokens["agent"], api.RegisterRequest{AgentID: id, Hostname: "h1", URL: real.srv.URL}); code != http.StatusOK {
+	if code, body := authed(t, "POST", base+"/api/v1/agents/register", testTokens["agent"], agentproto.RegisterRequest{AgentID: id, Hostname: "h1", URL: real.srv.URL}); code != http.StatusOK {
 		t.Fatalf("re-registration from the same URL: %d %s", code, body)
 	}
 	// A per-agent credential registers as its own id, whatever it asks.
-	code, body = authed(t, "POST", base+"/api/v1/agents/register", testTokens["web-1"], api.RegisterRequest{Hostname: "h2", URL: fake})
+	code, body = authed(t, "POST", base+"/api/v1/agents/register", testTokens["web-1"], agentproto.RegisterRequest{Hostname: "h2", URL: fake})
 	if err := json.Unmarshal(body, &reg); code != http.StatusOK || err != nil || reg.AgentID != "web-1" {
 		t.Fatalf("per-agent registration: %d %s", code, body)
 	}
 	// Once silent for the agent timeout, the agent may move to another
 	// URL with its credential.
 	testutil.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
-		code, _ := authed(t, "POST", base+"/api/v1/agents/register", testTokens["agent"], api.RegisterRequest{AgentID: id, Hostname: "h1", URL: fake})
+		code, _ := authed(t, "POST", base+"/api/v1/agents/register", testTokens["agent"], agentproto.RegisterRequest{AgentID: id, Hostname: "h1", URL: fake})
 		return code == http.StatusOK
 	}, "the silent agent's id accepted from another URL")
 }
@@ -369,7 +370,7 @@ func TestFrameworkIdentityBinding(t *testing.T) {
 		return code == http.StatusOK && got == id
 	}, "the framework re-subscribing with its own credential")
 	var rec frameworkRecord
-	if found, err := tm.st.Get(context.Background(), kindFrameworks, id, &rec); err != nil || !found || rec.Credential != "fw" {
+	if found, err := tm.st.Docs(store.Frameworks).Get(context.Background(), id, &rec); err != nil || !found || rec.Credential != "fw" {
 		t.Fatalf("stored framework %+v (found %v, %v): want it bound to credential fw", rec, found, err)
 	}
 }

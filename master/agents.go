@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/master/allocator"
+	"github.com/headroom-dev/headroom/master/store"
 )
 
 // errNotLeading is returned by state changes attempted on a standby (the
@@ -23,35 +25,35 @@ var errUnknownAgent = errors.New("unknown agent: register again")
 // brings one, a new one on first contact. Its running tasks are the truth:
 // they are counted as used and handed to their frameworks, which adopt
 // them after a failover.
-func (m *Master) Register(ctx context.Context, req api.RegisterRequest) (api.RegisterResponse, error) {
+func (m *Master) Register(ctx context.Context, req agentproto.RegisterRequest) (agentproto.RegisterResponse, error) {
 	if err := req.Validate(); err != nil {
-		return api.RegisterResponse{}, &inputError{err: err}
+		return agentproto.RegisterResponse{}, &inputError{err: err}
 	}
 	for i, t := range req.Tasks {
 		if !api.ValidID(t.Info.ID) || t.Info.ID != t.Status.TaskID {
-			return api.RegisterResponse{}, &inputError{err: fmt.Errorf("tasks[%d]: id %q does not match status task_id %q", i, t.Info.ID, t.Status.TaskID)}
+			return agentproto.RegisterResponse{}, &inputError{err: fmt.Errorf("tasks[%d]: id %q does not match status task_id %q", i, t.Info.ID, t.Status.TaskID)}
 		}
 		if err := t.Info.Resources.Validate(); err != nil {
-			return api.RegisterResponse{}, &inputError{err: fmt.Errorf("tasks[%d].info.resources: %w", i, err)}
+			return agentproto.RegisterResponse{}, &inputError{err: fmt.Errorf("tasks[%d].info.resources: %w", i, err)}
 		}
 	}
 	m.mu.Lock()
 	if !m.leading {
 		m.mu.Unlock()
-		return api.RegisterResponse{}, errNotLeading
+		return agentproto.RegisterResponse{}, errNotLeading
 	}
 	now := m.cfg.Clock.Now()
 	id, err := m.registrationID(ctx, req.AgentID, req.Hostname)
 	if err != nil {
 		m.mu.Unlock()
-		return api.RegisterResponse{}, err
+		return agentproto.RegisterResponse{}, err
 	}
 	ag, known := m.agents[id]
 	credential := ""
 	if known {
 		if credential, err = m.checkReregistration(ctx, ag, req.URL, now); err != nil {
 			m.mu.Unlock()
-			return api.RegisterResponse{}, err
+			return agentproto.RegisterResponse{}, err
 		}
 	} else {
 		if who, ok := caller(ctx); ok {
@@ -75,7 +77,7 @@ func (m *Master) Register(ctx context.Context, req api.RegisterRequest) (api.Reg
 	if err := m.alloc.AddAgent(allocator.Agent{ID: id, Hostname: req.Hostname, Attributes: ag.Attributes,
 		Revocable: req.Revocable, Dedicated: req.Dedicated}); err != nil {
 		m.mu.Unlock()
-		return api.RegisterResponse{}, fmt.Errorf("agent %s: %w", id, err)
+		return agentproto.RegisterResponse{}, fmt.Errorf("agent %s: %w", id, err)
 	}
 	ag.inAllocator = true
 	for _, t := range m.tasks { // the allocator starts this agent afresh
@@ -102,19 +104,19 @@ func (m *Master) Register(ctx context.Context, req api.RegisterRequest) (api.Reg
 
 	sctx, cancel := m.storeCtx(ctx)
 	defer cancel()
-	if err := m.cfg.Store.Put(sctx, kindAgents, id, rec, m.election.Guard()); err != nil {
-		return api.RegisterResponse{}, fmt.Errorf("persisting agent %s: %w: %w", id, errStore, err)
+	if err := m.cfg.Store.Docs(store.Agents).Put(sctx, id, rec, m.election.Guard()); err != nil {
+		return agentproto.RegisterResponse{}, fmt.Errorf("persisting agent %s: %w: %w", id, errStore, err)
 	}
 	if !known {
 		m.log.Info("agent registered", "agent", id, "hostname", req.Hostname, "url", req.URL, "tasks", len(req.Tasks))
 	} else {
 		m.log.Info("agent re-registered", "agent", id, "hostname", req.Hostname, "tasks", len(req.Tasks))
 	}
-	return api.RegisterResponse{AgentID: id, HeartbeatIntervalSeconds: m.cfg.HeartbeatInterval.Seconds(), Attributes: attrs}, nil
+	return agentproto.RegisterResponse{AgentID: id, HeartbeatIntervalSeconds: m.cfg.HeartbeatInterval.Seconds(), Attributes: attrs}, nil
 }
 
 // adopt takes a task an agent reports. Called with mu held.
-func (m *Master) adopt(ag *agentEntry, r api.TaskReport, now time.Time) {
+func (m *Master) adopt(ag *agentEntry, r agentproto.TaskReport, now time.Time) {
 	pool := allocator.Dedicated
 	if r.Info.Revocable {
 		pool = allocator.Revocable
@@ -155,23 +157,23 @@ func (m *Master) frameworkKnown(id string) bool {
 
 // Heartbeat handles an agent's heartbeat: its pools, usage and status
 // updates, acknowledged by UUID.
-func (m *Master) Heartbeat(hb api.Heartbeat) (api.HeartbeatResponse, error) {
+func (m *Master) Heartbeat(hb agentproto.Heartbeat) (agentproto.HeartbeatResponse, error) {
 	if err := hb.Validate(); err != nil {
-		return api.HeartbeatResponse{}, &inputError{err: err}
+		return agentproto.HeartbeatResponse{}, &inputError{err: err}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.leading {
-		return api.HeartbeatResponse{}, errNotLeading
+		return agentproto.HeartbeatResponse{}, errNotLeading
 	}
 	ag, ok := m.agents[hb.AgentID]
 	if !ok || ag.State == AgentRecovering {
-		return api.HeartbeatResponse{}, fmt.Errorf("agent %q: %w", hb.AgentID, errUnknownAgent)
+		return agentproto.HeartbeatResponse{}, fmt.Errorf("agent %q: %w", hb.AgentID, errUnknownAgent)
 	}
 	if ag.State == AgentUnreachable {
 		// It comes back after its tasks were reported unreachable: a full
 		// re-registration reconciles them.
-		return api.HeartbeatResponse{Reregister: true}, nil
+		return agentproto.HeartbeatResponse{Reregister: true}, nil
 	}
 	now := m.cfg.Clock.Now()
 	ag.LastSeen = now
@@ -184,7 +186,7 @@ func (m *Master) Heartbeat(hb api.Heartbeat) (api.HeartbeatResponse, error) {
 		}
 		m.rescinded(rescinds)
 	}
-	resp := api.HeartbeatResponse{}
+	resp := agentproto.HeartbeatResponse{}
 	if hb.Attributes != nil && !maps.Equal(hb.Attributes, ag.Static) {
 		ag.Static = maps.Clone(hb.Attributes)
 		m.refreshAttributes(ag)

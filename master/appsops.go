@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/store"
 )
 
 // DeploymentRef is what the app endpoints answer, as Marathon does.
@@ -150,7 +151,7 @@ func (m *Master) DeleteApp(ctx context.Context, id string) (DeploymentRef, error
 	}
 	sctx, cancel := m.storeCtx(ctx)
 	defer cancel()
-	if err := m.cfg.Store.Delete(sctx, kindApps, storeKey(id), m.election.Guard()); err != nil {
+	if err := m.cfg.Store.Docs(store.Apps).Delete(sctx, id, m.election.Guard()); err != nil {
 		return DeploymentRef{}, fmt.Errorf("%w: %w", errStore, err)
 	}
 	m.mu.Lock()

@@ -4,25 +4,20 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/url"
 	"time"
 
-	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
+	"github.com/headroom-dev/headroom/master/store"
 )
 
 // Dynamic attributes. An agent brings its own (static) attributes; the
 // operator adds dynamic ones per hostname, kept in etcd under
-// kindAttributes so that they outlive agent restarts and master
+// store.Attributes so that they outlive agent restarts and master
 // failovers, and can be edited in etcd directly (the leader watches the
 // kind). The effective attributes are the static ones overlaid by the
 // dynamic ones; they go to the allocator, to the apps' constraints (an
 // instance whose constraint no longer holds is moved) and back to the
 // agent on its next heartbeat. Nothing restarts.
-
-const kindAttributes = "attributes"
-
-// attrKey is the store id of a hostname's dynamic attributes.
-func attrKey(hostname string) string { return url.PathEscape(hostname) }
 
 // effective overlays dynamic on static.
 func effective(static, dynamic map[string]string) map[string]string {
@@ -79,7 +74,7 @@ func (m *Master) setDynamic(hostname string, attrs map[string]string) {
 // SetAgentAttributes replaces the dynamic attributes of an agent's host
 // (PUT /api/v1/agents/{id}/attributes). They are written to etcd first.
 func (m *Master) SetAgentAttributes(ctx context.Context, agentID string, attrs map[string]string) (AgentView, error) {
-	if err := api.ValidateAttributes(attrs); err != nil {
+	if err := agentproto.ValidateAttributes(attrs); err != nil {
 		return AgentView{}, &inputError{err: err}
 	}
 	m.mu.Lock()
@@ -98,9 +93,9 @@ func (m *Master) SetAgentAttributes(ctx context.Context, agentID string, attrs m
 	ctx, cancel := m.storeCtx(ctx)
 	defer cancel()
 	if len(attrs) == 0 {
-		err = m.cfg.Store.Delete(ctx, kindAttributes, attrKey(hostname), m.election.Guard())
+		err = m.cfg.Store.Docs(store.Attributes).Delete(ctx, hostname, m.election.Guard())
 	} else {
-		err = m.cfg.Store.Put(ctx, kindAttributes, attrKey(hostname), attrs, m.election.Guard())
+		err = m.cfg.Store.Docs(store.Attributes).Put(ctx, hostname, attrs, m.election.Guard())
 	}
 	if err != nil {
 		return AgentView{}, fmt.Errorf("%w: %w", errStore, err)
@@ -123,11 +118,7 @@ func (m *Master) SetAgentAttributes(ctx context.Context, agentID string, attrs m
 // revision they were read at, for the watch to continue from.
 func (m *Master) loadAttributes(ctx context.Context) (map[string]map[string]string, int64, error) {
 	out := map[string]map[string]string{}
-	rev, err := m.cfg.Store.ListRev(ctx, kindAttributes, func(id string, raw []byte) error {
-		host, err := url.PathUnescape(id)
-		if err != nil {
-			return fmt.Errorf("attributes key %q: %w", id, err)
-		}
+	rev, err := m.cfg.Store.Docs(store.Attributes).ListRev(ctx, func(host string, raw []byte) error {
 		var attrs map[string]string
 		if err := decodeJSON(raw, &attrs); err != nil {
 			return fmt.Errorf("attributes of %s: %w", host, err)
@@ -142,19 +133,16 @@ func (m *Master) loadAttributes(ctx context.Context) (map[string]map[string]stri
 // master before a failover) while this master leads.
 func (m *Master) watchAttributes(ctx context.Context, fromRev int64) error {
 	for {
-		for ev := range m.cfg.Store.Watch(ctx, kindAttributes, fromRev) {
+		for ev := range m.cfg.Store.Docs(store.Attributes).Watch(ctx, fromRev) {
 			if ev.Err != nil {
 				m.log.Warn("watching attributes; re-listing", "err", ev.Err)
 				break
 			}
 			fromRev = ev.Revision + 1
-			host, err := url.PathUnescape(ev.ID)
-			if err != nil {
-				continue
-			}
+			host := ev.ID
 			var attrs map[string]string
 			if !ev.Deleted {
-				if err := decodeJSON(ev.Value, &attrs); err != nil || api.ValidateAttributes(attrs) != nil {
+				if err := decodeJSON(ev.Value, &attrs); err != nil || agentproto.ValidateAttributes(attrs) != nil {
 					m.log.Warn("ignoring invalid attributes in etcd", "hostname", host, "err", err)
 					continue
 				}

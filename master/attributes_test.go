@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/internal/testutil"
+	"github.com/headroom-dev/headroom/master/store"
 )
 
 // Dynamic attributes: set through the API, overlaid on the agent's own,
@@ -19,9 +21,9 @@ func TestDynamicAttributes(t *testing.T) {
 	base := tm.url
 	fa := startFakeAgent(t)
 	pool := resources.Resources{CPUs: 4, MemBytes: 8 * gib}
-	agentID := register(t, base, api.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Revocable: pool,
+	agentID := register(t, base, agentproto.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Revocable: pool,
 		Attributes: map[string]string{"rack": "r1", "zone": "a"}}).AgentID
-	loop := startAgentLoop(t, base, api.Heartbeat{AgentID: agentID, Revocable: pool,
+	loop := startAgentLoop(t, base, agentproto.Heartbeat{AgentID: agentID, Revocable: pool,
 		Attributes: map[string]string{"rack": "r1", "zone": "a"}}, 100*time.Millisecond)
 
 	code, _, body := call(t, http.MethodPost, base+"/v2/apps", `{"id":"/pinned","cmd":"sleep 1000","cpus":0.5,"mem":64,
@@ -52,22 +54,22 @@ func TestDynamicAttributes(t *testing.T) {
 
 	// A re-registering agent is told its effective attributes (a
 	// heartbeat answer carries them too, once, after each change).
-	rr := register(t, base, api.RegisterRequest{AgentID: agentID, Hostname: "h1", URL: fa.srv.URL, Revocable: pool,
+	rr := register(t, base, agentproto.RegisterRequest{AgentID: agentID, Hostname: "h1", URL: fa.srv.URL, Revocable: pool,
 		Attributes: map[string]string{"rack": "r1", "zone": "a"},
-		Tasks:      []api.TaskReport{{Info: task, Status: api.TaskStatus{TaskID: task.ID, State: api.TaskRunning, UUID: "run-2", Timestamp: time.Now()}}}})
+		Tasks:      []agentproto.TaskReport{{Info: task, Status: api.TaskStatus{TaskID: task.ID, State: api.TaskRunning, UUID: "run-2", Timestamp: time.Now()}}}})
 	if rr.Attributes["ssd"] != "yes" || rr.Attributes["rack"] != "r9" {
 		t.Fatalf("registration answer attributes %v", rr.Attributes)
 	}
 
 	// Persisted in etcd, per hostname.
 	var stored map[string]string
-	if ok, err := tm.st.Get(context.Background(), kindAttributes, attrKey("h1"), &stored); err != nil || !ok || stored["ssd"] != "yes" {
+	if ok, err := tm.st.Docs(store.Attributes).Get(context.Background(), "h1", &stored); err != nil || !ok || stored["ssd"] != "yes" {
 		t.Fatalf("stored attributes %v (found %v, %v)", stored, ok, err)
 	}
 
 	// Removing the attribute directly in etcd: the master sees it (watch)
 	// and moves the instance whose constraint no longer holds.
-	if err := tm.st.Put(context.Background(), kindAttributes, attrKey("h1"), map[string]string{"rack": "r9"}); err != nil {
+	if err := tm.st.Docs(store.Attributes).Put(context.Background(), "h1", map[string]string{"rack": "r9"}); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool {

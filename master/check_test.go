@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/internal/testutil"
 )
@@ -96,8 +97,8 @@ func TestCommandHealthChecks(t *testing.T) {
 	modes := map[string]checkMode{"sick": checkSick, "well": checkWell, "mute": checkMute}
 	for _, n := range nodes {
 		n.ca = startCheckAgent(t, modes[n.name])
-		n.id = register(t, base, api.RegisterRequest{Hostname: "h-" + n.name, URL: n.ca.srv.URL, Revocable: pool}).AgentID
-		n.loop = startAgentLoop(t, base, api.Heartbeat{AgentID: n.id, Revocable: pool}, 100*time.Millisecond)
+		n.id = register(t, base, agentproto.RegisterRequest{Hostname: "h-" + n.name, URL: n.ca.srv.URL, Revocable: pool}).AgentID
+		n.loop = startAgentLoop(t, base, agentproto.Heartbeat{AgentID: n.id, Revocable: pool}, 100*time.Millisecond)
 	}
 	for _, n := range nodes {
 		code, _, body := call(t, http.MethodPost, base+"/v2/apps", fmt.Sprintf(`{

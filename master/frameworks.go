@@ -16,10 +16,8 @@ import (
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/master/allocator"
+	"github.com/headroom-dev/headroom/master/store"
 )
-
-// kindFrameworks is the store kind of external frameworks.
-const kindFrameworks = "frameworks"
 
 // frameworkRecord is what the store keeps of a framework: enough for a
 // new leader to keep its tasks and to recognise it when it re-subscribes.
@@ -211,7 +209,7 @@ func (m *Master) subscribe(ctx context.Context, info scheduler.FrameworkInfo) (s
 
 	sctx, cancel := m.storeCtx(ctx)
 	defer cancel()
-	if err := m.cfg.Store.Put(sctx, kindFrameworks, rec.ID, rec, m.election.Guard()); err != nil {
+	if err := m.cfg.Store.Docs(store.Frameworks).Put(sctx, rec.ID, rec, m.election.Guard()); err != nil {
 		return subscription{}, fmt.Errorf("persisting framework %s: %w: %w", rec.ID, errStore, err)
 	}
 
@@ -304,7 +302,7 @@ func (m *Master) removeFramework(fw *frameworkEntry, why string) {
 	m.removedFrameworks[fw.ID] = m.cfg.Clock.Now()
 	id := fw.ID
 	m.async(func(ctx context.Context) error {
-		return m.cfg.Store.Delete(ctx, kindFrameworks, id, m.election.Guard())
+		return m.cfg.Store.Docs(store.Frameworks).Delete(ctx, id, m.election.Guard())
 	})
 }
 
@@ -456,7 +454,7 @@ func (m *Master) Frameworks() ([]FrameworkView, error) {
 // start disconnected, their failover timeout running from now.
 func (m *Master) loadFrameworks(ctx context.Context, now time.Time) (map[string]*frameworkEntry, error) {
 	out := map[string]*frameworkEntry{}
-	err := m.cfg.Store.List(ctx, kindFrameworks, func(id string, raw []byte) error {
+	err := m.cfg.Store.Docs(store.Frameworks).List(ctx, func(id string, raw []byte) error {
 		var rec frameworkRecord
 		if err := decodeJSON(raw, &rec); err != nil {
 			return fmt.Errorf("framework %s: %w", id, err)

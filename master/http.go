@@ -8,15 +8,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/store"
 )
 
 // MaxBodyBytes caps every request body to the master (the server's limit);
@@ -69,7 +70,7 @@ func (m *Master) routes(metrics http.Handler) (http.Handler, []string) {
 		httpserver.WriteJSON(w, http.StatusOK, body)
 	})
 	mux.HandleFunc("POST /api/v1/agents/register", func(w http.ResponseWriter, r *http.Request) {
-		var req api.RegisterRequest
+		var req agentproto.RegisterRequest
 		if !decode(w, r, &req) {
 			return
 		}
@@ -81,7 +82,7 @@ func (m *Master) routes(metrics http.Handler) (http.Handler, []string) {
 		httpserver.WriteJSON(w, http.StatusOK, resp)
 	})
 	mux.HandleFunc("POST /api/v1/agents/{id}/heartbeat", func(w http.ResponseWriter, r *http.Request) {
-		var hb api.Heartbeat
+		var hb agentproto.Heartbeat
 		if !decode(w, r, &hb) {
 			return
 		}
@@ -381,13 +382,10 @@ func toAppView(st apps.AppStatus) appView {
 	return v
 }
 
-// storeKey escapes an app id (which has slashes) into one store key.
-func storeKey(id string) string { return url.PathEscape(id) }
-
 func (m *Master) persistApp(ctx context.Context, app apps.App) error {
 	ctx, cancel := m.storeCtx(ctx)
 	defer cancel()
-	if err := m.cfg.Store.Put(ctx, kindApps, storeKey(app.ID), app, m.election.Guard()); err != nil {
+	if err := m.cfg.Store.Docs(store.Apps).Put(ctx, app.ID, app, m.election.Guard()); err != nil {
 		return fmt.Errorf("%w: %w", errStore, err)
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/internal/testutil"
 	"github.com/headroom-dev/headroom/master/jobs"
@@ -230,8 +231,8 @@ func TestJobRunsEveryMinuteOnAnAgent(t *testing.T) {
 	base := tm.url
 	fa := startFakeAgent(t)
 	pool := resources.Resources{CPUs: 4, MemBytes: 8 * gib}
-	agentID := register(t, base, api.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Revocable: pool}).AgentID
-	loop := startAgentLoop(t, base, api.Heartbeat{AgentID: agentID, Revocable: pool}, 50*time.Millisecond)
+	agentID := register(t, base, agentproto.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Revocable: pool}).AgentID
+	loop := startAgentLoop(t, base, agentproto.Heartbeat{AgentID: agentID, Revocable: pool}, 50*time.Millisecond)
 
 	code, _, body := call(t, http.MethodPost, base+"/v1/jobs", `{
 		"id": "reports.daily",
@@ -318,7 +319,7 @@ func TestJobRunsEveryMinuteOnAnAgent(t *testing.T) {
 	// are written by the loop, which runs on the fake clock.
 	var state jobs.State
 	advanceUntil(t, clock, func() bool {
-		found, err := tm.st.Get(context.Background(), kindJobState, "reports.daily", &state)
+		found, err := tm.st.Docs(store.JobState).Get(context.Background(), "reports.daily", &state)
 		return err == nil && found && len(state.History) >= 3
 	}, "the job's state never reached the store")
 	if got := state.LastScheduled["every-minute"]; got.Before(time.Date(2024, 5, 1, 10, 2, 0, 0, time.UTC)) {
@@ -332,7 +333,7 @@ func TestJobRunsEveryMinuteOnAnAgent(t *testing.T) {
 	if code, _, _ := call(t, http.MethodGet, base+"/v1/jobs/reports.daily", nil); code != http.StatusNotFound {
 		t.Errorf("GET of the deleted job: %d", code)
 	}
-	if found, _ := tm.st.Get(context.Background(), kindJobs, "reports.daily", &jobs.Record{}); found {
+	if found, _ := tm.st.Docs(store.Jobs).Get(context.Background(), "reports.daily", &jobs.Record{}); found {
 		t.Error("the deleted job is still in the store")
 	}
 }
@@ -348,7 +349,7 @@ func TestJobMissedDuringFailoverStartsOnce(t *testing.T) {
 	a, stopA := startClockedMaster(t, st, clock)
 	fa := startFakeAgent(t)
 	pool := resources.Resources{CPUs: 4, MemBytes: 8 * gib}
-	reg := api.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Revocable: pool}
+	reg := agentproto.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Revocable: pool}
 	reg.AgentID = register(t, a.url, reg).AgentID
 
 	code, _, body := call(t, http.MethodPost, a.url+"/v1/jobs", `{"id":"etl","run":{"cmd":"etl","cpus":0.5,"mem":64},
@@ -360,13 +361,13 @@ func TestJobMissedDuringFailoverStartsOnce(t *testing.T) {
 	clock.Advance(4*time.Minute + 29*time.Second) // 10:04:59
 	advanceUntil(t, clock, launched(1), "the 10:05 run never launched")
 	first := fa.Launches()[0]
-	if code, _, body := heartbeat(t, a.url, api.Heartbeat{AgentID: reg.AgentID, Revocable: pool, Updates: []api.TaskStatus{{
+	if code, _, body := heartbeat(t, a.url, agentproto.Heartbeat{AgentID: reg.AgentID, Revocable: pool, Updates: []api.TaskStatus{{
 		TaskID: first.ID, FrameworkID: JobsFrameworkID, State: api.TaskFinished, UUID: "f1", Timestamp: time.Now()}}}); code != http.StatusOK {
 		t.Fatalf("heartbeat: %d %s", code, body)
 	}
 	var state jobs.State
 	advanceUntil(t, clock, func() bool {
-		found, err := st.Get(context.Background(), kindJobState, "etl", &state)
+		found, err := st.Docs(store.JobState).Get(context.Background(), "etl", &state)
 		return err == nil && found && len(state.History) == 1
 	}, "the finished run never reached the store")
 
@@ -388,7 +389,7 @@ func TestJobMissedDuringFailoverStartsOnce(t *testing.T) {
 	}
 	runID := runs.Active[0].ID
 	advanceUntil(t, clock, func() bool {
-		found, err := st.Get(context.Background(), kindJobState, "etl", &state)
+		found, err := st.Docs(store.JobState).Get(context.Background(), "etl", &state)
 		return err == nil && found && len(state.Active) == 1 && state.Active[0].Attempts == 1
 	}, "the launched run never reached the store")
 
@@ -396,7 +397,7 @@ func TestJobMissedDuringFailoverStartsOnce(t *testing.T) {
 	// and the new leader adopts it.
 	stopB()
 	c, _ := startClockedMaster(t, st, clock)
-	reg.Tasks = []api.TaskReport{{Info: second, Status: api.TaskStatus{TaskID: second.ID, FrameworkID: JobsFrameworkID,
+	reg.Tasks = []agentproto.TaskReport{{Info: second, Status: api.TaskStatus{TaskID: second.ID, FrameworkID: JobsFrameworkID,
 		State: api.TaskRunning, Timestamp: time.Now()}}}
 	register(t, c.url, reg)
 	for range 10 {

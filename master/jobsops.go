@@ -10,19 +10,16 @@ import (
 	"github.com/headroom-dev/headroom/master/allocator"
 	"github.com/headroom-dev/headroom/master/apps"
 	"github.com/headroom-dev/headroom/master/jobs"
+	"github.com/headroom-dev/headroom/master/store"
 )
 
 // JobsFrameworkID is the id of the built-in periodic jobs framework in the
 // allocator, the task infos and the metrics.
 const JobsFrameworkID = jobs.DefaultFrameworkID
 
-// Store kinds of the jobs framework: definitions are written by the API
-// handlers, run-time states by the loop, so the two never race on one
-// document.
-const (
-	kindJobs     = "jobs"
-	kindJobState = "jobstate"
-)
+// The jobs framework keeps two store kinds, store.Jobs and
+// store.JobState: definitions are written by the API handlers, run-time
+// states by the loop, so the two never race on one document.
 
 // jobsIO is the master's side of the jobs scheduler's persistence.
 type jobsIO struct {
@@ -49,7 +46,7 @@ func (m *Master) loadJobs(ctx context.Context, alloc *allocator.Allocator) (*job
 	}
 	var records []jobs.Record
 	uids := map[string]string{}
-	if err := m.cfg.Store.List(ctx, kindJobs, func(id string, raw []byte) error {
+	if err := m.cfg.Store.Docs(store.Jobs).List(ctx, func(id string, raw []byte) error {
 		var rec jobs.Record
 		if err := json.Unmarshal(raw, &rec); err != nil {
 			return fmt.Errorf("job %s: %w", id, err)
@@ -62,7 +59,7 @@ func (m *Master) loadJobs(ctx context.Context, alloc *allocator.Allocator) (*job
 	}
 	var states []jobs.State
 	var stale []string
-	if err := m.cfg.Store.List(ctx, kindJobState, func(id string, raw []byte) error {
+	if err := m.cfg.Store.Docs(store.JobState).List(ctx, func(id string, raw []byte) error {
 		var st jobs.State
 		if err := json.Unmarshal(raw, &st); err != nil {
 			return fmt.Errorf("state of job %s: %w", id, err)
@@ -77,7 +74,7 @@ func (m *Master) loadJobs(ctx context.Context, alloc *allocator.Allocator) (*job
 		return nil, fmt.Errorf("loading job states: %w", err)
 	}
 	for _, id := range stale {
-		if err := m.cfg.Store.Delete(ctx, kindJobState, id, m.election.Guard()); err != nil {
+		if err := m.cfg.Store.Docs(store.JobState).Delete(ctx, id, m.election.Guard()); err != nil {
 			m.log.Warn("removing the state of a deleted job", "job", id, "err", err)
 		}
 	}
@@ -178,7 +175,7 @@ func (m *Master) saveJobStates() {
 		}
 		inflight[id] = true
 		m.async(func(ctx context.Context) error {
-			err := m.cfg.Store.Put(ctx, kindJobState, id, p.State, m.election.Guard())
+			err := m.cfg.Store.Docs(store.JobState).Put(ctx, id, p.State, m.election.Guard())
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			delete(inflight, id)
@@ -302,7 +299,7 @@ func (m *Master) putJob(ctx context.Context, job jobs.Job, create bool) (jobs.Jo
 	}
 	sctx, cancel := m.storeCtx(ctx)
 	defer cancel()
-	if err := m.cfg.Store.Put(sctx, kindJobs, rec.Job.ID, rec, m.election.Guard()); err != nil {
+	if err := m.cfg.Store.Docs(store.Jobs).Put(sctx, rec.Job.ID, rec, m.election.Guard()); err != nil {
 		return jobs.JobStatus{}, fmt.Errorf("%w: %w", errStore, err)
 	}
 	if err := m.lockJobs(); err != nil {
@@ -332,10 +329,10 @@ func (m *Master) DeleteJob(ctx context.Context, id string) error {
 	}
 	ctx, cancel := m.storeCtx(ctx)
 	defer cancel()
-	if err := m.cfg.Store.Delete(ctx, kindJobs, id, m.election.Guard()); err != nil {
+	if err := m.cfg.Store.Docs(store.Jobs).Delete(ctx, id, m.election.Guard()); err != nil {
 		return fmt.Errorf("%w: %w", errStore, err)
 	}
-	if err := m.cfg.Store.Delete(ctx, kindJobState, id, m.election.Guard()); err != nil {
+	if err := m.cfg.Store.Docs(store.JobState).Delete(ctx, id, m.election.Guard()); err != nil {
 		// Harmless: the next leader removes the orphan.
 		m.log.Warn("removing the state of a deleted job", "job", id, "err", err)
 	}

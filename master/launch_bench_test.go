@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/resources"
 )
 
@@ -41,8 +42,8 @@ func startBenchAgent(b *testing.B, masterURL string, i int) *benchAgent {
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	b.Cleanup(a.srv.Close)
-	var resp api.RegisterResponse
-	post(b, masterURL+"/api/v1/agents/register", api.RegisterRequest{Hostname: fmt.Sprintf("bench-%d", i), URL: a.srv.URL,
+	var resp agentproto.RegisterResponse
+	post(b, masterURL+"/api/v1/agents/register", agentproto.RegisterRequest{Hostname: fmt.Sprintf("bench-%d", i), URL: a.srv.URL,
 		Revocable: resources.Resources{CPUs: 64, MemBytes: 256 << 30}}, &resp)
 	a.id = resp.AgentID
 	return a
@@ -67,13 +68,13 @@ func (a *benchAgent) beat(masterURL string) error {
 	a.mu.Lock()
 	updates := append([]api.TaskStatus(nil), a.pending...)
 	a.mu.Unlock()
-	data, _ := json.Marshal(api.Heartbeat{AgentID: a.id, Revocable: resources.Resources{CPUs: 64, MemBytes: 256 << 30}, Updates: updates})
+	data, _ := json.Marshal(agentproto.Heartbeat{AgentID: a.id, Revocable: resources.Resources{CPUs: 64, MemBytes: 256 << 30}, Updates: updates})
 	resp, err := http.Post(masterURL+"/api/v1/agents/"+a.id+"/heartbeat", "application/json", bytes.NewReader(data))
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	var hr api.HeartbeatResponse
+	var hr agentproto.HeartbeatResponse
 	if err := json.NewDecoder(resp.Body).Decode(&hr); err != nil {
 		return err
 	}

@@ -1,26 +1,19 @@
 package master
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/master/allocator"
 	"github.com/headroom-dev/headroom/master/apps"
-)
-
-// Store kinds.
-const (
-	kindApps   = "apps"
-	kindAgents = "agents"
+	"github.com/headroom-dev/headroom/master/store"
 )
 
 func decodeJSON(raw []byte, v any) error { return json.Unmarshal(raw, v) }
@@ -194,7 +187,9 @@ func (m *Master) checkAgents(now time.Time) {
 					delete(m.tasks, t.Info.ID)
 				}
 			}
-			m.async(func(ctx context.Context) error { return m.cfg.Store.Delete(ctx, kindAgents, id, m.election.Guard()) })
+			m.async(func(ctx context.Context) error {
+				return m.cfg.Store.Docs(store.Agents).Delete(ctx, id, m.election.Guard())
+			})
 		}
 	}
 }
@@ -286,7 +281,7 @@ func (m *Master) launch(info api.TaskInfo, agentID string, pool allocator.Pool, 
 	m.cfg.Metrics.TaskLaunched(info.FrameworkID)
 	agentURL := ag.URL
 	m.enqueue(agentCall{taskID: info.ID, do: func(ctx context.Context) error {
-		return m.postAgent(ctx, agentURL+"/api/v1/tasks", info)
+		return m.agentAt(agentURL).Launch(ctx, info)
 	}, fail: func(err error) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
@@ -313,7 +308,7 @@ func (m *Master) kill(taskID, agentID, reason string) {
 	}
 	agentURL := ag.URL
 	m.enqueue(agentCall{taskID: taskID, do: func(ctx context.Context) error {
-		return m.postAgent(ctx, agentURL+"/api/v1/tasks/"+url.PathEscape(taskID)+"/kill", api.KillRequest{Reason: reason})
+		return m.agentAt(agentURL).Kill(ctx, taskID, agentproto.KillRequest{Reason: reason})
 	}, fail: func(error) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
@@ -377,29 +372,10 @@ func (m *Master) callWorker(ctx context.Context, calls <-chan agentCall) error {
 	}
 }
 
-func (m *Master) postAgent(ctx context.Context, u string, body any) error {
-	data, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(data))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if m.cfg.AgentToken != "" {
-		req.Header.Set("Authorization", "Bearer "+m.cfg.AgentToken)
-	}
-	resp, err := m.cfg.AgentClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s: %s: %s", u, resp.Status, strings.TrimSpace(string(b)))
-	}
-	return nil
+// agentAt is the client of the agent at url: the master's agent
+// credential and transport.
+func (m *Master) agentAt(url string) *agentproto.Client {
+	return &agentproto.Client{URLs: []string{url}, Token: m.cfg.AgentToken, HTTP: m.cfg.AgentClient}
 }
 
 // probeLoop runs the apps' health checks while leading: HTTP and TCP
@@ -408,10 +384,6 @@ func (m *Master) probeLoop(ctx context.Context) error {
 	t := m.cfg.Clock.NewTicker(time.Second)
 	defer t.Stop()
 	client := &http.Client{}
-	// The agents' client without its overall timeout: a COMMAND check may
-	// legitimately run for minutes, and each call gets its own deadline.
-	checkClient := *m.cfg.AgentClient
-	checkClient.Timeout = 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -453,7 +425,7 @@ func (m *Master) probeLoop(ctx context.Context) error {
 					return
 				}
 				defer func() { <-sem }()
-				healthy, err := m.runCommandCheck(ctx, &checkClient, c)
+				healthy, err := m.runCommandCheck(ctx, c)
 				if err != nil {
 					// No answer from the agent (a network blip, the agent
 					// restarting, our own shutdown): not the task's fault,
@@ -482,10 +454,6 @@ const maxConcurrentCommandChecks = 16
 const (
 	defaultCommandCheckTimeout = 20 * time.Second
 	maxCommandCheckTimeout     = 300 * time.Second
-	// commandCheckSlack is added to the check's own timeout for the call:
-	// the agent needs a moment to start the command and to answer after
-	// killing it, and its answer must not be cut off by our deadline.
-	commandCheckSlack = 5 * time.Second
 )
 
 // commandTarget is a due COMMAND check with where to run it.
@@ -510,56 +478,28 @@ func (m *Master) commandTargets(checks []apps.CommandCheck) []commandTarget {
 	return out
 }
 
-// commandCheckResult is the agent's answer to a check that ran.
-type commandCheckResult struct {
-	Healthy  bool   `json:"healthy"`
-	ExitCode int    `json:"exit_code"`
-	Output   string `json:"output"`
-}
-
 // runCommandCheck asks the task's agent to run the check. It returns an
 // error only when the agent did not answer: any answer is a result, and
 // an answer other than 200 with a decodable body (unknown task, task not
 // running, bad request, agent error) is a failed check.
-func (m *Master) runCommandCheck(ctx context.Context, client *http.Client, c commandTarget) (bool, error) {
+func (m *Master) runCommandCheck(ctx context.Context, c commandTarget) (bool, error) {
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = defaultCommandCheckTimeout
 	}
 	timeout = min(timeout, maxCommandCheckTimeout)
-	ctx, cancel := context.WithTimeout(ctx, timeout+commandCheckSlack)
-	defer cancel()
-	u := c.agentURL + "/api/v1/tasks/" + url.PathEscape(c.TaskID) + "/check"
-	data, err := json.Marshal(map[string]any{"command": c.Command, "timeout_seconds": timeout.Seconds()})
-	if err != nil {
-		return false, fmt.Errorf("health check of task %q: %w", c.TaskID, err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(data))
-	if err != nil {
-		return false, fmt.Errorf("health check of task %q: %w", c.TaskID, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if m.cfg.AgentToken != "" {
-		req.Header.Set("Authorization", "Bearer "+m.cfg.AgentToken)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return false, fmt.Errorf("health check of task %q: %w", c.TaskID, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return false, fmt.Errorf("health check of task %q: reading the answer of %s: %w", c.TaskID, u, err)
-	}
-	if resp.StatusCode != http.StatusOK {
+	r, err := m.agentAt(c.agentURL).Check(ctx, c.TaskID, agentproto.CheckRequest{Command: c.Command, TimeoutSeconds: timeout.Seconds()})
+	var se *agentproto.StatusError
+	switch {
+	case errors.As(err, &se):
 		m.log.Info("COMMAND health check refused by the agent: counted as failed", "task", c.TaskID,
-			"agent", c.AgentID, "status", resp.Status, "body", strings.TrimSpace(string(b)))
+			"agent", c.AgentID, "status", se.Code, "err", err)
 		return false, nil
-	}
-	var r commandCheckResult
-	if err := json.Unmarshal(b, &r); err != nil {
+	case errors.Is(err, agentproto.ErrUndecodable):
 		m.log.Warn("COMMAND health check: unreadable answer: counted as failed", "task", c.TaskID, "agent", c.AgentID, "err", err)
 		return false, nil
+	case err != nil:
+		return false, err
 	}
 	if !r.Healthy {
 		m.log.Debug("COMMAND health check failed", "task", c.TaskID, "exit_code", r.ExitCode, "output", r.Output)

@@ -257,7 +257,7 @@ func (m *Master) becomeLeader(ctx context.Context) error {
 	// the agents have not re-reported yet.
 	sched := apps.NewScheduler(apps.Config{FrameworkID: AppsFrameworkID, NewID: randomSuffix})
 	var loaded []apps.App
-	if err := m.cfg.Store.List(ctx, kindApps, func(_ string, raw []byte) error {
+	if err := m.cfg.Store.Docs(store.Apps).List(ctx, func(_ string, raw []byte) error {
 		a, err := apps.DecodeApp(bytes.NewReader(raw))
 		if err != nil {
 			return err
@@ -273,7 +273,7 @@ func (m *Master) becomeLeader(ctx context.Context) error {
 		return err
 	}
 	agents := map[string]*agentEntry{}
-	if err := m.cfg.Store.List(ctx, kindAgents, func(id string, raw []byte) error {
+	if err := m.cfg.Store.Docs(store.Agents).List(ctx, func(id string, raw []byte) error {
 		var rec agentRecord
 		if err := decodeJSON(raw, &rec); err != nil {
 			return fmt.Errorf("agent %s: %w", id, err)

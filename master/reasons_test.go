@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/internal/testutil"
@@ -24,8 +25,8 @@ func TestWaitReasonsOverHTTP(t *testing.T) {
 	base := tm.url
 	fa := startFakeAgent(t)
 	dedicated := resources.Resources{CPUs: 0.5, MemBytes: 2 * gib}
-	agentID := register(t, base, api.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Dedicated: dedicated}).AgentID
-	startAgentLoop(t, base, api.Heartbeat{AgentID: agentID, Dedicated: dedicated}, 100*time.Millisecond)
+	agentID := register(t, base, agentproto.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Dedicated: dedicated}).AgentID
+	startAgentLoop(t, base, agentproto.Heartbeat{AgentID: agentID, Dedicated: dedicated}, 100*time.Millisecond)
 
 	for _, def := range []string{
 		`{"id": "/web", "cmd": "sleep 1000", "cpus": 0.25, "mem": 64}`,
@@ -116,8 +117,8 @@ func TestFrameworkReasonOverHTTP(t *testing.T) {
 	base := tm.url
 	fa := startFakeAgent(t)
 	harvest := resources.Resources{CPUs: 4, MemBytes: 4 * gib}
-	id := register(t, base, api.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Revocable: harvest}).AgentID
-	startAgentLoop(t, base, api.Heartbeat{AgentID: id, Revocable: harvest}, 100*time.Millisecond)
+	id := register(t, base, agentproto.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Revocable: harvest}).AgentID
+	startAgentLoop(t, base, agentproto.Heartbeat{AgentID: id, Revocable: harvest}, 100*time.Millisecond)
 	subscribeFramework(t, base, scheduler.FrameworkInfo{Name: "steady"})
 	want := "no agent has dedicated capacity, and the framework does not accept revocable resources"
 	var last []FrameworkView

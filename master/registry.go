@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/master/allocator"
 )
@@ -53,7 +54,7 @@ type agentEntry struct {
 	Revocable    resources.Resources
 	Dedicated    resources.Resources
 	Used         resources.Resources
-	Estimate     api.Estimate
+	Estimate     agentproto.Estimate
 	RegisteredAt time.Time
 	LastSeen     time.Time
 	// Static are the agent's own attributes; agentRecord.Attributes the
@@ -92,7 +93,7 @@ type AgentView struct {
 	Revocable    resources.Resources `json:"revocable"`
 	Dedicated    resources.Resources `json:"dedicated"`
 	Used         resources.Resources `json:"used"`
-	Estimate     api.Estimate        `json:"estimate"`
+	Estimate     agentproto.Estimate `json:"estimate"`
 	RegisteredAt time.Time           `json:"registered_at,omitzero"`
 	LastSeen     time.Time           `json:"last_seen,omitzero"`
 	Tasks        int                 `json:"tasks"`

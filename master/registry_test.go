@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/internal/testutil"
 )
@@ -46,7 +47,7 @@ func startFakeAgent(t *testing.T, routes ...func(fa *fakeAgent, mux *http.ServeM
 		w.WriteHeader(http.StatusAccepted)
 	})
 	mux.HandleFunc("POST /api/v1/tasks/{id}/kill", func(w http.ResponseWriter, r *http.Request) {
-		var kr api.KillRequest
+		var kr agentproto.KillRequest
 		if err := api.DecodeStrict(r.Body, &kr, 1<<20); err != nil {
 			fa.reject(w, "kill", err)
 			return
@@ -99,13 +100,13 @@ func (fa *fakeAgent) Kills() []string {
 }
 
 // register registers an agent over HTTP and returns the master's answer.
-func register(t *testing.T, base string, req api.RegisterRequest) api.RegisterResponse {
+func register(t *testing.T, base string, req agentproto.RegisterRequest) agentproto.RegisterResponse {
 	t.Helper()
 	code, _, body := call(t, http.MethodPost, base+"/api/v1/agents/register", req)
 	if code != http.StatusOK {
 		t.Fatalf("register: %d %s", code, body)
 	}
-	var resp api.RegisterResponse
+	var resp agentproto.RegisterResponse
 	if err := json.Unmarshal(body, &resp); err != nil {
 		t.Fatalf("register: %v in %s", err, body)
 	}
@@ -113,10 +114,10 @@ func register(t *testing.T, base string, req api.RegisterRequest) api.RegisterRe
 }
 
 // heartbeat sends one heartbeat and returns the status and the answer.
-func heartbeat(t *testing.T, base string, hb api.Heartbeat) (int, api.HeartbeatResponse, []byte) {
+func heartbeat(t *testing.T, base string, hb agentproto.Heartbeat) (int, agentproto.HeartbeatResponse, []byte) {
 	t.Helper()
 	code, _, body := call(t, http.MethodPost, base+"/api/v1/agents/"+hb.AgentID+"/heartbeat", hb)
-	var resp api.HeartbeatResponse
+	var resp agentproto.HeartbeatResponse
 	if code == http.StatusOK {
 		if err := json.Unmarshal(body, &resp); err != nil {
 			t.Fatalf("heartbeat: %v in %s", err, body)
@@ -147,7 +148,7 @@ func TestAgentRegistry(t *testing.T) {
 	fa := startFakeAgent(t)
 	pool := resources.Resources{CPUs: 4, MemBytes: 8 * gib}
 
-	req := api.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Version: "test",
+	req := agentproto.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Version: "test",
 		Attributes: map[string]string{"rack": "r1"}, Revocable: pool}
 	resp := register(t, base, req)
 	id := resp.AgentID
@@ -177,7 +178,7 @@ func TestAgentRegistry(t *testing.T) {
 	}
 
 	// A second registration without an id is a second agent.
-	other := register(t, base, api.RegisterRequest{Hostname: "h1", URL: fa.srv.URL})
+	other := register(t, base, agentproto.RegisterRequest{Hostname: "h1", URL: fa.srv.URL})
 	if other.AgentID == id {
 		t.Fatalf("a new registration got the existing id %s", id)
 	}
@@ -185,7 +186,7 @@ func TestAgentRegistry(t *testing.T) {
 	// Heartbeats are acknowledged by update UUID, including updates of
 	// tasks the master does not know.
 	used := resources.Resources{CPUs: 0.5, MemBytes: gib}
-	hb := api.Heartbeat{AgentID: id, Revocable: pool, Used: used, Updates: []api.TaskStatus{
+	hb := agentproto.Heartbeat{AgentID: id, Revocable: pool, Used: used, Updates: []api.TaskStatus{
 		{TaskID: "stray-1", State: api.TaskFinished, UUID: "uuid-1", Timestamp: time.Now()},
 		{TaskID: "stray-2", State: api.TaskFailed, UUID: "uuid-2", Timestamp: time.Now()},
 	}}
@@ -259,7 +260,7 @@ func TestAgentRegistry(t *testing.T) {
 type agentLoop struct {
 	t    *testing.T
 	base string
-	hb   api.Heartbeat
+	hb   agentproto.Heartbeat
 
 	mu      sync.Mutex
 	pending []api.TaskStatus
@@ -267,7 +268,7 @@ type agentLoop struct {
 	errs    []string
 }
 
-func startAgentLoop(t *testing.T, base string, hb api.Heartbeat, every time.Duration) *agentLoop {
+func startAgentLoop(t *testing.T, base string, hb agentproto.Heartbeat, every time.Duration) *agentLoop {
 	l := &agentLoop{t: t, base: base, hb: hb}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -315,7 +316,7 @@ func (l *agentLoop) beat(ctx context.Context) {
 		return
 	}
 	defer resp.Body.Close()
-	var out api.HeartbeatResponse
+	var out agentproto.HeartbeatResponse
 	if resp.StatusCode != http.StatusOK {
 		l.fail(fmt.Sprintf("status %d", resp.StatusCode))
 		return
@@ -359,8 +360,8 @@ func TestAppLaunchesOnRevocablePool(t *testing.T) {
 	base := tm.url
 	fa := startFakeAgent(t)
 	pool := resources.Resources{CPUs: 4, MemBytes: 8 * gib}
-	agentID := register(t, base, api.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Revocable: pool}).AgentID
-	loop := startAgentLoop(t, base, api.Heartbeat{AgentID: agentID, Revocable: pool}, 100*time.Millisecond)
+	agentID := register(t, base, agentproto.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Revocable: pool}).AgentID
+	loop := startAgentLoop(t, base, agentproto.Heartbeat{AgentID: agentID, Revocable: pool}, 100*time.Millisecond)
 
 	code, _, body := call(t, http.MethodPost, base+"/v2/apps", `{
 		"id": "/web",

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/master/store"
 )
@@ -86,7 +86,7 @@ func BenchmarkMasterHeartbeats(b *testing.B) {
 				if i >= n {
 					return
 				}
-				resp, err := m.Register(context.Background(), api.RegisterRequest{
+				resp, err := m.Register(context.Background(), agentproto.RegisterRequest{
 					Hostname: fmt.Sprintf("host-%05d", i), URL: fmt.Sprintf("http://10.0.%d.%d:5051", i/250, i%250),
 					Revocable: resources.Resources{CPUs: 8, MemBytes: 16 << 30},
 				})
@@ -109,7 +109,7 @@ func BenchmarkMasterHeartbeats(b *testing.B) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	bodies := make([][]byte, n)
 	for i, id := range ids {
-		bodies[i], _ = json.Marshal(api.Heartbeat{AgentID: id, Revocable: resources.Resources{CPUs: 8, MemBytes: 16 << 30}})
+		bodies[i], _ = json.Marshal(agentproto.Heartbeat{AgentID: id, Revocable: resources.Resources{CPUs: 8, MemBytes: 16 << 30}})
 	}
 	lat := make([]time.Duration, b.N)
 	var cpu0 = cpuTime()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/internal/testutil"
@@ -32,7 +33,7 @@ type testFramework struct {
 
 func schedClient(t *testing.T, base string) *scheduler.Client {
 	t.Helper()
-	c, err := api.NewClient(base, "")
+	c, err := agentproto.NewClient(base, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -561,8 +562,8 @@ func TestFrameworkWithoutRevocableCapability(t *testing.T) {
 	// An agent with a dedicated pool: only that part is offered.
 	dedicated := resources.Resources{CPUs: 1, MemBytes: gib}
 	fa := startFakeAgent(t)
-	id := register(t, base, api.RegisterRequest{Hostname: "h2", URL: fa.srv.URL, Revocable: harvest, Dedicated: dedicated}).AgentID
-	startAgentLoop(t, base, api.Heartbeat{AgentID: id, Revocable: harvest, Dedicated: dedicated}, 100*time.Millisecond)
+	id := register(t, base, agentproto.RegisterRequest{Hostname: "h2", URL: fa.srv.URL, Revocable: harvest, Dedicated: dedicated}).AgentID
+	startAgentLoop(t, base, agentproto.Heartbeat{AgentID: id, Revocable: harvest, Dedicated: dedicated}, 100*time.Millisecond)
 	o := f.nextOffer(5 * time.Second)
 	ded, rev, err := scheduler.Sum(o.Resources)
 	if err != nil || o.AgentID.Value != id || ded != dedicated || !rev.IsZero() {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/resources"
 )
 
@@ -163,14 +164,14 @@ func (a *simAgent) post(ctx context.Context, path string, body, out any) (int, e
 
 func (a *simAgent) register(ctx context.Context, attrs map[string]string) error {
 	a.mu.Lock()
-	req := api.RegisterRequest{AgentID: a.id, Hostname: a.hostname, URL: a.srv.URL, Attributes: attrs, Revocable: a.pool}
+	req := agentproto.RegisterRequest{AgentID: a.id, Hostname: a.hostname, URL: a.srv.URL, Attributes: attrs, Revocable: a.pool}
 	for _, id := range sortedKeys(a.tasks) {
 		st := a.tasks[id]
-		req.Tasks = append(req.Tasks, api.TaskReport{Info: st.info, Status: api.TaskStatus{TaskID: id, FrameworkID: st.info.FrameworkID,
+		req.Tasks = append(req.Tasks, agentproto.TaskReport{Info: st.info, Status: api.TaskStatus{TaskID: id, FrameworkID: st.info.FrameworkID,
 			State: st.state, UUID: "", Timestamp: time.Now()}})
 	}
 	a.mu.Unlock()
-	var resp api.RegisterResponse
+	var resp agentproto.RegisterResponse
 	code, err := a.post(ctx, "/api/v1/agents/register", req, &resp)
 	if err != nil {
 		return err
@@ -206,9 +207,9 @@ func (a *simAgent) beat(ctx context.Context, attrs map[string]string) {
 		}
 		used = used.Add(st.info.Resources)
 	}
-	hb := api.Heartbeat{AgentID: a.id, Revocable: a.pool, Used: used, Updates: slices.Clone(a.pending)}
+	hb := agentproto.Heartbeat{AgentID: a.id, Revocable: a.pool, Used: used, Updates: slices.Clone(a.pending)}
 	a.mu.Unlock()
-	var resp api.HeartbeatResponse
+	var resp agentproto.HeartbeatResponse
 	code, err := a.post(ctx, "/api/v1/agents/"+hb.AgentID+"/heartbeat", hb, &resp)
 	if err != nil || ctx.Err() != nil {
 		return // the master may be restarting

@@ -13,25 +13,25 @@ import (
 	"sync"
 	"time"
 
-	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 )
 
 // Client subscribes frameworks to a master. It takes the same master list,
-// token and transport as api.Client: the subscription is sent to each
+// token and transport as agentproto.Client: the subscription is sent to each
 // master in turn, and a standby's redirect leads it to the leader.
 type Client struct {
-	base *api.Client
+	base *agentproto.Client
 	// stream is base's HTTP client without its overall timeout: the
 	// subscription's body stays open for the framework's life.
 	stream *http.Client
 }
 
-// NewClient wraps an api.Client.
-func NewClient(c *api.Client) *Client {
+// NewClient wraps an agentproto.Client.
+func NewClient(c *agentproto.Client) *Client {
 	s := *c.HTTP
 	s.Timeout = 0
 	if s.CheckRedirect == nil {
-		s.CheckRedirect = api.KeepAuthOnRedirect
+		s.CheckRedirect = agentproto.KeepAuthOnRedirect
 	}
 	return &Client{base: c, stream: &s}
 }
@@ -55,7 +55,7 @@ func (c *Client) Subscribe(ctx context.Context, info FrameworkInfo) (*Session, e
 		if err == nil {
 			return s, nil
 		}
-		var se *api.StatusError
+		var se *agentproto.StatusError
 		if errors.As(err, &se) && se.Code != http.StatusServiceUnavailable || ctx.Err() != nil {
 			return nil, err
 		}
@@ -85,8 +85,7 @@ func (c *Client) subscribe(ctx context.Context, base string, body []byte) (*Sess
 		defer cancel()
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		se := &api.StatusError{Code: resp.StatusCode, Raw: string(b)}
-		_ = json.Unmarshal(b, &se.Body)
+		se := agentproto.NewStatusError(resp.StatusCode, b)
 		return nil, fmt.Errorf("subscribing at %s: %w", base, se)
 	}
 	leader := strings.TrimSuffix(resp.Request.URL.String(), Path)
@@ -203,8 +202,7 @@ func (s *Session) Call(ctx context.Context, c Call) error {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 != 2 {
-		se := &api.StatusError{Code: resp.StatusCode, Raw: string(b)}
-		_ = json.Unmarshal(b, &se.Body)
+		se := agentproto.NewStatusError(resp.StatusCode, b)
 		return fmt.Errorf("%s call: %w", c.Type, se)
 	}
 	return nil

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/internal/resources"
 )
@@ -20,13 +20,13 @@ func TestAgentRefusedUserFailsTheTaskThroughTheMaster(t *testing.T) {
 	c.startMaster(addr)
 	base := "http://" + addr
 	var err error
-	if c.client, err = api.NewClient(base, c.token); err != nil {
+	if c.client, err = agentproto.NewClient(base, c.token); err != nil {
 		t.Fatal(err)
 	}
 	c.startAgentAt("agent-u", base, freeAddr(t), "--dedicated", "cpus=1,mem=1GiB")
 	c.waitAgents(1)
 
-	fc, err := api.NewClient(base, c.read(c.frameworkTokenFile))
+	fc, err := agentproto.NewClient(base, c.read(c.frameworkTokenFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestAgentRefusedUserFailsTheTaskThroughTheMaster(t *testing.T) {
 			if !scheduler.IsTerminal(st.State) {
 				continue
 			}
-			if st.State != scheduler.TaskFailed || !strings.Contains(st.Message, `user: \"bin\" is not a user this agent runs tasks as`) {
+			if st.State != scheduler.TaskFailed || !strings.Contains(st.Message, `user: "bin" is not a user this agent runs tasks as`) {
 				t.Fatalf("task ended %s (%s: %s), want failed naming the user field", st.State, st.Reason, st.Message)
 			}
 			var tasks []struct {

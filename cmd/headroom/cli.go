@@ -19,7 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/auth"
 )
 
@@ -84,7 +84,7 @@ func (f *cliFlags) findToken(getenv func(string) string) (string, tokenSource, e
 // explain adds to a 401 or 403 which credential was sent and how to send
 // another.
 func (f *cliFlags) explain(err error) error {
-	var se *api.StatusError
+	var se *agentproto.StatusError
 	if !errors.As(err, &se) {
 		return err
 	}
@@ -100,13 +100,13 @@ func (f *cliFlags) explain(err error) error {
 	return err
 }
 
-func (f *cliFlags) client() (*api.Client, error) {
+func (f *cliFlags) client() (*agentproto.Client, error) {
 	token, src, err := f.findToken(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
 	f.token = src
-	c, err := api.NewClient(f.masters, token)
+	c, err := agentproto.NewClient(f.masters, token)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +125,7 @@ func (f *cliFlags) checkOutput() error {
 
 // run is the RunE of a command that talks to the masters: it checks
 // --output, builds the client and hands both to fn.
-func (f *cliFlags) run(fn func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+func (f *cliFlags) run(fn func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := f.checkOutput(); err != nil {
 			return err
@@ -159,7 +159,7 @@ func (e *unreachableError) Unwrap() error { return e.err }
 // one that says which masters were tried and what to check; answers from
 // a master, and every other error, pass unchanged.
 func reachError(masters []string, err error) error {
-	var se *api.StatusError
+	var se *agentproto.StatusError
 	var ue *url.Error
 	if err == nil || errors.As(err, &se) || !errors.As(err, &ue) {
 		return err
@@ -223,7 +223,7 @@ func newAppsCommand() *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use: "deploy FILE", Short: "Create or update an app from a Marathon-style JSON file ('-' reads stdin)",
 		Args: cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error {
 			data, err := readDefinition(cmd, args[0])
 			if err != nil {
 				return fmt.Errorf("reading the app: %w", err)
@@ -248,7 +248,7 @@ func newAppsCommand() *cobra.Command {
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use: "ls", Short: "List apps", Args: cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, _ []string) error {
 			var out struct {
 				Apps []cliApp `json:"apps"`
 			}
@@ -267,7 +267,7 @@ func newAppsCommand() *cobra.Command {
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use: "scale ID N", Short: "Set an app's instance count", Args: cobra.ExactArgs(2),
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error {
 			n, err := strconv.Atoi(args[1])
 			if err != nil || n < 0 {
 				return fmt.Errorf("N: want a non-negative integer, got %q", args[1])
@@ -281,7 +281,7 @@ func newAppsCommand() *cobra.Command {
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use: "restart ID", Short: "Replace every task of an app", Args: cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error {
 			if err := c.Do(ctx, "POST", "/v2/apps/"+strings.Trim(args[0], "/")+"/restart", nil, nil); err != nil {
 				return err
 			}
@@ -291,7 +291,7 @@ func newAppsCommand() *cobra.Command {
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use: "rm ID", Short: "Delete an app and kill its tasks", Args: cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error {
 			if err := c.Do(ctx, "DELETE", "/v2/apps/"+strings.Trim(args[0], "/"), nil, nil); err != nil {
 				return err
 			}
@@ -315,7 +315,7 @@ func newAgentsCommand() *cobra.Command {
 	f.register(cmd)
 	cmd.AddCommand(&cobra.Command{
 		Use: "ls", Short: "List agents", Args: cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, _ []string) error {
 			var agents []struct {
 				ID        string `json:"id"`
 				Hostname  string `json:"hostname"`
@@ -350,7 +350,7 @@ hostname, overlay the agent's own attributes, reach the agent without a
 restart, and survive agent restarts and master failovers. An app instance
 whose constraint no longer holds is moved to a matching agent.`,
 		Args: cobra.MinimumNArgs(2),
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error {
 			var agents []cliAgent
 			if err := c.Do(ctx, "GET", "/api/v1/agents", nil, &agents); err != nil {
 				return err
@@ -393,7 +393,7 @@ func newTasksCommand() *cobra.Command {
 	f.register(cmd)
 	cmd.AddCommand(&cobra.Command{
 		Use: "ls", Short: "List tasks", Args: cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, _ []string) error {
 			var tasks []struct {
 				ID        string `json:"id"`
 				Framework string `json:"framework_id"`
@@ -416,7 +416,7 @@ func newTasksCommand() *cobra.Command {
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use: "kill ID", Short: "Kill a task (its framework decides whether to replace it)", Args: cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error {
 			if err := c.Do(ctx, "POST", "/api/v1/tasks/"+url.PathEscape(args[0])+"/kill", nil, nil); err != nil {
 				return err
 			}
@@ -431,7 +431,7 @@ func newLeaderCommand() *cobra.Command {
 	f := &cliFlags{}
 	cmd := &cobra.Command{
 		Use: "leader", Short: "Print the elected master", Args: cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, _ []string) error {
 			var out struct {
 				Leader string `json:"leader"`
 				Error  string `json:"error,omitempty"`

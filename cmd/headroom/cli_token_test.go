@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 )
 
 // The CLI's credential: --token-file, else HEADROOM_TOKEN_FILE, else the
@@ -60,7 +61,7 @@ func TestCLIFindsItsToken(t *testing.T) {
 		})
 	}
 
-	unauthorized := &api.StatusError{Code: 401, Body: api.Error{Message: "missing bearer token"}}
+	unauthorized := &agentproto.StatusError{Code: 401, Body: api.Error{Message: "missing bearer token"}}
 	none := &cliFlags{defaultTokenFile: "/var/lib/headroom/master/credentials/operator.token"}
 	if msg := none.explain(unauthorized).Error(); !strings.Contains(msg, "no credential was sent") || !strings.Contains(msg, none.defaultTokenFile) || !strings.Contains(msg, "--token-file FILE") {
 		t.Errorf("401 without a token: %s", msg)
@@ -69,11 +70,11 @@ func TestCLIFindsItsToken(t *testing.T) {
 	if msg := sent.explain(unauthorized).Error(); !strings.Contains(msg, envFile) || !strings.Contains(msg, "HEADROOM_TOKEN_FILE") {
 		t.Errorf("401 with a token: %s", msg)
 	}
-	forbidden := &api.StatusError{Code: 403, Body: api.Error{Message: "forbidden"}}
+	forbidden := &agentproto.StatusError{Code: 403, Body: api.Error{Message: "forbidden"}}
 	if msg := sent.explain(forbidden).Error(); !strings.Contains(msg, "role") || !errors.Is(sent.explain(forbidden), forbidden) {
 		t.Errorf("403: %s", msg)
 	}
-	other := &api.StatusError{Code: 404}
+	other := &agentproto.StatusError{Code: 404}
 	if err := sent.explain(other); err != other {
 		t.Errorf("404 changed: %v", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/internal/testutil"
 )
@@ -75,7 +76,7 @@ func (p *proc) kill() {
 type cluster struct {
 	t      *testing.T
 	bin    string
-	client *api.Client
+	client *agentproto.Client
 	tag    string
 	// token is the operator's; the files are those of the last master
 	// started.
@@ -323,7 +324,7 @@ func TestClusterEndToEnd(t *testing.T) {
 	c.startMaster(addr)
 	master := "http://" + addr
 	var err error
-	if c.client, err = api.NewClient(master, c.token); err != nil {
+	if c.client, err = agentproto.NewClient(master, c.token); err != nil {
 		t.Fatal(err)
 	}
 	c.startAgent("agent-a", master)
@@ -332,15 +333,15 @@ func TestClusterEndToEnd(t *testing.T) {
 
 	// A credential is required everywhere but /metrics and /healthz; the
 	// reader reads and writes nothing.
-	anon, _ := api.NewClient(master, "")
+	anon, _ := agentproto.NewClient(master, "")
 	if err := anon.Do(context.Background(), http.MethodGet, "/v2/apps", nil, nil); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("GET /v2/apps without the token: %v, want 401", err)
 	}
-	wrong, _ := api.NewClient(master, "not-the-token")
+	wrong, _ := agentproto.NewClient(master, "not-the-token")
 	if err := wrong.Do(context.Background(), http.MethodGet, "/api/v1/agents", nil, nil); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("GET /api/v1/agents with a wrong token: %v, want 401", err)
 	}
-	reader, _ := api.NewClient(master, c.read(c.readerTokenFile))
+	reader, _ := agentproto.NewClient(master, c.read(c.readerTokenFile))
 	if err := reader.Do(context.Background(), http.MethodGet, "/api/v1/agents", nil, nil); err != nil {
 		t.Fatalf("GET /api/v1/agents as the reader: %v", err)
 	}
@@ -447,7 +448,7 @@ func TestClusterEndToEnd(t *testing.T) {
 	testutil.Eventually(t, 60*time.Second, 200*time.Millisecond, func() bool {
 		return len(c.batchProcs("agent-a"))+len(c.batchProcs("agent-b")) == 0
 	}, "every task process gone after the delete")
-	var notFound *api.StatusError
+	var notFound *agentproto.StatusError
 	if err := c.get("/v2/apps/web", &st); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("deleted app still answers: %v", err)
 	} else {

@@ -15,7 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/headroom-dev/headroom/alerts"
-	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/dashboards"
 	"github.com/headroom-dev/headroom/internal/testutil"
 )
@@ -80,7 +80,7 @@ func TestDashboardsAndRulesUseRealMetrics(t *testing.T) {
 	c.startMaster(mAddr)
 	master := "http://" + mAddr
 	var err error
-	if c.client, err = api.NewClient(master, c.token); err != nil {
+	if c.client, err = agentproto.NewClient(master, c.token); err != nil {
 		t.Fatal(err)
 	}
 	c.startAgentAt("agent-xcheck", master, aAddr, "--service", "self=comm:^headroom$")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/testutil"
 )
 
@@ -59,7 +60,7 @@ func TestFrameworkEndToEnd(t *testing.T) {
 	master := c.startMaster(addr, "--data-dir", dataDir)
 	base := "http://" + addr
 	var err error
-	if c.client, err = api.NewClient(base, c.token); err != nil {
+	if c.client, err = agentproto.NewClient(base, c.token); err != nil {
 		t.Fatal(err)
 	}
 	// Dedicated capacity besides the harvest: the test must not depend on

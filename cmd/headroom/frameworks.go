@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 )
 
 func newFrameworksCommand() *cobra.Command {
@@ -24,7 +24,7 @@ failover timeout; teardown removes it at once and kills its tasks.`,
 	f.register(cmd)
 	cmd.AddCommand(&cobra.Command{
 		Use: "ls", Short: "List the frameworks", Args: cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, _ []string) error {
 			var list []struct {
 				ID              string    `json:"id"`
 				Name            string    `json:"name"`
@@ -56,7 +56,7 @@ failover timeout; teardown removes it at once and kills its tasks.`,
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use: "teardown ID", Short: "Remove a framework and kill its tasks", Args: cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error {
 			if err := c.Do(ctx, "POST", "/api/v1/frameworks/"+url.PathEscape(args[0])+"/teardown", nil, nil); err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/testutil"
 	"github.com/headroom-dev/headroom/master/store"
 )
@@ -33,7 +34,7 @@ func TestMasterFailover(t *testing.T) {
 		urls = append(urls, "http://"+a)
 	}
 	list := strings.Join(urls, ",")
-	if c.client, err = api.NewClient(list, c.token); err != nil {
+	if c.client, err = agentproto.NewClient(list, c.token); err != nil {
 		t.Fatal(err)
 	}
 	// Two agents: a new leader that allocated as soon as the first one
@@ -69,7 +70,7 @@ func TestMasterFailover(t *testing.T) {
 			rest = append(rest, u)
 		}
 	}
-	if c.client, err = api.NewClient(strings.Join(rest, ","), c.token); err != nil {
+	if c.client, err = agentproto.NewClient(strings.Join(rest, ","), c.token); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Eventually(t, 15*time.Second, 100*time.Millisecond, func() bool {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/internal/testutil"
 )
@@ -26,7 +27,7 @@ func TestAgentIdentityEndToEnd(t *testing.T) {
 	m := c.startMaster(addr)
 	master := "http://" + addr
 	var err error
-	if c.client, err = api.NewClient(master, c.token); err != nil {
+	if c.client, err = agentproto.NewClient(master, c.token); err != nil {
 		t.Fatal(err)
 	}
 	// Dedicated capacity: the test must not depend on how idle this
@@ -55,7 +56,7 @@ func TestAgentIdentityEndToEnd(t *testing.T) {
 	id, realURL := agents[0].ID, agents[0].URL
 	procs := len(c.batchProcs("agent-s4"))
 
-	attack := api.RegisterRequest{AgentID: id, Hostname: "agent-s4", URL: "http://127.0.0.1:1", Version: "evil"}
+	attack := agentproto.RegisterRequest{AgentID: id, Hostname: "agent-s4", URL: "http://127.0.0.1:1", Version: "evil"}
 	for _, a := range []struct {
 		name, token, want string
 	}{
@@ -65,7 +66,7 @@ func TestAgentIdentityEndToEnd(t *testing.T) {
 		{"the reader's credential", c.read(c.readerTokenFile), "403"},
 		{"no credential", "", "401"},
 	} {
-		cl, _ := api.NewClient(master, a.token)
+		cl, _ := agentproto.NewClient(master, a.token)
 		err := cl.Do(context.Background(), http.MethodPost, "/api/v1/agents/register", attack, nil)
 		if err == nil || !strings.Contains(err.Error(), a.want) {
 			t.Errorf("registering %s's id with a fake URL and %s: %v, want %s", id, a.name, err, a.want)
@@ -146,7 +147,7 @@ func TestPerAgentCredentialsEndToEnd(t *testing.T) {
 		"--agent-timeout", "5s", "--election-ttl", "2s", "--credentials-file", creds, "--agent-api-token-file", tokens["agent-api"])
 	master := "http://" + addr
 	var err error
-	if c.client, err = api.NewClient(master, c.read(tokens["ops"])); err != nil {
+	if c.client, err = agentproto.NewClient(master, c.read(tokens["ops"])); err != nil {
 		t.Fatal(err)
 	}
 	c.agentTokenFile, c.realHarvest = tokens["web-1"], true

@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 )
 
 // cliJob is what the CLI reads of GET /v1/jobs.
@@ -64,7 +64,7 @@ func newJobsCommand() *cobra.Command {
 
 	cmd.AddCommand(&cobra.Command{
 		Use: "ls", Short: "List jobs", Args: cobra.NoArgs,
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, _ []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, _ []string) error {
 			var list []cliJob
 			if err := c.Do(ctx, "GET", "/v1/jobs", nil, &list); err != nil {
 				return err
@@ -96,7 +96,7 @@ func newJobsCommand() *cobra.Command {
 	// -f is what the command took first; FILE reads like apps deploy.
 	flagFile := add.Flags().StringP("file", "f", "", "JSON job definition ('-' for stdin); same as the FILE argument")
 	_ = add.Flags().MarkHidden("file")
-	add.RunE = f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+	add.RunE = f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error {
 		var file *string
 		switch {
 		case len(args) == 1 && *flagFile != "":
@@ -123,7 +123,7 @@ func newJobsCommand() *cobra.Command {
 		}
 		verb := "created"
 		err = c.Do(ctx, "POST", "/v1/jobs", data, nil)
-		var se *api.StatusError
+		var se *agentproto.StatusError
 		if errors.As(err, &se) && se.Code == http.StatusConflict {
 			verb = "updated"
 			err = c.Do(ctx, "PUT", jobPath(head.ID), data, nil)
@@ -138,7 +138,7 @@ func newJobsCommand() *cobra.Command {
 
 	cmd.AddCommand(&cobra.Command{
 		Use: "show ID", Short: "Show a job's definition and counts", Args: cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error {
 			var raw json.RawMessage
 			if err := c.Do(ctx, "GET", jobPath(args[0]), nil, &raw); err != nil {
 				return err
@@ -173,7 +173,7 @@ func newJobsCommand() *cobra.Command {
 
 	cmd.AddCommand(&cobra.Command{
 		Use: "rm ID", Short: "Delete a job and kill its active runs", Args: cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error {
 			if err := c.Do(ctx, "DELETE", jobPath(args[0]), nil, nil); err != nil {
 				return err
 			}
@@ -184,7 +184,7 @@ func newJobsCommand() *cobra.Command {
 
 	cmd.AddCommand(&cobra.Command{
 		Use: "run ID", Short: "Start a run of a job now", Args: cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error {
 			var r cliRun
 			if err := c.Do(ctx, "POST", jobPath(args[0], "/runs"), nil, &r); err != nil {
 				return err
@@ -199,7 +199,7 @@ func newJobsCommand() *cobra.Command {
 
 	cmd.AddCommand(&cobra.Command{
 		Use: "runs ID", Short: "List a job's active runs and its history, newest first", Args: cobra.ExactArgs(1),
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error {
 			var out struct {
 				Active  []cliRun `json:"active"`
 				History []cliRun `json:"history"`
@@ -224,7 +224,7 @@ func newJobsCommand() *cobra.Command {
 
 	cmd.AddCommand(&cobra.Command{
 		Use: "stop ID RUNID", Short: "Stop an active run and kill its task", Args: cobra.ExactArgs(2),
-		RunE: f.run(func(ctx context.Context, c *api.Client, cmd *cobra.Command, args []string) error {
+		RunE: f.run(func(ctx context.Context, c *agentproto.Client, cmd *cobra.Command, args []string) error {
 			if err := c.Do(ctx, "POST", jobPath(args[0], "/runs/", url.PathEscape(args[1]), "/actions/stop"), nil, nil); err != nil {
 				return err
 			}

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/resources"
 )
 
@@ -70,8 +70,8 @@ func masterUnderAgents(b *testing.B, bin string, n int, span time.Duration) {
 	ids := make([]string, n)
 	start := time.Now()
 	err := parallel(masterBenchConns, n, func(i int) error {
-		var resp api.RegisterResponse
-		err := simPostJSON(client, base+"/api/v1/agents/register", api.RegisterRequest{
+		var resp agentproto.RegisterResponse
+		err := simPostJSON(client, base+"/api/v1/agents/register", agentproto.RegisterRequest{
 			Hostname: fmt.Sprintf("sim-%05d", i), URL: fmt.Sprintf("http://10.%d.%d.%d:5051", i>>16, (i>>8)&255, i&255),
 			Version:    "bench",
 			Attributes: map[string]string{"rack": fmt.Sprintf("r%d", i%40), "zone": fmt.Sprintf("z%d", i%3)},
@@ -88,7 +88,7 @@ func masterUnderAgents(b *testing.B, bin string, n int, span time.Duration) {
 
 	bodies := make([][]byte, n)
 	for i, id := range ids {
-		bodies[i], err = json.Marshal(api.Heartbeat{AgentID: id,
+		bodies[i], err = json.Marshal(agentproto.Heartbeat{AgentID: id,
 			Revocable:  resources.Resources{CPUs: 8, MemBytes: 16 << 30},
 			Dedicated:  resources.Resources{CPUs: 2, MemBytes: 4 << 30},
 			Attributes: map[string]string{"rack": fmt.Sprintf("r%d", i%40), "zone": fmt.Sprintf("z%d", i%3)},

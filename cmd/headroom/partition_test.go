@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/testutil"
 )
 
@@ -20,7 +20,7 @@ func TestPartitionReplacesAndKillsStaleCopies(t *testing.T) {
 	c.startMaster(addr)
 	master := "http://" + addr
 	var err error
-	if c.client, err = api.NewClient(master, c.token); err != nil {
+	if c.client, err = agentproto.NewClient(master, c.token); err != nil {
 		t.Fatal(err)
 	}
 	agents := map[string]*proc{

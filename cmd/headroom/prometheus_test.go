@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/testutil"
 )
 
@@ -26,7 +26,7 @@ func TestPrometheusChurnAlert(t *testing.T) {
 	c.startMaster(mAddr)
 	master := "http://" + mAddr
 	var err error
-	if c.client, err = api.NewClient(master, c.token); err != nil {
+	if c.client, err = agentproto.NewClient(master, c.token); err != nil {
 		t.Fatal(err)
 	}
 	c.startAgentAt("agent-prom", master, aAddr)

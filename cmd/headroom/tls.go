@@ -8,14 +8,14 @@ import (
 	"os"
 	"time"
 
-	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 )
 
 // httpClient is the client every headroom component uses to call another:
 // it trusts the CA in caFile (PEM) besides the system's when given, and
 // keeps the bearer token across a standby's redirect to the leader.
 func httpClient(flag, caFile string, timeout time.Duration) (*http.Client, error) {
-	c := &http.Client{Timeout: timeout, CheckRedirect: api.KeepAuthOnRedirect}
+	c := &http.Client{Timeout: timeout, CheckRedirect: agentproto.KeepAuthOnRedirect}
 	if caFile == "" {
 		return c, nil
 	}

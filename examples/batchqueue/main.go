@@ -29,7 +29,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/internal/resources"
 )
@@ -196,7 +196,7 @@ type queue struct {
 	// declined with a filter meanwhile are wanted again.
 	revive bool
 	// api reads the master's view when no offer comes.
-	api *api.Client
+	api *agentproto.Client
 	// lastOffer (unix ns), waiting (commands pending) and fwID are shared
 	// with the progress reporter, which runs beside the event loop.
 	lastOffer atomic.Int64
@@ -230,7 +230,7 @@ func (q *queue) done() bool {
 // run subscribes, and subscribes again whenever the stream ends, until
 // every command has finished.
 func (q *queue) run(ctx context.Context) error {
-	c, err := api.NewClient(q.cfg.masters, q.cfg.token)
+	c, err := agentproto.NewClient(q.cfg.masters, q.cfg.token)
 	if err != nil {
 		return err
 	}

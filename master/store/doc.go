@@ -18,7 +18,9 @@
 //
 // and holds JSON. kind and id may not contain "/", which keeps a kind's
 // documents exactly the keys under "<prefix><kind>/" and makes List and
-// Watch a single prefix range. Kinds starting with "_" are reserved for
+// Watch a single prefix range. kinds.go lists every kind the master keeps
+// (Kind), with its key layout and document type; Store.Docs reads and
+// writes one kind by id, escaping the id into its key segment. Kinds starting with "_" are reserved for
 // this package; elections live at
 //
 //	<prefix>_election/<name>/<lease id in hex>

@@ -1,4 +1,4 @@
-package api
+package agentproto
 
 import (
 	"encoding/json"

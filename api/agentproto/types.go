@@ -1,17 +1,17 @@
-package api
+package agentproto
 
 import (
 	"fmt"
 	"regexp"
 	"time"
 
+	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/internal/resources"
 )
 
-// The agent ↔ master protocol. Agents call the master; the master calls the
-// agent's local API to launch and kill tasks. Status updates ride on
-// heartbeats and are re-sent until the master acknowledges their UUID, so a
-// master failover loses none.
+// idRE is api's id charset; registrations and heartbeats check it alone
+// (as they always have), tasks add the ".." rule of api.ValidID.
+var idRE = regexp.MustCompile(api.IDPattern)
 
 // Estimate is the monitor's view that an agent reports with each heartbeat,
 // for the operators' API and the master's metrics.
@@ -27,11 +27,11 @@ type Estimate struct {
 // agent's first contact; afterwards the agent keeps the id the master gave
 // it (in its work dir) and sends it when re-registering.
 type RegisterRequest struct {
-	AgentID    string     `json:"agent_id,omitempty"`
-	Hostname   string     `json:"hostname"`
-	URL        string     `json:"url"`
-	Version    string     `json:"version,omitempty"`
-	Attributes Attributes `json:"attributes,omitempty"`
+	AgentID    string         `json:"agent_id,omitempty"`
+	Hostname   string         `json:"hostname"`
+	URL        string         `json:"url"`
+	Version    string         `json:"version,omitempty"`
+	Attributes api.Attributes `json:"attributes,omitempty"`
 	// Revocable is the harvested pool (changes with every estimate);
 	// Dedicated the static non-revocable pool (--dedicated).
 	Revocable resources.Resources `json:"revocable"`
@@ -44,8 +44,8 @@ type RegisterRequest struct {
 
 // TaskReport is a task as an agent reports it when registering.
 type TaskReport struct {
-	Info   TaskInfo   `json:"info"`
-	Status TaskStatus `json:"status"`
+	Info   api.TaskInfo   `json:"info"`
+	Status api.TaskStatus `json:"status"`
 }
 
 // RegisterResponse tells the agent its id and how often to heartbeat.
@@ -64,11 +64,11 @@ type Heartbeat struct {
 	Used     resources.Resources `json:"used"`
 	Estimate Estimate            `json:"estimate"`
 	// Updates are the task status updates not yet acknowledged.
-	Updates []TaskStatus `json:"updates,omitempty"`
+	Updates []api.TaskStatus `json:"updates,omitempty"`
 	// Attributes are the agent's own (static) attributes, so that a local
 	// change reaches the master without a re-registration; the master adds
 	// the dynamic ones it keeps in etcd and answers with the result.
-	Attributes Attributes `json:"attributes,omitempty"`
+	Attributes api.Attributes `json:"attributes,omitempty"`
 }
 
 // HeartbeatResponse acknowledges updates and carries the master's orders.
@@ -91,10 +91,19 @@ type KillRequest struct {
 	GracePeriodSeconds float64 `json:"grace_period_seconds,omitempty"`
 }
 
-// Error is the body of every 4xx and 5xx answer of every headroom API.
-type Error struct {
-	Message string `json:"message"`
-	Details any    `json:"details,omitempty"`
+// CheckRequest is POST /api/v1/tasks/{id}/check on an agent: run a
+// COMMAND health check in the task's sandbox and cgroup.
+type CheckRequest struct {
+	Command        string  `json:"command"`
+	TimeoutSeconds float64 `json:"timeout_seconds"`
+}
+
+// CheckResult answers a check that ran: healthy is exit code 0. A check
+// killed at its timeout is unhealthy with exit code -1.
+type CheckResult struct {
+	Healthy  bool   `json:"healthy"`
+	ExitCode int    `json:"exit_code"`
+	Output   string `json:"output"`
 }
 
 // hostnameRE accepts DNS names and IP addresses; anything else in a
