@@ -171,6 +171,14 @@ type subscription struct {
 	leaderCtx   context.Context
 }
 
+// builtinName names a built-in framework id for messages.
+func builtinName(id string) string {
+	if id == AppsFrameworkID {
+		return "apps"
+	}
+	return "jobs"
+}
+
 // subscribe registers or re-registers a framework and opens its stream.
 // The record is persisted before the framework gets its SUBSCRIBED: a
 // framework told its id must find it after a failover.
@@ -192,6 +200,16 @@ func (m *Master) subscribe(ctx context.Context, info scheduler.FrameworkInfo) (s
 	}
 	if info.ID != nil {
 		rec.ID = info.ID.Value
+		if rec.ID == AppsFrameworkID || rec.ID == JobsFrameworkID {
+			// The master's own frameworks have no credential to bind:
+			// whoever subscribed as one would get every app's or job's
+			// task updates, kill their tasks, and leave the framework
+			// disconnected until its tasks expire.
+			m.mu.Unlock()
+			m.log.Warn("framework subscription refused: a built-in framework id", "framework", rec.ID)
+			return subscription{}, &refusedError{reason: "reserved_id",
+				msg: fmt.Sprintf("framework_info.id: %q is the id of the master's own %s framework; a framework may not subscribe as it", rec.ID, builtinName(rec.ID))}
+		}
 		if _, gone := m.removedFrameworks[rec.ID]; gone {
 			m.mu.Unlock()
 			return subscription{}, fmt.Errorf("framework %q: %w", rec.ID, errFrameworkRemoved)
