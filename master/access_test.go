@@ -381,8 +381,28 @@ func TestFrameworkIdentityBinding(t *testing.T) {
 // its tasks expire after the failover timeout. Every credential is
 // refused, with a reason naming the field, and nothing is stored.
 func TestBuiltinFrameworkIDsRefused(t *testing.T) {
-	tm := startMaster(t, openEmbeddedStore(t), func(c *Config) { c.Credentials = testCredentials(t) })
+	st := openEmbeddedStore(t)
+	// One such record, left by a subscription before it was refused: a
+	// master loading it would remove the "framework" after its failover
+	// timeout, killing every app task.
+	if err := st.Put(context.Background(), kindFrameworks, AppsFrameworkID,
+		frameworkRecord{ID: AppsFrameworkID, Name: "q", FailoverTimeout: time.Millisecond, Credential: "fw"}); err != nil {
+		t.Fatal(err)
+	}
+	tm := startMaster(t, st, func(c *Config) { c.Credentials = testCredentials(t) })
 	testutil.Eventually(t, 20*time.Second, 20*time.Millisecond, tm.m.Leading, "the master never became leader")
+	views, err := tm.m.Frameworks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range views {
+		if v.ID == AppsFrameworkID {
+			t.Fatalf("the master loaded a stored framework %s: %+v", v.ID, v)
+		}
+	}
+	if err := st.Delete(context.Background(), kindFrameworks, AppsFrameworkID); err != nil {
+		t.Fatal(err)
+	}
 	for _, id := range []string{AppsFrameworkID, JobsFrameworkID} {
 		for _, who := range []string{"fw", "ops"} {
 			if code, got := subscribeAs(t, tm.url, testTokens[who], id); code != http.StatusForbidden {

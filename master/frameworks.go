@@ -479,6 +479,13 @@ func (m *Master) loadFrameworks(ctx context.Context, now time.Time) (map[string]
 		if err := decodeJSON(raw, &rec); err != nil {
 			return fmt.Errorf("framework %s: %w", id, err)
 		}
+		if rec.ID == AppsFrameworkID || rec.ID == JobsFrameworkID {
+			// Left by a SUBSCRIBE under a built-in id (refused since):
+			// kept, it would expire after its failover timeout and take
+			// every app's or job's tasks with it.
+			m.log.Warn("ignoring a stored framework with a built-in id", "framework", rec.ID, "credential", rec.Credential)
+			return nil
+		}
 		out[rec.ID] = &frameworkEntry{frameworkRecord: rec, disconnectedAt: now, pending: map[string]*pendingUpdate{}}
 		return nil
 	})
