@@ -374,3 +374,45 @@ func TestFrameworkIdentityBinding(t *testing.T) {
 		t.Fatalf("stored framework %+v (found %v, %v): want it bound to credential fw", rec, found, err)
 	}
 }
+
+// The ids of the master's own frameworks (apps, jobs) are never bound to a
+// credential, so without a check any framework credential (any caller of
+// an --insecure master) could subscribe as one: get every app task's
+// updates, kill app tasks, and leave the "framework" disconnected so that
+// its tasks expire after the failover timeout. Every credential is
+// refused, with a reason naming the field, and nothing is stored.
+func TestBuiltinFrameworkIDsRefused(t *testing.T) {
+	st := openEmbeddedStore(t)
+	// One such record, left by a subscription before it was refused: a
+	// master loading it would remove the "framework" after its failover
+	// timeout, killing every app task.
+	if err := st.Put(context.Background(), kindFrameworks, AppsFrameworkID,
+		frameworkRecord{ID: AppsFrameworkID, Name: "q", FailoverTimeout: time.Millisecond, Credential: "fw"}); err != nil {
+		t.Fatal(err)
+	}
+	tm := startMaster(t, st, func(c *Config) { c.Credentials = testCredentials(t) })
+	testutil.Eventually(t, 20*time.Second, 20*time.Millisecond, tm.m.Leading, "the master never became leader")
+	views, err := tm.m.Frameworks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range views {
+		if v.ID == AppsFrameworkID {
+			t.Fatalf("the master loaded a stored framework %s: %+v", v.ID, v)
+		}
+	}
+	if err := st.Delete(context.Background(), kindFrameworks, AppsFrameworkID); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{AppsFrameworkID, JobsFrameworkID} {
+		for _, who := range []string{"fw", "ops"} {
+			if code, got := subscribeAs(t, tm.url, testTokens[who], id); code != http.StatusForbidden {
+				t.Errorf("credential %s subscribing as %s: %d (framework %q), want 403", who, id, code, got)
+			}
+		}
+		var rec frameworkRecord
+		if found, err := tm.st.Get(context.Background(), kindFrameworks, id, &rec); err != nil || found {
+			t.Errorf("framework %s stored after the refusals: %+v (%v)", id, rec, err)
+		}
+	}
+}

@@ -122,6 +122,9 @@ func (m *Master) adopt(ag *agentEntry, r agentproto.TaskReport, now time.Time) {
 		pool = allocator.Revocable
 	}
 	t, ok := m.tasks[r.Info.ID]
+	if ok && m.foreignReport(ag, t, r.Status.State, "registration") {
+		return
+	}
 	if !ok {
 		t = &taskEntry{Info: r.Info, AgentID: ag.ID, Hostname: ag.Hostname, Pool: pool, Status: r.Status}
 		m.tasks[r.Info.ID] = t

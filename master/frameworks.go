@@ -169,6 +169,14 @@ type subscription struct {
 	leaderCtx   context.Context
 }
 
+// builtinName names a built-in framework id for messages.
+func builtinName(id string) string {
+	if id == AppsFrameworkID {
+		return "apps"
+	}
+	return "jobs"
+}
+
 // subscribe registers or re-registers a framework and opens its stream.
 // The record is persisted before the framework gets its SUBSCRIBED: a
 // framework told its id must find it after a failover.
@@ -190,6 +198,16 @@ func (m *Master) subscribe(ctx context.Context, info scheduler.FrameworkInfo) (s
 	}
 	if info.ID != nil {
 		rec.ID = info.ID.Value
+		if rec.ID == AppsFrameworkID || rec.ID == JobsFrameworkID {
+			// The master's own frameworks have no credential to bind:
+			// whoever subscribed as one would get every app's or job's
+			// task updates, kill their tasks, and leave the framework
+			// disconnected until its tasks expire.
+			m.mu.Unlock()
+			m.log.Warn("framework subscription refused: a built-in framework id", "framework", rec.ID)
+			return subscription{}, &refusedError{reason: "reserved_id",
+				msg: fmt.Sprintf("framework_info.id: %q is the id of the master's own %s framework; a framework may not subscribe as it", rec.ID, builtinName(rec.ID))}
+		}
 		if _, gone := m.removedFrameworks[rec.ID]; gone {
 			m.mu.Unlock()
 			return subscription{}, fmt.Errorf("framework %q: %w", rec.ID, errFrameworkRemoved)
@@ -458,6 +476,13 @@ func (m *Master) loadFrameworks(ctx context.Context, now time.Time) (map[string]
 		var rec frameworkRecord
 		if err := decodeJSON(raw, &rec); err != nil {
 			return fmt.Errorf("framework %s: %w", id, err)
+		}
+		if rec.ID == AppsFrameworkID || rec.ID == JobsFrameworkID {
+			// Left by a SUBSCRIBE under a built-in id (refused since):
+			// kept, it would expire after its failover timeout and take
+			// every app's or job's tasks with it.
+			m.log.Warn("ignoring a stored framework with a built-in id", "framework", rec.ID, "credential", rec.Credential)
+			return nil
 		}
 		out[rec.ID] = &frameworkEntry{frameworkRecord: rec, disconnectedAt: now, pending: map[string]*pendingUpdate{}}
 		return nil

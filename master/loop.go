@@ -250,6 +250,9 @@ func (m *Master) setStatus(t *taskEntry, st api.TaskStatus, now time.Time) {
 // held.
 func (m *Master) applyUpdate(ag *agentEntry, st api.TaskStatus, now time.Time) {
 	t, ok := m.tasks[st.TaskID]
+	if ok && m.foreignReport(ag, t, st.State, "heartbeat") {
+		return
+	}
 	if !ok {
 		// A task this master never launched: reported after a failover,
 		// or one the master already forgot. Its framework decides.
@@ -264,6 +267,26 @@ func (m *Master) applyUpdate(ag *agentEntry, st api.TaskStatus, now time.Time) {
 		st.FrameworkID = t.Info.FrameworkID
 	}
 	m.setStatus(t, st, now)
+}
+
+// foreignReport refuses a report by ag about t when the master placed t
+// on another agent, and says so. Only the agent running a task may change
+// its state: otherwise any agent credential (a per-agent one included)
+// could report another agent's live tasks failed and have them replaced
+// while they still run. A non-terminal report means the reporter does run
+// a copy (an agent that was given a new id, say): it is told to kill it on
+// its next heartbeat, since the master counts the task on the other agent.
+// Called with mu held.
+func (m *Master) foreignReport(ag *agentEntry, t *taskEntry, state api.TaskState, via string) bool {
+	if t.AgentID == ag.ID {
+		return false
+	}
+	m.log.Warn("task report refused: the task was placed on another agent", "task", t.Info.ID,
+		"agent", ag.ID, "task_agent", t.AgentID, "state", state, "via", via)
+	if !state.IsTerminal() {
+		m.pendingKills[ag.ID] = append(m.pendingKills[ag.ID], t.Info.ID)
+	}
+	return true
 }
 
 // launch records a task placed on an agent and queues the call to the

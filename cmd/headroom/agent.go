@@ -174,6 +174,19 @@ func readToken(path string) (string, error) {
 	return t, nil
 }
 
+// readPrivateToken reads a daemon's --token-file (none when path is
+// empty), refusing one that others may read (auth.ReadPrivateToken).
+func readPrivateToken(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	t, err := auth.ReadPrivateToken(path)
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %w", err)
+	}
+	return t, nil
+}
+
 // runAgent runs the agent and its HTTP server until ctx is done.
 func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(net.Addr)) error {
 	attrs, err := parseKV("attributes", f.attributes)
@@ -184,13 +197,13 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	if err != nil {
 		return err
 	}
-	token, err := readToken(f.tokenFile)
+	token, err := readPrivateToken(f.tokenFile)
 	if err != nil {
 		return err
 	}
 	apiToken := token
 	if f.apiTokenFile != "" {
-		if apiToken, err = auth.ReadToken(f.apiTokenFile); err != nil {
+		if apiToken, err = auth.ReadPrivateToken(f.apiTokenFile); err != nil {
 			return fmt.Errorf("--api-token-file: %w", err)
 		}
 	}

@@ -41,7 +41,7 @@ func masterCredentials(f *masterFlags, log *slog.Logger) (set *auth.Set, agentTo
 		}
 		log.Info("credentials loaded", "file", f.credentialsFile, "credentials", set.Len())
 	case f.tokenFile != "":
-		token, err := readToken(f.tokenFile)
+		token, err := readPrivateToken(f.tokenFile)
 		if err != nil {
 			return nil, "", err
 		}
@@ -66,7 +66,7 @@ func masterCredentials(f *masterFlags, log *slog.Logger) (set *auth.Set, agentTo
 			", the CLI reads "+auth.TokenFile(dir, auth.Operator), "dir", dir, "created", fmt.Sprint(created))
 	}
 	if f.agentAPITokenFile != "" {
-		if agentToken, err = auth.ReadToken(f.agentAPITokenFile); err != nil {
+		if agentToken, err = auth.ReadPrivateToken(f.agentAPITokenFile); err != nil {
 			return nil, "", fmt.Errorf("--agent-api-token-file: %w", err)
 		}
 	}

@@ -234,7 +234,7 @@ func (f File) build(dir string) (*Set, error) {
 			if !filepath.IsAbs(p) {
 				p = filepath.Join(dir, p)
 			}
-			token, err := ReadToken(p)
+			token, err := ReadPrivateToken(p)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", at("token_file"), err)
 			}
@@ -265,6 +265,30 @@ func ReadToken(path string) (string, error) {
 		return "", fmt.Errorf("token file %s: the token has white space inside", path)
 	}
 	return t, nil
+}
+
+// ReadPrivateToken reads a token file a server authenticates with, like
+// ReadToken, but refuses one that group or others may read: on an agent
+// host, whatever tasks run there could read it, and with it call every
+// agent's API and register as an agent. The mode is checked on the opened
+// file, so a file swapped between the check and the read is not missed.
+func ReadPrivateToken(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("token file %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return "", fmt.Errorf("token file %s: not a regular file", path)
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return "", fmt.Errorf("token file %s: mode %04o lets others read it; chmod 600 it", path, perm)
+	}
+	return ReadToken(path)
 }
 
 func readSmall(path string) ([]byte, error) {

@@ -4,9 +4,10 @@
 // A master either embeds a single-node etcd (Config.DataDir, the default
 // for a one-master setup and for tests) or connects to an existing etcd
 // cluster (Config.Endpoints) shared by several masters, of which one leads
-// and the others stand by. Either way the rest of the master sees the same
-// Store: JSON documents addressed by kind and id, watches over a kind, and
-// elections.
+// and the others stand by. The embedded etcd has no authentication, so its
+// clients reach it only through a unix socket in its 0700 data directory.
+// Either way the rest of the master sees the same Store: JSON documents
+// addressed by kind and id, watches over a kind, and elections.
 //
 // # Key layout
 //

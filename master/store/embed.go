@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -24,24 +24,36 @@ const (
 	embedStopTimeout = 10 * time.Second
 )
 
-// startEmbedded starts a single-node etcd in dataDir/etcd listening on
-// loopback only, and returns it with its client URLs.
+// startEmbedded starts a single-node etcd in dataDir/etcd whose clients
+// connect through a unix socket only the master's user can reach, and
+// returns it with its client URLs and what removes the socket's directory
+// once it has stopped.
 // mute silences the server's logging once set; Close sets it because etcd
 // reports every listener it shuts down as an error.
-func startEmbedded(ctx context.Context, dataDir string, log *slog.Logger, mute *atomic.Bool) (*embed.Etcd, []string, error) {
+func startEmbedded(ctx context.Context, dataDir string, log *slog.Logger, mute *atomic.Bool) (srv *embed.Etcd, eps []string, cleanup func(), err error) {
 	dir := filepath.Join(dataDir, "etcd")
 	cfg := embed.NewConfig()
 	cfg.Name = "headroom"
 	cfg.Dir = dir
 
-	// Port 0 lets the kernel pick free ports at bind time, so there is no
-	// window in which another process can take a port we probed. The
-	// client URLs are read back from the listeners below. The peer URL is
-	// never dialled in a single-node cluster, so it may keep port 0 in the
-	// membership record; that record is identical on every restart.
+	// The client listener is a unix socket in a directory only the
+	// master's user can enter (dataDir/etcd is 0700), never a TCP port:
+	// the embedded etcd has no authentication of its own, so anyone who
+	// could connect to it (every task on a host that runs a master and an
+	// agent, any local user) could read and rewrite the whole cluster
+	// state, agent and framework bindings included, past every credential
+	// the master's API checks.
+	sock, cleanup, err := clientSocket(dir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	client := url.URL{Scheme: "unix", Path: sock}
+	cfg.ListenClientUrls = []url.URL{client}
+	cfg.AdvertiseClientUrls = []url.URL{client}
+	// The peer URL is never dialled in a single-node cluster, so it may
+	// keep port 0 in the membership record; that record is identical on
+	// every restart. Port 0 lets the kernel pick a free port at bind time.
 	lo := url.URL{Scheme: "http", Host: "127.0.0.1:0"}
-	cfg.ListenClientUrls = []url.URL{lo}
-	cfg.AdvertiseClientUrls = []url.URL{lo}
 	cfg.ListenPeerUrls = []url.URL{lo}
 	cfg.AdvertisePeerUrls = []url.URL{lo}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
@@ -63,9 +75,10 @@ func startEmbedded(ctx context.Context, dataDir string, log *slog.Logger, mute *
 	core.demote = embedBenignWarnings
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.New(core))
 
-	srv, err := embed.StartEtcd(cfg)
+	srv, err = embed.StartEtcd(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: start embedded etcd in %s: %w", dir, err)
+		cleanup()
+		return nil, nil, nil, fmt.Errorf("store: start embedded etcd in %s: %w", dir, err)
 	}
 
 	timer := time.NewTimer(embedReadyTimeout)
@@ -75,24 +88,52 @@ func startEmbedded(ctx context.Context, dataDir string, log *slog.Logger, mute *
 	case err := <-srv.Err():
 		mute.Store(true)
 		srv.Close()
-		return nil, nil, fmt.Errorf("store: embedded etcd in %s failed while starting: %w", dir, err)
+		cleanup()
+		return nil, nil, nil, fmt.Errorf("store: embedded etcd in %s failed while starting: %w", dir, err)
 	case <-timer.C:
 		mute.Store(true)
 		srv.Server.Stop()
 		srv.Close()
-		return nil, nil, fmt.Errorf("store: embedded etcd in %s not ready within %s", dir, embedReadyTimeout)
+		cleanup()
+		return nil, nil, nil, fmt.Errorf("store: embedded etcd in %s not ready within %s", dir, embedReadyTimeout)
 	case <-ctx.Done():
 		mute.Store(true)
 		srv.Server.Stop()
 		srv.Close()
-		return nil, nil, fmt.Errorf("store: embedded etcd in %s: %w", dir, ctx.Err())
+		cleanup()
+		return nil, nil, nil, fmt.Errorf("store: embedded etcd in %s: %w", dir, ctx.Err())
 	}
 
-	eps := make([]string, 0, len(srv.Clients))
-	for _, l := range srv.Clients {
-		eps = append(eps, "http://"+l.Addr().(*net.TCPAddr).String())
+	return srv, []string{"unix://" + sock}, cleanup, nil
+}
+
+// maxSocketPath is the longest unix socket path Linux accepts
+// (sizeof(sun_path) less its terminating NUL).
+const maxSocketPath = 107
+
+// clientSocket returns the path of the embedded etcd's client socket:
+// etcdDir/client.sock, in the 0700 directory etcd keeps its data in. A data
+// dir too deep for a socket path gets a fresh 0700 directory of its own in
+// the system's temporary directory instead; cleanup removes that one (etcd
+// removes the socket itself when it stops).
+func clientSocket(etcdDir string) (sock string, cleanup func(), err error) {
+	if err := os.MkdirAll(etcdDir, 0o700); err != nil {
+		return "", nil, fmt.Errorf("store: create etcd dir %s: %w", etcdDir, err)
 	}
-	return srv, eps, nil
+	// etcd creates its dir 0700 but keeps the mode of an existing one:
+	// the socket is only as private as this directory.
+	if err := os.Chmod(etcdDir, 0o700); err != nil {
+		return "", nil, fmt.Errorf("store: make etcd dir %s private: %w", etcdDir, err)
+	}
+	sock = filepath.Join(etcdDir, "client.sock")
+	if len(sock) <= maxSocketPath {
+		return sock, func() {}, nil
+	}
+	tmp, err := os.MkdirTemp("", "headroom-etcd-")
+	if err != nil {
+		return "", nil, fmt.Errorf("store: %s is longer than a unix socket path (%d bytes) and no private directory could be made for it: %w", sock, maxSocketPath, err)
+	}
+	return filepath.Join(tmp, "client.sock"), func() { _ = os.RemoveAll(tmp) }, nil
 }
 
 // relayServerErrors logs errors the embedded server reports after start
@@ -126,6 +167,7 @@ func (s *Store) stopServer() {
 		return
 	}
 	<-s.serverDone
+	s.serverCleanup()
 }
 
 // embedBenignWarnings are warnings every embedded start logs about choices

@@ -59,12 +59,15 @@ type Config struct {
 // Store is a handle on the master's etcd: documents, watches and leader
 // elections. It is safe for concurrent use.
 type Store struct {
-	client    *clientv3.Client
-	server    *embed.Etcd // nil in external mode
-	endpoints []string
-	prefix    string
-	log       *slog.Logger
-	pageSize  int64
+	client *clientv3.Client
+	server *embed.Etcd // nil in external mode
+	// serverCleanup removes what startEmbedded made besides the server
+	// (a private socket directory); called once the server has stopped.
+	serverCleanup func()
+	endpoints     []string
+	prefix        string
+	log           *slog.Logger
+	pageSize      int64
 
 	// serverDone is closed once the goroutine relaying embedded-server
 	// errors has returned; nil in external mode.
@@ -103,11 +106,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if cfg.DataDir == "" {
 			return nil, errors.New("store: Config.DataDir is required when no Endpoints are given")
 		}
-		srv, eps, err := startEmbedded(ctx, cfg.DataDir, cfg.Logger, &s.muteServer)
+		srv, eps, cleanup, err := startEmbedded(ctx, cfg.DataDir, cfg.Logger, &s.muteServer)
 		if err != nil {
 			return nil, err
 		}
 		s.server = srv
+		s.serverCleanup = cleanup
 		s.serverDone = make(chan struct{})
 		go s.relayServerErrors()
 		endpoints = eps

@@ -62,8 +62,8 @@ func TestEmbeddedPutGetDelete(t *testing.T) {
 	s := openEmbedded(t, "")
 	ctx := testCtx(t)
 
-	if eps := s.Endpoints(); len(eps) != 1 || !strings.HasPrefix(eps[0], "http://127.0.0.1:") || strings.HasSuffix(eps[0], ":0") {
-		t.Fatalf("Endpoints() = %v, want one loopback URL with a real port", eps)
+	if eps := s.Endpoints(); len(eps) != 1 || !strings.HasPrefix(eps[0], "unix:///") {
+		t.Fatalf("Endpoints() = %v, want one unix socket", eps)
 	}
 
 	if err := s.Put(ctx, "agents", "a1", doc{Name: "one", N: 1}); err != nil {
