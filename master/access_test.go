@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -130,6 +131,8 @@ func TestRouteAccess(t *testing.T) {
 		{"PUT /api/v1/agents/{id}/attributes", auth.Agent, "PUT", false},
 		{"POST /api/v1/tasks/{id}/kill", auth.Framework, "POST", false},
 		{"GET /api/v1/state", auth.Reader, "GET", true},
+		{"GET /api/v1/frameworks", auth.Framework, "GET", true},
+		{"GET /api/v1/frameworks", auth.Agent, "GET", false},
 		{"POST /v1/jobs", auth.Reader, "POST", false},
 	} {
 		if got := rules[c.pattern].Allows(c.role, c.method); got != c.allowed {
@@ -371,5 +374,42 @@ func TestFrameworkIdentityBinding(t *testing.T) {
 	var rec frameworkRecord
 	if found, err := tm.st.Get(context.Background(), kindFrameworks, id, &rec); err != nil || !found || rec.Credential != "fw" {
 		t.Fatalf("stored framework %+v (found %v, %v): want it bound to credential fw", rec, found, err)
+	}
+}
+
+// A framework credential lists only the frameworks it subscribed (the
+// example framework reads its own wait reason there); a reader sees all.
+func TestFrameworkListOwnCredential(t *testing.T) {
+	tm := startMaster(t, openEmbeddedStore(t), func(c *Config) { c.Credentials = testCredentials(t) })
+	testutil.Eventually(t, 20*time.Second, 20*time.Millisecond, tm.m.Leading, "the master never became leader")
+	ids := map[string]string{}
+	for _, cred := range []string{"fw", "fw2"} {
+		code, id := subscribeAs(t, tm.url, testTokens[cred], "")
+		if code != http.StatusOK || id == "" {
+			t.Fatalf("subscribing as %s: %d %q", cred, code, id)
+		}
+		ids[cred] = id
+	}
+	list := func(cred string) []string {
+		t.Helper()
+		code, body := authed(t, http.MethodGet, tm.url+"/api/v1/frameworks", testTokens[cred], nil)
+		if code != http.StatusOK {
+			t.Fatalf("GET /api/v1/frameworks as %s: %d %s", cred, code, body)
+		}
+		var fws []FrameworkView
+		if err := json.Unmarshal(body, &fws); err != nil {
+			t.Fatalf("GET /api/v1/frameworks as %s: %v: %s", cred, err, body)
+		}
+		var got []string
+		for _, fw := range fws {
+			got = append(got, fw.ID)
+		}
+		slices.Sort(got)
+		return got
+	}
+	for cred, want := range map[string][]string{"fw": {ids["fw"]}, "fw2": {ids["fw2"]}, "ui": slices.Sorted(maps.Values(ids))} {
+		if got := list(cred); !slices.Equal(got, want) {
+			t.Errorf("GET /api/v1/frameworks as %s: %v, want %v", cred, got, want)
+		}
 	}
 }
