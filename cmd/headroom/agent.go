@@ -300,7 +300,7 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	}
 	reg.MustRegister(exporter.NewMonitorCollector(a.Monitor()), exporter.NewAgentCollector(a, log))
 
-	handler := httpserver.BearerAuth(apiToken, a.Routes(exporter.Handler(reg)), "/metrics", "/healthz")
+	handler := httpserver.BearerAuth(apiToken, agentAPIHint, a.Routes(exporter.Handler(reg)), "/metrics", "/healthz")
 
 	grp, gctx := errgroup.WithContext(ctx)
 	grp.Go(func() error { return a.Run(gctx) })
@@ -346,6 +346,10 @@ func defaultAgentListen(advertise, hostname string) (string, error) {
 	}
 	return net.JoinHostPort(u.Hostname(), port), nil
 }
+
+// agentAPIHint is what a refused caller of the agent's API is told: the
+// operator's token, which works on the master, is not the agent's.
+const agentAPIHint = "send Authorization: Bearer TOKEN with this agent's token: its --api-token-file, else its --token-file (a master creates DATA_DIR/credentials/agent.token); the operator's token is the master's only"
 
 // checkTraversable reports the first ancestor of dir that others cannot
 // enter.
