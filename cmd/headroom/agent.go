@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -228,8 +229,11 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 		return fmt.Errorf("the agent needs a cgroup hierarchy: %w", err)
 	}
 	if f.user != "-" && os.Geteuid() == 0 {
-		if err := checkTraversable(f.workDir); err != nil {
-			return fmt.Errorf("--work-dir: %w; unprivileged tasks could not reach their sandboxes (use another directory, or --task-user - --allow-root-tasks)", err)
+		var nt *notTraversableError
+		if err := checkTraversable(f.workDir); errors.As(err, &nt) {
+			return fmt.Errorf("--work-dir: %w, so tasks run as an unprivileged user could not reach their sandboxes below it: chmod o+x %s, choose another --work-dir, or run tasks as root (--task-user - --allow-root-tasks)", err, nt.path)
+		} else if err != nil {
+			return fmt.Errorf("--work-dir: %w", err)
 		}
 	}
 	hostname := f.hostname
@@ -351,6 +355,16 @@ func defaultAgentListen(advertise, hostname string) (string, error) {
 // operator's token, which works on the master, is not the agent's.
 const agentAPIHint = "send Authorization: Bearer TOKEN with this agent's token: its --api-token-file, else its --token-file (a master creates DATA_DIR/credentials/agent.token); the operator's token is the master's only"
 
+// notTraversableError names the directory that others cannot enter.
+type notTraversableError struct {
+	path string
+	mode os.FileMode
+}
+
+func (e *notTraversableError) Error() string {
+	return fmt.Sprintf("%s (mode %o) is not traversable by others", e.path, e.mode)
+}
+
 // checkTraversable reports the first ancestor of dir that others cannot
 // enter.
 func checkTraversable(dir string) error {
@@ -364,7 +378,7 @@ func checkTraversable(dir string) error {
 			return err
 		}
 		if st.Mode().Perm()&0o001 == 0 {
-			return fmt.Errorf("%s (mode %o) is not traversable by others", p, st.Mode().Perm())
+			return &notTraversableError{path: p, mode: st.Mode().Perm()}
 		}
 		if p == filepath.Dir(p) {
 			return nil
