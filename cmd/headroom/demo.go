@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -57,13 +59,22 @@ harvests and where the app stands.`,
 			if err != nil {
 				return err
 			}
-			return runDemo(cmd.Context(), f, log, cmd.OutOrStdout())
+			return demoPortHint(runDemo(cmd.Context(), f, log, cmd.OutOrStdout()))
 		},
 	}
 	cmd.Flags().StringVar(&f.masterListen, "master-listen", "127.0.0.1:5050", "master address")
 	cmd.Flags().StringVar(&f.agentListen, "agent-listen", "127.0.0.1:5051", "agent address")
 	cmd.Flags().BoolVar(&f.keep, "keep", false, "keep the temporary data directory after stopping")
 	return cmd
+}
+
+// demoPortHint adds to a taken port how to pass the flags it names
+// through make: `make demo` is how the README starts the demo.
+func demoPortHint(err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w\nwith make: make demo DEMO_FLAGS='--master-listen 127.0.0.1:PORT --agent-listen 127.0.0.1:PORT'", err)
+	}
+	return err
 }
 
 func runDemo(ctx context.Context, f *demoFlags, log *slog.Logger, out io.Writer) error {

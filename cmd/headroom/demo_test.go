@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -108,6 +110,27 @@ func TestDemoPortInUse(t *testing.T) {
 	}
 	if lerr := listenError("agent-listen", "127.0.0.1:5051", err); !strings.HasPrefix(lerr.Error(), "--agent-listen 127.0.0.1:5051: ") {
 		t.Fatalf("agent port error: %v", lerr)
+	}
+	// What the terminal shows: the flags, and how make passes them.
+	want += "\nwith make: make demo DEMO_FLAGS='--master-listen 127.0.0.1:PORT --agent-listen 127.0.0.1:PORT'"
+	if got := demoPortHint(err); got.Error() != want {
+		t.Fatalf("demo command error:\n%s\nwant:\n%s", got, want)
+	}
+	if got := demoPortHint(errors.New("other")); got.Error() != "other" {
+		t.Fatalf("another error got the port hint: %v", got)
+	}
+}
+
+// TestMakeDemoPassesFlags: make demo hands DEMO_FLAGS to headroom demo,
+// as the port hint above tells a user to do.
+func TestMakeDemoPassesFlags(t *testing.T) {
+	mk := testutil.NeedCommand(t, "make", "make")
+	out, err := exec.Command(mk, "-n", "-C", "../..", "demo", "DEMO_FLAGS=--agent-listen 127.0.0.1:6051").CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n demo: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "bin/headroom demo --agent-listen 127.0.0.1:6051\n") {
+		t.Fatalf("make -n demo runs no headroom demo with DEMO_FLAGS:\n%s", out)
 	}
 }
 
