@@ -52,7 +52,8 @@ The sample app is revocable: it runs only once the agent harvests capacity
 the host leaves idle. The demo's policy lets the estimate grow after 5 s
 instead of a minute, but how soon there is harvest depends on the host;
 until the app runs, the demo prints every few seconds what the agent
-harvests and where the app stands.`,
+harvests, what bounds that and what the bound means, and where the app
+stands.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := g.logger(cmd.ErrOrStderr())
@@ -212,6 +213,7 @@ type demoEndpoints struct {
 func demoProgress(ctx context.Context, out io.Writer, ep demoEndpoints, tick time.Duration) error {
 	client := &http.Client{Timeout: 5 * time.Second}
 	wasRunning := false
+	explained := ""
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
@@ -225,6 +227,14 @@ func demoProgress(ctx context.Context, out io.Writer, ep demoEndpoints, tick tim
 			fmt.Fprintln(out, "the sample app runs on harvested capacity; Ctrl-C stops the demo")
 		case !running:
 			fmt.Fprintln(out, st.line())
+			// What the bound means, once each time it changes: the
+			// reason names a policy stage a new user has not met yet.
+			if st.err == nil && st.cpuReason != explained {
+				if why := cpuBoundMeaning(st.cpuReason); why != "" {
+					fmt.Fprintf(out, "  cpu bound by %s: %s\n", st.cpuReason, why)
+				}
+				explained = st.cpuReason
+			}
 		}
 		wasRunning = st.err == nil && st.running > 0
 		select {
@@ -233,6 +243,27 @@ func demoProgress(ctx context.Context, out io.Writer, ep demoEndpoints, tick tim
 		case <-t.C:
 		}
 	}
+}
+
+// cpuBoundMeaning says in a line what an estimate's cpu_reason means for
+// the demo's app (docs/policy.md has the detail); "" for a reason it does
+// not know.
+func cpuBoundMeaning(reason string) string {
+	switch monitor.Reason(reason) {
+	case monitor.ReasonDegraded:
+		return "the agent cannot sample the host, so it lends nothing (fail safe)"
+	case monitor.ReasonPressure:
+		return "the host's CPU or memory is contended (PSI): other work needs it, so nothing more is lent until the host calms down"
+	case monitor.ReasonGrowth:
+		return "the host must stay quiet for grow_after (5 s in the demo) before more is lent, then the harvest grows step by step"
+	case monitor.ReasonPredictor:
+		return "the business peak predicted from recent use leaves no more idle CPU to lend"
+	case monitor.ReasonReserve:
+		return "the policy's reserve is kept for the business and the rest is in use"
+	case monitor.ReasonCeiling:
+		return "the policy's max_utilization is reached"
+	}
+	return ""
 }
 
 func readDemoStatus(ctx context.Context, client *http.Client, ep demoEndpoints) demoStatus {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/internal/testutil"
+	"github.com/headroom-dev/headroom/monitor"
 )
 
 // syncBuffer is a bytes.Buffer the progress goroutine and the test share.
@@ -38,8 +39,8 @@ func (s *syncBuffer) String() string {
 }
 
 // TestDemoProgressSaysWhy: while the sample app waits, the demo prints the
-// harvest and the app's state with the master's reason; once it runs, it
-// says so once.
+// harvest and the app's state with the master's reason, and what the cpu
+// bound means once; once the app runs, it says so once.
 func TestDemoProgressSaysWhy(t *testing.T) {
 	var polls atomic.Int32
 	agent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -48,10 +49,10 @@ func TestDemoProgressSaysWhy(t *testing.T) {
 			return
 		}
 		if polls.Load() < 3 {
-			io.WriteString(w, `{"harvestable_cpus":0,"harvestable_mem_bytes":0,"cpu_reason":"grow_wait"}`)
+			io.WriteString(w, `{"harvestable_cpus":0,"harvestable_mem_bytes":0,"cpu_reason":"growth"}`)
 			return
 		}
-		io.WriteString(w, `{"harvestable_cpus":0.5,"harvestable_mem_bytes":268435456,"cpu_reason":"predicted_peak"}`)
+		io.WriteString(w, `{"harvestable_cpus":0.5,"harvestable_mem_bytes":268435456,"cpu_reason":"predictor"}`)
 	}))
 	t.Cleanup(agent.Close)
 	master := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -81,10 +82,11 @@ func TestDemoProgressSaysWhy(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	want := "waiting: harvest now 0.00 cpus, 0 MiB (cpu bound by grow_wait); /demo/harvester: 0 running, 0 staged, 1 waiting: no offer fits: short of cpus\n" +
-		"waiting: harvest now 0.00 cpus, 0 MiB (cpu bound by grow_wait); /demo/harvester: 0 running, 0 staged, 1 waiting: no offer fits: short of cpus\n" +
-		"waiting: harvest now 0.00 cpus, 0 MiB (cpu bound by grow_wait); /demo/harvester: 0 running, 0 staged, 1 waiting: no offer fits: short of cpus\n" +
-		"running: harvest now 0.50 cpus, 256 MiB (cpu bound by predicted_peak); /demo/harvester: 1 running, 0 staged, 0 waiting\n" +
+	want := "waiting: harvest now 0.00 cpus, 0 MiB (cpu bound by growth); /demo/harvester: 0 running, 0 staged, 1 waiting: no offer fits: short of cpus\n" +
+		"  cpu bound by growth: the host must stay quiet for grow_after (5 s in the demo) before more is lent, then the harvest grows step by step\n" +
+		"waiting: harvest now 0.00 cpus, 0 MiB (cpu bound by growth); /demo/harvester: 0 running, 0 staged, 1 waiting: no offer fits: short of cpus\n" +
+		"waiting: harvest now 0.00 cpus, 0 MiB (cpu bound by growth); /demo/harvester: 0 running, 0 staged, 1 waiting: no offer fits: short of cpus\n" +
+		"running: harvest now 0.50 cpus, 256 MiB (cpu bound by predictor); /demo/harvester: 1 running, 0 staged, 0 waiting\n" +
 		"the sample app runs on harvested capacity; Ctrl-C stops the demo\n"
 	if got := out.String(); got != want {
 		t.Fatalf("demo progress:\n%s\nwant:\n%s", got, want)
@@ -167,5 +169,18 @@ func TestDemoLogComponentOnce(t *testing.T) {
 	line := buf.String()
 	if strings.Count(line, "component=") != 1 || !strings.Contains(line, "process=agent") {
 		t.Fatalf("log line: %s", line)
+	}
+}
+
+// TestCPUBoundMeaning: every reason an estimate can carry has its line in
+// the demo, so a new reason cannot reach the terminal unexplained.
+func TestCPUBoundMeaning(t *testing.T) {
+	for _, r := range monitor.Reasons {
+		if cpuBoundMeaning(string(r)) == "" {
+			t.Errorf("cpu reason %q: no meaning for the demo", r)
+		}
+	}
+	if got := cpuBoundMeaning("no_such_reason"); got != "" {
+		t.Errorf("an unknown reason: %q, want none", got)
 	}
 }
