@@ -199,7 +199,7 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	if f.policy != nil {
 		policy = *f.policy
 	} else if f.mon.policyFile != "" {
-		if policy, err = monitor.LoadPolicy(f.mon.policyFile); err != nil {
+		if policy, err = loadPolicyFlag(f.mon.policyFile); err != nil {
 			return err
 		}
 	}
