@@ -331,7 +331,8 @@ func (m *Master) appsRoutes(mux *routeMux) {
 			}
 			dep, created, err := m.PutApp(r.Context(), id, body)
 			if err != nil {
-				writeErr(w, "app not updated", err)
+				// PUT creates or updates: "deployed" is true of both.
+				writeErr(w, "app not deployed", err)
 				return
 			}
 			code := http.StatusOK
