@@ -35,6 +35,9 @@ type demoFlags struct {
 	masterListen string
 	agentListen  string
 	keep         bool
+	// binary is the path of this executable, for the commands the demo
+	// prints.
+	binary string
 }
 
 func newDemoCommand(g *globalFlags) *cobra.Command {
@@ -59,6 +62,9 @@ stands.`,
 			log, err := g.logger(cmd.ErrOrStderr())
 			if err != nil {
 				return err
+			}
+			if exe, err := os.Executable(); err == nil {
+				f.binary = exe
 			}
 			return demoPortHint(runDemo(cmd.Context(), f, log, cmd.OutOrStdout()))
 		},
@@ -132,21 +138,7 @@ func runDemo(ctx context.Context, f *demoFlags, log *slog.Logger, out io.Writer)
 			log.Error("deploying the sample app", "err", err)
 			return nil
 		}
-		fmt.Fprintf(out, `
-headroom demo is running (Ctrl-C stops it and cleans up):
-  master API      %[1]s/api/v1/state
-  apps            %[1]s/v2/apps   (sample app /demo/harvester)
-  master metrics  %[1]s/metrics
-  agent state     http://%[2]s/api/v1/state
-  agent metrics   http://%[2]s/metrics
-  estimate        http://%[2]s/api/v1/estimate
-The APIs need a credential (metrics do not); the CLI takes the operator's:
-  export HEADROOM_TOKEN_FILE=%[3]s
-  headroom apps ls --master %[1]s; headroom tasks ls --master %[1]s
-  curl -H "Authorization: Bearer $(cat %[3]s)" %[1]s/api/v1/state
-  curl -H "Authorization: Bearer $(cat %[4]s)" http://%[2]s/api/v1/estimate
-The sample app is revocable: it starts once the agent harvests idle capacity.
-`, mURL, aAddr, auth.TokenFile(creds, auth.Operator), auth.TokenFile(creds, auth.Agent))
+		writeDemoBanner(out, mURL, aAddr.String(), f.binary, auth.TokenFile(creds, auth.Operator), auth.TokenFile(creds, auth.Agent))
 		agentToken, err := auth.ReadToken(auth.TokenFile(creds, auth.Agent))
 		if err != nil {
 			return err
@@ -157,6 +149,31 @@ The sample app is revocable: it starts once the agent harvests idle capacity.
 	err = grp.Wait()
 	fmt.Fprintln(out, "headroom demo stopped; tasks killed, cgroups removed")
 	return err
+}
+
+// writeDemoBanner prints where to look, with commands that work as
+// printed: bin is this binary's path, since `make demo` runs bin/headroom
+// and a bare "headroom" is usually not on the PATH.
+func writeDemoBanner(out io.Writer, masterURL, agentAddr, bin, operatorFile, agentFile string) {
+	if bin == "" {
+		bin = "headroom"
+	}
+	fmt.Fprintf(out, `
+headroom demo is running (Ctrl-C stops it and cleans up):
+  master API      %[1]s/api/v1/state
+  apps            %[1]s/v2/apps   (sample app /demo/harvester)
+  master metrics  %[1]s/metrics
+  agent state     http://%[2]s/api/v1/state
+  agent metrics   http://%[2]s/metrics
+  estimate        http://%[2]s/api/v1/estimate
+The APIs need a credential (metrics do not); the CLI takes the operator's,
+the agent's API the agent's:
+  export HEADROOM_MASTER=%[1]s HEADROOM_TOKEN_FILE=%[3]s
+  %[5]s apps ls; %[5]s tasks ls
+  curl -H "Authorization: Bearer $(cat %[3]s)" %[1]s/api/v1/state
+  curl -H "Authorization: Bearer $(cat %[4]s)" http://%[2]s/api/v1/estimate
+The sample app is revocable: it starts once the agent harvests idle capacity.
+`, masterURL, agentAddr, operatorFile, agentFile, bin)
 }
 
 // demoLog tells the demo's master and agent apart in their shared log by

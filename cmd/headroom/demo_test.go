@@ -184,3 +184,29 @@ func TestCPUBoundMeaning(t *testing.T) {
 		t.Errorf("an unknown reason: %q, want none", got)
 	}
 }
+
+// TestDemoBanner: the commands the demo prints name this binary by its
+// path and set the master once, so they run as pasted from any directory.
+func TestDemoBanner(t *testing.T) {
+	var out bytes.Buffer
+	writeDemoBanner(&out, "http://127.0.0.1:5050", "127.0.0.1:5051", "/src/headroom/bin/headroom", "/tmp/d/operator.token", "/tmp/d/agent.token")
+	want := `
+headroom demo is running (Ctrl-C stops it and cleans up):
+  master API      http://127.0.0.1:5050/api/v1/state
+  apps            http://127.0.0.1:5050/v2/apps   (sample app /demo/harvester)
+  master metrics  http://127.0.0.1:5050/metrics
+  agent state     http://127.0.0.1:5051/api/v1/state
+  agent metrics   http://127.0.0.1:5051/metrics
+  estimate        http://127.0.0.1:5051/api/v1/estimate
+The APIs need a credential (metrics do not); the CLI takes the operator's,
+the agent's API the agent's:
+  export HEADROOM_MASTER=http://127.0.0.1:5050 HEADROOM_TOKEN_FILE=/tmp/d/operator.token
+  /src/headroom/bin/headroom apps ls; /src/headroom/bin/headroom tasks ls
+  curl -H "Authorization: Bearer $(cat /tmp/d/operator.token)" http://127.0.0.1:5050/api/v1/state
+  curl -H "Authorization: Bearer $(cat /tmp/d/agent.token)" http://127.0.0.1:5051/api/v1/estimate
+The sample app is revocable: it starts once the agent harvests idle capacity.
+`
+	if got := out.String(); got != want {
+		t.Fatalf("banner:\n%s\nwant:\n%s", got, want)
+	}
+}
