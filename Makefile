@@ -73,10 +73,13 @@ bench-quick: build
 		cat "$$out"; exit 1; \
 	fi; echo "bench-quick: every benchmark ran"
 
-## demo: the main job on localhost (see README.md).
+## demo: the main job on localhost (see README.md). DEMO_FLAGS are passed
+## to headroom demo, e.g. other ports when 5050 or 5051 are taken:
+## make demo DEMO_FLAGS='--master-listen 127.0.0.1:6050 --agent-listen 127.0.0.1:6051'
+DEMO_FLAGS ?=
 demo: build
 	@echo "headroom demo: master + agent on localhost, a sample app; Ctrl-C stops and cleans up"
-	$(BIN) demo
+	$(BIN) demo $(DEMO_FLAGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

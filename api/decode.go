@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"slices"
+	"strings"
 )
 
 // DecodeStrict decodes one JSON value from r into v: unknown fields,
@@ -35,9 +37,14 @@ func DecodeStrict(r io.Reader, v any, limit int64) error {
 		if errors.As(err, &te) {
 			if te.Field == "" {
 				// A map value or the top level: name where it is.
-				return fmt.Errorf("value at byte %d: %s is not a valid %s", te.Offset, te.Value, te.Type)
+				return fmt.Errorf("value at byte %d: %s", te.Offset, TypeMismatch(te))
 			}
-			return fmt.Errorf("field %q: %s is not a valid %s", te.Field, te.Value, te.Type)
+			return fmt.Errorf("field %q: %s", te.Field, TypeMismatch(te))
+		}
+		// DisallowUnknownFields' error has no type of its own; its
+		// "json: " prefix names the library, not the input.
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return fmt.Errorf("unknown field %s", field)
 		}
 		return err
 	}
@@ -48,6 +55,51 @@ func DecodeStrict(r io.Reader, v any, limit int64) error {
 		return errors.New("trailing data after the JSON value")
 	}
 	return nil
+}
+
+// TypeMismatch words a JSON value of the wrong type in JSON's terms, what
+// was sent and what the field takes ("got a string, want a number"):
+// encoding/json's own "string is not a valid float64" names Go types the
+// sender never wrote.
+func TypeMismatch(te *json.UnmarshalTypeError) string {
+	got := te.Value
+	switch {
+	case strings.HasPrefix(got, "number "):
+		got = strings.TrimPrefix(got, "number ")
+	case got == "bool":
+		got = "true or false"
+	case got == "array" || got == "object":
+		got = "an " + got
+	default:
+		got = "a " + got
+	}
+	return "got " + got + ", want " + jsonKind(te.Type)
+}
+
+// jsonKind is what JSON value a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another type"
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "a whole number"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number >= 0"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return t.String()
 }
 
 // Attributes are a host's attributes as requests carry them: a JSON object

@@ -17,6 +17,7 @@ func routeRules() map[string]auth.Rule {
 	read := auth.Rule{Roles: []auth.Role{auth.Reader}}
 	agents := auth.Rule{Roles: []auth.Role{auth.Agent}}
 	framework := auth.Rule{Roles: []auth.Role{auth.Framework}}
+	readOrFramework := auth.Rule{Roles: []auth.Role{auth.Reader, auth.Framework}}
 	anyRole := auth.Rule{Roles: []auth.Role{auth.Reader, auth.Agent, auth.Framework}}
 	return map[string]auth.Rule{
 		"GET /metrics":       public,
@@ -32,9 +33,10 @@ func routeRules() map[string]auth.Rule {
 		"GET /api/v1/state":                  read,
 
 		// A framework sees its own offers, tasks and updates on its
-		// stream, and reconciles through it.
+		// stream, and reconciles through it; in the list of frameworks
+		// it sees only those of its credential, for the reason it waits.
 		"POST /api/v1/scheduler":                framework,
-		"GET /api/v1/frameworks":                read,
+		"GET /api/v1/frameworks":                readOrFramework,
 		"POST /api/v1/frameworks/{id}/teardown": operator,
 
 		"GET /v2/apps":  read,

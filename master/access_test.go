@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -131,6 +132,8 @@ func TestRouteAccess(t *testing.T) {
 		{"PUT /api/v1/agents/{id}/attributes", auth.Agent, "PUT", false},
 		{"POST /api/v1/tasks/{id}/kill", auth.Framework, "POST", false},
 		{"GET /api/v1/state", auth.Reader, "GET", true},
+		{"GET /api/v1/frameworks", auth.Framework, "GET", true},
+		{"GET /api/v1/frameworks", auth.Agent, "GET", false},
 		{"POST /v1/jobs", auth.Reader, "POST", false},
 	} {
 		if got := rules[c.pattern].Allows(c.role, c.method); got != c.allowed {
@@ -386,7 +389,7 @@ func TestBuiltinFrameworkIDsRefused(t *testing.T) {
 	// One such record, left by a subscription before it was refused: a
 	// master loading it would remove the "framework" after its failover
 	// timeout, killing every app task.
-	if err := st.Put(context.Background(), kindFrameworks, AppsFrameworkID,
+	if err := st.Docs(store.Frameworks).Put(context.Background(), AppsFrameworkID,
 		frameworkRecord{ID: AppsFrameworkID, Name: "q", FailoverTimeout: time.Millisecond, Credential: "fw"}); err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +404,7 @@ func TestBuiltinFrameworkIDsRefused(t *testing.T) {
 			t.Fatalf("the master loaded a stored framework %s: %+v", v.ID, v)
 		}
 	}
-	if err := st.Delete(context.Background(), kindFrameworks, AppsFrameworkID); err != nil {
+	if err := st.Docs(store.Frameworks).Delete(context.Background(), AppsFrameworkID); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{AppsFrameworkID, JobsFrameworkID} {
@@ -411,8 +414,45 @@ func TestBuiltinFrameworkIDsRefused(t *testing.T) {
 			}
 		}
 		var rec frameworkRecord
-		if found, err := tm.st.Get(context.Background(), kindFrameworks, id, &rec); err != nil || found {
+		if found, err := tm.st.Docs(store.Frameworks).Get(context.Background(), id, &rec); err != nil || found {
 			t.Errorf("framework %s stored after the refusals: %+v (%v)", id, rec, err)
+		}
+	}
+}
+
+// A framework credential lists only the frameworks it subscribed (the
+// example framework reads its own wait reason there); a reader sees all.
+func TestFrameworkListOwnCredential(t *testing.T) {
+	tm := startMaster(t, openEmbeddedStore(t), func(c *Config) { c.Credentials = testCredentials(t) })
+	testutil.Eventually(t, 20*time.Second, 20*time.Millisecond, tm.m.Leading, "the master never became leader")
+	ids := map[string]string{}
+	for _, cred := range []string{"fw", "fw2"} {
+		code, id := subscribeAs(t, tm.url, testTokens[cred], "")
+		if code != http.StatusOK || id == "" {
+			t.Fatalf("subscribing as %s: %d %q", cred, code, id)
+		}
+		ids[cred] = id
+	}
+	list := func(cred string) []string {
+		t.Helper()
+		code, body := authed(t, http.MethodGet, tm.url+"/api/v1/frameworks", testTokens[cred], nil)
+		if code != http.StatusOK {
+			t.Fatalf("GET /api/v1/frameworks as %s: %d %s", cred, code, body)
+		}
+		var fws []FrameworkView
+		if err := json.Unmarshal(body, &fws); err != nil {
+			t.Fatalf("GET /api/v1/frameworks as %s: %v: %s", cred, err, body)
+		}
+		var got []string
+		for _, fw := range fws {
+			got = append(got, fw.ID)
+		}
+		slices.Sort(got)
+		return got
+	}
+	for cred, want := range map[string][]string{"fw": {ids["fw"]}, "fw2": {ids["fw2"]}, "ui": slices.Sorted(maps.Values(ids))} {
+		if got := list(cred); !slices.Equal(got, want) {
+			t.Errorf("GET /api/v1/frameworks as %s: %v, want %v", cred, got, want)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/internal/testutil"
 )
@@ -21,8 +22,8 @@ func TestReportsAboutAnotherAgentsTaskIgnored(t *testing.T) {
 	base := tm.url
 	victim, attacker := startFakeAgent(t), startFakeAgent(t)
 	pool := resources.Resources{CPUs: 4, MemBytes: 8 * gib}
-	victimID := register(t, base, api.RegisterRequest{Hostname: "h1", URL: victim.srv.URL, Revocable: pool}).AgentID
-	loop := startAgentLoop(t, base, api.Heartbeat{AgentID: victimID, Revocable: pool}, 100*time.Millisecond)
+	victimID := register(t, base, agentproto.RegisterRequest{Hostname: "h1", URL: victim.srv.URL, Revocable: pool}).AgentID
+	loop := startAgentLoop(t, base, agentproto.Heartbeat{AgentID: victimID, Revocable: pool}, 100*time.Millisecond)
 
 	if code, _, body := call(t, http.MethodPost, base+"/v2/apps", `{"id":"/one","cmd":"sleep 1000","cpus":0.5,"mem":64}`); code != http.StatusCreated {
 		t.Fatalf("creating the app: %d %s", code, body)
@@ -35,10 +36,10 @@ func TestReportsAboutAnotherAgentsTaskIgnored(t *testing.T) {
 
 	// The attacker registers an id of its own (no pool: nothing is
 	// placed on it), then lies about the victim's task.
-	attackerID := register(t, base, api.RegisterRequest{Hostname: "h2", URL: attacker.srv.URL}).AgentID
+	attackerID := register(t, base, agentproto.RegisterRequest{Hostname: "h2", URL: attacker.srv.URL}).AgentID
 	failed := api.TaskStatus{TaskID: task.ID, FrameworkID: task.FrameworkID, State: api.TaskFailed,
 		UUID: "forged-1", Timestamp: time.Now()}
-	if code, _, body := heartbeat(t, base, api.Heartbeat{AgentID: attackerID, Updates: []api.TaskStatus{failed}}); code != http.StatusOK {
+	if code, _, body := heartbeat(t, base, agentproto.Heartbeat{AgentID: attackerID, Updates: []api.TaskStatus{failed}}); code != http.StatusOK {
 		t.Fatalf("attacker heartbeat: %d %s", code, body)
 	}
 	checkStillRunning := func(after string) {
@@ -58,8 +59,8 @@ func TestReportsAboutAnotherAgentsTaskIgnored(t *testing.T) {
 	checkStillRunning("a heartbeat of another agent reporting it failed")
 
 	failed.UUID = "forged-2"
-	register(t, base, api.RegisterRequest{AgentID: attackerID, Hostname: "h2", URL: attacker.srv.URL,
-		Tasks: []api.TaskReport{{Info: task, Status: failed}}})
+	register(t, base, agentproto.RegisterRequest{AgentID: attackerID, Hostname: "h2", URL: attacker.srv.URL,
+		Tasks: []agentproto.TaskReport{{Info: task, Status: failed}}})
 	checkStillRunning("a registration of another agent reporting it failed")
 
 	if n := len(victim.Launches()) + len(attacker.Launches()); n != 1 {

@@ -445,7 +445,11 @@ type FrameworkView struct {
 }
 
 // Frameworks lists the external frameworks.
-func (m *Master) Frameworks() ([]FrameworkView, error) {
+func (m *Master) Frameworks() ([]FrameworkView, error) { return m.frameworksOf("") }
+
+// frameworksOf is Frameworks, only those bound to credential when it is set:
+// what a framework's own credential may see.
+func (m *Master) frameworksOf(credential string) ([]FrameworkView, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.leading {
@@ -461,6 +465,9 @@ func (m *Master) Frameworks() ([]FrameworkView, error) {
 	out := make([]FrameworkView, 0, len(m.frameworks))
 	for _, id := range sortedKeys(m.frameworks) {
 		fw := m.frameworks[id]
+		if credential != "" && fw.Credential != credential {
+			continue
+		}
 		out = append(out, FrameworkView{ID: id, Name: fw.Name, Role: fw.Role, Revocable: fw.Revocable, Connected: fw.stream != nil,
 			FailoverTimeout: fw.FailoverTimeout.Seconds(), RegisteredAt: fw.RegisteredAt, DisconnectedAt: fw.disconnectedAt,
 			Tasks: active[id], Unacknowledged: len(fw.pending), OffersSent: fw.offers, Reason: m.frameworkReason(fw, now)})

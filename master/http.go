@@ -15,6 +15,7 @@ import (
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/api/scheduler"
+	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/master/apps"
 	"github.com/headroom-dev/headroom/master/store"
@@ -40,7 +41,7 @@ const maxBody = MaxBodyBytes
 //	GET  /api/v1/leader                   the leader's URL
 //	GET  /api/v1/state                    the cluster summary
 //	POST /api/v1/scheduler                the framework API (api/scheduler)
-//	GET  /api/v1/frameworks               the external frameworks
+//	GET  /api/v1/frameworks               the external frameworks (a framework credential: its own)
 //	POST /api/v1/frameworks/{id}/teardown remove a framework, kill its tasks
 //	/v2/apps, /v2/deployments             Marathon-style apps
 //	/v1/jobs                              Metronome-style periodic jobs
@@ -132,7 +133,11 @@ func (m *Master) routes(metrics http.Handler) (http.Handler, []string) {
 		respond(w, m.Summary)
 	})
 	mux.HandleFunc("POST "+scheduler.Path, m.serveScheduler)
-	mux.HandleFunc("GET /api/v1/frameworks", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /api/v1/frameworks", func(w http.ResponseWriter, r *http.Request) {
+		if who, ok := auth.FromContext(r.Context()); ok && who.Role == auth.Framework {
+			respond(w, func() ([]FrameworkView, error) { return m.frameworksOf(who.Credential) })
+			return
+		}
 		respond(w, m.Frameworks)
 	})
 	mux.HandleFunc("POST /api/v1/frameworks/{id}/teardown", func(w http.ResponseWriter, r *http.Request) {
@@ -327,7 +332,8 @@ func (m *Master) appsRoutes(mux *routeMux) {
 			}
 			dep, created, err := m.PutApp(r.Context(), id, body)
 			if err != nil {
-				writeErr(w, "app not updated", err)
+				// PUT creates or updates: "deployed" is true of both.
+				writeErr(w, "app not deployed", err)
 				return
 			}
 			code := http.StatusOK

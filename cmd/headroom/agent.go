@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -211,7 +212,7 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	if f.policy != nil {
 		policy = *f.policy
 	} else if f.mon.policyFile != "" {
-		if policy, err = monitor.LoadPolicy(f.mon.policyFile); err != nil {
+		if policy, err = loadPolicyFlag(f.mon.policyFile); err != nil {
 			return err
 		}
 	}
@@ -241,8 +242,11 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 		return fmt.Errorf("the agent needs a cgroup hierarchy: %w", err)
 	}
 	if f.user != "-" && os.Geteuid() == 0 {
-		if err := checkTraversable(f.workDir); err != nil {
-			return fmt.Errorf("--work-dir: %w; unprivileged tasks could not reach their sandboxes (use another directory, or --task-user - --allow-root-tasks)", err)
+		var nt *notTraversableError
+		if err := checkTraversable(f.workDir); errors.As(err, &nt) {
+			return fmt.Errorf("--work-dir: %w, so tasks run as an unprivileged user could not reach their sandboxes below it: chmod o+x %s, choose another --work-dir, or run tasks as root (--task-user - --allow-root-tasks)", err, nt.path)
+		} else if err != nil {
+			return fmt.Errorf("--work-dir: %w", err)
 		}
 	}
 	hostname := f.hostname
@@ -313,7 +317,7 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 	}
 	reg.MustRegister(exporter.NewMonitorCollector(a.Monitor()), exporter.NewAgentCollector(a, log))
 
-	handler := httpserver.BearerAuth(apiToken, a.Routes(exporter.Handler(reg)), "/metrics", "/healthz")
+	handler := httpserver.BearerAuth(apiToken, agentAPIHint, a.Routes(exporter.Handler(reg)), "/metrics", "/healthz")
 
 	grp, gctx := errgroup.WithContext(ctx)
 	grp.Go(func() error { return a.Run(gctx) })
@@ -360,6 +364,20 @@ func defaultAgentListen(advertise, hostname string) (string, error) {
 	return net.JoinHostPort(u.Hostname(), port), nil
 }
 
+// agentAPIHint is what a refused caller of the agent's API is told: the
+// operator's token, which works on the master, is not the agent's.
+const agentAPIHint = "send Authorization: Bearer TOKEN with this agent's token: its --api-token-file, else its --token-file (a master creates DATA_DIR/credentials/agent.token); the operator's token is the master's only"
+
+// notTraversableError names the directory that others cannot enter.
+type notTraversableError struct {
+	path string
+	mode os.FileMode
+}
+
+func (e *notTraversableError) Error() string {
+	return fmt.Sprintf("%s (mode %o) is not traversable by others", e.path, e.mode)
+}
+
 // checkTraversable reports the first ancestor of dir that others cannot
 // enter.
 func checkTraversable(dir string) error {
@@ -373,7 +391,7 @@ func checkTraversable(dir string) error {
 			return err
 		}
 		if st.Mode().Perm()&0o001 == 0 {
-			return fmt.Errorf("%s (mode %o) is not traversable by others", p, st.Mode().Perm())
+			return &notTraversableError{path: p, mode: st.Mode().Perm()}
 		}
 		if p == filepath.Dir(p) {
 			return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -33,6 +35,9 @@ type demoFlags struct {
 	masterListen string
 	agentListen  string
 	keep         bool
+	// binary is the path of this executable, for the commands the demo
+	// prints.
+	binary string
 }
 
 func newDemoCommand(g *globalFlags) *cobra.Command {
@@ -50,20 +55,33 @@ The sample app is revocable: it runs only once the agent harvests capacity
 the host leaves idle. The demo's policy lets the estimate grow after 5 s
 instead of a minute, but how soon there is harvest depends on the host;
 until the app runs, the demo prints every few seconds what the agent
-harvests and where the app stands.`,
+harvests, what bounds that and what the bound means, and where the app
+stands.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := g.logger(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			return runDemo(cmd.Context(), f, log, cmd.OutOrStdout())
+			if exe, err := os.Executable(); err == nil {
+				f.binary = exe
+			}
+			return demoPortHint(runDemo(cmd.Context(), f, log, cmd.OutOrStdout()))
 		},
 	}
 	cmd.Flags().StringVar(&f.masterListen, "master-listen", "127.0.0.1:5050", "master address")
 	cmd.Flags().StringVar(&f.agentListen, "agent-listen", "127.0.0.1:5051", "agent address")
 	cmd.Flags().BoolVar(&f.keep, "keep", false, "keep the temporary data directory after stopping")
 	return cmd
+}
+
+// demoPortHint adds to a taken port how to pass the flags it names
+// through make: `make demo` is how the README starts the demo.
+func demoPortHint(err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w\nwith make: make demo DEMO_FLAGS='--master-listen 127.0.0.1:PORT --agent-listen 127.0.0.1:PORT'", err)
+	}
+	return err
 }
 
 func runDemo(ctx context.Context, f *demoFlags, log *slog.Logger, out io.Writer) error {
@@ -120,21 +138,7 @@ func runDemo(ctx context.Context, f *demoFlags, log *slog.Logger, out io.Writer)
 			log.Error("deploying the sample app", "err", err)
 			return nil
 		}
-		fmt.Fprintf(out, `
-headroom demo is running (Ctrl-C stops it and cleans up):
-  master API      %[1]s/api/v1/state
-  apps            %[1]s/v2/apps   (sample app /demo/harvester)
-  master metrics  %[1]s/metrics
-  agent state     http://%[2]s/api/v1/state
-  agent metrics   http://%[2]s/metrics
-  estimate        http://%[2]s/api/v1/estimate
-The APIs need a credential (metrics do not); the CLI takes the operator's:
-  export HEADROOM_TOKEN_FILE=%[3]s
-  headroom apps ls --master %[1]s; headroom tasks ls --master %[1]s
-  curl -H "Authorization: Bearer $(cat %[3]s)" %[1]s/api/v1/state
-  curl -H "Authorization: Bearer $(cat %[4]s)" http://%[2]s/api/v1/estimate
-The sample app is revocable: it starts once the agent harvests idle capacity.
-`, mURL, aAddr, auth.TokenFile(creds, auth.Operator), auth.TokenFile(creds, auth.Agent))
+		writeDemoBanner(out, mURL, aAddr.String(), f.binary, auth.TokenFile(creds, auth.Operator), auth.TokenFile(creds, auth.Agent))
 		agentToken, err := auth.ReadToken(auth.TokenFile(creds, auth.Agent))
 		if err != nil {
 			return err
@@ -145,6 +149,31 @@ The sample app is revocable: it starts once the agent harvests idle capacity.
 	err = grp.Wait()
 	fmt.Fprintln(out, "headroom demo stopped; tasks killed, cgroups removed")
 	return err
+}
+
+// writeDemoBanner prints where to look, with commands that work as
+// printed: bin is this binary's path, since `make demo` runs bin/headroom
+// and a bare "headroom" is usually not on the PATH.
+func writeDemoBanner(out io.Writer, masterURL, agentAddr, bin, operatorFile, agentFile string) {
+	if bin == "" {
+		bin = "headroom"
+	}
+	fmt.Fprintf(out, `
+headroom demo is running (Ctrl-C stops it and cleans up):
+  master API      %[1]s/api/v1/state
+  apps            %[1]s/v2/apps   (sample app /demo/harvester)
+  master metrics  %[1]s/metrics
+  agent state     http://%[2]s/api/v1/state
+  agent metrics   http://%[2]s/metrics
+  estimate        http://%[2]s/api/v1/estimate
+The APIs need a credential (metrics do not); the CLI takes the operator's,
+the agent's API the agent's:
+  export HEADROOM_MASTER=%[1]s HEADROOM_TOKEN_FILE=%[3]s
+  %[5]s apps ls; %[5]s tasks ls
+  curl -H "Authorization: Bearer $(cat %[3]s)" %[1]s/api/v1/state
+  curl -H "Authorization: Bearer $(cat %[4]s)" http://%[2]s/api/v1/estimate
+The sample app is revocable: it starts once the agent harvests idle capacity.
+`, masterURL, agentAddr, operatorFile, agentFile, bin)
 }
 
 // demoLog tells the demo's master and agent apart in their shared log by
@@ -201,6 +230,7 @@ type demoEndpoints struct {
 func demoProgress(ctx context.Context, out io.Writer, ep demoEndpoints, tick time.Duration) error {
 	client := &http.Client{Timeout: 5 * time.Second}
 	wasRunning := false
+	explained := ""
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
@@ -214,6 +244,14 @@ func demoProgress(ctx context.Context, out io.Writer, ep demoEndpoints, tick tim
 			fmt.Fprintln(out, "the sample app runs on harvested capacity; Ctrl-C stops the demo")
 		case !running:
 			fmt.Fprintln(out, st.line())
+			// What the bound means, once each time it changes: the
+			// reason names a policy stage a new user has not met yet.
+			if st.err == nil && st.cpuReason != explained {
+				if why := cpuBoundMeaning(st.cpuReason); why != "" {
+					fmt.Fprintf(out, "  cpu bound by %s: %s\n", st.cpuReason, why)
+				}
+				explained = st.cpuReason
+			}
 		}
 		wasRunning = st.err == nil && st.running > 0
 		select {
@@ -222,6 +260,27 @@ func demoProgress(ctx context.Context, out io.Writer, ep demoEndpoints, tick tim
 		case <-t.C:
 		}
 	}
+}
+
+// cpuBoundMeaning says in a line what an estimate's cpu_reason means for
+// the demo's app (docs/policy.md has the detail); "" for a reason it does
+// not know.
+func cpuBoundMeaning(reason string) string {
+	switch monitor.Reason(reason) {
+	case monitor.ReasonDegraded:
+		return "the agent cannot sample the host, so it lends nothing (fail safe)"
+	case monitor.ReasonPressure:
+		return "the host's CPU or memory is contended (PSI): other work needs it, so nothing more is lent until the host calms down"
+	case monitor.ReasonGrowth:
+		return "the host must stay quiet for grow_after (5 s in the demo) before more is lent, then the harvest grows step by step"
+	case monitor.ReasonPredictor:
+		return "the business peak predicted from recent use leaves no more idle CPU to lend"
+	case monitor.ReasonReserve:
+		return "the policy's reserve is kept for the business and the rest is in use"
+	case monitor.ReasonCeiling:
+		return "the policy's max_utilization is reached"
+	}
+	return ""
 }
 
 func readDemoStatus(ctx context.Context, client *http.Client, ep demoEndpoints) demoStatus {

@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/internal/testutil"
+	"github.com/headroom-dev/headroom/monitor"
 )
 
 // syncBuffer is a bytes.Buffer the progress goroutine and the test share.
@@ -36,8 +39,8 @@ func (s *syncBuffer) String() string {
 }
 
 // TestDemoProgressSaysWhy: while the sample app waits, the demo prints the
-// harvest and the app's state with the master's reason; once it runs, it
-// says so once.
+// harvest and the app's state with the master's reason, and what the cpu
+// bound means once; once the app runs, it says so once.
 func TestDemoProgressSaysWhy(t *testing.T) {
 	var polls atomic.Int32
 	agent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -46,10 +49,10 @@ func TestDemoProgressSaysWhy(t *testing.T) {
 			return
 		}
 		if polls.Load() < 3 {
-			io.WriteString(w, `{"harvestable_cpus":0,"harvestable_mem_bytes":0,"cpu_reason":"grow_wait"}`)
+			io.WriteString(w, `{"harvestable_cpus":0,"harvestable_mem_bytes":0,"cpu_reason":"growth"}`)
 			return
 		}
-		io.WriteString(w, `{"harvestable_cpus":0.5,"harvestable_mem_bytes":268435456,"cpu_reason":"predicted_peak"}`)
+		io.WriteString(w, `{"harvestable_cpus":0.5,"harvestable_mem_bytes":268435456,"cpu_reason":"predictor"}`)
 	}))
 	t.Cleanup(agent.Close)
 	master := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -79,10 +82,11 @@ func TestDemoProgressSaysWhy(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	want := "waiting: harvest now 0.00 cpus, 0 MiB (cpu bound by grow_wait); /demo/harvester: 0 running, 0 staged, 1 waiting: no offer fits: short of cpus\n" +
-		"waiting: harvest now 0.00 cpus, 0 MiB (cpu bound by grow_wait); /demo/harvester: 0 running, 0 staged, 1 waiting: no offer fits: short of cpus\n" +
-		"waiting: harvest now 0.00 cpus, 0 MiB (cpu bound by grow_wait); /demo/harvester: 0 running, 0 staged, 1 waiting: no offer fits: short of cpus\n" +
-		"running: harvest now 0.50 cpus, 256 MiB (cpu bound by predicted_peak); /demo/harvester: 1 running, 0 staged, 0 waiting\n" +
+	want := "waiting: harvest now 0.00 cpus, 0 MiB (cpu bound by growth); /demo/harvester: 0 running, 0 staged, 1 waiting: no offer fits: short of cpus\n" +
+		"  cpu bound by growth: the host must stay quiet for grow_after (5 s in the demo) before more is lent, then the harvest grows step by step\n" +
+		"waiting: harvest now 0.00 cpus, 0 MiB (cpu bound by growth); /demo/harvester: 0 running, 0 staged, 1 waiting: no offer fits: short of cpus\n" +
+		"waiting: harvest now 0.00 cpus, 0 MiB (cpu bound by growth); /demo/harvester: 0 running, 0 staged, 1 waiting: no offer fits: short of cpus\n" +
+		"running: harvest now 0.50 cpus, 256 MiB (cpu bound by predictor); /demo/harvester: 1 running, 0 staged, 0 waiting\n" +
 		"the sample app runs on harvested capacity; Ctrl-C stops the demo\n"
 	if got := out.String(); got != want {
 		t.Fatalf("demo progress:\n%s\nwant:\n%s", got, want)
@@ -108,6 +112,27 @@ func TestDemoPortInUse(t *testing.T) {
 	}
 	if lerr := listenError("agent-listen", "127.0.0.1:5051", err); !strings.HasPrefix(lerr.Error(), "--agent-listen 127.0.0.1:5051: ") {
 		t.Fatalf("agent port error: %v", lerr)
+	}
+	// What the terminal shows: the flags, and how make passes them.
+	want += "\nwith make: make demo DEMO_FLAGS='--master-listen 127.0.0.1:PORT --agent-listen 127.0.0.1:PORT'"
+	if got := demoPortHint(err); got.Error() != want {
+		t.Fatalf("demo command error:\n%s\nwant:\n%s", got, want)
+	}
+	if got := demoPortHint(errors.New("other")); got.Error() != "other" {
+		t.Fatalf("another error got the port hint: %v", got)
+	}
+}
+
+// TestMakeDemoPassesFlags: make demo hands DEMO_FLAGS to headroom demo,
+// as the port hint above tells a user to do.
+func TestMakeDemoPassesFlags(t *testing.T) {
+	mk := testutil.NeedCommand(t, "make", "make")
+	out, err := exec.Command(mk, "-n", "-C", "../..", "demo", "DEMO_FLAGS=--agent-listen 127.0.0.1:6051").CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n demo: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "bin/headroom demo --agent-listen 127.0.0.1:6051\n") {
+		t.Fatalf("make -n demo runs no headroom demo with DEMO_FLAGS:\n%s", out)
 	}
 }
 
@@ -144,5 +169,44 @@ func TestDemoLogComponentOnce(t *testing.T) {
 	line := buf.String()
 	if strings.Count(line, "component=") != 1 || !strings.Contains(line, "process=agent") {
 		t.Fatalf("log line: %s", line)
+	}
+}
+
+// TestCPUBoundMeaning: every reason an estimate can carry has its line in
+// the demo, so a new reason cannot reach the terminal unexplained.
+func TestCPUBoundMeaning(t *testing.T) {
+	for _, r := range monitor.Reasons {
+		if cpuBoundMeaning(string(r)) == "" {
+			t.Errorf("cpu reason %q: no meaning for the demo", r)
+		}
+	}
+	if got := cpuBoundMeaning("no_such_reason"); got != "" {
+		t.Errorf("an unknown reason: %q, want none", got)
+	}
+}
+
+// TestDemoBanner: the commands the demo prints name this binary by its
+// path and set the master once, so they run as pasted from any directory.
+func TestDemoBanner(t *testing.T) {
+	var out bytes.Buffer
+	writeDemoBanner(&out, "http://127.0.0.1:5050", "127.0.0.1:5051", "/src/headroom/bin/headroom", "/tmp/d/operator.token", "/tmp/d/agent.token")
+	want := `
+headroom demo is running (Ctrl-C stops it and cleans up):
+  master API      http://127.0.0.1:5050/api/v1/state
+  apps            http://127.0.0.1:5050/v2/apps   (sample app /demo/harvester)
+  master metrics  http://127.0.0.1:5050/metrics
+  agent state     http://127.0.0.1:5051/api/v1/state
+  agent metrics   http://127.0.0.1:5051/metrics
+  estimate        http://127.0.0.1:5051/api/v1/estimate
+The APIs need a credential (metrics do not); the CLI takes the operator's,
+the agent's API the agent's:
+  export HEADROOM_MASTER=http://127.0.0.1:5050 HEADROOM_TOKEN_FILE=/tmp/d/operator.token
+  /src/headroom/bin/headroom apps ls; /src/headroom/bin/headroom tasks ls
+  curl -H "Authorization: Bearer $(cat /tmp/d/operator.token)" http://127.0.0.1:5050/api/v1/state
+  curl -H "Authorization: Bearer $(cat /tmp/d/agent.token)" http://127.0.0.1:5051/api/v1/estimate
+The sample app is revocable: it starts once the agent harvests idle capacity.
+`
+	if got := out.String(); got != want {
+		t.Fatalf("banner:\n%s\nwant:\n%s", got, want)
 	}
 }

@@ -116,6 +116,7 @@ func TestCLIMasterErrors(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
 		"bad-field.json": `{"id": "/bad", "cmd": "sleep 60", "cpu": 1}`,
 		"bad-range.json": `{"id": "/bad", "cmd": "sleep 60", "cpus": -1, "mem": 0}`,
+		"bad-type.json":  `{"id": "/bad", "cmd": "sleep 60", "cpus": "1"}`,
 		"report.json":    `{"id": "reports.daily", "run": {"cmd": "true", "cpus": 0.1, "mem": 16}}`,
 		"bad-job.json":   `{"id": "reports.bad", "run": {"cmd": "true", "cpus": -1, "mem": 16}}`,
 	})
@@ -126,6 +127,7 @@ func TestCLIMasterErrors(t *testing.T) {
 	}{
 		{"app-unknown-field", []string{"apps", "deploy", "bad-field.json"}},
 		{"app-out-of-range", []string{"apps", "deploy", "bad-range.json"}},
+		{"app-wrong-type", []string{"apps", "deploy", "bad-type.json"}},
 		{"jobs-add-positional", []string{"jobs", "add", "report.json"}},
 		{"jobs-add-out-of-range", []string{"jobs", "add", "bad-job.json"}},
 		{"jobs-add-no-file", []string{"jobs", "add"}},

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -156,6 +158,21 @@ func listenError(flag, addr string, err error) error {
 	return fmt.Errorf("--%s %s: %w", flag, addr, err)
 }
 
+// makeDataDir creates the master's data dir private to root, but any
+// parents it has to create open to others: MkdirAll would make them 0700
+// too, and an agent whose --work-dir sits beside the data dir (the
+// README's /tmp/headroom-tour/{master,agent}) could then not let its
+// unprivileged tasks reach their sandboxes.
+func makeDataDir(dir string) error {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return nil
+}
+
 // runMaster runs a master until ctx is done. ready, when set, receives the
 // advertised URL once serving.
 func runMaster(ctx context.Context, f *masterFlags, log *slog.Logger, ready func(url string)) error {
@@ -163,7 +180,7 @@ func runMaster(ctx context.Context, f *masterFlags, log *slog.Logger, ready func
 	if f.etcdEndpoints != "" {
 		cfg.Endpoints = strings.Split(f.etcdEndpoints, ",")
 	} else {
-		if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
+		if err := makeDataDir(f.dataDir); err != nil {
 			return fmt.Errorf("--data-dir: %w", err)
 		}
 		// Locked before anything else: a second master on the same

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -76,12 +78,23 @@ func parseServices(values []string, h *cgroup.Hierarchy) ([]sampler.ServiceSpec,
 	return out, nil
 }
 
+// loadPolicyFlag loads the --policy file; a missing one says how to make
+// it, since the README's first try of --policy names a file the user has
+// yet to write.
+func loadPolicyFlag(path string) (monitor.Policy, error) {
+	p, err := monitor.LoadPolicy(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return p, fmt.Errorf("--policy %s: no such file; `headroom policy check > %s` writes the default policy to start from (fields: docs/policy.md)", path, path)
+	}
+	return p, err
+}
+
 // build makes the monitor the flags describe. The monitor only reads the
 // host: it opens the cgroup hierarchy but creates nothing in it.
 func (f *monitorFlags) build(log *slog.Logger, obs monitor.Observer) (*monitor.Monitor, *monitor.Recorder, *cgroup.Hierarchy, error) {
 	policy := monitor.DefaultPolicy()
 	if f.policyFile != "" {
-		p, err := monitor.LoadPolicy(f.policyFile)
+		p, err := loadPolicyFlag(f.policyFile)
 		if err != nil {
 			return nil, nil, nil, err
 		}

@@ -85,7 +85,9 @@ func TestReadmeQuickTour(t *testing.T) {
 		t.Fatalf("building the example framework: %v\n%s", err, out)
 	}
 	dir := t.TempDir()
-	// Tasks run as nobody and must reach their sandboxes below it.
+	// Tasks run as nobody and must reach their sandboxes below it: dir
+	// and its parent stand for /tmp. The tour's own directory is left to
+	// the tour's commands to create, as on a fresh host.
 	for _, d := range []string{dir, filepath.Dir(dir)} {
 		if err := os.Chmod(d, 0o711); err != nil {
 			t.Fatal(err)
@@ -103,7 +105,7 @@ func TestReadmeQuickTour(t *testing.T) {
 	subst := strings.NewReplacer(
 		"127.0.0.1:5050", masterAddr,
 		"127.0.0.1:5051", agentAddr,
-		"/tmp/headroom-tour", dir,
+		"/tmp/headroom-tour", filepath.Join(dir, "tour"),
 		"headroom-tour/batch", tag+"/batch",
 		"bin/headroom", bin,
 		"go run ./examples/batchqueue", example,

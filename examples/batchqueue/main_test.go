@@ -86,10 +86,29 @@ func start(t *testing.T, bin string, args ...string) (*exec.Cmd, *lockedBuffer, 
 // TestWaitsAloudAndStopsCleanly: with no agent, the queue says it waits
 // for offers and why; SIGTERM stops it with status 0.
 func TestWaitsAloudAndStopsCleanly(t *testing.T) {
+	waitsAloud(t, false)
+}
+
+// TestWaitsAloudWithCredentials: the same with the master's generated
+// credentials, the queue holding only the framework's, as in the README's
+// quick tour: the master's reason reaches it, not a 403.
+func TestWaitsAloudWithCredentials(t *testing.T) {
+	waitsAloud(t, true)
+}
+
+func waitsAloud(t *testing.T, credentials bool) {
 	headroom := build(t, "../../cmd/headroom", "headroom")
 	queue := build(t, ".", "batchqueue")
 	addr := freeAddr(t)
-	start(t, headroom, "master", "--listen", addr, "--data-dir", t.TempDir(), "--election-ttl", "2s", "--insecure")
+	data := t.TempDir()
+	masterArgs := []string{"master", "--listen", addr, "--data-dir", data, "--election-ttl", "2s"}
+	queueArgs := []string{"--master", "http://" + addr, "--count", "2", "--command", "true", "--progress", "200ms"}
+	if credentials {
+		queueArgs = append(queueArgs, "--token-file", filepath.Join(data, "credentials", "framework.token"))
+	} else {
+		masterArgs = append(masterArgs, "--insecure")
+	}
+	start(t, headroom, masterArgs...)
 	testutil.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err != nil {
@@ -99,13 +118,16 @@ func TestWaitsAloudAndStopsCleanly(t *testing.T) {
 		return resp.StatusCode == http.StatusOK
 	}, "master serving")
 
-	cmd, out, exited := start(t, queue, "--master", "http://"+addr, "--count", "2", "--command", "true", "--progress", "200ms")
+	cmd, out, exited := start(t, queue, queueArgs...)
 	testutil.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool {
 		// The master's own reason for the framework ("no agent
 		// registered"), or the queue's reading of its state.
 		return strings.Contains(out.String(), `msg="waiting for offers" pending=2`) &&
 			(strings.Contains(out.String(), `why="no agent registered"`) || strings.Contains(out.String(), `why="the master has no active agent"`))
 	}, "the queue saying it waits for offers, and why")
+	if strings.Contains(out.String(), "cannot ask the master") {
+		t.Fatalf("the queue could not read why it waits:\n%s", out.String())
+	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

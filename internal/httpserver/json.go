@@ -29,7 +29,9 @@ func WriteError(w http.ResponseWriter, code int, msg string, details any) {
 
 // BearerAuth requires "Authorization: Bearer <token>" on every request but
 // the exempt paths, comparing in constant time. An empty token disables it.
-func BearerAuth(token string, next http.Handler, exempt ...string) http.Handler {
+// hint, the refusal's details, tells the caller which token to send: a
+// bare 401 leaves them guessing among the credentials they hold.
+func BearerAuth(token, hint string, next http.Handler, exempt ...string) http.Handler {
 	if token == "" {
 		return next
 	}
@@ -44,7 +46,11 @@ func BearerAuth(token string, next http.Handler, exempt ...string) http.Handler 
 		got := []byte(r.Header.Get("Authorization"))
 		if subtle.ConstantTimeCompare(got, want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="headroom"`)
-			WriteError(w, http.StatusUnauthorized, "missing or wrong bearer token", nil)
+			var details any
+			if hint != "" {
+				details = hint
+			}
+			WriteError(w, http.StatusUnauthorized, "missing or wrong bearer token", details)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -3,7 +3,6 @@ package apps
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"math"
 	"sort"
@@ -164,8 +163,10 @@ func (h *HealthCheck) UnmarshalJSON(data []byte) error {
 // and fills defaults. It does not validate: call Validate.
 func DecodeApp(r io.Reader) (App, error) {
 	var a App
+	// Not wrapped: callers name the app, and "decode app" would only
+	// stand between that and the field.
 	if err := api.DecodeStrict(r, &a, MaxBodyBytes); err != nil {
-		return App{}, fmt.Errorf("decode app: %w", err)
+		return App{}, err
 	}
 	return a, nil
 }

@@ -179,9 +179,9 @@ func fieldDecodeError(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		if te.Field != "" {
-			return fmt.Sprintf("%s: %s is not a valid %s", te.Field, te.Value, te.Type)
+			return fmt.Sprintf("%s: %s", te.Field, api.TypeMismatch(te))
 		}
-		return fmt.Sprintf("%s is not a valid %s", te.Value, te.Type)
+		return api.TypeMismatch(te)
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
 }

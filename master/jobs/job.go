@@ -164,7 +164,7 @@ func pathError(prefix string, err error) error {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Errorf("%s: %s is not a valid %s", join(te.Field), te.Value, te.Type)
+		return fmt.Errorf("%s: %s", join(te.Field), api.TypeMismatch(te))
 	}
 	var pe *prefixedError
 	if errors.As(err, &pe) {

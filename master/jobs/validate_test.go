@@ -48,9 +48,9 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 		{`{"id":"a","bogus":1}`, `invalid job: bogus: unknown field; run.cmd: exactly one of cmd and args must be set`},
 		{`{"id":"a","run":{"cmd":"x","bogus":1}}`, `invalid job: run.bogus: unknown field`},
 		{`{"id":"a","run":{"cmd":"x"},"schedules":[{"id":"a","cron":"* * * * *"},{"id":"b","cron":"* * * * *","bogus":1}]}`, `invalid job: schedules[1].bogus: unknown field`},
-		{`{"id":"a","run":{"cpus":"two"}}`, `run.cpus: string is not a valid float64`},
-		{`{"id":"a","schedules":[{"startingDeadlineSeconds":1.5}]}`, `schedules[0].startingDeadlineSeconds: number 1.5 is not a valid int64`},
-		{`{"id":7}`, `id: number is not a valid string`},
+		{`{"id":"a","run":{"cpus":"two"}}`, `run.cpus: got a string, want a number`},
+		{`{"id":"a","schedules":[{"startingDeadlineSeconds":1.5}]}`, `schedules[0].startingDeadlineSeconds: got 1.5, want a whole number`},
+		{`{"id":7}`, `id: got a number, want a string`},
 		{`{"id":"a",`, `malformed JSON`},
 		{`{"id":"a"} {}`, `trailing data`},
 		{``, `empty body`},
@@ -137,7 +137,7 @@ func TestDecodeReportsEveryField(t *testing.T) {
 			`id: must be at most 100 characters: dot-separated segments of lower-case letters, digits and inner dashes, got "Bad"; ` +
 			`run.cmd: exactly one of cmd and args must be set; run.mem: must be > 0 and <= 1073741824 MiB, got -1; ` +
 			`schedules[0].cron: schedule "61 * * * *": minute 61 out of range 0-59`,
-		`{"id":"a","run":{"cmd":"x","cpus":"two","mem":"lots"}}`: `invalid job: run.cpus: string is not a valid float64; run.mem: string is not a valid float64`,
+		`{"id":"a","run":{"cmd":"x","cpus":"two","mem":"lots"}}`: `invalid job: run.cpus: got a string, want a number; run.mem: got a string, want a number`,
 	}
 	for body, want := range cases {
 		_, err := DecodeJob(strings.NewReader(body))
