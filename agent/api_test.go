@@ -305,7 +305,7 @@ func TestAPIBadAttributes(t *testing.T) {
 		{"too many", enc(tooMany), 422, "at most 64"},
 		// The decoder cannot name a map key in a type error; the
 		// message still says what is wrong.
-		{"value not a string", `{"rack":1}`, 400, "not a valid string"},
+		{"value not a string", `{"rack":1}`, 400, "got a number, want a string"},
 		{"not an object", `["rack"]`, 400, ""},
 		{"malformed", `{"rack":`, 400, ""},
 		{"trailing", `{"rack":"r2"} x`, 400, "trailing"},
