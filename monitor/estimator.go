@@ -11,9 +11,13 @@ import (
 // samples always give the same estimates (the simulator and the tests rely
 // on this). It is not safe for concurrent use; Run owns one.
 type Estimator struct {
-	p   Policy
-	cpu *Predictor
-	mem *Predictor
+	p Policy
+	// eff is p as it applies to the host last sampled (Policy.ForHost).
+	eff     Policy
+	effCPUs float64
+	effMem  uint64
+	cpu     *Predictor
+	mem     *Predictor
 
 	est      Estimate
 	last     Sample // last full sample
@@ -21,7 +25,11 @@ type Estimator struct {
 
 	started  time.Time // first sample or failure seen
 	earnFrom time.Time // start or last recovery: no growth for grow_after
-	lastOK   time.Time // last full sample that succeeded
+	// fresh counts the new business CPU values since the start: CPU
+	// grows only after minFreshSamples of them (see mayGrowCPU).
+	fresh   int
+	lastBus float64
+	lastOK  time.Time // last full sample that succeeded
 
 	cpuGrow, memGrow growth
 	// cpuPressure and memPressure are the last times pressure shrank each
@@ -85,7 +93,8 @@ func NewEstimator(p Policy) (*Estimator, error) {
 	}
 	return &Estimator{
 		p:   p,
-		cpu: NewCPUPredictor(p.Predictor),
+		eff: p,
+		cpu: NewCPUPredictor(p.Predictor, p.InterferenceBudget),
 		mem: NewMemoryPredictor(p.Predictor),
 		est: Estimate{CPUReason: ReasonGrowth, MemReason: ReasonGrowth},
 	}, nil
@@ -129,6 +138,25 @@ func (e *Estimator) mayGrow(now time.Time) bool {
 	return now.Sub(e.earnFrom) >= e.growAfter()
 }
 
+// minFreshSamples is how many new business CPU values CPU growth waits
+// for after a start, besides grow_after: the error bound is
+// (when on) learned from them, and a handful says nothing about a host's jumps. On
+// a host sampled every second it is shorter than grow_after; on a source
+// that updates every 5 minutes it is two and a half hours. A business
+// that holds one value exactly (no new values at all) is calm, not
+// silent, once it has held it for minFreshSamples × grow_after.
+const minFreshSamples = 30
+
+func (e *Estimator) mayGrowCPU(now time.Time) bool {
+	if !e.mayGrow(now) {
+		return false
+	}
+	if e.p.Predictor.CPUErrorPercentile <= 0 {
+		return true // no error bound to learn
+	}
+	return e.fresh >= minFreshSamples || now.Sub(e.started) >= minFreshSamples*e.growAfter()
+}
+
 // Observe feeds one sample and returns the new estimate. Fast samples only
 // move CPU, and only down; full samples move both resources both ways.
 func (e *Estimator) Observe(s Sample) Estimate {
@@ -145,17 +173,37 @@ func (e *Estimator) Observe(s Sample) Estimate {
 	if e.est.Degraded {
 		e.earnFrom = s.Time // recovery earns capacity back like a start
 	}
+	if bus := s.BusinessCPU + s.SelfCPU; !e.haveFull || bus != e.lastBus {
+		e.fresh++
+		e.lastBus = bus
+	}
+	if s.OnlineCPUs != e.effCPUs || s.MemTotal != e.effMem {
+		e.eff, e.effCPUs, e.effMem = e.p.ForHost(s.OnlineCPUs, s.MemTotal), s.OnlineCPUs, s.MemTotal
+	}
+	// A miss: what was lent before this sample left the business less
+	// than it now uses (with the reserve kept), the interference the
+	// budget counts. It steers the CPU error bound.
+	lent := e.haveFull && !e.est.Degraded && e.est.CPU > 0
+	miss := lent && e.est.CPU > e.cpuHardLimit(s)+missEps
 	e.last, e.haveFull, e.lastOK = s, true, s.Time
 	e.est.Degraded = false
 	e.est.Time = s.Time
 	e.est.EvictBytes = 0
 
 	e.cpu.Observe(s.Time, s.BusinessCPU+s.SelfCPU, true)
+	e.cpu.Steer(lent, miss)
 	e.mem.Observe(s.Time, float64(s.BusinessMem+s.SelfMem), true)
 	e.stepCPU(s, true)
 	e.stepMem(s)
 	return e.est
 }
+
+// missEps keeps float noise from counting as a miss.
+const missEps = 1e-9
+
+// Steering is the state of the CPU error bound's steering to the
+// interference budget.
+func (e *Estimator) Steering() Steering { return e.cpu.Steering() }
 
 func (e *Estimator) observeFast(s Sample) Estimate {
 	// A fast sample reuses the last full SelfCPU: reading our own stat
@@ -174,7 +222,7 @@ func (e *Estimator) observeFast(s Sample) Estimate {
 func (e *Estimator) cpuTarget(s Sample) (target, predicted float64, reason Reason) {
 	capacity := s.OnlineCPUs
 	predicted, _ = e.cpu.Predict(s.Time)
-	reserve := e.p.Reserve.CPUs
+	reserve := e.eff.Reserve.CPUs
 	ceiling := capacity * (1 - e.p.MaxUtilization.CPU)
 	excess := predicted - (s.BusinessCPU + s.SelfCPU)
 	target = capacity - max(reserve, ceiling) - predicted
@@ -184,7 +232,7 @@ func (e *Estimator) cpuTarget(s Sample) (target, predicted float64, reason Reaso
 func (e *Estimator) memTarget(s Sample) (target, predicted uint64, reason Reason) {
 	capacity := float64(s.MemTotal)
 	p, _ := e.mem.Predict(s.Time)
-	reserve := float64(e.p.Reserve.Memory)
+	reserve := float64(e.eff.Reserve.Memory)
 	ceiling := capacity * (1 - e.p.MaxUtilization.Memory)
 	excess := p - float64(s.BusinessMem+s.SelfMem)
 	t := capacity - max(reserve, ceiling) - p
@@ -195,12 +243,12 @@ func (e *Estimator) memTarget(s Sample) (target, predicted uint64, reason Reason
 // use: the deadband never keeps the estimate above it, since above it the
 // business already lacks CPU, margin or not.
 func (e *Estimator) cpuHardLimit(s Sample) float64 {
-	return s.OnlineCPUs - max(e.p.Reserve.CPUs, s.OnlineCPUs*(1-e.p.MaxUtilization.CPU)) - s.BusinessCPU - s.SelfCPU
+	return s.OnlineCPUs - max(e.eff.Reserve.CPUs, s.OnlineCPUs*(1-e.p.MaxUtilization.CPU)) - s.BusinessCPU - s.SelfCPU
 }
 
 func (e *Estimator) memHardLimit(s Sample) uint64 {
 	total := float64(s.MemTotal)
-	return uint64(max(0, total-max(float64(e.p.Reserve.Memory), total*(1-e.p.MaxUtilization.Memory))-float64(s.BusinessMem+s.SelfMem)))
+	return uint64(max(0, total-max(float64(e.eff.Reserve.Memory), total*(1-e.p.MaxUtilization.Memory))-float64(s.BusinessMem+s.SelfMem)))
 }
 
 // pickReason names the largest of the three things withholding capacity
@@ -221,7 +269,7 @@ func (e *Estimator) stepCPU(s Sample, full bool) {
 	target, predicted, reason := e.cpuTarget(s)
 	e.est.TargetCPU, e.est.PredictedCPU = target, predicted
 	cur := e.est.CPU
-	dead := e.p.Grow.Deadband.CPUs
+	dead := e.eff.Grow.Deadband.CPUs
 	// wait is the deadband growth must clear: moves within the
 	// business's own noise are not worth a reservation change, so on a
 	// jumpy host it widens (with the error bound on).
@@ -270,7 +318,7 @@ func (e *Estimator) stepCPU(s Sample, full bool) {
 			e.est.CPUReason = reason
 		}
 	default:
-		next, pending := e.cpuGrow.next(s.Time, cur, target, wait, e.p.Grow.MaxStep.CPUs, e.growAfter(), e.interval(), e.mayGrow(s.Time))
+		next, pending := e.cpuGrow.next(s.Time, cur, target, wait, e.eff.Grow.MaxStep.CPUs, e.growAfter(), e.interval(), e.mayGrowCPU(s.Time))
 		if next > cur {
 			e.cpuDipped = false
 		}
@@ -285,7 +333,7 @@ func (e *Estimator) stepMem(s Sample) {
 	target, predicted, reason := e.memTarget(s)
 	e.est.TargetMem, e.est.PredictedMem = target, predicted
 	cur := e.est.Mem
-	dead := uint64(e.p.Grow.Deadband.Memory)
+	dead := uint64(e.eff.Grow.Deadband.Memory)
 
 	watermark := uint64(e.p.Pressure.MemoryWatermark * float64(s.MemTotal))
 	underWatermark := s.MemAvailable < watermark
@@ -320,7 +368,7 @@ func (e *Estimator) stepMem(s Sample) {
 			e.est.MemReason = reason
 		}
 	default:
-		next, pending := e.memGrow.next(s.Time, float64(cur), float64(target), float64(dead), float64(e.p.Grow.MaxStep.Memory), e.growAfter(), e.interval(), e.mayGrow(s.Time))
+		next, pending := e.memGrow.next(s.Time, float64(cur), float64(target), float64(dead), float64(e.eff.Grow.MaxStep.Memory), e.growAfter(), e.interval(), e.mayGrow(s.Time))
 		e.est.Mem, e.est.MemReason = uint64(next), reason
 		if pending {
 			e.est.MemReason = ReasonGrowth

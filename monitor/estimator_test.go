@@ -75,11 +75,16 @@ func safeCPU(p Policy, business float64) float64 {
 
 const tick = 200 * time.Millisecond
 
+// warmUp is long enough for CPU to grow on a constant load: a business
+// that makes no new values grows only after minFreshSamples × grow_after
+// (with the default 1m grow_after).
+const warmUp = minFreshSamples*time.Minute + time.Minute
+
 func TestEstimatorStartsAtZeroAndGrowsAfterGrowAfter(t *testing.T) {
 	e := newTestEstimator(t, nil)
 	p := e.Policy()
 	var firstGrowth time.Duration = -1
-	simulate(e, 0, 3*time.Minute, tick, constant(2, 8<<30), func(s Sample, est Estimate) {
+	simulate(e, 0, warmUp+time.Minute, tick, constant(2, 8<<30), func(s Sample, est Estimate) {
 		if est.CPU > 0 && firstGrowth < 0 {
 			firstGrowth = s.Time.Sub(simStart)
 		}
@@ -90,10 +95,11 @@ func TestEstimatorStartsAtZeroAndGrowsAfterGrowAfter(t *testing.T) {
 	est := e.Current()
 	// The target: 16 - max(reserve, ceiling slack) - the prediction, 2
 	// cores plus the CPU error bound. A constant load makes no errors, so
-	// the bound is its prior, cpu_error_prior of the 16 cores. Both are
-	// read from histograms of 5 % buckets. Growth goes all the way to the
-	// target.
-	excess := p.Predictor.CPUErrorPrior * simCores
+	// the bound is its prior, cpu_error_prior of the 16 cores, times the
+	// steering's multiplier (a constant load makes no new values, so it
+	// is never steered). Both are read from histograms of 5 % buckets.
+	// Growth goes all the way to the target.
+	excess := p.Predictor.CPUErrorPrior * simCores * e.Steering().Multiplier
 	lo, hi := safeCPU(p, 2*1.05+excess*1.05), safeCPU(p, 2+excess*0.95)
 	if est.CPU < lo || est.CPU > hi {
 		t.Fatalf("settled at %.3f cores, want in [%.3f, %.3f]", est.CPU, lo, hi)
@@ -122,7 +128,7 @@ func TestEstimatorStartsAtZeroAndGrowsAfterGrowAfter(t *testing.T) {
 func TestEstimatorStepSpikeShrinksWithinOneFastTick(t *testing.T) {
 	e := newTestEstimator(t, nil)
 	p := e.Policy()
-	spikeAt := 5*time.Minute + 3*tick // between full samples: only the fast path can see it
+	spikeAt := warmUp + 3*tick // between full samples: only the fast path can see it
 	l := func(el time.Duration) (float64, uint64) {
 		if el >= spikeAt {
 			return 12, 8 << 30
@@ -212,11 +218,11 @@ func TestEstimatorNoiseKeepsChurnLow(t *testing.T) {
 func TestEstimatorDegradesAfterSamplingFails(t *testing.T) {
 	e := newTestEstimator(t, nil)
 	p := e.Policy()
-	simulate(e, 0, 5*time.Minute, tick, constant(2, 8<<30), nil)
+	simulate(e, 0, warmUp, tick, constant(2, 8<<30), nil)
 	if e.Current().CPU == 0 {
 		t.Fatal("the scenario needs a grown estimate")
 	}
-	failStart := 5 * time.Minute
+	failStart := warmUp
 	degradeAfter := time.Duration(p.DegradeAfter)
 	for el := failStart; el < failStart+degradeAfter-time.Second; el += time.Second {
 		if est := e.Fail(simStart.Add(el)); est.Degraded || est.CPU == 0 {
@@ -277,9 +283,9 @@ func TestEstimatorMemoryWatermarkRequestsEviction(t *testing.T) {
 func TestEstimatorCPUPressureShrinksAndHolds(t *testing.T) {
 	e := newTestEstimator(t, nil)
 	p := e.Policy()
-	simulate(e, 0, 5*time.Minute, tick, constant(2, 8<<30), nil)
+	simulate(e, 0, warmUp, tick, constant(2, 8<<30), nil)
 	grown := e.Current().CPU
-	at := 5 * time.Minute
+	at := warmUp
 	s := simSample(at, false, constant(2, 8<<30))
 	s.PSI.CPU.SomeAvg10 = p.Pressure.CPUSomeAvg10 + 10
 	est := e.Observe(s)

@@ -40,10 +40,12 @@ type Predictor struct {
 // whose value differs from the previous one (a repeated value is a source
 // that has not updated, so it says nothing new) contributes its rise above
 // the base predicted before it, 0 when it did not rise, to a decaying
-// histogram. The bound is the percentile of that histogram (its far tail
-// extrapolated, see potTail). Before any error is known, one prior error of
-// prior × capacity stands in, and it keeps weighing like one observation:
-// a business seen only briefly cannot be trusted to be calm.
+// histogram. Its percentile (cpu_error_percentile, far tail extrapolated,
+// see potTail) is the scale of the business's jumps; the bound is that
+// scale times a multiplier steered online to the interference budget (see
+// steer). Before any error is known, one prior error of prior × capacity
+// stands in, and it keeps weighing like one observation: a business seen
+// only briefly cannot be trusted to be calm.
 type errorBound struct {
 	hist     decayingHistogram
 	tail     float64 // 1 − cpu_error_percentile/100; 0 disables the bound
@@ -51,9 +53,104 @@ type errorBound struct {
 	last     float64 // last full value seen
 	seen     bool
 	primed   bool // the prior is in the histogram
+	fresh    bool // the last full value was new: it may be steered on
+	scale    float64
 	bound    float64
-	loose    float64 // the bound for ten times the tail (p99 for p99.9)
 	capacity float64 // CPUs online, for the prior
+
+	// clock is the histogram's own time: it runs with the wall clock
+	// but advances at most minTick per error sample, so the histogram
+	// always holds errorHalfLifeSamples samples per half-life, however
+	// rarely the source updates (a 5-minute series would otherwise
+	// estimate a p99 from a dozen samples).
+	clock, lastT time.Time
+	minTick      time.Duration
+
+	steer steering
+}
+
+// errorHalfLifeSamples is the fewest error samples in a half-life of the
+// error histogram: a 99th percentile needs some hundreds of samples to be
+// more than the largest one seen.
+const errorHalfLifeSamples = 500
+
+// steering is adaptive conformal inference on the error bound (Gibbs &
+// Candès 2021, in the quantile-tracking form of Angelopoulos et al. 2023):
+// after each new full sample during which something was lent, the log of
+// the multiplier moves by gain × (miss − aim), where miss is 1 when the
+// business rose above what was left to it. A miss raises the multiplier by
+// e^gain; each calm sample lowers it by e^(−gain × aim), so one miss is
+// paid back by 1/aim calm samples and, as long as the multiplier stays
+// inside its clamp, the long-run share of misses is the aim (half the
+// budget, see steerAim) whatever the business does. The histogram gives the bound its shape and its
+// speed (a new level of jumps counts within a half-life); the multiplier
+// makes the miss rate right.
+type steering struct {
+	budget     float64
+	logK       float64
+	events     float64 // misses counted
+	steps      float64 // samples counted
+	recentMiss float64 // misses, decayed over spentWindow samples
+	recentN    float64 // samples, decayed the same way
+}
+
+// The steering constants. gain: a miss raises the bound by 10 %, enough
+// to climb from the start to a jumpy host's level in a handful of misses,
+// small enough that one isolated miss costs a calm host little. The
+// multiplier starts at 1.8: when half the samples rise, by exponentially
+// distributed amounts, the errors' p99 is ln(50) mean rises and the level
+// missed by the aim (half of 0.1 %) is ln(1000), 1.77 times as far; a
+// lighter tail needs less and the steering lowers it, a heavier one more
+// and the misses raise it. Calm samples lower it only slowly (a miss is
+// paid back by 1/aim of them), so the start is where a host stays until
+// it shows otherwise. It is clamped to [0.5, 16]: below, a long calm
+// would leave too little to climb back from; above, the bound covers any
+// error the histogram holds.
+const (
+	steerGain    = 0.1
+	steerStartK  = 1.8
+	steerMinK    = 0.5
+	steerMaxK    = 16
+	spentSamples = 10 // the spent share is over 10/budget samples
+	// steerAim: the steering aims at half the budget. Misses come like a
+	// Poisson count; aiming at the budget itself would overspend it on
+	// about every other day, aiming at half keeps a day's count within
+	// it about 19 times in 20 on a host sampled every 10 s.
+	steerAim = 0.5
+)
+
+func newSteering(budget float64) steering {
+	return steering{budget: budget, logK: math.Log(steerStartK)}
+}
+
+func (s *steering) multiplier() float64 { return math.Exp(s.logK) }
+
+// update counts one sample during which something was lent.
+func (s *steering) update(miss bool) {
+	m := 0.0
+	if miss {
+		m = 1
+		s.events++
+	}
+	s.steps++
+	s.logK = min(math.Log(steerMaxK), max(math.Log(steerMinK), s.logK+steerGain*(m-steerAim*s.budget)))
+	decay := 1 - s.budget/spentSamples
+	s.recentMiss = s.recentMiss*decay + m
+	s.recentN = s.recentN*decay + 1
+}
+
+// Steering is the state of the CPU error bound's steering, for export.
+type Steering struct {
+	// Budget is the configured interference budget, a share of samples.
+	Budget float64
+	// Multiplier is what the error scale is multiplied by.
+	Multiplier float64
+	// Events and Samples count the misses and the samples steered on
+	// (new full values while something was lent).
+	Events, Samples float64
+	// Spent is the share of recent samples that missed (over about
+	// ten times 1/budget samples), to compare with Budget.
+	Spent float64
 }
 
 // potTail is the share of errors the tail of the bound is fitted to: a
@@ -63,16 +160,20 @@ type errorBound struct {
 // largest errors directly when there are only hundreds of them.
 const potTail = 0.02
 
-// NewCPUPredictor returns a predictor for CPU cores.
-func NewCPUPredictor(p PredictorPolicy) *Predictor {
+// NewCPUPredictor returns a predictor for CPU cores whose error bound is
+// steered to budget, the share of samples the business may rise above what
+// was left to it.
+func NewCPUPredictor(p PredictorPolicy, budget float64) *Predictor {
 	// 0.01 cores to ~1,600 cores in 5 % steps.
 	pr := newPredictor(p, p.CPUPercentile, 0.01, 1.05, 250)
 	pr.volFactor, pr.volHalfLife = p.CPUVolatility, time.Duration(p.CPUVolatilityHalfLife)
 	if p.CPUErrorPercentile > 0 {
 		pr.errs = errorBound{
-			hist:  newDecayingHistogram(0.01, 1.05, 250, time.Duration(p.CPUErrorHalfLife)),
-			tail:  1 - p.CPUErrorPercentile/100,
-			prior: p.CPUErrorPrior,
+			hist:    newDecayingHistogram(0.01, 1.05, 250, time.Duration(p.CPUErrorHalfLife)),
+			tail:    1 - p.CPUErrorPercentile/100,
+			prior:   p.CPUErrorPrior,
+			minTick: time.Duration(p.CPUErrorHalfLife) / errorHalfLifeSamples,
+			steer:   newSteering(budget),
 		}
 	}
 	return pr
@@ -113,7 +214,8 @@ func (p *Predictor) Observe(t time.Time, v float64, history bool) {
 		if p.volFactor > 0 {
 			p.vol, p.volAt = max(rise, p.volNow(t)), t
 		}
-		if p.errs.tail > 0 && (!p.errs.seen || v != p.errs.last) {
+		p.errs.fresh = p.errs.tail > 0 && (!p.errs.seen || v != p.errs.last)
+		if p.errs.fresh {
 			p.errs.observe(t, max(0, rise))
 		}
 	}
@@ -153,37 +255,75 @@ func (p *Predictor) Predict(now time.Time) (peak float64, fromHistory bool) {
 // ErrorBound is the CPU error bound in force (0 when it is off).
 func (p *Predictor) ErrorBound() float64 { return p.errs.bound }
 
-// ErrorNoise is a third of the CPU error bound for ten times the tail
-// (the p99 for p99.9). For roughly normal step-to-step changes the p99 of
-// the rises is about 2.3 standard deviations, so this is about one: the
-// business's own noise, which the estimator should not turn into churn.
-func (p *Predictor) ErrorNoise() float64 { return p.errs.loose / 3 }
+// ErrorNoise is a third of the CPU error scale (the p99 of the rises by
+// default). For roughly normal step-to-step changes the p99 of the rises
+// is about 2.3 standard deviations, so this is about one: the business's
+// own noise, which the estimator should not turn into churn.
+func (p *Predictor) ErrorNoise() float64 { return p.errs.scale / 3 }
 
-// ErrorSlack is how much of the CPU error bound covers only the rarest
-// errors: the bound less the bound for ten times as many (p99 for p99.9).
-// An estimate held above the target by at most this much still covers
-// all but one error in a hundred; the estimator's deadband may use it, and
-// no more, so a steady climb (every error alike, no slack) is never let
-// run into the business.
-func (p *Predictor) ErrorSlack() float64 { return max(0, p.errs.bound-p.errs.loose) }
+// ErrorSlack is how much of the CPU error bound the steering added above
+// the scale: the bound less the scale. An estimate held above the target
+// by at most this much still covers the errors up to the scale; the
+// estimator's deadband may use it, and no more, so a steady climb (every
+// error alike) is never let run into the business.
+func (p *Predictor) ErrorSlack() float64 { return max(0, p.errs.bound-p.errs.scale) }
+
+// Steer tells a CPU predictor, after the full sample just observed,
+// whether anything was lent before it and whether the business then rose
+// above what was left to it (a miss). Only a new value steers, as only a
+// new value is an error sample.
+func (p *Predictor) Steer(lent, miss bool) {
+	if p.errs.tail <= 0 || !p.errs.fresh {
+		return
+	}
+	p.errs.fresh = false
+	if !lent {
+		return
+	}
+	p.errs.steer.update(miss)
+	p.errs.update()
+}
+
+// Steering returns the state of the error bound's steering.
+func (p *Predictor) Steering() Steering {
+	s := p.errs.steer
+	out := Steering{Budget: s.budget, Multiplier: s.multiplier(), Events: s.events, Samples: s.steps}
+	if s.recentN > 0 {
+		out.Spent = s.recentMiss / s.recentN
+	}
+	return out
+}
 
 // prime puts the prior error in, once the capacity is known.
 func (b *errorBound) prime(t time.Time) {
 	b.primed = true
 	if prior := b.prior * b.capacity; prior > 0 {
-		b.hist.add(t, prior)
+		b.hist.add(b.tick(t), prior)
 		b.update()
 	}
 }
 
 func (b *errorBound) observe(t time.Time, rise float64) {
-	b.hist.add(t, rise)
+	b.hist.add(b.tick(t), rise)
 	b.update()
 }
 
+// tick advances the histogram's clock to wall time t, by at most minTick.
+func (b *errorBound) tick(t time.Time) time.Time {
+	if b.clock.IsZero() {
+		b.clock, b.lastT = t, t
+		return t
+	}
+	if d := t.Sub(b.lastT); d > 0 {
+		b.clock = b.clock.Add(min(d, b.minTick))
+	}
+	b.lastT = t
+	return b.clock
+}
+
 func (b *errorBound) update() {
-	b.bound = b.hist.tailQuantile(b.tail)
-	b.loose = b.hist.tailQuantile(min(1, 10*b.tail))
+	b.scale = b.hist.tailQuantile(b.tail)
+	b.bound = b.scale * b.steer.multiplier()
 }
 
 // volNow is the largest recent rise, decayed to now.
