@@ -216,7 +216,7 @@ func (p *Predictor) Observe(t time.Time, v float64, history bool) {
 		}
 		p.errs.fresh = p.errs.tail > 0 && (!p.errs.seen || v != p.errs.last)
 		if p.errs.fresh {
-			p.errs.observe(t, max(0, rise))
+			p.errs.observe(t, min(max(0, rise), p.errs.cap()))
 		}
 	}
 	if history && p.errs.tail > 0 {
@@ -301,6 +301,18 @@ func (b *errorBound) prime(t time.Time) {
 		b.hist.add(b.tick(t), prior)
 		b.update()
 	}
+}
+
+// errorCap: an error enters the histogram at most this many times the
+// bound in force (or the prior, if larger). A burst far beyond the bound
+// is a miss, and the steering answers misses; let in whole, one burst
+// would move the extrapolated tail (the mean of the largest errors) for
+// hours. A business that turns jumpy still raises the bound quickly: the
+// cap grows with it, a few samples at a time.
+const errorCap = 4
+
+func (b *errorBound) cap() float64 {
+	return errorCap * max(b.bound, b.prior*b.capacity)
 }
 
 func (b *errorBound) observe(t time.Time, rise float64) {
