@@ -8,8 +8,12 @@
 // A Trace is the business demand of one host, one Point per step: business
 // CPU in cores and memory in bytes, held from the point's time to the next
 // point's. ReadTrace reads a monitor recording (docs/recording.md; its full
-// samples, business plus headroom's own use) or a public cluster trace
-// (Alibaba 2018, Azure 2019, Google 2019), scaled to a Host.
+// samples, business plus headroom's own use), a public cluster trace
+// (Alibaba 2018, Azure 2019, Google 2019) or a per-machine trace
+// (`seconds,cpu_util_percent`, any fixed step, told from the rows), scaled
+// to a Host. A per-machine trace without a memory column is CPUOnly: its
+// memory is held at a constant 40 % of the host and its memory figures are
+// not scored.
 //
 // # Replay
 //

@@ -190,7 +190,8 @@ func oracleMem(host Host, reserve monitor.ResourceAmount, pt Point) uint64 {
 	return uint64(max(0, float64(host.MemBytes)-used))
 }
 
-// score turns per-step harvests into a Report (definitions in doc.go).
+// score turns per-step harvests into a Report (definitions in doc.go). A
+// CPUOnly trace's memory is a stand-in: its memory figures stay zero.
 func score(tr Trace, reserve monitor.ResourceAmount, h harvest) Report {
 	var (
 		total, idle, used, interfT, interfCS float64
@@ -208,16 +209,19 @@ func score(tr Trace, reserve monitor.ResourceAmount, h harvest) Report {
 			interfT += d
 			interfCS += (h.cpu[i] - o) * d
 		}
-		om := oracleMem(tr.Host, reserve, pt)
-		memUsed += float64(min(h.mem[i], om)) * d
-		if h.mem[i] > om {
-			memInterfT += d
+		if !tr.CPUOnly {
+			om := oracleMem(tr.Host, reserve, pt)
+			memUsed += float64(min(h.mem[i], om)) * d
+			if h.mem[i] > om {
+				memInterfT += d
+			}
 		}
 		if i > 0 {
 			for _, c := range monitor.Changes(monitor.Estimate{CPU: h.cpu[i-1], Mem: h.mem[i-1]}, monitor.Estimate{CPU: h.cpu[i], Mem: h.mem[i]}) {
-				if c.Resource == "cpu" {
+				switch {
+				case c.Resource == "cpu":
 					cpuChanges++
-				} else {
+				case !tr.CPUOnly:
 					memChanges++
 				}
 			}

@@ -122,3 +122,23 @@ func TestSimulateCommandBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// A per-machine trace is told from its header and scored for CPU only.
+func TestSimulateCommandMachineTrace(t *testing.T) {
+	out, err := runSimulateCmd(t, "--trace", "../../sim/testdata/machine/bitbrains2013_vm407_300s.csv", "-o", "json")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var reports []sim.Report
+	if err := json.Unmarshal([]byte(out), &reports); err != nil || len(reports) == 0 {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, r := range reports {
+		if r.Steps != 288 || r.DurationSeconds != 288*300 {
+			t.Errorf("%s: %d steps over %v s, want 288 of 300 s", r.Name, r.Steps, r.DurationSeconds)
+		}
+		if r.HarvestedGiBHours != 0 {
+			t.Errorf("%s: %v GiB·h scored from a trace without memory", r.Name, r.HarvestedGiBHours)
+		}
+	}
+}
