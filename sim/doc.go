@@ -67,4 +67,17 @@
 // threshold × capacity minus the business's average over the last 5
 // minutes, recomputed every minute from past steps only (threshold 0.60);
 // Oracle offers oracle(i) itself, with perfect foresight.
+//
+// Frontier is the bar rather than a policy: the best plain window-max
+// policy for the trace, chosen in hindsight from a grid (window 1 min–1 h,
+// margin 10–200 % of the window's maximum, grow delay 0–15 min after a
+// shrink). Each run of the grid is causal; only the choice of the run
+// with the largest harvest whose interference time is within
+// Config.InterferenceBudget (0.1 %) uses the whole trace. CompareFrontier
+// sets each report's FrontierRatio, its efficiency over the frontier's.
+//
+// # Host sizes
+//
+// PolicyFor sizes a policy's reserve to a host (reserveFor), so a policy
+// replayed at several sizes is scored against the reserve each would keep.
 package sim
