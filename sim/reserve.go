@@ -3,12 +3,12 @@ package sim
 import "github.com/headroom-dev/headroom/monitor"
 
 // reserveFor is the reserve policy p keeps on a host of cores and mem
-// bytes. It is the one place the simulator sizes a reserve to a host, and
-// the reserve defines the oracle every report is scored against. For now
-// it is p's configured reserve, the same on every host; it is meant to
-// become the policy's own scaling rule once the policy exports one.
+// bytes: the policy's own size rule (monitor.Policy.ReserveFor), the one
+// the estimator applies. It is the one place the simulator sizes a
+// reserve to a host, and the reserve defines the oracle every report is
+// scored against.
 func reserveFor(p monitor.Policy, cores float64, mem uint64) monitor.ResourceAmount {
-	return p.Reserve
+	return p.ReserveFor(cores, mem)
 }
 
 // PolicyFor is p as it runs on host: its reserve sized to the host by
