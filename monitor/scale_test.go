@@ -17,9 +17,9 @@ func TestPolicyForHost(t *testing.T) {
 		step               float64
 		reserveMem, deadMB uint64
 	}{
-		{cores: 2, mem: 4 * gib, reserve: 0.25, deadband: 0.2, step: 1, reserveMem: 512 << 20, deadMB: 128},
-		{cores: 4, mem: 8 * gib, reserve: 0.5, deadband: 0.4, step: 1, reserveMem: 512 << 20, deadMB: 256},
-		{cores: 8, mem: 32 * gib, reserve: 0.5, deadband: 0.8, step: 1, reserveMem: 512 << 20, deadMB: 256},
+		{cores: 2, mem: 4 * gib, reserve: 0.125, deadband: 0.0625, step: 1, reserveMem: 512 << 20, deadMB: 128},
+		{cores: 4, mem: 8 * gib, reserve: 0.25, deadband: 0.125, step: 1, reserveMem: 512 << 20, deadMB: 256},
+		{cores: 8, mem: 32 * gib, reserve: 0.5, deadband: 0.25, step: 1, reserveMem: 512 << 20, deadMB: 256},
 		{cores: 64, mem: 256 * gib, reserve: 2, deadband: 1.25, step: 1, reserveMem: 4 * gib, deadMB: 256},
 	} {
 		p := DefaultPolicy().ForHost(tc.cores, tc.mem)
