@@ -95,6 +95,10 @@ func TestMonitorStep(t *testing.T) {
 	if s.Estimate.CPU == 0 || s.Changes[Change{"cpu", "up"}] == 0 || s.Sample.MemTotal != simMem || !s.Fast.Fast {
 		t.Fatalf("after 90 s: %+v", s)
 	}
+	// The steering's state is published for the exporter.
+	if st := s.Steering; st.Budget != DefaultPolicy().InterferenceBudget || st.Multiplier < steerMinK || st.Multiplier > steerMaxK || st.Samples > 90 || st.Events > st.Samples {
+		t.Fatalf("steering after 90 s: %+v", st)
+	}
 	if obs.kinds[KindFull] != 91 || obs.kinds[KindFast] != 91 {
 		t.Fatalf("observer saw %v", obs.kinds)
 	}
