@@ -139,7 +139,8 @@ func (e *Estimator) mayGrow(now time.Time) bool {
 }
 
 // minFreshSamples is how many new business CPU values CPU growth waits
-// for after a start, besides grow_after: the error bound is
+// for after a start, besides grow_after (at most as many as grow_after
+// holds sampling intervals): the error bound is
 // (when on) learned from them, and a handful says nothing about a host's jumps. On
 // a host sampled every second it is shorter than grow_after; on a source
 // that updates every 5 minutes it is two and a half hours. A business
@@ -154,7 +155,10 @@ func (e *Estimator) mayGrowCPU(now time.Time) bool {
 	if e.p.Predictor.CPUErrorPercentile <= 0 {
 		return true // no error bound to learn
 	}
-	return e.fresh >= minFreshSamples || now.Sub(e.started) >= minFreshSamples*e.growAfter()
+	// A policy that grows sooner than minFreshSamples intervals asks for
+	// no more evidence than grow_after holds.
+	need := min(minFreshSamples, int(e.growAfter()/time.Duration(e.p.Sampling.Interval)))
+	return e.fresh >= need || now.Sub(e.started) >= minFreshSamples*e.growAfter()
 }
 
 // Observe feeds one sample and returns the new estimate. Fast samples only
