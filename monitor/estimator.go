@@ -195,7 +195,7 @@ func (e *Estimator) Observe(s Sample) Estimate {
 	e.est.EvictBytes = 0
 
 	e.cpu.Observe(s.Time, s.BusinessCPU+s.SelfCPU, true)
-	e.cpu.Steer(lent, miss)
+	e.cpu.Steer(s.Time, lent, miss)
 	e.mem.Observe(s.Time, float64(s.BusinessMem+s.SelfMem), true)
 	e.stepCPU(s, true)
 	e.stepMem(s)

@@ -67,6 +67,11 @@ type errorBound struct {
 	minTick      time.Duration
 
 	steer steering
+	// lastFull and lentFor: time lent since the last new value, which
+	// the steering credits as calm periods of the source (period: the
+	// shortest recent gap between new values).
+	lastFull, lastFresh time.Time
+	lentFor, period     time.Duration
 }
 
 // errorHalfLifeSamples is the fewest error samples in a half-life of the
@@ -75,23 +80,26 @@ type errorBound struct {
 const errorHalfLifeSamples = 500
 
 // steering is adaptive conformal inference on the error bound (Gibbs &
-// Candès 2021, in the quantile-tracking form of Angelopoulos et al. 2023):
-// after each new full sample during which something was lent, the log of
-// the multiplier moves by gain × (miss − aim), where miss is 1 when the
-// business rose above what was left to it. A miss raises the multiplier by
-// e^gain; each calm sample lowers it by e^(−gain × aim), so one miss is
-// paid back by 1/aim calm samples and, as long as the multiplier stays
-// inside its clamp, the long-run share of misses is the aim (half the
-// budget, see steerAim) whatever the business does. The histogram gives the bound its shape and its
-// speed (a new level of jumps counts within a half-life); the multiplier
-// makes the miss rate right.
+// Candès 2021, in the quantile-tracking form of Angelopoulos et al. 2023),
+// counted in time, as the budget is a share of the time. After each new
+// full sample the log of the multiplier moves by gain × (miss − aim × n),
+// where miss is 1 when the business rose above what was left to it and n
+// is how many of the source's update periods were lent since the last new
+// sample (1 on a host whose every sample is new; more on a source that
+// repeats values, whose repeats are calm time all the same). A miss raises
+// the multiplier by e^gain; each calm period lowers it by e^(−gain × aim),
+// so, as long as the multiplier stays inside its clamp, the misses number
+// aim × the periods lent plus (ln K_end − ln K_start)/gain: the long-run
+// share of the time missed is the aim whatever the business does. The
+// histogram gives the bound its shape and its speed (a new level of jumps
+// counts within a half-life); the multiplier makes the miss rate right.
 type steering struct {
 	budget     float64
 	logK       float64
 	events     float64 // misses counted
-	steps      float64 // samples counted
-	recentMiss float64 // misses, decayed over spentWindow samples
-	recentN    float64 // samples, decayed the same way
+	steps      float64 // periods counted
+	recentMiss float64 // misses, decayed over spentWindow periods
+	recentN    float64 // periods, decayed the same way
 }
 
 // The steering constants. gain: a miss raises the bound by 10 %, enough
@@ -99,24 +107,32 @@ type steering struct {
 // small enough that one isolated miss costs a calm host little. The
 // multiplier starts at 1.8: when half the samples rise, by exponentially
 // distributed amounts, the errors' p99 is ln(50) mean rises and the level
-// missed by the aim (half of 0.1 %) is ln(1000), 1.77 times as far; a
-// lighter tail needs less and the steering lowers it, a heavier one more
-// and the misses raise it. Calm samples lower it only slowly (a miss is
-// paid back by 1/aim of them), so the start is where a host stays until
-// it shows otherwise. It is clamped to [0.5, 16]: below, a long calm
-// would leave too little to climb back from; above, the bound covers any
-// error the histogram holds.
+// missed by the budget is about ln(1000), 1.77 times as far; a lighter
+// tail needs less and the steering lowers it, a heavier one more and the
+// misses raise it. It is clamped to [0.25, 16]: below, a long calm would
+// leave too little to climb back from; above, the bound covers any error
+// the histogram holds.
 const (
 	steerGain    = 0.1
 	steerStartK  = 1.8
-	steerMinK    = 0.5
+	steerMinK    = 0.25
 	steerMaxK    = 16
-	spentSamples = 10 // the spent share is over 10/budget samples
-	// steerAim: the steering aims at half the budget. Misses come like a
-	// Poisson count; aiming at the budget itself would overspend it on
-	// about every other day, aiming at half keeps a day's count within
-	// it about 19 times in 20 on a host sampled every 10 s.
-	steerAim = 0.5
+	spentSamples = 10 // the spent share is over 10/budget periods
+	// steerAim: the steering aims at three quarters of the budget. The
+	// misses are not a Poisson count (each one raises the bound, which
+	// makes the next rarer): over a horizon they number the aim's share
+	// plus the multiplier's net climb divided by the gain. A quarter of
+	// the budget is left for that climb: on a week at 60 s, two misses,
+	// the multiplier rising e^0.2 above where it started.
+	steerAim = 0.75
+	// steerMaxPeriods caps the calm credited at one new sample: a source
+	// silent for hours has not shown hours of calm.
+	steerMaxPeriods = 60
+	// periodDoubling is how fast the estimate of the source's update
+	// period (the shortest gap between new values, see errorBound.period)
+	// forgets a short gap: it may double per hour without a gap that
+	// short, so a source that slows down is followed within hours.
+	periodDoubling = time.Hour
 )
 
 func newSteering(budget float64) steering {
@@ -125,18 +141,19 @@ func newSteering(budget float64) steering {
 
 func (s *steering) multiplier() float64 { return math.Exp(s.logK) }
 
-// update counts one sample during which something was lent.
-func (s *steering) update(miss bool) {
+// update counts periods of lent time ending in one new sample, and
+// whether that sample missed.
+func (s *steering) update(miss bool, periods float64) {
 	m := 0.0
 	if miss {
 		m = 1
 		s.events++
 	}
-	s.steps++
-	s.logK = min(math.Log(steerMaxK), max(math.Log(steerMinK), s.logK+steerGain*(m-steerAim*s.budget)))
-	decay := 1 - s.budget/spentSamples
+	s.steps += periods
+	s.logK = min(math.Log(steerMaxK), max(math.Log(steerMinK), s.logK+steerGain*(m-steerAim*s.budget*periods)))
+	decay := math.Pow(1-s.budget/spentSamples, periods)
 	s.recentMiss = s.recentMiss*decay + m
-	s.recentN = s.recentN*decay + 1
+	s.recentN = s.recentN*decay + periods
 }
 
 // Steering is the state of the CPU error bound's steering, for export.
@@ -268,20 +285,43 @@ func (p *Predictor) ErrorNoise() float64 { return p.errs.scale / 3 }
 // error alike) is never let run into the business.
 func (p *Predictor) ErrorSlack() float64 { return max(0, p.errs.bound-p.errs.scale) }
 
-// Steer tells a CPU predictor, after the full sample just observed,
+// Steer tells a CPU predictor, after the full sample at t just observed,
 // whether anything was lent before it and whether the business then rose
-// above what was left to it (a miss). Only a new value steers, as only a
-// new value is an error sample.
-func (p *Predictor) Steer(lent, miss bool) {
-	if p.errs.tail <= 0 || !p.errs.fresh {
+// above what was left to it (a miss). Lent time accrues at every full
+// sample; the steering moves at each new value (only a new value is an
+// error sample), or at a miss.
+func (p *Predictor) Steer(t time.Time, lent, miss bool) {
+	b := &p.errs
+	if b.tail <= 0 {
 		return
 	}
-	p.errs.fresh = false
-	if !lent {
+	if lent && !b.lastFull.IsZero() && t.After(b.lastFull) {
+		b.lentFor += t.Sub(b.lastFull)
+	}
+	b.lastFull = t
+	if !b.fresh && !miss {
 		return
 	}
-	p.errs.steer.update(miss)
-	p.errs.update()
+	b.fresh = false
+	if !b.lastFresh.IsZero() {
+		if gap := t.Sub(b.lastFresh); gap > 0 {
+			if b.period <= 0 {
+				b.period = gap
+			}
+			b.period = min(gap, time.Duration(float64(b.period)*math.Exp2(float64(gap)/float64(periodDoubling))))
+		}
+	}
+	b.lastFresh = t
+	if !lent && b.lentFor <= 0 {
+		return
+	}
+	periods := 1.0
+	if b.period > 0 {
+		periods = min(steerMaxPeriods, max(1, float64(b.lentFor)/float64(b.period)))
+	}
+	b.lentFor = 0
+	b.steer.update(miss, periods)
+	b.update()
 }
 
 // Steering returns the state of the error bound's steering.

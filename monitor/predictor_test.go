@@ -164,13 +164,13 @@ func steerRises(p *Predictor, t0 time.Time, n int, budget float64, rise func() f
 			over++
 		}
 		p.Observe(now, v, true)
-		p.Steer(true, miss)
+		p.Steer(now, true, miss)
 	}
 	return float64(over) / float64(2*n)
 }
 
 // Steered, the bound lets the business rise above the prediction at the
-// rate it aims at, half the budget, whatever the shape of its rises: light-tailed, heavy-
+// rate it aims at, steerAim of the budget, whatever the shape of its rises: light-tailed, heavy-
 // tailed or with rare large jumps. A fixed percentile would be right for
 // one shape only.
 func TestPredictorSteersToBudget(t *testing.T) {
@@ -210,6 +210,48 @@ func TestPredictorSteersToBudget(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A source that updates once a minute, sampled every second, and repeats
+// its value in between (as a 60 s trace replayed does): the budget is a
+// share of the time, so the steering credits the repeats as calm time and
+// the misses, a share of the minutes, come to the aim, not to the aim's
+// share of the new values only.
+func TestPredictorSteersInTimeOnRepeatingSource(t *testing.T) {
+	const budget = 0.001
+	p := NewCPUPredictor(errorPolicy(), budget)
+	p.SetCapacity(64)
+	rng := rand.New(rand.NewPCG(8, 9))
+	t0 := time.Unix(0, 0)
+	const minutes = 200000
+	missed := 0
+	v := 20.0
+	for m := range minutes {
+		// About half the minutes, at random, hold the last value (the
+		// source did not update); the others are new, rising or falling.
+		if rng.Float64() < 0.5 {
+			v = 20 + rng.ExpFloat64()*2 - 1 + 0.001*float64(m%7)
+		}
+		for s := range 60 {
+			now := t0.Add(time.Duration(m*60+s) * time.Second)
+			pred, _ := p.Predict(now)
+			miss := s == 0 && v > pred
+			if miss {
+				missed++
+			}
+			p.Observe(now, v, true)
+			p.Steer(now, true, miss)
+		}
+	}
+	rate := float64(missed) / minutes
+	st := p.Steering()
+	t.Logf("%.4f%% of minutes missed, multiplier %.2f, %.0f periods steered", 100*rate, st.Multiplier, st.Samples)
+	if aim := steerAim * budget; rate > budget || rate < 0.7*aim {
+		t.Errorf("%.4f%% of the minutes missed, want about the aim %.3f%% and at most the budget", 100*rate, 100*aim)
+	}
+	if st.Samples < 0.9*minutes || st.Samples > 1.1*minutes {
+		t.Errorf("%.0f periods steered over %d minutes, want about one per minute", st.Samples, minutes)
 	}
 }
 
