@@ -187,15 +187,24 @@ func (e *Estimator) Observe(s Sample) Estimate {
 	// A miss: what was lent before this sample left the business less
 	// than it now uses (with the reserve kept), the interference the
 	// budget counts. It steers the CPU error bound.
-	lent := e.haveFull && !e.est.Degraded && e.est.CPU > 0
+	//
+	// While nothing is lent the bound is judged on what it predicted:
+	// a miss is the business rising above the predicted peak, where
+	// lending the target would have hurt it. Without this a bound too
+	// wide to lend anything could never learn that it is too wide.
+	judged := e.haveFull && !e.est.Degraded
+	lent := judged && e.est.CPU > 0
 	miss := lent && e.est.CPU > e.cpuHardLimit(s)+missEps
+	if judged && !lent {
+		miss = s.BusinessCPU+s.SelfCPU > e.est.PredictedCPU+missEps
+	}
 	e.last, e.haveFull, e.lastOK = s, true, s.Time
 	e.est.Degraded = false
 	e.est.Time = s.Time
 	e.est.EvictBytes = 0
 
 	e.cpu.Observe(s.Time, s.BusinessCPU+s.SelfCPU, true)
-	e.cpu.Steer(s.Time, lent, miss)
+	e.cpu.Steer(s.Time, judged, miss)
 	e.mem.Observe(s.Time, float64(s.BusinessMem+s.SelfMem), true)
 	e.stepCPU(s, true)
 	e.stepMem(s)

@@ -418,3 +418,29 @@ func TestGrowthWaitsForForgoneHarvest(t *testing.T) {
 		t.Errorf("grew at %v, before the start delay %v", start, growAfter)
 	}
 }
+
+// While nothing is lent (here: the start's grow_after wait) the error
+// bound is still judged, on what it predicted: calm samples count and a
+// rise above the predicted peak is a miss, so a bound too wide to lend
+// anything can learn that it is.
+func TestEstimatorSteersWhileNothingIsLent(t *testing.T) {
+	e := newTestEstimator(t, nil)
+	wobble := func(el time.Duration) (float64, uint64) {
+		return 4 + 0.1*float64(int(el/time.Second)%3), 8 << 30
+	}
+	simulate(e, 0, 20*time.Second, time.Second, wobble, func(_ Sample, est Estimate) {
+		if est.CPU != 0 {
+			t.Fatalf("lent %.2f cores within grow_after of the start", est.CPU)
+		}
+	})
+	st := e.Steering()
+	if st.Samples < 15 || st.Events != 0 {
+		t.Fatalf("steering %+v after 20 calm samples with nothing lent, want them counted and no miss", st)
+	}
+	before := st.Multiplier
+	jump := func(time.Duration) (float64, uint64) { return simCores - 1, 8 << 30 }
+	simulate(e, 20*time.Second, 21*time.Second, time.Second, jump, nil)
+	if st := e.Steering(); st.Events != 1 || st.Multiplier <= before {
+		t.Fatalf("steering %+v after a rise above the predicted peak, want one miss and a wider bound than %.2f", st, before)
+	}
+}
