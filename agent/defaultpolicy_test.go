@@ -14,7 +14,8 @@ import (
 // reserve (1/16) within what the host can lend. Other work may share the
 // machine: the wait is on the condition, and a host that could not lend
 // even a fifth of a core all along, or was under the CPU pressure that
-// holds growth, is reported as such, not as a failure of the policy.
+// holds growth, must be explained by the estimate's reason (never a
+// skip: the test asserts on every host).
 func TestDefaultPolicyHarvestsOnThisHost(t *testing.T) {
 	ta := startAgent(t, func(c *Config) { c.Monitor.Policy = monitor.DefaultPolicy() })
 	deadline := time.Now().Add(90 * time.Second)
@@ -44,14 +45,28 @@ func TestDefaultPolicyHarvestsOnThisHost(t *testing.T) {
 		t.Fatal("no full sample in 90 s")
 	}
 	mean := lendable / n
-	if mean < 0.2 {
-		t.Skipf("the host was busy: on average %.2f cores could be lent in 90 s (last estimate %+v)", mean, last.Estimate)
-	}
-	// CPU pressure holds growth for the cooldown: on a contended host
-	// lending nothing is the policy working.
+	held := false
 	if cool := time.Duration(last.Policy.Pressure.Cooldown); !pressured.IsZero() && last.Sample.Time.Sub(pressured) < cool+time.Duration(last.Policy.Grow.GrowAfter) {
-		t.Skipf("the host was under CPU pressure %s before the end of the wait (PSI some avg10 at or above %v %%): growth is held, as it should be",
-			last.Sample.Time.Sub(pressured).Round(time.Second), last.Policy.Pressure.CPUSomeAvg10)
+		held = true
 	}
-	t.Fatalf("no harvest after 90 s with %.2f cores lendable on average (last estimate %+v, steering %+v)", mean, last.Estimate, last.Steering)
+	if mean >= 0.2 && !held {
+		t.Fatalf("no harvest after 90 s with %.2f cores lendable on average (last estimate %+v, steering %+v)", mean, last.Estimate, last.Steering)
+	}
+	// The host could lend nothing worth it (other work used it), or CPU
+	// pressure held growth, as the policy must: then the estimate must
+	// say so. A busy host leaves the predicted business no room
+	// (predictor, reserve or ceiling), pressure names itself, and growth
+	// may still be pending only on a target too small to be worth a
+	// change or in the wait that follows a pressure cooldown.
+	s := last.Sample
+	dead := last.Policy.ForHost(s.OnlineCPUs, s.MemTotal).Grow.Deadband.CPUs
+	switch r := last.Estimate.CPUReason; {
+	case r == monitor.ReasonPressure, r == monitor.ReasonPredictor, r == monitor.ReasonReserve, r == monitor.ReasonCeiling:
+	case r == monitor.ReasonGrowth && (held || last.Estimate.TargetCPU <= mean+dead):
+	default:
+		t.Fatalf("no harvest after 90 s (%.2f cores lendable on average, pressure held growth: %v) and the reason %q does not explain it (last estimate %+v)",
+			mean, held, r, last.Estimate)
+	}
+	t.Logf("no harvest: %.2f cores lendable on average, pressure held growth: %v; the estimate says %q (target %.2f)",
+		mean, held, last.Estimate.CPUReason, last.Estimate.TargetCPU)
 }
