@@ -57,7 +57,13 @@ func (g *growth) reset() { g.owed, g.since, g.to = 0, time.Time{}, 0 }
 
 // next is the estimate after a full sample at now that did not shrink
 // it, and whether growth is still pending (waiting or under way).
-func (g *growth) next(now time.Time, cur, target, dead, maxStep float64, growAfter, interval time.Duration, mayStart bool) (float64, bool) {
+//
+// wait (at least dead) is the owed amount's scale: growth starts once
+// wait × grow_after unit-seconds are owed. A target above the deadband
+// but within the business's own noise (wait > dead) is not ignored: it
+// waits proportionally longer, so a small harvest that lasts is lent and
+// one that comes and goes with the noise is not.
+func (g *growth) next(now time.Time, cur, target, dead, wait, maxStep float64, growAfter, interval time.Duration, mayStart bool) (float64, bool) {
 	if g.to <= cur || target <= cur {
 		g.to = 0
 		if target <= cur+dead {
@@ -68,7 +74,7 @@ func (g *growth) next(now time.Time, cur, target, dead, maxStep float64, growAft
 			g.owed += (target - cur) * now.Sub(g.since).Seconds()
 		}
 		g.since = now
-		if !mayStart || g.owed < dead*growAfter.Seconds() {
+		if !mayStart || g.owed < max(dead, wait)*growAfter.Seconds() {
 			return cur, true
 		}
 		g.to, g.owed, g.since = target, 0, time.Time{}
@@ -331,7 +337,7 @@ func (e *Estimator) stepCPU(s Sample, full bool) {
 			e.est.CPUReason = reason
 		}
 	default:
-		next, pending := e.cpuGrow.next(s.Time, cur, target, wait, e.eff.Grow.MaxStep.CPUs, e.growAfter(), e.interval(), e.mayGrowCPU(s.Time))
+		next, pending := e.cpuGrow.next(s.Time, cur, target, dead, wait, e.eff.Grow.MaxStep.CPUs, e.growAfter(), e.interval(), e.mayGrowCPU(s.Time))
 		if next > cur {
 			e.cpuDipped = false
 		}
@@ -381,7 +387,7 @@ func (e *Estimator) stepMem(s Sample) {
 			e.est.MemReason = reason
 		}
 	default:
-		next, pending := e.memGrow.next(s.Time, float64(cur), float64(target), float64(dead), float64(e.eff.Grow.MaxStep.Memory), e.growAfter(), e.interval(), e.mayGrow(s.Time))
+		next, pending := e.memGrow.next(s.Time, float64(cur), float64(target), float64(dead), float64(dead), float64(e.eff.Grow.MaxStep.Memory), e.growAfter(), e.interval(), e.mayGrow(s.Time))
 		e.est.Mem, e.est.MemReason = uint64(next), reason
 		if pending {
 			e.est.MemReason = ReasonGrowth

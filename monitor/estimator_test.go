@@ -382,7 +382,7 @@ func TestGrowthWaitsForForgoneHarvest(t *testing.T) {
 		var g growth
 		cur, start, done := 10.0, time.Duration(-1), time.Duration(-1)
 		for el := time.Duration(0); el <= 5*time.Minute; el += time.Second {
-			next, pending := g.next(simStart.Add(el), cur, 10+gap, dead, maxStep, growAfter, interval, mayStart(el))
+			next, pending := g.next(simStart.Add(el), cur, 10+gap, dead, dead, maxStep, growAfter, interval, mayStart(el))
 			if next > cur && start < 0 {
 				start = el
 			}
@@ -442,5 +442,33 @@ func TestEstimatorSteersWhileNothingIsLent(t *testing.T) {
 	simulate(e, 20*time.Second, 21*time.Second, time.Second, jump, nil)
 	if st := e.Steering(); st.Events != 1 || st.Multiplier <= before {
 		t.Fatalf("steering %+v after a rise above the predicted peak, want one miss and a wider bound than %.2f", st, before)
+	}
+}
+
+// A target above the deadband but within the business's noise (wait >
+// dead) is not ignored: growth starts once wait × grow_after of harvest
+// was forgone, later than a target one wait above would, never sooner.
+func TestGrowthWithinNoiseWaitsLonger(t *testing.T) {
+	const dead, wait, gap = 0.5, 4.0, 1.0 // target 1 core above: twice the deadband, a quarter of the wait
+	growAfter := 60 * time.Second
+	var g growth
+	grewAt := time.Duration(-1)
+	for el := time.Duration(0); el <= 10*time.Minute; el += time.Second {
+		next, _ := g.next(simStart.Add(el), 10, 10+gap, dead, wait, 1, growAfter, time.Second, true)
+		if next > 10 {
+			grewAt = el
+			break
+		}
+	}
+	want := time.Duration(wait / gap * float64(growAfter))
+	if grewAt < want-time.Second || grewAt > want+time.Second {
+		t.Fatalf("a target %.1f above grew after %s, want about %s (wait %.1f × grow_after / %.1f)", gap, grewAt, want, wait, gap)
+	}
+	// Within the deadband it never grows.
+	g = growth{}
+	for el := time.Duration(0); el <= 10*time.Minute; el += time.Second {
+		if next, _ := g.next(simStart.Add(el), 10, 10+dead/2, dead, wait, 1, growAfter, time.Second, true); next != 10 {
+			t.Fatalf("grew to %.2f on a target within the deadband", next)
+		}
 	}
 }
