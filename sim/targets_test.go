@@ -19,7 +19,9 @@ const targetReserveCPUs = 2
 //   - harvest efficiency at least 75 % of the oracle's (it was 80 % on
 //     these fleet averages with a 2-day error memory; the steered bound
 //     forgets bursts within hours, which the per-machine traces need, and
-//     the bar that supersedes this one is 0.9 × the hindsight frontier);
+//     the hindsight frontier itself reaches only 78.6–79.4 % on three of
+//     the four within the budget; the bar that supersedes this one is
+//     0.9 × that frontier, see docs/simulate.md);
 //   - interference (harvest above the idle CPU) at most 0.1 % of the time;
 //   - at least 1.5× the Koordinator-style baseline's harvested core-hours;
 //   - fewer reservation changes per hour than that baseline.
