@@ -367,7 +367,15 @@ func (b *errorBound) tick(t time.Time) time.Time {
 		return t
 	}
 	if d := t.Sub(b.lastT); d > 0 {
-		b.clock = b.clock.Add(min(d, b.minTick))
+		// A source that repeated its value for some periods before this
+		// one has aged by those periods too: the clock counts periods,
+		// not new values, so the half-life is the same number of the
+		// source's periods however often it repeats.
+		n := 1.0
+		if b.period > 0 {
+			n = max(1, math.Round(float64(d)/float64(b.period)))
+		}
+		b.clock = b.clock.Add(min(d, time.Duration(n*float64(b.minTick))))
 	}
 	b.lastT = t
 	return b.clock

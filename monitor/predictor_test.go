@@ -295,3 +295,21 @@ func TestDecayingHistogramTailQuantile(t *testing.T) {
 		t.Errorf("empty histogram: %v", got)
 	}
 }
+
+// The error histogram's clock counts the source's periods: a new value
+// after three minutes of a once-a-minute source that repeated itself ages
+// the histogram by three periods' ticks, not one, so the half-life is the
+// same number of periods however often the source repeats.
+func TestErrorClockCountsPeriods(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	b := errorBound{minTick: time.Hour / errorHalfLifeSamples, period: time.Minute}
+	b.tick(t0)
+	if got, want := b.tick(t0.Add(3*time.Minute)).Sub(t0), 3*b.minTick; got != want {
+		t.Errorf("clock moved %s after three periods, want %s", got, want)
+	}
+	b = errorBound{minTick: time.Hour / errorHalfLifeSamples}
+	b.tick(t0)
+	if got := b.tick(t0.Add(3 * time.Minute)).Sub(t0); got != b.minTick {
+		t.Errorf("clock moved %s with no period known yet, want one tick %s", got, b.minTick)
+	}
+}
