@@ -26,7 +26,7 @@ type Estimator struct {
 	started  time.Time // first sample or failure seen
 	earnFrom time.Time // start or last recovery: no growth for grow_after
 	// fresh counts the new business CPU values since the start: CPU
-	// grows only after minFreshSamples of them (see mayGrowCPU).
+	// growth waits for evidence (see mayGrowCPU).
 	fresh   int
 	lastBus float64
 	lastOK  time.Time // last full sample that succeeded
@@ -144,14 +144,18 @@ func (e *Estimator) mayGrow(now time.Time) bool {
 	return now.Sub(e.earnFrom) >= e.growAfter()
 }
 
-// minFreshSamples is how many new business CPU values CPU growth waits
-// for after a start, besides grow_after (at most as many as grow_after
-// holds sampling intervals): the error bound is
-// (when on) learned from them, and a handful says nothing about a host's jumps. On
-// a host sampled every second it is shorter than grow_after; on a source
-// that updates every 5 minutes it is two and a half hours. A business
-// that holds one value exactly (no new values at all) is calm, not
-// silent, once it has held it for minFreshSamples × grow_after.
+// minFreshSamples is how many of the source's update periods CPU growth
+// waits for after a start, besides grow_after (at most as many as
+// grow_after holds sampling intervals): the error bound is (when on)
+// learned and steered over them, and a handful says nothing about a
+// host's jumps. Periods, as the steering and the error histogram count
+// them, not new values: a source that repeats its value has shown that
+// much calm time all the same (counting new values only, a 60 s source
+// repeating two minutes in three waited 85 minutes, where 30 periods are
+// 30). On a host sampled every second it is shorter than grow_after; on a
+// source that updates every 5 minutes it is two and a half hours. A
+// business that holds one value exactly (no new values at all) is calm,
+// not silent, once it has held it for minFreshSamples × grow_after.
 const minFreshSamples = 30
 
 func (e *Estimator) mayGrowCPU(now time.Time) bool {
@@ -164,7 +168,8 @@ func (e *Estimator) mayGrowCPU(now time.Time) bool {
 	// A policy that grows sooner than minFreshSamples intervals asks for
 	// no more evidence than grow_after holds.
 	need := min(minFreshSamples, int(e.growAfter()/time.Duration(e.p.Sampling.Interval)))
-	return e.fresh >= need || now.Sub(e.started) >= minFreshSamples*e.growAfter()
+	evidence := max(float64(e.fresh), e.cpu.Steering().Samples)
+	return evidence >= float64(need) || now.Sub(e.started) >= minFreshSamples*e.growAfter()
 }
 
 // Observe feeds one sample and returns the new estimate. Fast samples only

@@ -472,3 +472,31 @@ func TestGrowthWithinNoiseWaitsLonger(t *testing.T) {
 		}
 	}
 }
+
+// The evidence CPU growth waits for after a start is counted in the
+// source's periods: a once-a-minute source that repeats its value one
+// minute in three has shown 30 periods after 30 minutes, though only 20
+// new values (30 new values take 45 minutes; the fallback for a business
+// that never changes is 30 × grow_after, an hour here).
+func TestEstimatorEvidenceCountsPeriods(t *testing.T) {
+	e := newTestEstimator(t, func(p *Policy) { p.Grow.GrowAfter = model.Duration(2 * time.Minute) })
+	grew := time.Duration(-1)
+	var lastPeriod int
+	level := 4.0
+	for el := time.Duration(0); el < 70*time.Minute; el += time.Second {
+		if m := int(el / time.Minute); m%3 != 2 && m != lastPeriod {
+			lastPeriod = m
+			level = 4 + 0.01*float64(m%5)
+		}
+		l := level
+		est := e.Observe(simSample(el, false, func(time.Duration) (float64, uint64) { return l, 8 << 30 }))
+		if est.CPU > 0 {
+			grew = el
+			break
+		}
+	}
+	if grew < 0 || grew > 40*time.Minute {
+		t.Fatalf("grew after %s, want within about 30 periods of a minute (not the hour of the fallback)", grew)
+	}
+	t.Logf("grew after %s", grew)
+}
