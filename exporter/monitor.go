@@ -28,6 +28,8 @@ type MonitorCollector struct {
 	targetCPU, targetMem            *prometheus.Desc
 	reason, evictBytes, evictTotal  *prometheus.Desc
 	degraded, changes               *prometheus.Desc
+	budget, missTotal, missSamples  *prometheus.Desc
+	spent, multiplier               *prometheus.Desc
 	samples, sampleErrors, lastFull *prometheus.Desc
 }
 
@@ -54,6 +56,11 @@ func NewMonitorCollector(src MonitorSource) *MonitorCollector {
 		evictBytes:   desc("headroom_eviction_request_bytes"),
 		evictTotal:   desc("headroom_eviction_requests_total"),
 		degraded:     desc("headroom_monitor_degraded"),
+		budget:       desc("headroom_interference_budget_ratio"),
+		missTotal:    desc("headroom_interference_events_total"),
+		missSamples:  desc("headroom_interference_samples_total"),
+		spent:        desc("headroom_interference_spent_ratio"),
+		multiplier:   desc("headroom_cpu_error_bound_multiplier"),
 		changes:      desc("headroom_reservation_changes_total"),
 		samples:      desc("headroom_monitor_samples_total"),
 		sampleErrors: desc("headroom_monitor_sample_errors_total"),
@@ -120,6 +127,12 @@ func (c *MonitorCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.evictBytes, float64(e.EvictBytes))
 	counter(c.evictTotal, float64(snap.EvictionRequests))
 	gauge(c.degraded, boolFloat(e.Degraded))
+	st := snap.Steering
+	gauge(c.budget, snap.Policy.InterferenceBudget)
+	counter(c.missTotal, st.Events)
+	counter(c.missSamples, st.Samples)
+	gauge(c.spent, st.Spent)
+	gauge(c.multiplier, st.Multiplier)
 	for _, res := range []string{"cpu", "memory"} {
 		for _, dir := range []string{"up", "down"} {
 			counter(c.changes, float64(snap.Changes[monitor.Change{Resource: res, Direction: dir}]), res, dir)

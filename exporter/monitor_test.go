@@ -45,6 +45,8 @@ func sampleSnapshot() monitor.Snapshot {
 		Samples:          map[string]uint64{monitor.KindFull: 100, monitor.KindFast: 500},
 		Errors:           map[string]uint64{monitor.KindFast: 2},
 		EvictionRequests: 1,
+		Policy:           monitor.DefaultPolicy(),
+		Steering:         monitor.Steering{Budget: 0.001, Multiplier: 1.98, Events: 2, Samples: 4000, Spent: 0.0005},
 	}
 }
 

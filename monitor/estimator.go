@@ -11,9 +11,13 @@ import (
 // samples always give the same estimates (the simulator and the tests rely
 // on this). It is not safe for concurrent use; Run owns one.
 type Estimator struct {
-	p   Policy
-	cpu *Predictor
-	mem *Predictor
+	p Policy
+	// eff is p as it applies to the host last sampled (Policy.ForHost).
+	eff     Policy
+	effCPUs float64
+	effMem  uint64
+	cpu     *Predictor
+	mem     *Predictor
 
 	est      Estimate
 	last     Sample // last full sample
@@ -21,7 +25,11 @@ type Estimator struct {
 
 	started  time.Time // first sample or failure seen
 	earnFrom time.Time // start or last recovery: no growth for grow_after
-	lastOK   time.Time // last full sample that succeeded
+	// fresh counts the new business CPU values since the start: CPU
+	// growth waits for evidence (see mayGrowCPU).
+	fresh   int
+	lastBus float64
+	lastOK  time.Time // last full sample that succeeded
 
 	cpuGrow, memGrow growth
 	// cpuPressure and memPressure are the last times pressure shrank each
@@ -49,7 +57,13 @@ func (g *growth) reset() { g.owed, g.since, g.to = 0, time.Time{}, 0 }
 
 // next is the estimate after a full sample at now that did not shrink
 // it, and whether growth is still pending (waiting or under way).
-func (g *growth) next(now time.Time, cur, target, dead, maxStep float64, growAfter, interval time.Duration, mayStart bool) (float64, bool) {
+//
+// wait (at least dead) is the owed amount's scale: growth starts once
+// wait × grow_after unit-seconds are owed. A target above the deadband
+// but within the business's own noise (wait > dead) is not ignored: it
+// waits proportionally longer, so a small harvest that lasts is lent and
+// one that comes and goes with the noise is not.
+func (g *growth) next(now time.Time, cur, target, dead, wait, maxStep float64, growAfter, interval time.Duration, mayStart bool) (float64, bool) {
 	if g.to <= cur || target <= cur {
 		g.to = 0
 		if target <= cur+dead {
@@ -60,7 +74,7 @@ func (g *growth) next(now time.Time, cur, target, dead, maxStep float64, growAft
 			g.owed += (target - cur) * now.Sub(g.since).Seconds()
 		}
 		g.since = now
-		if !mayStart || g.owed < dead*growAfter.Seconds() {
+		if !mayStart || g.owed < max(dead, wait)*growAfter.Seconds() {
 			return cur, true
 		}
 		g.to, g.owed, g.since = target, 0, time.Time{}
@@ -85,7 +99,8 @@ func NewEstimator(p Policy) (*Estimator, error) {
 	}
 	return &Estimator{
 		p:   p,
-		cpu: NewCPUPredictor(p.Predictor),
+		eff: p,
+		cpu: NewCPUPredictor(p.Predictor, p.InterferenceBudget),
 		mem: NewMemoryPredictor(p.Predictor),
 		est: Estimate{CPUReason: ReasonGrowth, MemReason: ReasonGrowth},
 	}, nil
@@ -129,6 +144,34 @@ func (e *Estimator) mayGrow(now time.Time) bool {
 	return now.Sub(e.earnFrom) >= e.growAfter()
 }
 
+// minFreshSamples is how many of the source's update periods CPU growth
+// waits for after a start, besides grow_after (at most as many as
+// grow_after holds sampling intervals): the error bound is (when on)
+// learned and steered over them, and a handful says nothing about a
+// host's jumps. Periods, as the steering and the error histogram count
+// them, not new values: a source that repeats its value has shown that
+// much calm time all the same (counting new values only, a 60 s source
+// repeating two minutes in three waited 85 minutes, where 30 periods are
+// 30). On a host sampled every second it is shorter than grow_after; on a
+// source that updates every 5 minutes it is two and a half hours. A
+// business that holds one value exactly (no new values at all) is calm,
+// not silent, once it has held it for minFreshSamples × grow_after.
+const minFreshSamples = 30
+
+func (e *Estimator) mayGrowCPU(now time.Time) bool {
+	if !e.mayGrow(now) {
+		return false
+	}
+	if e.p.Predictor.CPUErrorPercentile <= 0 {
+		return true // no error bound to learn
+	}
+	// A policy that grows sooner than minFreshSamples intervals asks for
+	// no more evidence than grow_after holds.
+	need := min(minFreshSamples, int(e.growAfter()/time.Duration(e.p.Sampling.Interval)))
+	evidence := max(float64(e.fresh), e.cpu.Steering().Samples)
+	return evidence >= float64(need) || now.Sub(e.started) >= minFreshSamples*e.growAfter()
+}
+
 // Observe feeds one sample and returns the new estimate. Fast samples only
 // move CPU, and only down; full samples move both resources both ways.
 func (e *Estimator) Observe(s Sample) Estimate {
@@ -145,17 +188,46 @@ func (e *Estimator) Observe(s Sample) Estimate {
 	if e.est.Degraded {
 		e.earnFrom = s.Time // recovery earns capacity back like a start
 	}
+	if bus := s.BusinessCPU + s.SelfCPU; !e.haveFull || bus != e.lastBus {
+		e.fresh++
+		e.lastBus = bus
+	}
+	if s.OnlineCPUs != e.effCPUs || s.MemTotal != e.effMem {
+		e.eff, e.effCPUs, e.effMem = e.p.ForHost(s.OnlineCPUs, s.MemTotal), s.OnlineCPUs, s.MemTotal
+	}
+	// A miss: what was lent before this sample left the business less
+	// than it now uses (with the reserve kept), the interference the
+	// budget counts. It steers the CPU error bound.
+	//
+	// While nothing is lent the bound is judged on what it predicted:
+	// a miss is the business rising above the predicted peak, where
+	// lending the target would have hurt it. Without this a bound too
+	// wide to lend anything could never learn that it is too wide.
+	judged := e.haveFull && !e.est.Degraded
+	lent := judged && e.est.CPU > 0
+	miss := lent && e.est.CPU > e.cpuHardLimit(s)+missEps
+	if judged && !lent {
+		miss = s.BusinessCPU+s.SelfCPU > e.est.PredictedCPU+missEps
+	}
 	e.last, e.haveFull, e.lastOK = s, true, s.Time
 	e.est.Degraded = false
 	e.est.Time = s.Time
 	e.est.EvictBytes = 0
 
 	e.cpu.Observe(s.Time, s.BusinessCPU+s.SelfCPU, true)
+	e.cpu.Steer(s.Time, judged, miss)
 	e.mem.Observe(s.Time, float64(s.BusinessMem+s.SelfMem), true)
 	e.stepCPU(s, true)
 	e.stepMem(s)
 	return e.est
 }
+
+// missEps keeps float noise from counting as a miss.
+const missEps = 1e-9
+
+// Steering is the state of the CPU error bound's steering to the
+// interference budget.
+func (e *Estimator) Steering() Steering { return e.cpu.Steering() }
 
 func (e *Estimator) observeFast(s Sample) Estimate {
 	// A fast sample reuses the last full SelfCPU: reading our own stat
@@ -174,7 +246,7 @@ func (e *Estimator) observeFast(s Sample) Estimate {
 func (e *Estimator) cpuTarget(s Sample) (target, predicted float64, reason Reason) {
 	capacity := s.OnlineCPUs
 	predicted, _ = e.cpu.Predict(s.Time)
-	reserve := e.p.Reserve.CPUs
+	reserve := e.eff.Reserve.CPUs
 	ceiling := capacity * (1 - e.p.MaxUtilization.CPU)
 	excess := predicted - (s.BusinessCPU + s.SelfCPU)
 	target = capacity - max(reserve, ceiling) - predicted
@@ -184,7 +256,7 @@ func (e *Estimator) cpuTarget(s Sample) (target, predicted float64, reason Reaso
 func (e *Estimator) memTarget(s Sample) (target, predicted uint64, reason Reason) {
 	capacity := float64(s.MemTotal)
 	p, _ := e.mem.Predict(s.Time)
-	reserve := float64(e.p.Reserve.Memory)
+	reserve := float64(e.eff.Reserve.Memory)
 	ceiling := capacity * (1 - e.p.MaxUtilization.Memory)
 	excess := p - float64(s.BusinessMem+s.SelfMem)
 	t := capacity - max(reserve, ceiling) - p
@@ -195,12 +267,12 @@ func (e *Estimator) memTarget(s Sample) (target, predicted uint64, reason Reason
 // use: the deadband never keeps the estimate above it, since above it the
 // business already lacks CPU, margin or not.
 func (e *Estimator) cpuHardLimit(s Sample) float64 {
-	return s.OnlineCPUs - max(e.p.Reserve.CPUs, s.OnlineCPUs*(1-e.p.MaxUtilization.CPU)) - s.BusinessCPU - s.SelfCPU
+	return s.OnlineCPUs - max(e.eff.Reserve.CPUs, s.OnlineCPUs*(1-e.p.MaxUtilization.CPU)) - s.BusinessCPU - s.SelfCPU
 }
 
 func (e *Estimator) memHardLimit(s Sample) uint64 {
 	total := float64(s.MemTotal)
-	return uint64(max(0, total-max(float64(e.p.Reserve.Memory), total*(1-e.p.MaxUtilization.Memory))-float64(s.BusinessMem+s.SelfMem)))
+	return uint64(max(0, total-max(float64(e.eff.Reserve.Memory), total*(1-e.p.MaxUtilization.Memory))-float64(s.BusinessMem+s.SelfMem)))
 }
 
 // pickReason names the largest of the three things withholding capacity
@@ -221,7 +293,7 @@ func (e *Estimator) stepCPU(s Sample, full bool) {
 	target, predicted, reason := e.cpuTarget(s)
 	e.est.TargetCPU, e.est.PredictedCPU = target, predicted
 	cur := e.est.CPU
-	dead := e.p.Grow.Deadband.CPUs
+	dead := e.eff.Grow.Deadband.CPUs
 	// wait is the deadband growth must clear: moves within the
 	// business's own noise are not worth a reservation change, so on a
 	// jumpy host it widens (with the error bound on).
@@ -270,7 +342,7 @@ func (e *Estimator) stepCPU(s Sample, full bool) {
 			e.est.CPUReason = reason
 		}
 	default:
-		next, pending := e.cpuGrow.next(s.Time, cur, target, wait, e.p.Grow.MaxStep.CPUs, e.growAfter(), e.interval(), e.mayGrow(s.Time))
+		next, pending := e.cpuGrow.next(s.Time, cur, target, dead, wait, e.eff.Grow.MaxStep.CPUs, e.growAfter(), e.interval(), e.mayGrowCPU(s.Time))
 		if next > cur {
 			e.cpuDipped = false
 		}
@@ -285,7 +357,7 @@ func (e *Estimator) stepMem(s Sample) {
 	target, predicted, reason := e.memTarget(s)
 	e.est.TargetMem, e.est.PredictedMem = target, predicted
 	cur := e.est.Mem
-	dead := uint64(e.p.Grow.Deadband.Memory)
+	dead := uint64(e.eff.Grow.Deadband.Memory)
 
 	watermark := uint64(e.p.Pressure.MemoryWatermark * float64(s.MemTotal))
 	underWatermark := s.MemAvailable < watermark
@@ -320,7 +392,7 @@ func (e *Estimator) stepMem(s Sample) {
 			e.est.MemReason = reason
 		}
 	default:
-		next, pending := e.memGrow.next(s.Time, float64(cur), float64(target), float64(dead), float64(e.p.Grow.MaxStep.Memory), e.growAfter(), e.interval(), e.mayGrow(s.Time))
+		next, pending := e.memGrow.next(s.Time, float64(cur), float64(target), float64(dead), float64(dead), float64(e.eff.Grow.MaxStep.Memory), e.growAfter(), e.interval(), e.mayGrow(s.Time))
 		e.est.Mem, e.est.MemReason = uint64(next), reason
 		if pending {
 			e.est.MemReason = ReasonGrowth

@@ -75,11 +75,16 @@ func safeCPU(p Policy, business float64) float64 {
 
 const tick = 200 * time.Millisecond
 
+// warmUp is long enough for CPU to grow on a constant load: a business
+// that makes no new values grows only after minFreshSamples × grow_after
+// (with the default 1m grow_after).
+const warmUp = minFreshSamples*time.Minute + time.Minute
+
 func TestEstimatorStartsAtZeroAndGrowsAfterGrowAfter(t *testing.T) {
 	e := newTestEstimator(t, nil)
 	p := e.Policy()
 	var firstGrowth time.Duration = -1
-	simulate(e, 0, 3*time.Minute, tick, constant(2, 8<<30), func(s Sample, est Estimate) {
+	simulate(e, 0, warmUp+time.Minute, tick, constant(2, 8<<30), func(s Sample, est Estimate) {
 		if est.CPU > 0 && firstGrowth < 0 {
 			firstGrowth = s.Time.Sub(simStart)
 		}
@@ -90,10 +95,11 @@ func TestEstimatorStartsAtZeroAndGrowsAfterGrowAfter(t *testing.T) {
 	est := e.Current()
 	// The target: 16 - max(reserve, ceiling slack) - the prediction, 2
 	// cores plus the CPU error bound. A constant load makes no errors, so
-	// the bound is its prior, cpu_error_prior of the 16 cores. Both are
-	// read from histograms of 5 % buckets. Growth goes all the way to the
-	// target.
-	excess := p.Predictor.CPUErrorPrior * simCores
+	// the bound is its prior, cpu_error_prior of the 16 cores, times the
+	// steering's multiplier (a constant load makes no new values, so it
+	// is never steered). Both are read from histograms of 5 % buckets.
+	// Growth goes all the way to the target.
+	excess := p.Predictor.CPUErrorPrior * simCores * e.Steering().Multiplier
 	lo, hi := safeCPU(p, 2*1.05+excess*1.05), safeCPU(p, 2+excess*0.95)
 	if est.CPU < lo || est.CPU > hi {
 		t.Fatalf("settled at %.3f cores, want in [%.3f, %.3f]", est.CPU, lo, hi)
@@ -122,7 +128,7 @@ func TestEstimatorStartsAtZeroAndGrowsAfterGrowAfter(t *testing.T) {
 func TestEstimatorStepSpikeShrinksWithinOneFastTick(t *testing.T) {
 	e := newTestEstimator(t, nil)
 	p := e.Policy()
-	spikeAt := 5*time.Minute + 3*tick // between full samples: only the fast path can see it
+	spikeAt := warmUp + 3*tick // between full samples: only the fast path can see it
 	l := func(el time.Duration) (float64, uint64) {
 		if el >= spikeAt {
 			return 12, 8 << 30
@@ -212,11 +218,11 @@ func TestEstimatorNoiseKeepsChurnLow(t *testing.T) {
 func TestEstimatorDegradesAfterSamplingFails(t *testing.T) {
 	e := newTestEstimator(t, nil)
 	p := e.Policy()
-	simulate(e, 0, 5*time.Minute, tick, constant(2, 8<<30), nil)
+	simulate(e, 0, warmUp, tick, constant(2, 8<<30), nil)
 	if e.Current().CPU == 0 {
 		t.Fatal("the scenario needs a grown estimate")
 	}
-	failStart := 5 * time.Minute
+	failStart := warmUp
 	degradeAfter := time.Duration(p.DegradeAfter)
 	for el := failStart; el < failStart+degradeAfter-time.Second; el += time.Second {
 		if est := e.Fail(simStart.Add(el)); est.Degraded || est.CPU == 0 {
@@ -277,9 +283,9 @@ func TestEstimatorMemoryWatermarkRequestsEviction(t *testing.T) {
 func TestEstimatorCPUPressureShrinksAndHolds(t *testing.T) {
 	e := newTestEstimator(t, nil)
 	p := e.Policy()
-	simulate(e, 0, 5*time.Minute, tick, constant(2, 8<<30), nil)
+	simulate(e, 0, warmUp, tick, constant(2, 8<<30), nil)
 	grown := e.Current().CPU
-	at := 5 * time.Minute
+	at := warmUp
 	s := simSample(at, false, constant(2, 8<<30))
 	s.PSI.CPU.SomeAvg10 = p.Pressure.CPUSomeAvg10 + 10
 	est := e.Observe(s)
@@ -376,7 +382,7 @@ func TestGrowthWaitsForForgoneHarvest(t *testing.T) {
 		var g growth
 		cur, start, done := 10.0, time.Duration(-1), time.Duration(-1)
 		for el := time.Duration(0); el <= 5*time.Minute; el += time.Second {
-			next, pending := g.next(simStart.Add(el), cur, 10+gap, dead, maxStep, growAfter, interval, mayStart(el))
+			next, pending := g.next(simStart.Add(el), cur, 10+gap, dead, dead, maxStep, growAfter, interval, mayStart(el))
 			if next > cur && start < 0 {
 				start = el
 			}
@@ -411,4 +417,86 @@ func TestGrowthWaitsForForgoneHarvest(t *testing.T) {
 	if start, _, _ := run(6, func(el time.Duration) bool { return el >= growAfter }); start < growAfter {
 		t.Errorf("grew at %v, before the start delay %v", start, growAfter)
 	}
+}
+
+// While nothing is lent (here: the start's grow_after wait) the error
+// bound is still judged, on what it predicted: calm samples count and a
+// rise above the predicted peak is a miss, so a bound too wide to lend
+// anything can learn that it is.
+func TestEstimatorSteersWhileNothingIsLent(t *testing.T) {
+	e := newTestEstimator(t, nil)
+	wobble := func(el time.Duration) (float64, uint64) {
+		return 4 + 0.1*float64(int(el/time.Second)%3), 8 << 30
+	}
+	simulate(e, 0, 20*time.Second, time.Second, wobble, func(_ Sample, est Estimate) {
+		if est.CPU != 0 {
+			t.Fatalf("lent %.2f cores within grow_after of the start", est.CPU)
+		}
+	})
+	st := e.Steering()
+	if st.Samples < 15 || st.Events != 0 {
+		t.Fatalf("steering %+v after 20 calm samples with nothing lent, want them counted and no miss", st)
+	}
+	before := st.Multiplier
+	jump := func(time.Duration) (float64, uint64) { return simCores - 1, 8 << 30 }
+	simulate(e, 20*time.Second, 21*time.Second, time.Second, jump, nil)
+	if st := e.Steering(); st.Events != 1 || st.Multiplier <= before {
+		t.Fatalf("steering %+v after a rise above the predicted peak, want one miss and a wider bound than %.2f", st, before)
+	}
+}
+
+// A target above the deadband but within the business's noise (wait >
+// dead) is not ignored: growth starts once wait × grow_after of harvest
+// was forgone, later than a target one wait above would, never sooner.
+func TestGrowthWithinNoiseWaitsLonger(t *testing.T) {
+	const dead, wait, gap = 0.5, 4.0, 1.0 // target 1 core above: twice the deadband, a quarter of the wait
+	growAfter := 60 * time.Second
+	var g growth
+	grewAt := time.Duration(-1)
+	for el := time.Duration(0); el <= 10*time.Minute; el += time.Second {
+		next, _ := g.next(simStart.Add(el), 10, 10+gap, dead, wait, 1, growAfter, time.Second, true)
+		if next > 10 {
+			grewAt = el
+			break
+		}
+	}
+	want := time.Duration(wait / gap * float64(growAfter))
+	if grewAt < want-time.Second || grewAt > want+time.Second {
+		t.Fatalf("a target %.1f above grew after %s, want about %s (wait %.1f × grow_after / %.1f)", gap, grewAt, want, wait, gap)
+	}
+	// Within the deadband it never grows.
+	g = growth{}
+	for el := time.Duration(0); el <= 10*time.Minute; el += time.Second {
+		if next, _ := g.next(simStart.Add(el), 10, 10+dead/2, dead, wait, 1, growAfter, time.Second, true); next != 10 {
+			t.Fatalf("grew to %.2f on a target within the deadband", next)
+		}
+	}
+}
+
+// The evidence CPU growth waits for after a start is counted in the
+// source's periods: a once-a-minute source that repeats its value one
+// minute in three has shown 30 periods after 30 minutes, though only 20
+// new values (30 new values take 45 minutes; the fallback for a business
+// that never changes is 30 × grow_after, an hour here).
+func TestEstimatorEvidenceCountsPeriods(t *testing.T) {
+	e := newTestEstimator(t, func(p *Policy) { p.Grow.GrowAfter = model.Duration(2 * time.Minute) })
+	grew := time.Duration(-1)
+	var lastPeriod int
+	level := 4.0
+	for el := time.Duration(0); el < 70*time.Minute; el += time.Second {
+		if m := int(el / time.Minute); m%3 != 2 && m != lastPeriod {
+			lastPeriod = m
+			level = 4 + 0.01*float64(m%5)
+		}
+		l := level
+		est := e.Observe(simSample(el, false, func(time.Duration) (float64, uint64) { return l, 8 << 30 }))
+		if est.CPU > 0 {
+			grew = el
+			break
+		}
+	}
+	if grew < 0 || grew > 40*time.Minute {
+		t.Fatalf("grew after %s, want within about 30 periods of a minute (not the hour of the fallback)", grew)
+	}
+	t.Logf("grew after %s", grew)
 }

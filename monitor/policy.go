@@ -28,6 +28,10 @@ type Policy struct {
 	Predictor      PredictorPolicy   `yaml:"predictor"`
 	Grow           GrowPolicy        `yaml:"grow"`
 	Pressure       PressurePolicy    `yaml:"pressure"`
+	// InterferenceBudget is the share of the time the business may find
+	// less CPU than it wants (more lent than was idle): the CPU error
+	// bound is steered online to spend exactly this.
+	InterferenceBudget float64 `yaml:"interference_budget"`
 	// DegradeAfter is how long sampling may fail before the harvestable
 	// amounts fall to zero: without data, nothing is safe to lend.
 	DegradeAfter model.Duration `yaml:"degrade_after"`
@@ -188,10 +192,12 @@ func DefaultPolicy() Policy {
 			// load that vanished suddenly can come back as suddenly.
 			HalfLife: model.Duration(90 * time.Minute),
 			Margin:   0.10,
-			// One full sample in a thousand may rise above the
-			// prediction: the interference budget of 0.1 % of the time.
-			CPUErrorPercentile:    99.9,
-			CPUErrorHalfLife:      model.Duration(48 * time.Hour),
+			// The p99 of the rises is their scale; the steering to
+			// interference_budget multiplies it. An hour's half-life:
+			// a burst stops weighing within hours, not days, and the
+			// steering, not the memory, keeps the miss rate right.
+			CPUErrorPercentile:    99,
+			CPUErrorHalfLife:      model.Duration(time.Hour),
 			CPUErrorPrior:         0.05,
 			CPUVolatility:         0,
 			CPUVolatilityHalfLife: model.Duration(2 * time.Hour),
@@ -211,7 +217,9 @@ func DefaultPolicy() Policy {
 			// its memory for nothing and would run better elsewhere.
 			CPUStarvationEvictAfter: model.Duration(10 * time.Minute),
 		},
-		DegradeAfter: model.Duration(10 * time.Second),
+		// One sample in a thousand may find less CPU than it wants.
+		InterferenceBudget: 0.001,
+		DegradeAfter:       model.Duration(10 * time.Second),
 	}
 }
 
@@ -395,6 +403,9 @@ func (p Policy) Validate() error {
 	}
 	if p.Pressure.CPUStarvationEvictAfter < 0 {
 		bad("pressure.cpu_starvation_evict_after", "must be >= 0, got %s", p.Pressure.CPUStarvationEvictAfter)
+	}
+	if v := p.InterferenceBudget; math.IsNaN(v) || v <= 0 || v >= 0.5 {
+		bad("interference_budget", "must be a share of the time in (0, 0.5), got %v", v)
 	}
 	positive("degrade_after", p.DegradeAfter)
 	return errors.Join(errs...)

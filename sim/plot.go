@@ -11,6 +11,7 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 )
 
@@ -29,6 +30,18 @@ func Plot(w io.Writer, tr Trace, results ...Report) error {
 		return err
 	}
 	if _, err := canvas.WriteTo(w); err != nil {
+		return fmt.Errorf("plot: %w", err)
+	}
+	return nil
+}
+
+// PlotPNG is Plot as a PNG image, for documents that embed a picture.
+func PlotPNG(w io.Writer, tr Trace, results ...Report) error {
+	canvas := vgimg.NewWith(vgimg.UseWH(28*vg.Centimeter, 20*vg.Centimeter), vgimg.UseDPI(96))
+	if err := drawPlot(canvas, tr, results); err != nil {
+		return err
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: canvas}).WriteTo(w); err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
 	return nil

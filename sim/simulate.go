@@ -33,6 +33,10 @@ type Config struct {
 	// (default 5 minutes); KoordinatorPeriod how often it recomputes
 	// (default 60 s).
 	KoordinatorWindow, KoordinatorPeriod time.Duration
+	// InterferenceBudget is the share of the time the Frontier baseline
+	// may lend CPU the business needed (default
+	// DefaultInterferenceBudget, 0.1 %).
+	InterferenceBudget float64
 }
 
 func (c Config) withDefaults(h Host) Config {
@@ -53,6 +57,9 @@ func (c Config) withDefaults(h Host) Config {
 	}
 	if c.KoordinatorPeriod <= 0 {
 		c.KoordinatorPeriod = time.Minute
+	}
+	if c.InterferenceBudget <= 0 {
+		c.InterferenceBudget = DefaultInterferenceBudget
 	}
 	return c
 }
@@ -77,6 +84,18 @@ type Report struct {
 	Reasons         map[monitor.Reason]float64 `json:"reasons"`
 	Steps           int                        `json:"steps"`
 	DurationSeconds float64                    `json:"duration_seconds"`
+	// Cores and ReserveCPUs are the host and the reserve it was scored
+	// on: the oracle is cores − reserve − business.
+	Cores       float64 `json:"cores"`
+	ReserveCPUs float64 `json:"reserve_cpus"`
+	// Frontier is the window-max policy the Frontier baseline picked; nil
+	// for every other report, and for a frontier that found none within
+	// the budget.
+	Frontier *FrontierChoice `json:"frontier,omitempty"`
+	// FrontierRatio is Efficiency over the Frontier baseline's efficiency
+	// on the same trace and host, once set by CompareFrontier; nil before,
+	// and when the frontier lends nothing.
+	FrontierRatio *float64 `json:"frontier_ratio,omitempty"`
 
 	// CPU and Mem are the harvest of each step, for plots and tests.
 	CPU []float64 `json:"-"`
@@ -190,7 +209,8 @@ func oracleMem(host Host, reserve monitor.ResourceAmount, pt Point) uint64 {
 	return uint64(max(0, float64(host.MemBytes)-used))
 }
 
-// score turns per-step harvests into a Report (definitions in doc.go).
+// score turns per-step harvests into a Report (definitions in doc.go). A
+// CPUOnly trace's memory is a stand-in: its memory figures stay zero.
 func score(tr Trace, reserve monitor.ResourceAmount, h harvest) Report {
 	var (
 		total, idle, used, interfT, interfCS float64
@@ -208,16 +228,19 @@ func score(tr Trace, reserve monitor.ResourceAmount, h harvest) Report {
 			interfT += d
 			interfCS += (h.cpu[i] - o) * d
 		}
-		om := oracleMem(tr.Host, reserve, pt)
-		memUsed += float64(min(h.mem[i], om)) * d
-		if h.mem[i] > om {
-			memInterfT += d
+		if !tr.CPUOnly {
+			om := oracleMem(tr.Host, reserve, pt)
+			memUsed += float64(min(h.mem[i], om)) * d
+			if h.mem[i] > om {
+				memInterfT += d
+			}
 		}
 		if i > 0 {
 			for _, c := range monitor.Changes(monitor.Estimate{CPU: h.cpu[i-1], Mem: h.mem[i-1]}, monitor.Estimate{CPU: h.cpu[i], Mem: h.mem[i]}) {
-				if c.Resource == "cpu" {
+				switch {
+				case c.Resource == "cpu":
 					cpuChanges++
-				} else {
+				case !tr.CPUOnly:
 					memChanges++
 				}
 			}
@@ -236,6 +259,8 @@ func score(tr Trace, reserve monitor.ResourceAmount, h harvest) Report {
 		Reasons:                 reasons,
 		Steps:                   len(tr.Points),
 		DurationSeconds:         total,
+		Cores:                   tr.Host.Cores,
+		ReserveCPUs:             reserve.CPUs,
 		CPU:                     h.cpu,
 		Mem:                     h.mem,
 	}

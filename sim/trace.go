@@ -37,11 +37,15 @@ type Trace struct {
 	Host   Host
 	Step   time.Duration
 	Points []Point
+	// CPUOnly says the trace has no memory series: its BusinessMem is a
+	// constant stand-in, so the memory figures of a Report are not scored
+	// (they stay zero).
+	CPUOnly bool
 }
 
 // Formats returns the trace formats ReadTrace accepts besides "auto". A
 // function, not a variable, so no caller can change the list for others.
-func Formats() []string { return []string{"record", "alibaba", "azure", "google"} }
+func Formats() []string { return []string{"record", "machine", "alibaba", "azure", "google"} }
 
 // epoch is where traces without absolute times start. Any fixed instant
 // does; it is far from the zero time.Time the estimator treats as "never".
@@ -79,12 +83,14 @@ func ReadTrace(r io.Reader, format string, host Host) (Trace, error) {
 	switch format {
 	case "record":
 		return readRecord(br, host)
+	case "machine":
+		return readMachine(br, host)
 	case "alibaba":
-		return readColumns(br, format, host, alibabaStep, []string{"cpu_util_percent", "mem_util_percent"}, alibabaRow)
+		return readColumns(br, format, host, alibabaStep, []string{"cpu_util_percent", "mem_util_percent"}, nil, alibabaRow)
 	case "google":
-		return readColumns(br, format, host, googleStep, []string{"avg_cpu", "avg_mem"}, googleRow)
+		return readColumns(br, format, host, googleStep, []string{"avg_cpu", "avg_mem"}, nil, googleRow)
 	case "azure":
-		tr, err := readColumns(br, format, host, azureStep, []string{"timestamp", "cpu_usage", "assigned_mem"}, azureRow)
+		tr, err := readColumns(br, format, host, azureStep, []string{"timestamp", "cpu_usage", "assigned_mem"}, nil, azureRow)
 		if err != nil {
 			return Trace{}, err
 		}
@@ -108,6 +114,8 @@ func DetectFormat(header string) (string, error) {
 	switch {
 	case has("time", "kind", "business_cpu_cores"):
 		return "record", nil
+	case has("seconds", "cpu_util_percent"):
+		return "machine", nil
 	case has("cpu_util_percent", "mem_util_percent"):
 		return "alibaba", nil
 	case has("timestamp", "cpu_usage"):
@@ -159,7 +167,8 @@ func readRecord(r io.Reader, host Host) (Trace, error) {
 }
 
 // rowFunc turns one row's named values into a point. idx is the row index
-// (0 for the first data row).
+// (0 for the first data row). An optional column the header lacks is
+// absent from v.
 type rowFunc func(idx int, v map[string]float64, host Host) (Point, error)
 
 func alibabaRow(idx int, v map[string]float64, host Host) (Point, error) {
@@ -232,9 +241,10 @@ func (e *columnError) Error() string { return "column " + e.col + ": " + e.err.E
 func (e *columnError) Unwrap() error { return e.err }
 
 // readColumns reads a CSV whose header names at least the needed columns,
-// in any order, and turns each row into a point with fn. step is the
-// format's documented step, the nominal step of a one-row trace.
-func readColumns(r io.Reader, format string, host Host, step time.Duration, need []string, fn rowFunc) (Trace, error) {
+// in any order, and turns each row into a point with fn; the optional
+// columns are read too where the header has them. step is the format's
+// documented step, the nominal step of a one-row trace.
+func readColumns(r io.Reader, format string, host Host, step time.Duration, need, optional []string, fn rowFunc) (Trace, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1 // a short row is reported below, with its column
 	cr.ReuseRecord = true
@@ -242,19 +252,24 @@ func readColumns(r io.Reader, format string, host Host, step time.Duration, need
 	if err != nil {
 		return Trace{}, fmt.Errorf("%s trace line 1 (header): %w", format, err)
 	}
-	pos := make(map[string]int, len(need))
-	for _, n := range need {
+	pos := make(map[string]int, len(need)+len(optional))
+	cols := make([]string, 0, len(need)+len(optional)) // the columns read, in order
+	for k, n := range slices.Concat(need, optional) {
 		i := slices.Index(head, n)
 		if i < 0 && len(head) > 0 && strings.TrimPrefix(head[0], "\ufeff") == n {
 			i = 0
 		}
 		if i < 0 {
+			if k >= len(need) {
+				continue
+			}
 			return Trace{}, fmt.Errorf("%s trace line 1 (header): no column %q in %q", format, n, strings.Join(head, ","))
 		}
 		pos[n] = i
+		cols = append(cols, n)
 	}
 	tr := Trace{Host: host}
-	vals := make(map[string]float64, len(need))
+	vals := make(map[string]float64, len(cols))
 	for idx := 0; ; idx++ {
 		row, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -264,7 +279,7 @@ func readColumns(r io.Reader, format string, host Host, step time.Duration, need
 		if err != nil {
 			return Trace{}, fmt.Errorf("%s trace: %w", format, err)
 		}
-		for _, n := range need {
+		for _, n := range cols {
 			i := pos[n]
 			if i >= len(row) {
 				return Trace{}, fmt.Errorf("%s trace line %d column %s: missing (row has %d fields)", format, line, n, len(row))

@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
@@ -24,7 +26,7 @@ type simulateFlags struct {
 	trace    string
 	format   string
 	policies []string
-	cores    float64
+	cores    []float64
 	memory   string
 	output   string
 	plot     string
@@ -36,11 +38,14 @@ func newSimulateCommand() *cobra.Command {
 		Use:   "simulate",
 		Short: "Replay a load trace through policies and score them against baselines",
 		Long: `Replay a business load trace (a monitor --record file or a public
-cluster trace) through the monitor's own estimator running each policy, and
-score what each would have harvested: efficiency (share of the truly idle
-CPU lent), interference (time and core-seconds lent beyond what was idle),
-reservation changes per hour, evictions. A fixed reservation, a
-Koordinator-style formula and the oracle are scored alongside.
+cluster trace, or a per-machine seconds,cpu_util_percent series) through the
+monitor's own estimator running each policy, at one host size or several
+(--cores 2,4,8,64), and score what each would have harvested: efficiency
+(share of the truly idle CPU lent), interference (time and core-seconds lent
+beyond what was idle), reservation changes per hour, evictions. A fixed
+reservation, a Koordinator-style formula, the frontier (the best window-max
+policy in hindsight within the 0.1 % interference budget) and the oracle are
+scored alongside; "× frontier" is each one's efficiency over the frontier's.
 Definitions: docs/simulate.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -51,10 +56,10 @@ Definitions: docs/simulate.md.`,
 	fl.StringVar(&f.trace, "trace", "", "trace file (required)")
 	fl.StringVar(&f.format, "format", "auto", "trace format: auto, "+strings.Join(sim.Formats(), ", "))
 	fl.StringArrayVar(&f.policies, "policy", nil, "policy file (repeatable); none runs the built-in default policy")
-	fl.Float64Var(&f.cores, "cores", 64, "host cores the trace is scaled to (a recording's own size unless set)")
+	fl.Float64SliceVar(&f.cores, "cores", []float64{64}, "host cores the trace is scaled to, or a comma-separated list of sizes to replay it at, e.g. 2,4,8,64 (a recording's own size unless set)")
 	fl.StringVar(&f.memory, "memory", "256GiB", "host memory the trace is scaled to, e.g. 256GiB (2^30 bytes) or 256GB (10^9) (a recording's own size unless set)")
 	fl.StringVarP(&f.output, "output", "o", "table", "output: table or json")
-	fl.StringVar(&f.plot, "plot", "", "also write an SVG plot of load, harvests and interference to this file")
+	fl.StringVar(&f.plot, "plot", "", "also write a plot of load, harvests and interference to this file: PNG if it ends in .png, else SVG (one --cores size only)")
 	_ = cmd.MarkFlagRequired("trace")
 	return cmd
 }
@@ -71,8 +76,16 @@ func runSimulate(cmd *cobra.Command, f *simulateFlags) error {
 	if f.format != "auto" && !slices.Contains(sim.Formats(), f.format) {
 		return fmt.Errorf("--format: %q is not auto or one of %s", f.format, strings.Join(sim.Formats(), ", "))
 	}
-	if f.cores <= 0 || math.IsNaN(f.cores) || math.IsInf(f.cores, 0) {
-		return fmt.Errorf("--cores: must be > 0, got %v", f.cores)
+	if len(f.cores) == 0 {
+		return errors.New("--cores: give at least one size")
+	}
+	for _, c := range f.cores {
+		if c <= 0 || math.IsNaN(c) || math.IsInf(c, 0) {
+			return fmt.Errorf("--cores: every size must be > 0, got %v", c)
+		}
+	}
+	if f.plot != "" && len(f.cores) > 1 {
+		return fmt.Errorf("--plot: plots one host size, got %d --cores sizes", len(f.cores))
 	}
 	mem, err := resources.ParseBytes(f.memory)
 	if err != nil {
@@ -94,33 +107,24 @@ func runSimulate(cmd *cobra.Command, f *simulateFlags) error {
 		}
 	}
 
-	tr, err := readTraceFile(cmd, f, sim.Host{Cores: f.cores, MemBytes: uint64(mem)})
-	if err != nil {
-		return err
-	}
-
-	var cfg sim.Config
-	reports := make([]sim.Report, 0, len(policies)+3)
-	for _, np := range policies {
-		r, err := sim.Simulate(tr, np.p, cfg)
-		if err != nil {
-			return fmt.Errorf("policy %s: %w", np.name, err)
-		}
-		r.Name = np.name
-		reports = append(reports, r)
-	}
-	// Baselines are scored against the first policy's reserve, so their
-	// oracle is the same as that policy's.
-	for _, b := range []func(sim.Trace, monitor.Policy, sim.Config) (sim.Report, error){sim.Fixed, sim.Koordinator, sim.Oracle} {
-		r, err := b(tr, policies[0].p, cfg)
+	var (
+		traces  []sim.Trace
+		reports []sim.Report
+	)
+	for _, cores := range f.cores {
+		tr, err := readTraceFile(cmd, f, sim.Host{Cores: cores, MemBytes: uint64(mem)})
 		if err != nil {
 			return err
 		}
-		reports = append(reports, r)
+		rs, err := simulateAt(tr, policies)
+		if err != nil {
+			return err
+		}
+		traces, reports = append(traces, tr), append(reports, rs...)
 	}
 
 	if f.plot != "" {
-		if err := writePlot(f.plot, tr, reports); err != nil {
+		if err := writePlot(f.plot, traces[0], reports); err != nil {
 			return fmt.Errorf("--plot: %w", err)
 		}
 	}
@@ -130,7 +134,37 @@ func runSimulate(cmd *cobra.Command, f *simulateFlags) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(reports)
 	}
-	return writeTable(out, tr, reports)
+	return writeTable(out, traces, reports)
+}
+
+// simulateAt scores the policies and the baselines on tr's host, each
+// policy with its reserve sized to that host. The baselines are scored
+// against the first policy's reserve, so their oracle is that policy's.
+func simulateAt(tr sim.Trace, policies []namedPolicy) ([]sim.Report, error) {
+	var cfg sim.Config
+	reports := make([]sim.Report, 0, len(policies)+4)
+	for _, np := range policies {
+		r, err := sim.Simulate(tr, sim.PolicyFor(np.p, tr.Host), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("policy %s at %g cores: %w", np.name, tr.Host.Cores, err)
+		}
+		r.Name = np.name
+		reports = append(reports, r)
+	}
+	first := sim.PolicyFor(policies[0].p, tr.Host)
+	var frontier sim.Report
+	for _, b := range []func(sim.Trace, monitor.Policy, sim.Config) (sim.Report, error){sim.Fixed, sim.Koordinator, sim.Frontier, sim.Oracle} {
+		r, err := b(tr, first, cfg)
+		if err != nil {
+			return nil, err
+		}
+		if r.Name == "frontier" {
+			frontier = r
+		}
+		reports = append(reports, r)
+	}
+	sim.CompareFrontier(frontier, reports)
+	return reports, nil
 }
 
 func readTraceFile(cmd *cobra.Command, f *simulateFlags, host sim.Host) (sim.Trace, error) {
@@ -176,28 +210,53 @@ func writePlot(path string, tr sim.Trace, reports []sim.Report) error {
 	if err != nil {
 		return err
 	}
-	if err := sim.Plot(file, tr, reports...); err != nil {
+	plot := sim.Plot
+	if strings.EqualFold(filepath.Ext(path), ".png") {
+		plot = sim.PlotPNG
+	}
+	if err := plot(file, tr, reports...); err != nil {
 		file.Close()
 		return err
 	}
 	return file.Close()
 }
 
-func writeTable(out io.Writer, tr sim.Trace, reports []sim.Report) error {
-	fmt.Fprintf(out, "trace: %d steps of %s, %.1f h, host %g cores, %s\n\n",
-		len(tr.Points), tr.Step, float64(len(tr.Points))*tr.Step.Hours(), tr.Host.Cores, units.BytesSize(float64(tr.Host.MemBytes)))
+// writeTable prints one row per report, sizes in the order given, and what
+// bound each policy's CPU.
+func writeTable(out io.Writer, traces []sim.Trace, reports []sim.Report) error {
+	tr := traces[0]
+	sizes := make([]string, len(traces))
+	for i, t := range traces {
+		sizes[i] = strconv.FormatFloat(t.Host.Cores, 'g', -1, 64)
+	}
+	memNote := ""
+	if tr.CPUOnly {
+		memNote = " (no memory series: CPU scored only)"
+	}
+	fmt.Fprintf(out, "trace: %d steps of %s, %.1f h, host %s cores, %s%s\n\n",
+		len(tr.Points), tr.Step, float64(len(tr.Points))*tr.Step.Hours(), strings.Join(sizes, ", "), units.BytesSize(float64(tr.Host.MemBytes)), memNote)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "policy\tefficiency\tinterference time\tinterference core·s\tchanges/h\tcore·h\tGiB·h\tevictions\t")
+	fmt.Fprintln(tw, "policy\tcores\treserve\tefficiency\t× frontier\tinterference time\tinterference core·s\tchanges/h\tcore·h\tGiB·h\tevictions\t")
 	for _, r := range reports {
-		fmt.Fprintf(tw, "%s\t%.1f%%\t%.2f%%\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t\n",
-			r.Name, 100*r.Efficiency, 100*r.InterferenceTimeRatio, r.InterferenceCoreSeconds,
+		ratio := "-"
+		if r.FrontierRatio != nil {
+			ratio = fmt.Sprintf("%.2f", *r.FrontierRatio)
+		}
+		fmt.Fprintf(tw, "%s\t%g\t%g\t%.1f%%\t%s\t%.2f%%\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t\n",
+			r.Name, r.Cores, r.ReserveCPUs, 100*r.Efficiency, ratio, 100*r.InterferenceTimeRatio, r.InterferenceCoreSeconds,
 			r.ChangesPerHour, r.HarvestedCoreHours, r.HarvestedGiBHours, r.Evictions)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	// What bound each policy's CPU, in the monitor's stable reason order.
+	// What bound each policy's CPU, in the monitor's stable reason order;
+	// and what the frontier picked.
 	for _, r := range reports {
+		if r.Frontier != nil {
+			fmt.Fprintf(out, "\nfrontier at %g cores: window %s, margin %.0f%%, grow delay %s",
+				r.Cores, time.Duration(r.Frontier.WindowSeconds*float64(time.Second)), 100*r.Frontier.Margin,
+				time.Duration(r.Frontier.GrowDelaySeconds*float64(time.Second)))
+		}
 		if len(r.Reasons) == 0 {
 			continue
 		}
@@ -207,7 +266,7 @@ func writeTable(out io.Writer, tr sim.Trace, reports []sim.Report) error {
 				parts = append(parts, fmt.Sprintf("%s %.1f%%", reason, 100*v))
 			}
 		}
-		fmt.Fprintf(out, "\n%s: cpu bound by %s", r.Name, strings.Join(parts, ", "))
+		fmt.Fprintf(out, "\n%s at %g cores: cpu bound by %s", r.Name, r.Cores, strings.Join(parts, ", "))
 	}
 	_, err := fmt.Fprintln(out)
 	return err
