@@ -39,6 +39,13 @@ test: lint
 	$(MAKE) bench-quick
 	$(MAKE) fuzz-quick
 
+## acceptance: the default policy against issue 12's acceptance table on
+## every shared trace (fleet and per-machine) at 2, 4, 8 and 64 cores; it
+## prints the table and fails on every row that misses (docs/simulate.md).
+.PHONY: acceptance
+acceptance:
+	HEADROOM_ACCEPTANCE=1 $(GO) test -count=1 -run '^TestAcceptanceTable$$' -v ./sim/
+
 ## fuzz-quick: each route fuzz target for FUZZTIME (under 1 min in all; the
 ## seed corpora in testdata/fuzz also run with the normal tests).
 FUZZTIME ?= 10s
