@@ -30,23 +30,7 @@ type proc struct {
 
 func startProc(t testing.TB, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(bin, args...), stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.exited <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		p.stop(t)
-		if t.Failed() {
-			out := p.stderr.String()
-			if len(out) > 6000 {
-				out = out[len(out)-6000:]
-			}
-			t.Logf("%s log (tail):\n%s", strings.Join(p.cmd.Args[1:2], " "), out)
-		}
-	})
-	return p
+	return startProcIn(t, "", nil, bin, args...)
 }
 
 // stop sends SIGTERM and waits; SIGKILL after 20 s.

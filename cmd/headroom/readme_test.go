@@ -179,8 +179,9 @@ func lookupEnv(env []string, name string) string {
 	return ""
 }
 
-// startProcIn is startProc with a working directory and an environment.
-func startProcIn(t *testing.T, dir string, env []string, name string, args ...string) *proc {
+// startProcIn starts a process in dir ("": the test's) with env (nil:
+// the test's), stopped at cleanup with its log tail shown on failure.
+func startProcIn(t testing.TB, dir string, env []string, name string, args ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(name, args...), stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
 	p.cmd.Dir, p.cmd.Env = dir, env
@@ -196,7 +197,7 @@ func startProcIn(t *testing.T, dir string, env []string, name string, args ...st
 			if len(out) > 6000 {
 				out = out[len(out)-6000:]
 			}
-			t.Logf("%s log (tail):\n%s", strings.Join(args, " "), out)
+			t.Logf("%s log (tail):\n%s", strings.Join(p.cmd.Args[1:], " "), out)
 		}
 	})
 	return p

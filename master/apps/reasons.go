@@ -70,36 +70,28 @@ func Explain(need Need, cands []Offer, placed, known []Agent) string {
 		return explainConstraints(need, cands, placed, known)
 	}
 	want := need.Resources
-	var best Offer
-	bestCPU := -1.0
-	for _, o := range passing {
-		if p := pool(o); p.CPUs > bestCPU {
-			best, bestCPU = o, p.CPUs
+	// The first resource that no single offer has enough of, with the
+	// largest amount free of it and where.
+	for _, r := range []struct {
+		name string
+		of   func(resources.Resources) float64
+		show func(float64) string
+	}{
+		{"CPU", func(x resources.Resources) float64 { return x.CPUs }, num},
+		{"memory", func(x resources.Resources) float64 { return float64(x.MemBytes) }, mibf},
+		{"disk", func(x resources.Resources) float64 { return float64(x.Disk) }, mibf},
+	} {
+		var best Offer
+		most := -1.0
+		for _, o := range passing {
+			if v := r.of(pool(o)); v > most {
+				best, most = o, v
+			}
 		}
-	}
-	if bestCPU < want.CPUs {
-		return fmt.Sprintf("no offer fits: short of %s CPU (largest free %s on agent %s)",
-			num(want.CPUs-bestCPU), num(bestCPU), best.AgentID)
-	}
-	var bestMem int64 = -1
-	for _, o := range passing {
-		if p := pool(o); p.MemBytes > bestMem {
-			best, bestMem = o, p.MemBytes
+		if need := r.of(want); most < need {
+			return fmt.Sprintf("no offer fits: short of %s %s (largest free %s on agent %s)",
+				r.show(need-most), r.name, r.show(most), best.AgentID)
 		}
-	}
-	if bestMem < want.MemBytes {
-		return fmt.Sprintf("no offer fits: short of %s memory (largest free %s on agent %s)",
-			mib(want.MemBytes-bestMem), mib(bestMem), best.AgentID)
-	}
-	var bestDisk int64 = -1
-	for _, o := range passing {
-		if p := pool(o); p.Disk > bestDisk {
-			best, bestDisk = o, p.Disk
-		}
-	}
-	if bestDisk < want.Disk {
-		return fmt.Sprintf("no offer fits: short of %s disk (largest free %s on agent %s)",
-			mib(want.Disk-bestDisk), mib(bestDisk), best.AgentID)
 	}
 	for _, o := range passing {
 		if pool(o).Contains(want) {
@@ -186,7 +178,9 @@ func num(f float64) string {
 	return s
 }
 
-func mib(b int64) string { return num(float64(b)/(1<<20)) + " MiB" }
+func mib(b int64) string { return mibf(float64(b)) }
+
+func mibf(b float64) string { return num(b/(1<<20)) + " MiB" }
 
 // reasonAt keeps a reason with the time it was first given, so the API's
 // "since" says how long the same cause has held.
