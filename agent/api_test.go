@@ -145,6 +145,7 @@ func TestAPIBadTaskRequests(t *testing.T) {
 		{"fetch wrong type", taskJSON(t, set("fetch", "http://x/y")), 400, "fetch"},
 		{"body too large", taskJSON(t, set("name", strings.Repeat("a", maxBody+10))), 413, "limit_bytes"},
 		{"negative cpus", taskJSON(t, setRes("cpus", -1)), 422, "cpus"},
+		{"absurd cpus", taskJSON(t, setRes("cpus", 1e308)), 422, "cpus: must be at most"},
 		{"zero cpus", taskJSON(t, setRes("cpus", 0)), 422, "resources.cpus"},
 		{"zero mem", taskJSON(t, setRes("mem_bytes", 0)), 422, "resources.mem_bytes"},
 		{"negative mem", taskJSON(t, setRes("mem_bytes", -5)), 422, "mem_bytes"},

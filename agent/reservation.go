@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/procfs"
 
+	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/monitor"
 )
 
@@ -32,10 +33,6 @@ type Override struct {
 	MemBytes int64        `json:"mem_bytes"`
 }
 
-// maxOverrideCPUs bounds override values to something a host can have; a
-// larger number is a typo, not a reservation.
-const maxOverrideCPUs = 1 << 16
-
 // Validate checks an override; errors name the field.
 func (o Override) Validate() error {
 	switch o.Mode {
@@ -43,8 +40,8 @@ func (o Override) Validate() error {
 	default:
 		return fmt.Errorf("mode: must be %q or %q, got %q", OverrideCap, OverrideFixed, o.Mode)
 	}
-	if math.IsNaN(o.CPUs) || math.IsInf(o.CPUs, 0) || o.CPUs < 0 || o.CPUs > maxOverrideCPUs {
-		return fmt.Errorf("cpus: must be between 0 and %d, got %v", maxOverrideCPUs, o.CPUs)
+	if math.IsNaN(o.CPUs) || math.IsInf(o.CPUs, 0) || o.CPUs < 0 || o.CPUs > resources.MaxCPUs {
+		return fmt.Errorf("cpus: must be between 0 and %d, got %v", resources.MaxCPUs, o.CPUs)
 	}
 	if o.MemBytes < 0 {
 		return fmt.Errorf("mem_bytes: must not be negative, got %d", o.MemBytes)

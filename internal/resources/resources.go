@@ -56,12 +56,18 @@ func (r Resources) Empty() bool {
 	return r.CPUs < cpuEpsilon || r.MemBytes <= 0
 }
 
-// Validate checks that r is a sane request: no negative, NaN or infinite
-// component. The error names the field and the value.
+// MaxCPUs bounds every CPU amount to something a host can have: a larger
+// number is a typo or an attack on the arithmetic, not a request.
+const MaxCPUs = 1 << 16
+
+// Validate checks that r is a sane request: no negative, NaN, infinite or
+// absurdly large component. The error names the field and the value.
 func (r Resources) Validate() error {
 	switch {
 	case math.IsNaN(r.CPUs) || math.IsInf(r.CPUs, 0):
 		return fmt.Errorf("cpus: must be a finite number, got %v", r.CPUs)
+	case r.CPUs > MaxCPUs:
+		return fmt.Errorf("cpus: must be at most %d, got %v", MaxCPUs, r.CPUs)
 	case r.CPUs < 0:
 		return fmt.Errorf("cpus: must not be negative, got %v", r.CPUs)
 	case r.MemBytes < 0:
