@@ -359,7 +359,7 @@ whose constraint no longer holds is moved to a matching agent.`,
 				return a.Hostname == args[0] || a.ID == args[0]
 			})
 			if i < 0 {
-				return fmt.Errorf("no agent on host %q", args[0])
+				return fmt.Errorf("no agent with hostname or id %q on this master (headroom agents ls lists them)", args[0])
 			}
 			dyn := maps.Clone(agents[i].Dynamic)
 			if dyn == nil {

@@ -131,6 +131,7 @@ func TestCLIMasterErrors(t *testing.T) {
 		{"jobs-add-positional", []string{"jobs", "add", "report.json"}},
 		{"jobs-add-out-of-range", []string{"jobs", "add", "bad-job.json"}},
 		{"jobs-add-no-file", []string{"jobs", "add"}},
+		{"agents-label-unknown-host", []string{"agents", "label", "nohost", "rack=a"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string(nil), tc.args...)
