@@ -153,6 +153,14 @@ func TestCLIConnectionRefused(t *testing.T) {
 		"tasks", "ls", "--master", master+","+master))
 }
 
+// TestCLITokenFileMissing: a HEADROOM_TOKEN_FILE that is not there is
+// named with what to point it at, before any master is asked.
+func TestCLITokenFileMissing(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("HEADROOM_TOKEN_FILE", filepath.Join(dir, "operator.token"))
+	golden(t, "token-file-missing", cliTranscript(t, map[string]string{dir: "$DIR"}, "apps", "ls", "--master", "http://127.0.0.1:1"))
+}
+
 // TestCLIPolicyCheckAllAtOnce: unknown fields do not hide range errors.
 func TestCLIPolicyCheckAllAtOnce(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"p.yaml": "reserv:\n  cpus: 1\npredictor:\n  cpu_percentile: 120\nreserve:\n  memory: 4G\n"})
