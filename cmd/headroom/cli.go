@@ -69,7 +69,7 @@ func (f *cliFlags) findToken(getenv func(string) string) (string, tokenSource, e
 	if p := getenv("HEADROOM_TOKEN_FILE"); p != "" {
 		t, err := auth.ReadToken(p)
 		if err != nil {
-			return "", tokenSource{}, fmt.Errorf("HEADROOM_TOKEN_FILE: %w", err)
+			return "", tokenSource{}, fmt.Errorf("HEADROOM_TOKEN_FILE: %w; point it at a token file of this master (a master writes its operator token to DATA_DIR/credentials/operator.token on first start) or unset it", err)
 		}
 		return t, tokenSource{p, "HEADROOM_TOKEN_FILE"}, nil
 	}
@@ -359,7 +359,7 @@ whose constraint no longer holds is moved to a matching agent.`,
 				return a.Hostname == args[0] || a.ID == args[0]
 			})
 			if i < 0 {
-				return fmt.Errorf("no agent on host %q", args[0])
+				return fmt.Errorf("no agent with hostname or id %q on this master (headroom agents ls lists them)", args[0])
 			}
 			dyn := maps.Clone(agents[i].Dynamic)
 			if dyn == nil {

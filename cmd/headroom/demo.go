@@ -170,8 +170,8 @@ The APIs need a credential (metrics do not); the CLI takes the operator's,
 the agent's API the agent's:
   export HEADROOM_MASTER=%[1]s HEADROOM_TOKEN_FILE=%[3]s
   %[5]s apps ls; %[5]s tasks ls
-  curl -H "Authorization: Bearer $(cat %[3]s)" %[1]s/api/v1/state
-  curl -H "Authorization: Bearer $(cat %[4]s)" http://%[2]s/api/v1/estimate
+  curl -s -H "Authorization: Bearer $(cat %[3]s)" %[1]s/api/v1/state
+  curl -s -H "Authorization: Bearer $(cat %[4]s)" http://%[2]s/api/v1/estimate
 The sample app is revocable: it starts once the agent harvests idle capacity.
 `, masterURL, agentAddr, operatorFile, agentFile, bin)
 }

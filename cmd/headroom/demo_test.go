@@ -202,8 +202,8 @@ The APIs need a credential (metrics do not); the CLI takes the operator's,
 the agent's API the agent's:
   export HEADROOM_MASTER=http://127.0.0.1:5050 HEADROOM_TOKEN_FILE=/tmp/d/operator.token
   /src/headroom/bin/headroom apps ls; /src/headroom/bin/headroom tasks ls
-  curl -H "Authorization: Bearer $(cat /tmp/d/operator.token)" http://127.0.0.1:5050/api/v1/state
-  curl -H "Authorization: Bearer $(cat /tmp/d/agent.token)" http://127.0.0.1:5051/api/v1/estimate
+  curl -s -H "Authorization: Bearer $(cat /tmp/d/operator.token)" http://127.0.0.1:5050/api/v1/state
+  curl -s -H "Authorization: Bearer $(cat /tmp/d/agent.token)" http://127.0.0.1:5051/api/v1/estimate
 The sample app is revocable: it starts once the agent harvests idle capacity.
 `
 	if got := out.String(); got != want {

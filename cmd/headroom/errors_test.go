@@ -131,6 +131,7 @@ func TestCLIMasterErrors(t *testing.T) {
 		{"jobs-add-positional", []string{"jobs", "add", "report.json"}},
 		{"jobs-add-out-of-range", []string{"jobs", "add", "bad-job.json"}},
 		{"jobs-add-no-file", []string{"jobs", "add"}},
+		{"agents-label-unknown-host", []string{"agents", "label", "nohost", "rack=a"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string(nil), tc.args...)
@@ -150,6 +151,14 @@ func TestCLIConnectionRefused(t *testing.T) {
 	golden(t, "connection-refused", cliTranscript(t, map[string]string{addr: "127.0.0.1:$PORT"}, "apps", "ls", "--master", master))
 	golden(t, "connection-refused-two", cliTranscript(t, map[string]string{addr: "127.0.0.1:$PORT"},
 		"tasks", "ls", "--master", master+","+master))
+}
+
+// TestCLITokenFileMissing: a HEADROOM_TOKEN_FILE that is not there is
+// named with what to point it at, before any master is asked.
+func TestCLITokenFileMissing(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("HEADROOM_TOKEN_FILE", filepath.Join(dir, "operator.token"))
+	golden(t, "token-file-missing", cliTranscript(t, map[string]string{dir: "$DIR"}, "apps", "ls", "--master", "http://127.0.0.1:1"))
 }
 
 // TestCLIPolicyCheckAllAtOnce: unknown fields do not hide range errors.
