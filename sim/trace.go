@@ -123,7 +123,7 @@ func DetectFormat(header string) (string, error) {
 	case has("avg_cpu", "avg_mem"):
 		return "google", nil
 	}
-	return "", fmt.Errorf("trace header %q: not a known format (%s); pass the format", header, strings.Join(Formats(), ", "))
+	return "", fmt.Errorf("trace header %q: not a known format (%s); pass --format", header, strings.Join(Formats(), ", "))
 }
 
 // readRecord keeps only the full samples of a recording: the simulator
