@@ -245,7 +245,7 @@ func (e *inputError) Unwrap() error { return e.err }
 // /v2/apps/ is routed by hand: a trailing /restart or /tasks names a
 // sub-resource, the rest is the id.
 func (m *Master) appsRoutes(mux *routeMux) {
-	mux.HandleFunc("GET /v2/apps", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /v2/apps", func(w http.ResponseWriter, r *http.Request) {
 		list, err := m.AppStatuses()
 		if err != nil {
 			writeErr(w, "listing apps", err)
@@ -253,7 +253,7 @@ func (m *Master) appsRoutes(mux *routeMux) {
 		}
 		views := make([]appView, 0, len(list))
 		for _, st := range list {
-			views = append(views, toAppView(st))
+			views = append(views, appViewFor(r, toAppView(st)))
 		}
 		httpserver.WriteJSON(w, http.StatusOK, map[string]any{"apps": views})
 	})
@@ -323,7 +323,7 @@ func (m *Master) appsRoutes(mux *routeMux) {
 				writeErr(w, "app", err)
 				return
 			}
-			httpserver.WriteJSON(w, http.StatusOK, map[string]any{"app": toAppView(st)})
+			httpserver.WriteJSON(w, http.StatusOK, map[string]any{"app": appViewFor(r, toAppView(st))})
 		case sub == "" && (r.Method == http.MethodPut || r.Method == http.MethodPatch):
 			body, err := readAll(r.Body, apps.MaxBodyBytes)
 			if err != nil {

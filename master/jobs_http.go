@@ -73,7 +73,7 @@ func (m *Master) jobRoutes(mux *routeMux) {
 		}
 		httpserver.WriteJSON(w, http.StatusCreated, toJobView(st))
 	})
-	mux.HandleFunc("GET /v1/jobs", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /v1/jobs", func(w http.ResponseWriter, r *http.Request) {
 		list, err := m.JobStatuses()
 		if err != nil {
 			writeJobErr(w, "listing jobs", err)
@@ -81,7 +81,7 @@ func (m *Master) jobRoutes(mux *routeMux) {
 		}
 		views := make([]jobView, 0, len(list))
 		for _, st := range list {
-			views = append(views, toJobView(st))
+			views = append(views, jobViewFor(r, toJobView(st)))
 		}
 		httpserver.WriteJSON(w, http.StatusOK, views)
 	})
@@ -91,7 +91,7 @@ func (m *Master) jobRoutes(mux *routeMux) {
 			writeJobErr(w, "job", err)
 			return
 		}
-		httpserver.WriteJSON(w, http.StatusOK, toJobView(st))
+		httpserver.WriteJSON(w, http.StatusOK, jobViewFor(r, toJobView(st)))
 	}))
 	mux.HandleFunc("PUT /v1/jobs/{id}", m.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
 		job, err := jobs.DecodeJob(r.Body)
