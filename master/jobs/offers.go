@@ -220,19 +220,31 @@ func (s *Scheduler) explainRuns(js *jobState, cands []apps.Offer, placed, known 
 	spec := js.rec.Job.Run
 	need := apps.Need{Resources: spec.Resources(), Revocable: spec.Revocable, Instances: len(js.active), Constraints: js.constraints}
 	for _, r := range js.active {
+		why, own := r.ownWhy(now)
 		switch {
-		case r.launched:
-			r.setWhy("", now)
-		case r.restored:
-			r.setWhy(reasonRestored, now)
-		case now.Before(r.DelayedUntil):
-			r.setWhy(apps.BackoffReason(r.DelayedUntil, r.Retries, r.Message), now)
+		case own:
 		case js.saved < r.needRev:
-			r.setWhy("waiting for its state to be stored", now)
+			why = "waiting for its state to be stored"
 		default:
-			r.setWhy(apps.Explain(need, cands, placed, known), now)
+			why = apps.Explain(need, cands, placed, known)
 		}
+		r.setWhy(why, now)
 	}
+}
+
+// ownWhy is the reason r waits that no offer changes: none once launched,
+// the re-report of its task after a failover, its backoff. own is false
+// when the reason lies with the offers.
+func (r *run) ownWhy(now time.Time) (why string, own bool) {
+	switch {
+	case r.launched:
+		return "", true
+	case r.restored:
+		return reasonRestored, true
+	case now.Before(r.DelayedUntil):
+		return apps.BackoffReason(r.DelayedUntil, r.Retries, r.Message), true
+	}
+	return "", false
 }
 
 // Hold records reason for every run waiting for resources, in a cycle
@@ -242,16 +254,11 @@ func (s *Scheduler) Hold(reason string, now time.Time) {
 	s.observe(now)
 	for _, id := range sortedKeys(s.jobs) {
 		for _, r := range s.jobs[id].active {
-			switch {
-			case r.launched:
-				r.setWhy("", now)
-			case r.restored:
-				r.setWhy(reasonRestored, now)
-			case now.Before(r.DelayedUntil):
-				r.setWhy(apps.BackoffReason(r.DelayedUntil, r.Retries, r.Message), now)
-			default:
-				r.setWhy(reason, now)
+			why, own := r.ownWhy(now)
+			if !own {
+				why = reason
 			}
+			r.setWhy(why, now)
 		}
 	}
 }
