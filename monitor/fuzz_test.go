@@ -4,11 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/internal/testutil"
 )
 
@@ -18,13 +13,7 @@ import (
 // not). The seed corpus is testdata/fuzz/FuzzMonitor and runs with the
 // normal tests.
 func FuzzMonitor(f *testing.F) {
-	clock := clockwork.NewFakeClockAt(simStart)
-	m, err := New(Config{Sampler: &scriptedSampler{}, Policy: DefaultPolicy(), Clock: clock})
-	if err != nil {
-		f.Fatal(err)
-	}
-	m.Step(KindFull)
-	h := httpserver.Guard(m.Routes(promhttp.HandlerFor(prometheus.NewRegistry(), promhttp.HandlerOpts{})), httpserver.Limits{})
+	h := guardedMonitor(f)
 	f.Add("GET", "/api/v1/estimate", "Accept", "application/json", []byte(nil))
 	f.Fuzz(func(t *testing.T, method, path, header, headerVal string, body []byte) {
 		fr := testutil.FuzzRequest{Method: method, Path: path, Header: header, HeaderVal: headerVal, Body: body}

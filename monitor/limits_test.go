@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -17,14 +18,7 @@ import (
 // oversized body is 413 naming the limit and any other method 405 with
 // Allow.
 func TestEveryRouteLimitsBodiesAndMethods(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(simStart)
-	m, err := New(Config{Sampler: &scriptedSampler{}, Policy: DefaultPolicy(), Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Step(KindFull)
-	clock.Advance(time.Second)
-	srv := httptest.NewServer(httpserver.Guard(m.Routes(promhttp.HandlerFor(prometheus.NewRegistry(), promhttp.HandlerOpts{})), httpserver.Limits{}))
+	srv := httptest.NewServer(guardedMonitor(t))
 	t.Cleanup(srv.Close)
 	testutil.CheckRoutes(t, srv.URL, httpserver.DefaultLimits.MaxBodyBytes, []testutil.Route{
 		{Method: "GET", Path: "/metrics"},
@@ -32,4 +26,18 @@ func TestEveryRouteLimitsBodiesAndMethods(t *testing.T) {
 		{Method: "GET", Path: "/api/v1/estimate"},
 		{Method: "GET", Path: "/healthz"},
 	})
+}
+
+// guardedMonitor is a monitor with one full sample behind the server's
+// limits, every route of it served as the real listener does.
+func guardedMonitor(t testing.TB) http.Handler {
+	t.Helper()
+	clock := clockwork.NewFakeClockAt(simStart)
+	m, err := New(Config{Sampler: &scriptedSampler{}, Policy: DefaultPolicy(), Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Step(KindFull)
+	clock.Advance(time.Second)
+	return httpserver.Guard(m.Routes(promhttp.HandlerFor(prometheus.NewRegistry(), promhttp.HandlerOpts{})), httpserver.Limits{})
 }
