@@ -468,6 +468,11 @@ func (q *queue) reportProgress(ctx context.Context) {
 // whyNoOffers is the master's reason for this framework when it gives
 // one, else what its state says of the capacity this framework can use.
 func (q *queue) whyNoOffers(ctx context.Context) string {
+	if q.frameworkID() == "" {
+		// Offers come only to a subscribed framework; why the
+		// subscription has not happened yet is logged as it retries.
+		return "not subscribed to the master yet"
+	}
 	var fws []struct {
 		ID     string `json:"id"`
 		Reason string `json:"reason"`
