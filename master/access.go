@@ -61,6 +61,13 @@ func routeRules() map[string]auth.Rule {
 		"GET /v1/jobs/{id}/runs":                       read,
 		"GET /v1/jobs/{id}/runs/{runId}":               read,
 		"POST /v1/jobs/{id}/runs/{runId}/actions/stop": operator,
+
+		// The web UI (uiapi.go): the agents' APIs through the master.
+		"GET /api/v1/tasks/{id}/files":           read,
+		"GET /api/v1/tasks/{id}/files/read":      read,
+		"GET /api/v1/agents/{id}/state":          read,
+		"PUT /api/v1/agents/{id}/reservation":    operator,
+		"DELETE /api/v1/agents/{id}/reservation": operator,
 	}
 }
 

@@ -149,6 +149,7 @@ func (m *Master) routes(metrics http.Handler) (http.Handler, []string) {
 	})
 	m.appsRoutes(mux)
 	m.jobRoutes(mux)
+	m.uiRoutes(mux)
 	return m.authorize(mux, m.redirectStandby(mux)), mux.patterns
 }
 
