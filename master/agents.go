@@ -181,6 +181,7 @@ func (m *Master) Heartbeat(hb agentproto.Heartbeat) (agentproto.HeartbeatRespons
 	now := m.cfg.Clock.Now()
 	ag.LastSeen = now
 	ag.Used, ag.Estimate = hb.Used, hb.Estimate
+	m.heartbeats().AgentHeartbeat(ag.ID, hb, now)
 	if hb.Revocable != ag.Revocable || hb.Dedicated != ag.Dedicated {
 		ag.Revocable, ag.Dedicated = hb.Revocable, hb.Dedicated
 		rescinds, err := m.alloc.UpdateAgent(ag.ID, hb.Revocable, hb.Dedicated)

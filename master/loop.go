@@ -178,6 +178,7 @@ func (m *Master) checkAgents(now time.Time) {
 		case ag.State != AgentActive && silent > m.cfg.GoneTimeout:
 			m.log.Warn("agent gone: forgotten", "agent", id, "hostname", ag.Hostname)
 			delete(m.agents, id)
+			m.heartbeats().AgentGone(id)
 			m.apps.ForgetAgent(id)
 			m.jobs.ForgetAgent(id)
 			for _, t := range m.tasks {

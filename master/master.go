@@ -18,6 +18,7 @@ import (
 	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/master/allocator"
 	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/history"
 	"github.com/headroom-dev/headroom/master/jobs"
 	"github.com/headroom-dev/headroom/master/store"
 )
@@ -180,6 +181,8 @@ type Master struct {
 
 	// leaderSeen is the election's leader as last read (own lock).
 	leaderSeen leaderCache
+	// history is the agents' figures for the UI's charts (own lock).
+	history *history.History
 }
 
 // counters are the master's cumulative counts, exported as metrics.
@@ -198,7 +201,7 @@ func New(cfg Config) (*Master, error) {
 	if err != nil {
 		return nil, fmt.Errorf("master: %w", err)
 	}
-	m := &Master{cfg: cfg, log: cfg.Logger, election: el}
+	m := &Master{cfg: cfg, log: cfg.Logger, election: el, history: history.New(history.Config{})}
 	m.jobsIO.writes = make(chan struct{}, 1)
 	return m, nil
 }

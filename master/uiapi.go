@@ -20,12 +20,20 @@ const maxOverrideBody = 1 << 20
 // agents' APIs reached through the master, with the master's agent
 // credential, for callers who hold a master credential only.
 //
+//	GET    /api/v1/history                   the cluster's figures over time (?agent=ID: one agent's)
 //	GET    /api/v1/tasks/{id}/files          a task's sandbox listing (?path=DIR)
 //	GET    /api/v1/tasks/{id}/files/read     a chunk of a task's file (?path=F&offset=N&length=M)
 //	GET    /api/v1/agents/{id}/state         the agent's estimate, override and applied reservation
 //	PUT    /api/v1/agents/{id}/reservation   set the agent's operator override
 //	DELETE /api/v1/agents/{id}/reservation   clear it
 func (m *Master) uiRoutes(mux *routeMux) {
+	mux.HandleFunc("GET /api/v1/history", func(w http.ResponseWriter, r *http.Request) {
+		if !m.Leading() || m.history == nil {
+			unavailable(w, "history", errNotLeading.Error())
+			return
+		}
+		m.history.Handler()(w, r)
+	})
 	mux.HandleFunc("GET /api/v1/tasks/{id}/files", m.taskFiles(""))
 	mux.HandleFunc("GET /api/v1/tasks/{id}/files/read", m.taskFiles("/read"))
 	mux.HandleFunc("GET /api/v1/agents/{id}/state", func(w http.ResponseWriter, r *http.Request) {

@@ -21,6 +21,11 @@ type Estimate struct {
 	CPUReason           string  `json:"cpu_reason"`
 	MemReason           string  `json:"mem_reason"`
 	Degraded            bool    `json:"degraded,omitempty"`
+	// BusinessCPUs and BusinessMemBytes are the predicted business peaks
+	// (margin included) the harvest is computed against, for the master's
+	// history and its charts.
+	BusinessCPUs     float64 `json:"business_cpus,omitempty"`
+	BusinessMemBytes int64   `json:"business_mem_bytes,omitempty"`
 }
 
 // RegisterRequest is POST /api/v1/agents/register. AgentID is empty on an
