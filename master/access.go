@@ -62,8 +62,9 @@ func routeRules() map[string]auth.Rule {
 		"GET /v1/jobs/{id}/runs/{runId}":               read,
 		"POST /v1/jobs/{id}/runs/{runId}/actions/stop": operator,
 
-		// The web UI (uiapi.go): the history, the agents' APIs through
+		// The web UI (uiapi.go): its pages, the history, the agents' APIs through
 		// the master.
+		"GET /ui/":                               public,
 		"GET /api/v1/history":                    read,
 		"GET /api/v1/tasks/{id}/files":           read,
 		"GET /api/v1/tasks/{id}/files/read":      read,

@@ -50,6 +50,7 @@ var masterRoutes = []testutil.Route{
 	{Method: "GET", Path: "/v1/jobs/j1/runs"},
 	{Method: "GET", Path: "/v1/jobs/j1/runs/r1"},
 	{Method: "POST", Path: "/v1/jobs/j1/runs/r1/actions/stop"},
+	{Method: "GET", Path: "/ui/"},
 	{Method: "GET", Path: "/api/v1/history"},
 	{Method: "GET", Path: "/api/v1/tasks/t1/files"},
 	{Method: "GET", Path: "/api/v1/tasks/t1/files/read"},

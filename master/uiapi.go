@@ -10,16 +10,19 @@ import (
 
 	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/httpserver"
+	"github.com/headroom-dev/headroom/master/ui"
 )
 
 // maxOverrideBody caps a reservation override passed on to an agent, as
 // the agent caps it.
 const maxOverrideBody = 1 << 20
 
-// uiRoutes serves what the web UI needs beyond the other routes: the
-// agents' APIs reached through the master, with the master's agent
-// credential, for callers who hold a master credential only.
+// uiRoutes serves the web UI (master/ui) and what it needs beyond the
+// other routes: the history, and the agents' APIs reached through the
+// master, with the master's agent credential, for callers who hold a
+// master credential only.
 //
+//	GET    /ui/                              the web UI's pages
 //	GET    /api/v1/history                   the cluster's figures over time (?agent=ID: one agent's)
 //	GET    /api/v1/tasks/{id}/files          a task's sandbox listing (?path=DIR)
 //	GET    /api/v1/tasks/{id}/files/read     a chunk of a task's file (?path=F&offset=N&length=M)
@@ -27,6 +30,9 @@ const maxOverrideBody = 1 << 20
 //	PUT    /api/v1/agents/{id}/reservation   set the agent's operator override
 //	DELETE /api/v1/agents/{id}/reservation   clear it
 func (m *Master) uiRoutes(mux *routeMux) {
+	// The pages themselves: public, as they hold no data; a standby
+	// redirects them to the leader as it does the API.
+	mux.Handle("GET "+ui.Prefix, ui.Handler())
 	mux.HandleFunc("GET /api/v1/history", func(w http.ResponseWriter, r *http.Request) {
 		if !m.Leading() || m.history == nil {
 			unavailable(w, "history", errNotLeading.Error())
