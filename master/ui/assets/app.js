@@ -209,7 +209,12 @@
       width, height: 220,
       series: [{}].concat(SERIES.map((x) => ({ label: x.label, stroke: x.color, width: 1.5, value: (u, v) => (v === null || v === undefined ? '-' : v.toFixed(2)) }))),
       axes: [{}, { label: unit === 'mem_bytes' ? 'GiB' : 'cores', size: 60 }],
-      scales: { y: { range: (u, min, max) => [0, Math.max(max * 1.1, 0.1)] } },
+      scales: {
+        // At least the last ten minutes, so that a few points do not
+        // stretch the axis over years.
+        x: { time: true, range: (u, min, max) => [Math.min(min, max - 600), max + 15] },
+        y: { range: (u, min, max) => [0, Math.max(max * 1.1, 0.1)] },
+      },
       hooks: {
         draw: [(u) => {
           // The reservation's changes, as dashed lines at their times.
