@@ -50,7 +50,7 @@
     const rel = Math.abs(ago) < 90 ? Math.round(ago) + ' s' : Math.abs(ago) < 5400 ? Math.round(ago / 60) + ' min' : Math.round(ago / 3600) + ' h';
     return ago >= 0 ? rel + ' ago' : 'in ' + rel.replace('-', '');
   }
-  const stateSpan = (s) => h('span', { class: 'state-' + String(s || '').replace(/^task_/, '').toLowerCase() }, s || '-');
+  const stateSpan = (s) => h('span', { class: 'state-' + String(s || '').toLowerCase().replace(/^task_/, '') }, s || '-');
   const res = (r) => (r ? cpus(r.cpus) + ' CPU, ' + bytes(r.mem_bytes) : '-');
   const attrs = (m) => Object.entries(m || {}).map(([k, v]) => k + '=' + v).join(', ');
 
@@ -212,7 +212,7 @@
       scales: {
         // At least the last ten minutes, so that a few points do not
         // stretch the axis over years.
-        x: { time: true, range: (u, min, max) => [Math.min(min, max - 600), max + 15] },
+        x: { time: true, range: () => [Math.min(s.t[0], s.t[points - 1] - 600), s.t[points - 1] + 15] },
         y: { range: (u, min, max) => [0, Math.max(max * 1.1, 0.1)] },
       },
       hooks: {
@@ -460,7 +460,7 @@
       const runs = await Promise.all(jobs.map((j) => get('/v1/jobs/' + enc(j.id) + '/runs').catch(() => ({ active: [], history: [] }))));
       box.replaceChildren(...(jobs.length ? [] : [h('p', { class: 'muted' }, 'No job.')]), ...jobs.map((j, i) => {
         const r = runs[i];
-        const run = (x) => h('tr', {},
+        const run = (x) => h('tr', { 'data-run': x.id },
           h('td', {}, x.id), h('td', {}, stateSpan(x.status)), h('td', {}, when(x.createdAt)), h('td', {}, when(x.finishedAt)),
           h('td', {}, r.active.some((a) => a.id === x.id) ? h('button', { type: 'button', onclick: () => act('run stopped', () => api('POST', '/v1/jobs/' + enc(j.id) + '/runs/' + enc(x.id) + '/actions/stop')) }, 'Stop') : ''));
         return h('fieldset', { class: 'job' }, h('legend', {}, j.id),
@@ -469,8 +469,9 @@
             h('dt', {}, 'schedules'), h('dd', {}, (j.schedules || []).map((s) => s.id + ': ' + s.cron + ' (' + (s.timezone || 'UTC') + ')' + (s.enabled ? '' : ' disabled') + ', next ' + when(j.nextRuns && j.nextRuns[s.id])).join('; ') || 'none (runs on demand)'),
             h('dt', {}, 'outcomes'), h('dd', {}, j.summary.successCount + ' succeeded, ' + j.summary.failureCount + ' failed; ' + j.activeRuns + ' active')),
           h('div', { class: 'toolbar' }, h('button', { type: 'button', class: 'primary', onclick: () => act('run started', () => api('POST', '/v1/jobs/' + enc(j.id) + '/runs')) }, 'Run now')),
-          h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'run'), h('th', {}, 'status'), h('th', {}, 'created'), h('th', {}, 'finished'), h('th', {}, ''))),
-            h('tbody', {}, ...r.active.concat(r.history.slice().reverse()).slice(0, 20).map(run))));
+          h('table', { class: 'runs' }, h('thead', {}, h('tr', {}, h('th', {}, 'run'), h('th', {}, 'status'), h('th', {}, 'created'), h('th', {}, 'finished'), h('th', {}, ''))),
+            h('tbody', {}, ...(r.active.length + r.history.length ? r.active.concat(r.history.slice().reverse()).slice(0, 20).map(run)
+              : [h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No run yet.'))]))));
       }));
     });
   }
