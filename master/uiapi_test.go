@@ -85,3 +85,20 @@ func TestUIRoutes(t *testing.T) {
 		}
 	}
 }
+
+// A standby sends the UI's pages and their data to the leader, as it does
+// the API; the leader serves the pages without a credential.
+func TestUIOnStandbyRedirects(t *testing.T) {
+	leader := startLeader(t)
+	standby := startStandby(t, leader)
+	for _, p := range []string{"/ui/", "/ui/app.js", "/api/v1/history", "/api/v1/tasks/t1/files/read?path=stdout"} {
+		code, hdr, data := call(t, http.MethodGet, standby.url+p, nil)
+		if code != http.StatusTemporaryRedirect || hdr.Get("Location") != leader.url+p {
+			t.Errorf("GET %s on the standby: %d Location %q, want 307 to the leader: %s", p, code, hdr.Get("Location"), data)
+		}
+	}
+	code, hdr, data := call(t, http.MethodGet, leader.url+"/ui/", nil)
+	if code != http.StatusOK || !strings.Contains(hdr.Get("Content-Type"), "text/html") || !strings.Contains(string(data), "app.js") {
+		t.Errorf("GET /ui/ on the leader: %d %s", code, hdr.Get("Content-Type"))
+	}
+}
