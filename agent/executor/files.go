@@ -53,12 +53,15 @@ type FileEntry struct {
 	Dir     bool      `json:"dir"`
 }
 
-// FileChunk is the answer of a read: Data from Offset, and the file's
-// size when it was read. A tail reads from Offset+len(Data); when Size is
-// below its offset the log was rotated and it starts again at 0.
+// FileChunk is the answer of a read: Length bytes from Offset as Data,
+// and the file's size when it was read. A tail reads next from
+// Offset+Length (not the length of Data, in which JSON has replaced bytes
+// that are not UTF-8); when Size is below its offset the log was rotated
+// and it starts again at 0.
 type FileChunk struct {
 	Path   string `json:"path"`
 	Offset int64  `json:"offset"`
+	Length int64  `json:"length"`
 	Size   int64  `json:"size"`
 	Data   string `json:"data"`
 }
@@ -155,7 +158,7 @@ func (e *Executor) ReadFile(id, p string, offset, length int64) (FileChunk, erro
 	if err != nil && !errors.Is(err, io.EOF) {
 		return FileChunk{}, fmt.Errorf("task %q file %q: %w", id, name, err)
 	}
-	out.Data = string(buf[:n])
+	out.Data, out.Length = string(buf[:n]), int64(n)
 	return out, nil
 }
 

@@ -122,7 +122,7 @@ func TestReadFileOffsets(t *testing.T) {
 		{-1, 0, "", 10}, // the size only, where a tail starts
 	} {
 		got, err := e.ReadFile("t", "sub/a.txt", tc.offset, tc.length)
-		if err != nil || got.Data != tc.data || got.Offset != tc.at || got.Size != 10 {
+		if err != nil || got.Data != tc.data || got.Offset != tc.at || got.Size != 10 || got.Length != int64(len(tc.data)) {
 			t.Errorf("ReadFile(offset %d, length %d) = %+v, %v; want %q at %d", tc.offset, tc.length, got, err, tc.data, tc.at)
 		}
 	}

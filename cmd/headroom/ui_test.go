@@ -343,6 +343,18 @@ func TestWebUI(t *testing.T) {
 	b.checkConsole("jobs")
 	b.shot("jobs")
 
+	// Screenshots for the documentation (HEADROOM_UI_SCREENSHOTS set): the
+	// charts again once they have a few minutes of points.
+	if os.Getenv("HEADROOM_UI_SCREENSHOTS") != "" {
+		b.run("host for the docs", 10*time.Minute,
+			chromedp.Navigate(master+"/ui/#/agents/"+agentID),
+			waitJS(`document.querySelector('#host-cpu') && document.querySelector('#host-cpu').dataset.points >= 6`, 9*time.Minute))
+		b.shot("host")
+		b.run("overview for the docs", long, chromedp.Navigate(master+"/ui/"),
+			waitJS(`document.querySelector('#cluster-cpu') && document.querySelector('#cluster-cpu').dataset.points >= 6`, long))
+		b.shot("overview")
+	}
+
 	// Without a token the pages say what is missing, with no script error.
 	b.run("logout", long,
 		chromedp.Click(chromedp.CSS("#login-clear")),

@@ -558,7 +558,7 @@
         if (p.pre.textContent.startsWith('No ')) p.pre.textContent = '';
         const stick = p.pre.scrollTop + p.pre.clientHeight >= p.pre.scrollHeight - 4;
         p.pre.append(c.data);
-        p.offset = c.offset + new TextEncoder().encode(c.data).length;
+        p.offset = c.offset + c.length;
         if (stick) p.pre.scrollTop = p.pre.scrollHeight;
       }
     });
