@@ -64,5 +64,7 @@
 // frameworks.go and schedulerapi.go (external frameworks), reasons.go (what
 // the schedulers explain waits with), access.go and identity.go (who may
 // call what, agent identity), leader.go (the leader served from memory, the
-// store bound).
+// store bound), history.go (heartbeats feed master/history) and uiapi.go
+// (the web UI of master/ui, and the agents' file and reservation APIs
+// reached through the master).
 package master

@@ -136,18 +136,18 @@ func (h *History) Observe(agentID string, s Sample, now time.Time) {
 func (h *History) Forget(agentID string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	a, ok := h.agents[agentID]
-	if !ok {
+	if _, ok := h.agents[agentID]; !ok {
 		return
 	}
 	delete(h.agents, agentID)
+	// Summed again rather than subtracted, so that float drift does not
+	// accumulate over the agents' comings and goings.
 	h.total = [nFigures]float64{}
 	for _, o := range h.agents {
 		for i, v := range o.last {
 			h.total[i] += float64(v)
 		}
 	}
-	_ = a
 }
 
 // Agents is how many agents have a series.
