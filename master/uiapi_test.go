@@ -53,6 +53,15 @@ func TestUIRoutes(t *testing.T) {
 		v.Fine.ReservedCPUs[0] != 2 || v.Fine.BusinessCPUs[0] != 1.5 || v.Fine.CPUReason[0] != "growth" {
 		t.Errorf("agent history = %+v", v.Fine)
 	}
+	// Under an operator override the reservation's reason is the override.
+	hb.Override = "fixed"
+	if code, _, body := heartbeat(t, tm.url, hb); code != http.StatusOK {
+		t.Fatalf("heartbeat: %d %s", code, body)
+	}
+	getJSON(t, tm.url+"/api/v1/history?agent="+id, &v)
+	if last := len(v.Fine.T) - 1; v.Fine.CPUReason[last] != "override fixed" || v.Fine.MemReason[last] != "override fixed" {
+		t.Errorf("reasons under an override = %v %v", v.Fine.CPUReason, v.Fine.MemReason)
+	}
 	getJSON(t, tm.url+"/api/v1/history", &v)
 	if len(v.Fine.T) != 1 || v.Fine.HarvestCPUs[0] != 2.5 {
 		t.Errorf("cluster history = %+v", v.Fine)

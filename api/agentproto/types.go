@@ -74,6 +74,10 @@ type Heartbeat struct {
 	// change reaches the master without a re-registration; the master adds
 	// the dynamic ones it keeps in etcd and answers with the result.
 	Attributes api.Attributes `json:"attributes,omitempty"`
+	// Override is the mode of the operator's reservation override when
+	// one applies ("cap", "fixed"): then it, not the estimate, sets the
+	// revocable pool (the history's reason for its changes).
+	Override string `json:"override,omitempty"`
 }
 
 // HeartbeatResponse acknowledges updates and carries the master's orders.
