@@ -178,13 +178,15 @@
     { key: 'reserved', label: 'reservation applied', color: '#b35900' },
   ];
 
-  // merge joins the coarse series (older) and the fine one.
+  // merge joins the coarse series (older) and the fine one: coarse
+  // buckets are stamped with their start.
   function merge(view) {
     const fine = view.fine, coarse = view.coarse;
     const start = fine.t.length ? fine.t[0] : Infinity;
     const out = {};
     for (const k of Object.keys(fine)) if (Array.isArray(fine[k])) out[k] = [];
-    coarse.t.forEach((t, i) => { if (t < start) for (const k of Object.keys(out)) out[k].push(coarse[k] ? coarse[k][i] : null); });
+    // A coarse bucket that reaches into the fine series is in it already.
+    coarse.t.forEach((t, i) => { if (t + coarse.step_seconds <= start) for (const k of Object.keys(out)) out[k].push(coarse[k] ? coarse[k][i] : null); });
     fine.t.forEach((t, i) => { for (const k of Object.keys(out)) out[k].push(fine[k][i]); });
     return out;
   }
