@@ -12,7 +12,8 @@ import (
 	"github.com/headroom-dev/headroom/master/allocator"
 )
 
-// schedulerCall applies one call of a subscribed framework.
+// schedulerCall applies one call of a subscribed framework, made on the
+// scheduler API (master/httpapi decodes it and answers).
 func (m *Master) schedulerCall(streamID string, c scheduler.Call) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
