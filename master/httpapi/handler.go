@@ -30,7 +30,7 @@ const maxBody = MaxBodyBytes
 // leader and one election round.
 const retryAfter = 2 * time.Second
 
-// Config configures the API.
+// Config configures the API. Backend and Leader are required.
 type Config struct {
 	Backend Backend
 	// Metrics serves GET /metrics; nil leaves the route out.
@@ -44,7 +44,8 @@ type Config struct {
 	// /healthz, each role on the routes RouteRules lets it call. Nil
 	// serves everyone (--insecure).
 	Credentials *auth.Set
-	// Clock paces the scheduler streams' heartbeats.
+	// Clock paces the scheduler streams' heartbeats (default real time);
+	// Logger gets the refused calls (default: discarded).
 	Clock  clockwork.Clock
 	Logger *slog.Logger
 }
