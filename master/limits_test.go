@@ -8,6 +8,7 @@ import (
 
 	"github.com/headroom-dev/headroom/internal/testutil"
 	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/httpapi"
 	"github.com/headroom-dev/headroom/master/jobs"
 )
 
@@ -17,14 +18,14 @@ var masterRoutes = []testutil.Route{
 	{Method: "GET", Path: "/metrics"},
 	{Method: "GET", Path: "/healthz"},
 	{Method: "GET", Path: "/api/v1/leader"},
-	{Method: "POST", Path: "/api/v1/agents/register", BodyLimit: maxBody},
-	{Method: "POST", Path: "/api/v1/agents/a1/heartbeat", BodyLimit: maxBody},
+	{Method: "POST", Path: "/api/v1/agents/register", BodyLimit: MaxBodyBytes},
+	{Method: "POST", Path: "/api/v1/agents/a1/heartbeat", BodyLimit: MaxBodyBytes},
 	{Method: "GET", Path: "/api/v1/agents"},
-	{Method: "PUT", Path: "/api/v1/agents/a1/attributes", BodyLimit: maxBody},
+	{Method: "PUT", Path: "/api/v1/agents/a1/attributes", BodyLimit: MaxBodyBytes},
 	{Method: "GET", Path: "/api/v1/tasks"},
 	{Method: "POST", Path: "/api/v1/tasks/t1/kill"},
 	{Method: "GET", Path: "/api/v1/state"},
-	{Method: "POST", Path: "/api/v1/scheduler", BodyLimit: maxBody},
+	{Method: "POST", Path: "/api/v1/scheduler", BodyLimit: MaxBodyBytes},
 	{Method: "GET", Path: "/api/v1/frameworks"},
 	{Method: "POST", Path: "/api/v1/frameworks/f1/teardown"},
 	{Method: "GET", Path: "/v2/apps"},
@@ -55,7 +56,7 @@ var masterRoutes = []testutil.Route{
 	{Method: "GET", Path: "/api/v1/tasks/t1/files"},
 	{Method: "GET", Path: "/api/v1/tasks/t1/files/read"},
 	{Method: "GET", Path: "/api/v1/agents/a1/state"},
-	{Method: "PUT", Path: "/api/v1/agents/a1/reservation", BodyLimit: maxOverrideBody},
+	{Method: "PUT", Path: "/api/v1/agents/a1/reservation", BodyLimit: httpapi.MaxOverrideBytes},
 	{Method: "DELETE", Path: "/api/v1/agents/a1/reservation"},
 }
 
