@@ -16,5 +16,6 @@
 // Files: handler.go (New, the operators' and agents' routes, errors),
 // apps.go and jobs.go (the frameworks' APIs and their views),
 // scheduler.go (calls and the event stream), access.go (who may call
-// what), redact.go (env values), backend.go (what handlers call).
+// what), redact.go (env values), backend.go (what handlers call), ui.go
+// (the web UI's pages, master/ui, and the routes it adds).
 package httpapi
