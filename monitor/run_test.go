@@ -94,7 +94,7 @@ func TestMonitorStep(t *testing.T) {
 	if s.Samples[KindFull] != uint64(n) || s.Samples[KindFast] != uint64(n) || estimates != 2*n {
 		t.Fatalf("samples %v, estimates %d", s.Samples, estimates)
 	}
-	if s.Estimate.CPU == 0 || s.Changes[Change{"cpu", "up"}] == 0 || s.Sample.MemTotal != simMem || !s.Fast.Fast {
+	if s.Estimate.CPU == 0 || s.Changes[Change{Resource: "cpu", Direction: "up"}] == 0 || s.Sample.MemTotal != simMem || !s.Fast.Fast {
 		t.Fatalf("after %d s: %+v", n, s)
 	}
 	// The steering's state is published for the exporter.
@@ -117,7 +117,7 @@ func TestMonitorStep(t *testing.T) {
 	if !s.Estimate.Degraded || s.Errors[KindFull] != 12 || s.Errors[KindFast] != 12 || s.LastError != "proc is gone" {
 		t.Fatalf("after 12 s of failures: %+v", s)
 	}
-	if s.Changes[Change{"cpu", "down"}] == 0 {
+	if s.Changes[Change{Resource: "cpu", Direction: "down"}] == 0 {
 		t.Fatal("degrading was not counted as a change")
 	}
 

@@ -1,4 +1,4 @@
-package monitor
+package estimate
 
 import (
 	"os"
@@ -144,7 +144,7 @@ func TestLoadPolicy(t *testing.T) {
 
 // The documentation lists every policy field.
 func TestPolicyDocumented(t *testing.T) {
-	doc, err := os.ReadFile("../docs/policy.md")
+	doc, err := os.ReadFile("../../docs/policy.md")
 	if err != nil {
 		t.Fatal(err)
 	}
