@@ -17,9 +17,9 @@ var simStart = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 
 type load func(elapsed time.Duration) (cpu float64, mem uint64)
 
-func simSample(elapsed time.Duration, fast bool, l load) Sample {
+func simSample(elapsed time.Duration, fast bool, l load) estimate.Sample {
 	cpu, mem := l(elapsed)
-	s := Sample{Time: simStart.Add(elapsed), Fast: fast, OnlineCPUs: simCores, HostCPU: cpu, BusinessCPU: cpu}
+	s := estimate.Sample{Time: simStart.Add(elapsed), Fast: fast, OnlineCPUs: simCores, HostCPU: cpu, BusinessCPU: cpu}
 	if !fast {
 		s.MemTotal = simMem
 		s.BusinessMem = mem
