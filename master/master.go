@@ -294,7 +294,7 @@ func (m *Master) becomeLeader(ctx context.Context) error {
 // set. Called with mu held.
 func (m *Master) startTerm(ctx context.Context, r core.Restore, now time.Time) error {
 	c, err := core.New(core.Config{AgentTimeout: m.cfg.AgentTimeout, GoneTimeout: m.cfg.GoneTimeout,
-		HeartbeatInterval: m.cfg.HeartbeatInterval, FrameworkFailoverTimeout: m.cfg.FrameworkFailoverTimeout,
+		FrameworkFailoverTimeout:   m.cfg.FrameworkFailoverTimeout,
 		FrameworkHeartbeatInterval: m.cfg.FrameworkHeartbeatInterval, StatusRetryInterval: m.cfg.StatusRetryInterval,
 		Allocator: m.alloc, Builtins: builtins{m: m}, Random: randomHex, Logger: m.log}, r, now)
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 type Config struct {
 	AgentTimeout               time.Duration
 	GoneTimeout                time.Duration
-	HeartbeatInterval          time.Duration
 	FrameworkFailoverTimeout   time.Duration
 	FrameworkHeartbeatInterval time.Duration
 	StatusRetryInterval        time.Duration

@@ -308,7 +308,7 @@ func (s *script) newCore(g args) error {
 	}
 	s.c, err = New(Config{
 		AgentTimeout: dur("agent-timeout", 15*time.Second), GoneTimeout: dur("gone-timeout", 10*time.Minute),
-		HeartbeatInterval: 2 * time.Second, FrameworkFailoverTimeout: dur("failover", time.Minute),
+		FrameworkFailoverTimeout:   dur("failover", time.Minute),
 		FrameworkHeartbeatInterval: 15 * time.Second, StatusRetryInterval: dur("retry", 10*time.Second),
 		Allocator: alloc, Builtins: s.fws, Random: s.random}, r, s.now)
 	return err
