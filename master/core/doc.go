@@ -69,6 +69,17 @@
 //     and the connection are the applier's and the HTTP handler's.
 //   - TaskLaunched, TaskEnded, RegistrationRefused, Count: metrics.
 //
+// # The allocator
+//
+// The term's allocator (master/allocator, pure as well) is the core's
+// and the master's cycle's: the core tells it about agents (added,
+// re-registered, pools, attributes, removed), external frameworks
+// (subscribed, deactivated), task usage (adopted, ended) and the calls of
+// external frameworks (ACCEPT, DECLINE, REVIVE, SUPPRESS); the cycle
+// calls Allocate and answers the built-in frameworks' offers, then steps
+// Rescinded and OffersMade. Both run under the master's mutex, so the
+// allocator sees one sequence of calls.
+//
 // # Built-in frameworks
 //
 // The master's own frameworks (apps, jobs) are pure schedulers too. The
