@@ -40,7 +40,7 @@ func epoch() time.Time { return time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) }
 //	set-dynamic host=H [attrs=(k=v, ...)]
 //	subscribe name=N [id=F] [failover=D] [revocable] [cred=C] stream=S t=D
 //	stream-ended fw=F stream=S t=D | teardown fw=F t=D
-//	call fw=F stream=S type=KILL|ACKNOWLEDGE|RECONCILE|TEARDOWN|DECLINE|ACCEPT [task=T] [uuid=U] [offer=O] [res=R] t=D
+//	call fw=F stream=S type=KILL|ACKNOWLEDGE|RECONCILE|TEARDOWN|DECLINE|ACCEPT|REVIVE|SUPPRESS [task=T] [uuid=U] [offer=O] [res=R] [role=ROLE] t=D
 //	allocate t=D     the allocator's offers to external frameworks go out
 //	violates task=T attr=k=v   the apps framework wants T moved off an agent with k=v
 //	agents | tasks | frameworks t=D
@@ -217,6 +217,14 @@ func (s *script) run(td *datadriven.TestData) (string, error) {
 			}
 		case scheduler.CallDecline:
 			call.Decline = &scheduler.Decline{OfferIDs: []scheduler.ID{{Value: g.str("offer")}}}
+		case scheduler.CallRevive:
+			if role := g.str("role"); role != "" {
+				call.Revive = &scheduler.Roles{Roles: []string{role}}
+			}
+		case scheduler.CallSuppress:
+			if role := g.str("role"); role != "" {
+				call.Suppress = &scheduler.Roles{Roles: []string{role}}
+			}
 		case scheduler.CallAccept:
 			res, err := g.res("res")
 			if err != nil {
