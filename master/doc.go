@@ -1,11 +1,12 @@
 // Package master is the cluster's brain, wired: leadership and the
 // term's goroutines, the allocation loop around the pure DRF allocator
 // (master/allocator), the built-in apps and jobs frameworks (master/apps,
-// master/jobs), the scheduler API for external frameworks, the
-// operators' HTTP API, and state in etcd (master/store). The registry
-// itself (agents, tasks, frameworks' bookkeeping, kills, attributes) is
-// the deterministic core in master/core, and what it decides is done by
-// the one applier in master/effects.
+// master/jobs), external frameworks, and state in etcd (master/store).
+// The registry itself (agents, tasks, frameworks' bookkeeping, kills,
+// attributes) is the deterministic core in master/core, and what it
+// decides is done by the one applier in master/effects. Its HTTP API
+// (operators, agents, apps, jobs, the scheduler API) is master/httpapi,
+// which calls the master through the Backend of backend.go.
 //
 // # Leadership
 //
@@ -22,8 +23,8 @@
 // # Who may call what
 //
 // With Config.Credentials set, every route but /metrics and /healthz needs
-// a credential whose role the one access table (access.go) allows for the
-// route; an agent id is bound to the credential that first registered it,
+// a credential whose role the one access table (master/httpapi) allows for
+// the route; an agent id is bound to the credential that first registered it,
 // and a registration with another credential, or with the same one from
 // another URL while the agent still heartbeats, is refused (identity.go).
 //
@@ -72,9 +73,9 @@
 // health probes), registry.go, agents.go and identity.go (the core's
 // registry as the API names it: register, heartbeat, views), attributes.go
 // (dynamic attributes in the store and their watch), appsops.go and
-// http.go (apps and the operators' API), jobsops.go and jobs_http.go
-// (jobs), frameworks.go and schedulerapi.go (external frameworks: their
-// streams and calls), reasons.go (what the schedulers explain waits with),
-// access.go (who may call what), leader.go (the leader served from memory,
-// the store bound).
+// appdefs.go (apps), jobsops.go (jobs), frameworks.go and schedulerapi.go
+// (external frameworks: their streams and calls), reasons.go (what the
+// schedulers explain waits with), leader.go (the leader served from
+// memory, the store bound), http.go and backend.go (the HTTP API's wiring
+// and what it calls).
 package master
