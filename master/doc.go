@@ -26,7 +26,8 @@
 // a credential whose role the one access table (master/httpapi) allows for
 // the route; an agent id is bound to the credential that first registered it,
 // and a registration with another credential, or with the same one from
-// another URL while the agent still heartbeats, is refused (identity.go).
+// another URL while the agent still heartbeats, is refused (the core's
+// identity.go).
 //
 // # When etcd is unreachable
 //
@@ -57,10 +58,9 @@
 // Every allocation interval (loop.go), the core's Tick: silent agents
 // become unreachable and later gone, disconnected frameworks past their
 // failover timeout are removed, unacknowledged updates are re-sent; then
-// Allocate(now) returns
-// rescinds and offers, applied in one place: the built-in frameworks answer
-// theirs at once, external frameworks get theirs as OFFERS events, every
-// rescind goes out as RESCIND. What a built-in framework declines goes on
+// Allocate(now) returns rescinds and offers, applied in one place: the
+// built-in frameworks answer theirs at once, external frameworks get
+// theirs as OFFERS events, every rescind goes out as RESCIND. What a built-in framework declines goes on
 // to the next framework in the same cycle: the decline filters the
 // decliner on that agent, and Allocate runs again (a bounded number of
 // passes), so a job run that fits nowhere cannot hold a half core an app
