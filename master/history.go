@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api/agentproto"
+	"github.com/headroom-dev/headroom/master/core"
 	"github.com/headroom-dev/headroom/master/history"
 )
 
@@ -35,6 +36,16 @@ func (f historyFeed) AgentHeartbeat(agentID string, hb agentproto.Heartbeat, now
 }
 
 func (f historyFeed) AgentGone(agentID string) { f.h.Forget(agentID) }
+
+// forgetGone tells the observer of heartbeats about the agents the core
+// forgot.
+func (m *Master) forgetGone(effects []core.Effect) {
+	for _, e := range effects {
+		if d, ok := e.(core.DeleteAgent); ok {
+			m.heartbeats().AgentGone(d.ID)
+		}
+	}
+}
 
 // heartbeats is the observer of heartbeats; a Master built without New
 // (tests of the loop) has none.

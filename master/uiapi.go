@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/headroom-dev/headroom/master/core"
 	"github.com/headroom-dev/headroom/master/history"
 )
 
@@ -35,11 +36,14 @@ func (b backend) TaskAgent(taskID string) (string, error) {
 	if !m.leading {
 		return "", errNotLeading
 	}
-	t, ok := m.tasks[taskID]
-	if !ok {
-		return "", fmt.Errorf("task %q: %w", taskID, errNotFound)
+	// The core has no lookup of one task; a tail asks about once a
+	// second, and a list of views costs little next to its answer.
+	for _, t := range m.core.Tasks() {
+		if t.ID == taskID {
+			return t.AgentID, nil
+		}
 	}
-	return t.AgentID, nil
+	return "", fmt.Errorf("task %q: %w", taskID, errNotFound)
 }
 
 // CallAgent makes one call to a known agent's API with the master's agent
@@ -50,9 +54,11 @@ func (b backend) CallAgent(ctx context.Context, agentID, method, path string, bo
 	m := b.Master
 	m.mu.Lock()
 	leading := m.leading
-	ag, ok := m.agents[agentID]
 	var u string
-	if ok {
+	var ok bool
+	if leading {
+		var ag core.AgentView
+		ag, ok = m.core.Agent(agentID)
 		u = ag.URL
 	}
 	m.mu.Unlock()

@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/resources"
+	"github.com/headroom-dev/headroom/master/core"
 	"github.com/headroom-dev/headroom/master/history"
 )
 
@@ -109,5 +111,19 @@ func TestUIOnStandbyRedirects(t *testing.T) {
 	code, hdr, data := call(t, http.MethodGet, leader.url+"/ui/", nil)
 	if code != http.StatusOK || !strings.Contains(hdr.Get("Content-Type"), "text/html") || !strings.Contains(string(data), "app.js") {
 		t.Errorf("GET /ui/ on the leader: %d %s", code, hdr.Get("Content-Type"))
+	}
+}
+
+// An agent the core forgets leaves the history too.
+func TestHistoryForgetsGoneAgents(t *testing.T) {
+	m := &Master{history: history.New(history.Config{})}
+	m.heartbeats().AgentHeartbeat("a", agentproto.Heartbeat{AgentID: "a"}, time.Unix(1e9, 0))
+	m.heartbeats().AgentHeartbeat("b", agentproto.Heartbeat{AgentID: "b"}, time.Unix(1e9, 0))
+	m.forgetGone([]core.Effect{core.PersistAgent{}, core.DeleteAgent{ID: "a"}})
+	if n := m.history.Agents(); n != 1 {
+		t.Fatalf("%d agents in the history, want b alone", n)
+	}
+	if _, err := m.history.Agent("a"); err == nil {
+		t.Error("a is gone and still has a series")
 	}
 }
