@@ -82,6 +82,11 @@ type readOnly struct {
 	Deployments     json.RawMessage `json:"deployments,omitempty"`
 	LastTaskFailure json.RawMessage `json:"lastTaskFailure,omitempty"`
 	ReadinessResult json.RawMessage `json:"readinessCheckResults,omitempty"`
+	// headroom's own additions to the view.
+	TasksWaiting json.RawMessage `json:"tasksWaiting,omitempty"`
+	Reason       json.RawMessage `json:"reason,omitempty"`
+	ReasonSince  json.RawMessage `json:"reasonSince,omitempty"`
+	Warnings     json.RawMessage `json:"warnings,omitempty"`
 }
 
 // Env is one environment value: a string, or a reference to a secret
@@ -285,27 +290,25 @@ func typeError(b []byte, want reflect.Type) error {
 	return &json.UnmarshalTypeError{Value: kind, Type: want}
 }
 
-// Decode reads one Marathon app definition leniently (api.DecodeLenient):
-// fields outside Marathon's schema come back as warnings ("unknown
-// field, ignored"), nulls as absent; wrong types and malformed JSON are
-// errors naming the field.
-func Decode(r io.Reader, limit int64) (App, []string, error) {
+// Decode reads one Marathon app definition: every field of Marathon's
+// schema is accepted (ToApp says which have no effect here), nulls read
+// as absent (Marathon clients send "ports": null), and a field outside
+// the schema is still an error naming its path, as is a value of the
+// wrong type: a typo must not silently run the default.
+func Decode(r io.Reader, limit int64) (App, error) {
 	var a App
-	var ignored []api.Ignored
-	if err := api.DecodeLenient(r, &a, limit, func(i api.Ignored) { ignored = append(ignored, i) }); err != nil {
-		return App{}, nil, err
-	}
-	return a, unknownWarnings(ignored), nil
-}
-
-func unknownWarnings(ignored []api.Ignored) []string {
-	var out []string
-	for _, i := range ignored {
+	var unknown []string
+	if err := api.DecodeLenient(r, &a, limit, func(i api.Ignored) {
 		if i.Why == api.IgnoredUnknown {
-			out = append(out, i.Path+": unknown field, ignored")
+			unknown = append(unknown, i.Path)
 		}
+	}); err != nil {
+		return App{}, err
 	}
-	return out
+	if len(unknown) > 0 {
+		return App{}, fmt.Errorf("unknown field %q (not in Marathon's app schema)", unknown[0])
+	}
+	return a, nil
 }
 
 // Merge lays the top-level fields of patch (a PUT body) over base (the

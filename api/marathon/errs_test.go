@@ -11,7 +11,7 @@ func TestCustomFieldErrorsNameTheField(t *testing.T) {
 		`{"id": "a", "unreachableStrategy": "sometimes"}`: `field "unreachableStrategy": got a string "sometimes", want an object`,
 		`{"id": "a", "constraints": [7]}`:                 `field "constraints": got 7, want an array`,
 	} {
-		_, _, err := Decode(strings.NewReader(in), 1<<20)
+		_, err := Decode(strings.NewReader(in), 1<<20)
 		if err == nil || err.Error() != want {
 			t.Errorf("%s: got %v, want %q", in, err, want)
 		}

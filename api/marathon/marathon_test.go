@@ -30,7 +30,7 @@ func TestDocExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, unknown, err := Decode(bytes.NewReader(data), apps.MaxBodyBytes)
+			m, err := Decode(bytes.NewReader(data), apps.MaxBodyBytes)
 			if err != nil {
 				t.Fatalf("decode: %v", err)
 			}
@@ -41,7 +41,7 @@ func TestDocExamples(t *testing.T) {
 			if err := a.Validate(); err != nil {
 				t.Fatalf("validate: %v", err)
 			}
-			got := strings.Join(append(unknown, warnings...), "\n") + "\n"
+			got := strings.Join(warnings, "\n") + "\n"
 			golden := strings.TrimSuffix(f, ".json") + ".warnings"
 			if *update {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
@@ -62,7 +62,7 @@ func TestDocExamples(t *testing.T) {
 
 func TestHealthChecksConvert(t *testing.T) {
 	data, _ := os.ReadFile("testdata/health-checks.json")
-	m, _, err := Decode(bytes.NewReader(data), apps.MaxBodyBytes)
+	m, err := Decode(bytes.NewReader(data), apps.MaxBodyBytes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestHealthChecksConvert(t *testing.T) {
 
 func TestConstraintForms(t *testing.T) {
 	data, _ := os.ReadFile("testdata/uris-constraint-forms.json")
-	m, _, err := Decode(bytes.NewReader(data), apps.MaxBodyBytes)
+	m, err := Decode(bytes.NewReader(data), apps.MaxBodyBytes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,19 +105,21 @@ func TestConstraintForms(t *testing.T) {
 // TestBadInput: what cannot be understood is an error naming the field.
 func TestBadInput(t *testing.T) {
 	for in, want := range map[string]string{
-		`{"id": "a", "cmd": "x", "cpus": "1"}`:                          `field "cpus": got a string, want a number`,
-		`{"id": "a", "cmd": "x", "instances": 1.5}`:                     `field "instances": got 1.5, want a whole number`,
-		`{"id": "a", "cmd": "x", "constraints": [7]}`:                   `constraints`,
-		`{"id": "a", "cmd": "x", "env": {"A": 1}}`:                      `env`,
-		`{"id": "a", "cmd": "x", "unreachableStrategy": "sometimes"}`:   `unreachableStrategy`,
-		`{"id": "a", "cmd": "x", "healthChecks": [{"portIndex": "0"}]}`: `field "healthChecks.portIndex"`,
+		`{"id": "a", "cmd": "x", "cpus": "1"}`:                           `field "cpus": got a string, want a number`,
+		`{"id": "a", "cmd": "x", "instances": 1.5}`:                      `field "instances": got 1.5, want a whole number`,
+		`{"id": "a", "cmd": "x", "constraints": [7]}`:                    `constraints`,
+		`{"id": "a", "cmd": "x", "env": {"A": 1}}`:                       `env`,
+		`{"id": "a", "cmd": "x", "unreachableStrategy": "sometimes"}`:    `unreachableStrategy`,
+		`{"id": "a", "cmd": "x", "healthChecks": [{"portIndex": "0"}]}`:  `field "healthChecks.portIndex"`,
+		`{"id": "a", "cmd": "x", "instnces": 2}`:                         `unknown field "instnces"`,
+		`{"id": "a", "healthChecks": [{"protocol": "TCP", "bogus": 1}]}`: `unknown field "healthChecks[0].bogus"`,
 	} {
-		_, _, err := Decode(strings.NewReader(in), 1<<20)
+		_, err := Decode(strings.NewReader(in), 1<<20)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q", in, err, want)
 		}
 	}
-	m, _, err := Decode(strings.NewReader(`{"id": "a", "cmd": "x", "ports": [80], "healthChecks": [{"portIndex": 3}]}`), 1<<20)
+	m, err := Decode(strings.NewReader(`{"id": "a", "cmd": "x", "ports": [80], "healthChecks": [{"portIndex": 3}]}`), 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +140,7 @@ func asValidation(err error, ve **apps.ValidationError) bool {
 // app, with no warnings: GET, then PUT of the same document.
 func TestRoundTrip(t *testing.T) {
 	data, _ := os.ReadFile("testdata/health-checks.json")
-	m, _, _ := Decode(bytes.NewReader(data), apps.MaxBodyBytes)
+	m, _ := Decode(bytes.NewReader(data), apps.MaxBodyBytes)
 	a, _, _ := ToApp(m, Options{})
 	a.Version = "2026-01-02T03:04:05.000Z"
 	view := View(apps.AppStatus{App: a, TasksRunning: 1, Deployments: []string{"d1"}, LastFailure: "exited 1"},
@@ -159,9 +161,9 @@ func TestRoundTrip(t *testing.T) {
 	if tasks := app["tasks"].([]any); tasks[0].(map[string]any)["appId"] != "/product/service/web" {
 		t.Fatalf("tasks: %v", app["tasks"])
 	}
-	again, unknown, err := Decode(bytes.NewReader(mustJSON(t, app)), apps.MaxBodyBytes)
-	if err != nil || len(unknown) != 0 {
-		t.Fatalf("re-decoding the view: %v %v", err, unknown)
+	again, err := Decode(bytes.NewReader(mustJSON(t, app)), apps.MaxBodyBytes)
+	if err != nil {
+		t.Fatalf("re-decoding the view: %v", err)
 	}
 	b2, warnings, err := ToApp(again, Options{DefaultRevocable: true})
 	if err != nil || len(warnings) != 0 {
@@ -181,7 +183,7 @@ func TestMergePartialUpdate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _, err := Decode(bytes.NewReader(merged), 1<<20)
+	m, err := Decode(bytes.NewReader(merged), 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}

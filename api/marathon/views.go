@@ -36,6 +36,11 @@ type AppView struct {
 	Deployments     []DeploymentRef  `json:"deployments"`
 	Tasks           []Task           `json:"tasks,omitempty"`
 	LastTaskFailure *LastTaskFailure `json:"lastTaskFailure,omitempty"`
+	// TasksWaiting, Reason and ReasonSince are headroom's: instances of
+	// the current version without a task, and why, since when.
+	TasksWaiting int       `json:"tasksWaiting"`
+	Reason       string    `json:"reason,omitempty"`
+	ReasonSince  time.Time `json:"reasonSince,omitzero"`
 	// Warnings lists what the definition asked for that headroom
 	// accepted but ignores; only on the answers to a change.
 	Warnings []string `json:"warnings,omitempty"`
@@ -122,6 +127,7 @@ func View(st apps.AppStatus, tasks []apps.Task, failure *LastTaskFailure) AppVie
 		TasksRunning: st.TasksRunning, TasksStaged: st.TasksStaged,
 		TasksHealthy: st.TasksHealthy, TasksUnhealthy: st.TasksUnhealthy,
 		Deployments: []DeploymentRef{}, LastTaskFailure: failure,
+		TasksWaiting: st.Waiting, Reason: st.Reason, ReasonSince: st.ReasonSince,
 	}
 	if st.App.Version != "" {
 		v.VersionInfo = &VersionInfo{LastScalingAt: st.App.Version, LastConfigChangeAt: st.App.Version}
