@@ -164,9 +164,12 @@ func (c *Constraint) UnmarshalJSON(b []byte) error {
 type Fetch struct {
 	URI        string `json:"uri"`
 	Executable bool   `json:"executable,omitempty"`
-	Extract    *bool  `json:"extract,omitempty"`
-	Cache      bool   `json:"cache,omitempty"`
-	DestPath   string `json:"destPath,omitempty"`
+	// Extract unpacks an archive. headroom's default is false, as for its
+	// own files (Marathon's is true): an app that relied on Marathon's
+	// default sets it, or uses uris.
+	Extract  *bool  `json:"extract,omitempty"`
+	Cache    bool   `json:"cache,omitempty"`
+	DestPath string `json:"destPath,omitempty"`
 	// SHA256 is headroom's: the fetched bytes must match it (hex).
 	SHA256 string `json:"sha256,omitempty"`
 }
@@ -306,7 +309,7 @@ func Decode(r io.Reader, limit int64) (App, error) {
 		return App{}, err
 	}
 	if len(unknown) > 0 {
-		return App{}, fmt.Errorf("unknown field %q (not in Marathon's app schema)", unknown[0])
+		return App{}, fmt.Errorf("unknown field %q", unknown[0])
 	}
 	return a, nil
 }

@@ -81,10 +81,7 @@ func ToApp(m App, opt Options) (apps.App, []string, error) {
 		a.Fetch = append(a.Fetch, apps.Fetch{URI: u, Extract: isArchive(u)})
 	}
 	for i, f := range m.Fetch {
-		extract := true
-		if f.Extract != nil {
-			extract = *f.Extract
-		}
+		extract := f.Extract != nil && *f.Extract
 		if f.Cache {
 			w(fmt.Sprintf("fetch[%d].cache", i), "headroom's fetcher keeps no cache; fetched on every launch")
 		}

@@ -71,6 +71,8 @@ type Task struct {
 	Version            string              `json:"version"`
 	HealthCheckResults []HealthCheckResult `json:"healthCheckResults,omitempty"`
 	IPAddresses        []IPAddress         `json:"ipAddresses"`
+	// Healthy is headroom's: nil until every health check has reported.
+	Healthy *bool `json:"healthy,omitempty"`
 }
 
 // HealthCheckResult is a task's health as Marathon reports it. headroom
@@ -110,6 +112,7 @@ func TaskView(t apps.Task, checks int) Task {
 		ID: t.ID, AppID: AppPath(t.AppID), Host: t.Hostname, SlaveID: t.AgentID,
 		Ports: []int{}, ServicePorts: []int{}, IPAddresses: []IPAddress{},
 		StagedAt: ts(t.StagedAt), StartedAt: ts(t.StartedAt), State: string(t.State), Version: t.Version,
+		Healthy: t.Healthy,
 	}
 	if t.Healthy != nil {
 		for range checks {

@@ -252,12 +252,23 @@ func (s *Server) serveApps(w http.ResponseWriter, r *http.Request) {
 	httpserver.WriteJSON(w, http.StatusOK, marathon.AppsResponse{Apps: views})
 }
 
+// strict reports whether the request asks for headroom's own strict
+// decoding, which refuses the Marathon fields headroom ignores: the CLI
+// asks for it, so that a file a person wrote never deploys with a part
+// left out.
+func strict(r *http.Request) bool { return r.URL.Query().Get("strict") == "true" }
+
 // decode reads a Marathon document and converts it; the warnings are
-// logged here and returned for the answer.
-func (s *Server) decode(w http.ResponseWriter, body []byte) (apps.App, []string, bool) {
+// logged here and returned for the answer. A document that cannot be
+// read is answered by bodyErr (nil: 400).
+func (s *Server) decode(w http.ResponseWriter, body []byte, bodyErr func(error)) (apps.App, []string, bool) {
 	m, err := marathon.Decode(bytes.NewReader(body), MaxBody)
 	if err != nil {
-		httpserver.BodyError(w, "invalid app definition", err)
+		if bodyErr != nil {
+			bodyErr(err)
+		} else {
+			httpserver.BodyError(w, "invalid app definition", err)
+		}
 		return apps.App{}, nil, false
 	}
 	a, warnings, err := marathon.ToApp(m, s.cfg.Options)
@@ -277,9 +288,20 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request) {
 		httpserver.BodyError(w, "invalid app definition", err)
 		return
 	}
-	a, warnings, ok := s.decode(w, body)
-	if !ok {
-		return
+	var (
+		a        apps.App
+		warnings []string
+	)
+	if strict(r) {
+		if a, err = apps.DecodeApp(bytes.NewReader(body)); err != nil {
+			httpserver.BodyError(w, "invalid app definition", err)
+			return
+		}
+	} else {
+		var ok bool
+		if a, warnings, ok = s.decode(w, body, nil); !ok {
+			return
+		}
 	}
 	st, dep, err := s.b.CreateApp(r.Context(), a)
 	if err != nil {
@@ -402,6 +424,10 @@ func (s *Server) servePut(w http.ResponseWriter, r *http.Request, id string) {
 		httpserver.BodyError(w, "invalid app definition", err)
 		return
 	}
+	if strict(r) {
+		s.putResult(w, nil)(s.b.PutApp(r.Context(), id, body))
+		return
+	}
 	cur, err := s.b.AppStatus(id)
 	exists := err == nil
 	if err != nil && s.cfg.Status(err) != http.StatusNotFound {
@@ -415,7 +441,11 @@ func (s *Server) servePut(w http.ResponseWriter, r *http.Request, id string) {
 			return
 		}
 	}
-	a, warnings, ok := s.decode(w, withID(doc, id))
+	// As the strict path answers: what cannot be read is a 422 naming
+	// the app.
+	a, warnings, ok := s.decode(w, withID(doc, id), func(err error) {
+		httpserver.WriteError(w, http.StatusUnprocessableEntity, "app not deployed", fmt.Sprintf("app %q: %v", id, err))
+	})
 	if !ok {
 		return
 	}
@@ -429,18 +459,25 @@ func (s *Server) servePut(w http.ResponseWriter, r *http.Request, id string) {
 		s.writeErr(w, "app not deployed", err)
 		return
 	}
-	dep, created, err := s.b.PutApp(r.Context(), id, full)
-	if err != nil {
-		s.writeErr(w, "app not deployed", err)
-		return
+	s.putResult(w, warnings)(s.b.PutApp(r.Context(), id, full))
+}
+
+// putResult answers a PUT: 201 when it created the app, else 200.
+func (s *Server) putResult(w http.ResponseWriter, warnings []string) func(marathon.DeploymentResult, bool, error) {
+	return func(dep marathon.DeploymentResult, created bool, err error) {
+		if err != nil {
+			// PUT creates or updates: "deployed" is true of both.
+			s.writeErr(w, "app not deployed", err)
+			return
+		}
+		dep.Warnings = warnings
+		code := http.StatusOK
+		if created {
+			code = http.StatusCreated
+		}
+		w.Header().Set("Marathon-Deployment-Id", dep.DeploymentID)
+		httpserver.WriteJSON(w, code, dep)
 	}
-	dep.Warnings = warnings
-	code := http.StatusOK
-	if created {
-		code = http.StatusCreated
-	}
-	w.Header().Set("Marathon-Deployment-Id", dep.DeploymentID)
-	httpserver.WriteJSON(w, code, dep)
 }
 
 func (s *Server) taskViews(id string) ([]marathon.Task, error) {

@@ -216,12 +216,26 @@ func TestWarningsAndErrors(t *testing.T) {
 	if code, out := post(t, http.MethodPut, base+"/v2/apps/w", `{"instances": 2}`); code != http.StatusOK || out["deploymentId"] == "" {
 		t.Fatalf("partial put: %d %v", code, out)
 	}
-	if code, _ := post(t, http.MethodPut, base+"/v2/apps/w", `{"instances": "many"}`); code != http.StatusBadRequest {
-		t.Fatalf("bad put: %d", code)
+	if code, out := post(t, http.MethodPut, base+"/v2/apps/w", `{"instances": "many"}`); code != http.StatusUnprocessableEntity || !strings.Contains(jsonOf(out), `field \"instances\"`) {
+		t.Fatalf("bad put: %d %v", code, out)
 	}
 	st, _ := f.AppStatus("w")
 	if st.App.Instances != 2 || st.App.Cmd != "sleep 1" {
 		t.Fatalf("after the puts: %+v", st.App)
+	}
+}
+
+// TestStrict: with strict=true (what headroom's CLI sends) a field
+// headroom would ignore is refused, not warned about.
+func TestStrict(t *testing.T) {
+	f := newFake()
+	base := serve(t, f, clockwork.NewRealClock())
+	code, out := post(t, http.MethodPost, base+"/v2/apps?strict=true", `{"id": "/s", "cmd": "sleep 1", "container": {"type": "DOCKER"}}`)
+	if code != http.StatusBadRequest || !strings.Contains(jsonOf(out), `unknown field \"container\"`) {
+		t.Fatalf("strict create: %d %v", code, out)
+	}
+	if code, out := post(t, http.MethodPost, base+"/v2/apps?strict=true", `{"id": "/s", "cmd": "sleep 1"}`); code != http.StatusCreated || out["warnings"] != nil {
+		t.Fatalf("strict create of a plain app: %d %v", code, out)
 	}
 }
 
