@@ -30,3 +30,10 @@ func withID(doc []byte, id string) []byte {
 	}
 	return out
 }
+
+// setsFields reports whether body is a JSON object with at least one
+// field.
+func setsFields(body []byte) bool {
+	var fields map[string]json.RawMessage
+	return json.Unmarshal(body, &fields) == nil && len(fields) > 0
+}

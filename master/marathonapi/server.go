@@ -424,7 +424,9 @@ func (s *Server) servePut(w http.ResponseWriter, r *http.Request, id string) {
 		httpserver.BodyError(w, "invalid app definition", err)
 		return
 	}
-	if strict(r) {
+	// headroom's own decoding answers what is strict, and a body that
+	// sets nothing (null, {}, not an object), as it always has.
+	if strict(r) || !setsFields(body) {
 		s.putResult(w, nil)(s.b.PutApp(r.Context(), id, body))
 		return
 	}
