@@ -1,12 +1,14 @@
 package scheduler
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net/http"
 	"strings"
 
 	"github.com/google/uuid"
@@ -85,6 +87,20 @@ type Stream struct {
 	// answer's headers.
 	ContentType        string
 	MessageContentType string
+}
+
+// SetHeaders sets the answer's content type headers.
+func (s Stream) SetHeaders(h http.Header) {
+	h.Set("Content-Type", s.ContentType)
+	if s.MessageContentType != "" {
+		h.Set(MessageContentTypeHeader, s.MessageContentType)
+	}
+}
+
+// Frame frames one encoded event; a trailing newline (the master queues
+// events as lines) is not part of the record.
+func (s Stream) Frame(event []byte) []byte {
+	return s.Framing.Frame(bytes.TrimSuffix(event, []byte("\n")))
 }
 
 // NegotiateStream picks a SUBSCRIBE answer's framing from the request's

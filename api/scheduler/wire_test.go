@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -69,6 +70,20 @@ func TestNegotiateStream(t *testing.T) {
 	}
 	if got := string(FramingNDJSON.Frame([]byte(`{}`))); got != "{}\n" {
 		t.Errorf("NDJSON frame: %q", got)
+	}
+	// Queued events are lines; the newline is not part of a record.
+	s, _ := NegotiateStream("application/recordio", "application/json")
+	if got := string(s.Frame([]byte("{}\n"))); got != "2\n{}" {
+		t.Errorf("stream frame: %q", got)
+	}
+	h := http.Header{}
+	s.SetHeaders(h)
+	if h.Get("Content-Type") != MediaRecordIO || h.Get(MessageContentTypeHeader) != MediaJSON {
+		t.Errorf("headers %v", h)
+	}
+	nd, _ := NegotiateStream("application/x-ndjson", "")
+	if got := string(nd.Frame([]byte("{}\n"))); got != "{}\n" {
+		t.Errorf("ndjson stream frame: %q", got)
 	}
 }
 
