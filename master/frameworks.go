@@ -355,14 +355,16 @@ func (m *Master) frameworksTick(now time.Time, recovering bool) {
 // wireStatus is st as a framework sees it.
 func wireStatus(st api.TaskStatus, source string) scheduler.TaskStatus {
 	ws := scheduler.TaskStatus{TaskID: scheduler.ID{Value: st.TaskID}, State: string(st.State), Source: source,
-		Reason: scheduler.Reason(st.Reason), Message: st.Message, UUID: st.UUID}
+		Message: st.Message, UUID: st.UUID}
 	if st.AgentID != "" {
 		ws.AgentID = scheduler.NewID(st.AgentID)
 	}
 	if !st.Timestamp.IsZero() {
 		ws.Timestamp = float64(st.Timestamp.UnixNano()) / 1e9
 	}
-	return ws
+	// Only Mesos's reasons and a base64 uuid on the wire, so that a Mesos
+	// client decodes every update; headroom's reason goes in a label.
+	return ws.ForMesos(st.Reason)
 }
 
 // forwardStatus hands a task's new status to its framework, to be
@@ -409,9 +411,10 @@ func (m *Master) sendOffers(offers []allocator.Offer, now time.Time) {
 			continue
 		}
 		wo := scheduler.Offer{ID: scheduler.ID{Value: o.ID}, FrameworkID: scheduler.ID{Value: o.FrameworkID},
-			AgentID: scheduler.ID{Value: o.AgentID}, Hostname: o.Hostname, Expires: float64(o.Expires.UnixNano()) / 1e9}
+			AgentID: scheduler.ID{Value: o.AgentID}, Hostname: o.Hostname, Expires: float64(o.Expires.UnixNano()) / 1e9,
+			AllocationInfo: &scheduler.AllocationInfo{Role: fw.Role}}
 		for _, part := range o.Parts() {
-			wo.Resources = append(wo.Resources, scheduler.Scalars(part.Resources, part.Revocable)...)
+			wo.Resources = append(wo.Resources, scheduler.WithAllocation(scheduler.Scalars(part.Resources, part.Revocable), fw.Role)...)
 		}
 		if ag := m.agents[o.AgentID]; ag != nil {
 			for _, k := range sortedKeys(ag.Attributes) {
@@ -522,5 +525,46 @@ func (m *Master) TeardownFramework(id string) error {
 		return fmt.Errorf("framework %q: %w", id, errNotFound)
 	}
 	m.removeFramework(fw, "torn down by the operator")
+	return nil
+}
+
+// updateFramework applies UPDATE_FRAMEWORK: the framework's info changes
+// in place, its id, credential and tasks stay. A new role or revocability
+// takes its offers back and re-adds it to the allocator, as a new
+// subscription would. Called with mu held.
+func (m *Master) updateFramework(fw *frameworkEntry, u scheduler.UpdateFramework) error {
+	info := u.FrameworkInfo
+	if info.ID != nil && info.ID.Value != fw.ID {
+		return &inputError{err: fmt.Errorf("update_framework.framework_info.id: %q is not the call's framework %q", info.ID.Value, fw.ID)}
+	}
+	if err := validateFrameworkInfo(info); err != nil {
+		return &inputError{err: fmt.Errorf("update_framework.%w", err)}
+	}
+	rec := fw.frameworkRecord
+	rec.Name, rec.Role, rec.User, rec.Principal = info.Name, info.RoleName(), info.User, info.Principal
+	rec.Hostname, rec.WebUIURL, rec.Revocable = info.Hostname, info.WebUIURL, info.Has(scheduler.CapabilityRevocable)
+	rec.FailoverTimeout = time.Duration(info.FailoverTimeout * float64(time.Second))
+	if rec.FailoverTimeout == 0 {
+		rec.FailoverTimeout = m.cfg.FrameworkFailoverTimeout
+	}
+	if rec.Role != fw.Role || rec.Revocable != fw.Revocable {
+		m.deactivate(fw)
+		if err := m.alloc.AddFramework(allocator.Framework{ID: rec.ID, Role: rec.Role, Revocable: rec.Revocable}); err != nil {
+			return fmt.Errorf("framework %s: %w", rec.ID, err)
+		}
+	}
+	fw.frameworkRecord = rec
+	for i, r := range u.SuppressedRoles {
+		if r != rec.Role {
+			return &inputError{err: fmt.Errorf("update_framework.suppressed_roles[%d]: the framework's role is %q, got %q", i, rec.Role, r)}
+		}
+		if err := m.alloc.Suppress(rec.ID); err != nil {
+			return err
+		}
+	}
+	m.log.Info("framework updated", "framework", rec.ID, "name", rec.Name, "role", rec.Role, "revocable", rec.Revocable)
+	m.async(func(ctx context.Context) error {
+		return m.cfg.Store.Docs(store.Frameworks).Put(ctx, rec.ID, rec, m.election.Guard())
+	})
 	return nil
 }

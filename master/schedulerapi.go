@@ -63,7 +63,13 @@ func (m *Master) schedulerCall(streamID string, c scheduler.Call) error {
 		if ack.UUID == "" {
 			return &inputError{err: errors.New("acknowledge.uuid: required")}
 		}
-		if p := fw.pending[ack.TaskID.Value]; p != nil && p.status.UUID == ack.UUID {
+		// Pending updates hold the wire form; the ack may be padded or
+		// not, or the text an older client kept.
+		uuid, err := scheduler.CanonicalUUID(ack.UUID)
+		if err != nil {
+			return &inputError{err: fmt.Errorf("acknowledge.%w", err)}
+		}
+		if p := fw.pending[ack.TaskID.Value]; p != nil && p.status.UUID == uuid {
 			delete(fw.pending, ack.TaskID.Value)
 		}
 	case scheduler.CallReconcile:
@@ -94,6 +100,8 @@ func (m *Master) schedulerCall(streamID string, c scheduler.Call) error {
 		return m.alloc.Suppress(fw.ID)
 	case scheduler.CallTeardown:
 		m.removeFramework(fw, "torn down by the framework")
+	case scheduler.CallUpdateFramework:
+		return m.updateFramework(fw, *c.UpdateFramework)
 	}
 	return nil
 }
@@ -260,6 +268,12 @@ func fmtRes(r resources.Resources) string {
 // which pool it draws on. Errors name the field.
 func (m *Master) taskFromWire(fw *frameworkEntry, ti scheduler.TaskInfo, agentID string) (api.TaskInfo, allocator.Pool, error) {
 	id := ti.TaskID.Value
+	if err := ti.CheckSupported(); err != nil {
+		return api.TaskInfo{}, 0, err
+	}
+	if err := scheduler.CheckAllocation(ti.Resources, fw.Role); err != nil {
+		return api.TaskInfo{}, 0, err
+	}
 	if ti.AgentID.Value != "" && ti.AgentID.Value != agentID {
 		return api.TaskInfo{}, 0, fmt.Errorf("agent_id: %q is not the offers' agent %q", ti.AgentID.Value, agentID)
 	}

@@ -575,9 +575,10 @@ func (c Call) Validate() error {
 		CallSubscribe: c.Subscribe != nil, CallAccept: c.Accept != nil, CallDecline: c.Decline != nil,
 		CallRevive: c.Revive != nil, CallSuppress: c.Suppress != nil, CallKill: c.Kill != nil,
 		CallAcknowledge: c.Acknowledge != nil, CallReconcile: c.Reconcile != nil,
+		CallUpdateFramework: c.UpdateFramework != nil,
 	}
 	if _, known := set[c.Type]; !known && c.Type != CallTeardown {
-		return fmt.Errorf("type: unknown call %q (want SUBSCRIBE, ACCEPT, DECLINE, KILL, ACKNOWLEDGE, RECONCILE, REVIVE, SUPPRESS or TEARDOWN)", c.Type)
+		return fmt.Errorf("type: unknown call %q (want SUBSCRIBE, ACCEPT, DECLINE, KILL, ACKNOWLEDGE, RECONCILE, REVIVE, SUPPRESS, UPDATE_FRAMEWORK or TEARDOWN)", c.Type)
 	}
 	for t, ok := range set {
 		if ok && t != c.Type {
@@ -585,7 +586,7 @@ func (c Call) Validate() error {
 		}
 	}
 	switch c.Type {
-	case CallSubscribe, CallAccept, CallDecline, CallKill, CallAcknowledge:
+	case CallSubscribe, CallAccept, CallDecline, CallKill, CallAcknowledge, CallUpdateFramework:
 		if !set[c.Type] {
 			return fmt.Errorf("%s: required for a %s call", strings.ToLower(string(c.Type)), c.Type)
 		}

@@ -219,10 +219,9 @@ func CanonicalUUID(wire string) (string, error) {
 			}
 		}
 	}
-	if looksTextual(wire) {
-		return EncodeUUID(wire), nil
-	}
-	return "", fmt.Errorf("uuid: %q is neither base64 nor a textual uuid", wire)
+	// Textual, or garbage: its own wire form, which matches an update
+	// only if it was sent so.
+	return EncodeUUID(wire), nil
 }
 
 func looksTextual(s string) bool {

@@ -124,8 +124,11 @@ func TestUUIDRoundTrip(t *testing.T) {
 	if len(EncodeUUID("0123456789abcdef0123456789abcdef")) != 24 {
 		t.Error("a hex uuid is not 16 bytes on the wire")
 	}
-	if _, err := CanonicalUUID("%%%"); err == nil {
-		t.Error("garbage uuid accepted")
+	if got, err := CanonicalUUID("%%%"); err != nil || got == EncodeUUID("0123456789abcdef0123456789abcdef") {
+		t.Errorf("garbage uuid: %q %v", got, err)
+	}
+	if _, err := CanonicalUUID(""); err == nil {
+		t.Error("empty uuid accepted")
 	}
 }
 

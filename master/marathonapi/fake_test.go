@@ -12,6 +12,7 @@ import (
 
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/api/marathon"
+	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/master/apps"
 )
 
@@ -31,15 +32,18 @@ func newFake() *fake {
 	return &fake{apps: map[string]apps.App{}, tasks: map[string]apps.Task{}}
 }
 
-func status(err error) int {
+func isNotFound(err error) bool { return errors.Is(err, errNotFound) }
+
+func writeErrorFor(w http.ResponseWriter, msg string, err error) {
 	var ve *apps.ValidationError
 	switch {
-	case errors.Is(err, errNotFound):
-		return http.StatusNotFound
 	case errors.As(err, &ve):
-		return http.StatusUnprocessableEntity
+		httpserver.WriteJSON(w, http.StatusUnprocessableEntity, ve)
+	case isNotFound(err):
+		httpserver.WriteError(w, http.StatusNotFound, err.Error(), nil)
+	default:
+		httpserver.WriteError(w, http.StatusInternalServerError, msg, err.Error())
 	}
-	return http.StatusInternalServerError
 }
 
 func (f *fake) status(a apps.App) apps.AppStatus {
@@ -189,6 +193,3 @@ func (f *fake) finish() {
 	defer f.mu.Unlock()
 	f.deps = nil
 }
-
-func (f *fake) Leader() (string, error) { return "http://127.0.0.1:5050", nil }
-func (f *fake) FrameworkID() string     { return "headroom-apps" }

@@ -37,26 +37,33 @@ type Backend interface {
 	// KillTask kills one task; the app replaces it.
 	KillTask(taskID string) error
 	Deployments() ([]apps.Deployment, error)
-	// Leader is the leading master's URL.
-	Leader() (string, error)
-	// FrameworkID is the apps framework's id.
-	FrameworkID() string
 }
 
 // Config configures the handlers.
 type Config struct {
 	Clock clockwork.Clock
 	Log   *slog.Logger
-	// Status maps a Backend error to its HTTP status (404 for an unknown
-	// app, 422 for an invalid one, 503 when not leading...).
-	Status func(error) int
+	// WriteError answers a Backend error with its status (404 for an
+	// unknown app, 422 for an invalid one, 503 when not leading...), as
+	// the rest of the master's API does; NotFound says whether an error
+	// is an unknown app.
+	WriteError func(w http.ResponseWriter, msg string, err error)
+	NotFound   func(error) bool
 	// EventPoll is how often an event stream compares snapshots;
 	// default 500ms.
 	EventPoll time.Duration
 	// Options are the defaults of what a Marathon document leaves out.
 	Options marathon.Options
-	// AdvertiseURL is this master's own URL, for /v2/info.
+	// AdvertiseURL is this master's own URL, Leader the leader's as
+	// known now, FrameworkID the apps framework's id: for /v2/info and
+	// /v2/leader.
 	AdvertiseURL string
+	Leader       func() (string, error)
+	FrameworkID  string
+	// HideEnv says whether the caller may not read env values; they are
+	// then shown as Redacted.
+	HideEnv  func(*http.Request) bool
+	Redacted string
 }
 
 // MaxBody bounds an app document.
@@ -79,8 +86,17 @@ func New(b Backend, cfg Config) *Server {
 	if cfg.EventPoll <= 0 {
 		cfg.EventPoll = 500 * time.Millisecond
 	}
-	if cfg.Status == nil {
-		cfg.Status = func(error) int { return http.StatusInternalServerError }
+	if cfg.WriteError == nil {
+		cfg.WriteError = writeError
+	}
+	if cfg.Leader == nil {
+		cfg.Leader = func() (string, error) { return cfg.AdvertiseURL, nil }
+	}
+	if cfg.HideEnv == nil {
+		cfg.HideEnv = func(*http.Request) bool { return false }
+	}
+	if cfg.NotFound == nil {
+		cfg.NotFound = func(err error) bool { return errors.Is(err, apps.ErrNotFound) }
 	}
 	return &Server{b: b, cfg: cfg}
 }
@@ -126,28 +142,32 @@ func (s *Server) Register(mux Mux) {
 }
 
 func (s *Server) writeErr(w http.ResponseWriter, msg string, err error) {
+	s.cfg.WriteError(w, msg, err)
+}
+
+// writeError is the default WriteError: Marathon's 422 body for an
+// invalid app, 404 for an unknown one, 500 for the rest.
+func writeError(w http.ResponseWriter, msg string, err error) {
 	var ve *apps.ValidationError
-	if errors.As(err, &ve) {
-		// Marathon's 422 body: message and details by path.
+	switch {
+	case errors.As(err, &ve):
 		httpserver.WriteJSON(w, http.StatusUnprocessableEntity, ve)
-		return
+	case errors.Is(err, apps.ErrNotFound):
+		httpserver.WriteError(w, http.StatusNotFound, err.Error(), nil)
+	default:
+		httpserver.WriteError(w, http.StatusInternalServerError, msg, err.Error())
 	}
-	code := s.cfg.Status(err)
-	if code == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "1")
-	}
-	httpserver.WriteError(w, code, msg, err.Error())
 }
 
 func (s *Server) serveInfo(w http.ResponseWriter, _ *http.Request) {
-	leader, err := s.b.Leader()
+	leader, err := s.cfg.Leader()
 	if err != nil {
 		s.writeErr(w, "no leader", err)
 		return
 	}
 	info := marathon.Info{
 		Name: "marathon", Version: marathon.MarathonVersion, Buildref: "headroom",
-		Elected: leader == s.cfg.AdvertiseURL, Leader: hostPort(leader), FrameworkID: s.b.FrameworkID(),
+		Elected: leader == s.cfg.AdvertiseURL, Leader: hostPort(leader), FrameworkID: s.cfg.FrameworkID,
 		MarathonConfig: marathon.MarathonConfig{
 			Master: leader, FrameworkName: "headroom-apps", HA: true, Checkpoint: true,
 			Hostname: hostOnly(s.cfg.AdvertiseURL), MesosRole: "*",
@@ -160,7 +180,7 @@ func (s *Server) serveInfo(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) serveLeader(w http.ResponseWriter, _ *http.Request) {
-	leader, err := s.b.Leader()
+	leader, err := s.cfg.Leader()
 	if err != nil {
 		s.writeErr(w, "no leader", err)
 		return
@@ -204,7 +224,25 @@ func embedTasks(r *http.Request) bool {
 	return false
 }
 
-func (s *Server) view(st apps.AppStatus, withTasks bool) (marathon.AppView, error) {
+// redact hides a's env values from a caller who may not read them.
+func (s *Server) redact(r *http.Request, a *marathon.App) {
+	if len(a.Env) == 0 || !s.cfg.HideEnv(r) {
+		return
+	}
+	env := make(map[string]marathon.Env, len(a.Env))
+	for k := range a.Env {
+		env[k] = marathon.Env{Value: s.cfg.Redacted}
+	}
+	a.Env = env
+}
+
+func (s *Server) view(r *http.Request, st apps.AppStatus, withTasks bool) (marathon.AppView, error) {
+	v, err := s.viewOf(st, withTasks)
+	s.redact(r, &v.App)
+	return v, err
+}
+
+func (s *Server) viewOf(st apps.AppStatus, withTasks bool) (marathon.AppView, error) {
 	if !withTasks {
 		return marathon.View(st, nil, nil), nil
 	}
@@ -218,14 +256,14 @@ func (s *Server) view(st apps.AppStatus, withTasks bool) (marathon.AppView, erro
 	return marathon.View(st, tasks, nil), nil
 }
 
-func (s *Server) views(withTasks bool) ([]marathon.AppView, error) {
+func (s *Server) views(r *http.Request, withTasks bool) ([]marathon.AppView, error) {
 	list, err := s.b.AppStatuses()
 	if err != nil {
 		return nil, err
 	}
 	out := make([]marathon.AppView, 0, len(list))
 	for _, st := range list {
-		v, err := s.view(st, withTasks)
+		v, err := s.view(r, st, withTasks)
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +273,7 @@ func (s *Server) views(withTasks bool) ([]marathon.AppView, error) {
 }
 
 func (s *Server) serveApps(w http.ResponseWriter, r *http.Request) {
-	views, err := s.views(embedTasks(r))
+	views, err := s.views(r, embedTasks(r))
 	if err != nil {
 		s.writeErr(w, "listing apps", err)
 		return
@@ -309,6 +347,7 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := marathon.View(st, nil, nil)
+	s.redact(r, &v.App)
 	v.Deployments = []marathon.DeploymentRef{{ID: dep.DeploymentID}}
 	v.Warnings = warnings
 	w.Header().Set("Location", "/v2/apps"+marathon.AppPath(st.App.ID))
@@ -338,7 +377,7 @@ func (s *Server) serveApp(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// Marathon embeds the tasks of a single app by default.
-		v, err := s.view(st, true)
+		v, err := s.view(r, st, true)
 		if err != nil {
 			s.writeErr(w, "app", err)
 			return
@@ -384,7 +423,9 @@ func (s *Server) serveApp(w http.ResponseWriter, r *http.Request) {
 				fmt.Sprintf("app %s has version %s only: headroom keeps the current definition", marathon.AppPath(id), st.App.Version))
 			return
 		}
-		httpserver.WriteJSON(w, http.StatusOK, marathon.FromApp(st.App))
+		def := marathon.FromApp(st.App)
+		s.redact(r, &def)
+		httpserver.WriteJSON(w, http.StatusOK, def)
 	default:
 		allow := "GET, PUT, PATCH, DELETE"
 		switch sub {
@@ -432,7 +473,7 @@ func (s *Server) servePut(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	cur, err := s.b.AppStatus(id)
 	exists := err == nil
-	if err != nil && s.cfg.Status(err) != http.StatusNotFound {
+	if err != nil && !s.cfg.NotFound(err) {
 		s.writeErr(w, "app", err)
 		return
 	}
@@ -628,7 +669,7 @@ func (s *Server) serveDeployments(w http.ResponseWriter, _ *http.Request) {
 	httpserver.WriteJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) serveQueue(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) serveQueue(w http.ResponseWriter, r *http.Request) {
 	list, err := s.b.AppStatuses()
 	if err != nil {
 		s.writeErr(w, "listing the queue", err)
@@ -638,6 +679,7 @@ func (s *Server) serveQueue(w http.ResponseWriter, _ *http.Request) {
 	now := s.cfg.Clock.Now()
 	for _, st := range list {
 		if item, ok := marathon.QueueView(st, now); ok {
+			s.redact(r, &item.App.App)
 			out.Queue = append(out.Queue, item)
 		}
 	}
@@ -646,7 +688,7 @@ func (s *Server) serveQueue(w http.ResponseWriter, _ *http.Request) {
 
 // serveGroups is GET /v2/groups[/{id}]: the apps nested by their paths.
 func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request) {
-	views, err := s.views(false)
+	views, err := s.views(r, false)
 	if err != nil {
 		s.writeErr(w, "listing groups", err)
 		return

@@ -18,7 +18,9 @@ import (
 func serve(t *testing.T, f *fake, clock clockwork.Clock) string {
 	t.Helper()
 	mux := http.NewServeMux()
-	New(f, Config{Clock: clock, Status: status, AdvertiseURL: "http://127.0.0.1:5050", EventPoll: 20 * time.Millisecond}).Register(mux)
+	New(f, Config{Clock: clock, WriteError: writeErrorFor, NotFound: isNotFound, AdvertiseURL: "http://127.0.0.1:5050",
+		FrameworkID: "headroom-apps", EventPoll: 20 * time.Millisecond,
+		HideEnv: func(r *http.Request) bool { return r.Header.Get("X-Role") == "reader" }, Redacted: "<redacted>"}).Register(mux)
 	srv := httptest.NewServer(mux)
 	// Event streams stay open until their client goes: cut them first.
 	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close() })
@@ -259,4 +261,38 @@ func TestSplitAppPath(t *testing.T) {
 			t.Errorf("%s: %q %q %q, want %q", in, id, sub, arg, want)
 		}
 	}
+}
+
+// TestEnvRedacted: a caller who may not read env values sees the names.
+func TestEnvRedacted(t *testing.T) {
+	f := newFake()
+	base := serve(t, f, clockwork.NewRealClock())
+	if code, out := post(t, http.MethodPost, base+"/v2/apps", `{"id": "/r", "cmd": "sleep 1", "env": {"TOKEN": "s3cret"}}`); code != http.StatusCreated {
+		t.Fatalf("create: %d %v", code, out)
+	}
+	for _, path := range []string{"/v2/apps", "/v2/apps/r", "/v2/groups", "/v2/apps/r/versions/" + url.PathEscape(mustVersion(t, f, "r"))} {
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		req.Header.Set("X-Role", "reader")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), "s3cret") || !strings.Contains(string(b), "TOKEN") {
+			t.Errorf("GET %s as a reader: %s", path, b)
+		}
+	}
+	if st, _ := f.AppStatus("r"); st.App.Env["TOKEN"] != "s3cret" {
+		t.Fatal("redaction changed the app")
+	}
+}
+
+func mustVersion(t *testing.T, f *fake, id string) string {
+	t.Helper()
+	st, err := f.AppStatus(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.App.Version
 }
