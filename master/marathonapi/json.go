@@ -37,3 +37,15 @@ func setsFields(body []byte) bool {
 	var fields map[string]json.RawMessage
 	return json.Unmarshal(body, &fields) == nil && len(fields) > 0
 }
+
+// namesCommand reports whether a body says what to run, as a definition
+// that creates an app must.
+func namesCommand(body []byte) bool {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return true
+	}
+	_, cmd := fields["cmd"]
+	_, args := fields["args"]
+	return cmd || args
+}

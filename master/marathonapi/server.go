@@ -363,7 +363,10 @@ func (s *Server) serveApp(w http.ResponseWriter, r *http.Request) {
 		httpserver.WriteError(w, http.StatusNotFound, "no app id in the path", r.URL.Path)
 		return
 	}
-	if !(sub == "" && (r.Method == http.MethodPut || r.Method == http.MethodPatch)) {
+	// Every route but the PUT that may create the app answers 404 for
+	// an app that does not exist before it looks at the method or the
+	// body: "app /nope not found" is what the caller needs.
+	if !(sub == "" && r.Method == http.MethodPut) {
 		if _, err := s.b.AppStatus(id); err != nil {
 			s.writeErr(w, "app", err)
 			return
@@ -433,6 +436,9 @@ func (s *Server) serveApp(w http.ResponseWriter, r *http.Request) {
 			allow = "POST"
 		case "tasks":
 			allow = "GET, DELETE"
+			if arg != "" {
+				allow = "DELETE"
+			}
 		case "versions":
 			allow = "GET"
 		}
@@ -475,6 +481,13 @@ func (s *Server) servePut(w http.ResponseWriter, r *http.Request, id string) {
 	exists := err == nil
 	if err != nil && !s.cfg.NotFound(err) {
 		s.writeErr(w, "app", err)
+		return
+	}
+	if !exists && !namesCommand(body) {
+		// A partial update ({"instances": 2}) of an app that does not
+		// exist: the backend says it is not found, rather than list
+		// the fields it lacks to be created.
+		s.putResult(w, nil)(s.b.PutApp(r.Context(), id, body))
 		return
 	}
 	doc := body
