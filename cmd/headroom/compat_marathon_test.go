@@ -1,5 +1,3 @@
-//go:build compat
-
 package main
 
 import (
@@ -203,6 +201,16 @@ func TestMarathonAppWarnings(t *testing.T) {
 		_ = json.NewDecoder(bytes.NewReader(b)).Decode(&out)
 		return resp.StatusCode, out
 	}
+	testutil.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool {
+		req, _ := http.NewRequest(http.MethodGet, base+"/v2/info", nil)
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, "the master leading")
 	code, out := post(`{"id": "/w", "cmd": "sleep 1", "container": {"type": "DOCKER", "docker": {"image": "x"}}, "networks": [{"mode": "container/bridge"}], "ports": [0]}`)
 	if code != http.StatusCreated {
 		t.Fatalf("create: %d %v", code, out)

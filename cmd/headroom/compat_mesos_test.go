@@ -1,5 +1,3 @@
-//go:build compat
-
 package main
 
 import (
@@ -136,12 +134,19 @@ func (f *mesosFramework) ack(st mesos.TaskStatus) {
 // every update on the way.
 func (f *mesosFramework) waitState(taskID string, state mesos.TaskState) mesos.TaskStatus {
 	f.t.Helper()
+	return f.waitStatus(taskID, state, func(mesos.TaskStatus) bool { return true })
+}
+
+// waitStatus waits for an update of the task to the state that also
+// passes ok.
+func (f *mesosFramework) waitStatus(taskID string, state mesos.TaskState, ok func(mesos.TaskStatus) bool) mesos.TaskStatus {
+	f.t.Helper()
 	ev := f.nextThat(scheduler.Event_UPDATE, func(ev scheduler.Event) bool {
 		st := ev.GetUpdate().GetStatus()
 		if st.TaskID.Value != taskID {
 			return false
 		}
-		if st.GetState() != state {
+		if st.GetState() != state || !ok(st) {
 			f.ack(st)
 			return false
 		}
@@ -214,9 +219,14 @@ func TestMesosGoFramework(t *testing.T) {
 	reconcile := func() {
 		t.Helper()
 		f.call(calls.Reconcile(calls.ReconcileTasks(map[string]string{task.TaskID.Value: offer.AgentID.Value})))
-		st := f.waitState(task.TaskID.Value, mesos.TASK_RUNNING)
-		if st.GetReason() != mesos.REASON_RECONCILIATION {
-			t.Fatalf("reconciliation answer with reason %v", st.GetReason())
+		// The answer is the update with the reconciliation reason and no
+		// uuid; the agent's own updates (a recovered task after a
+		// restart) may come first.
+		st := f.waitStatus(task.TaskID.Value, mesos.TASK_RUNNING, func(st mesos.TaskStatus) bool {
+			return st.Reason != nil && *st.Reason == mesos.REASON_RECONCILIATION
+		})
+		if len(st.GetUUID()) != 0 {
+			t.Fatalf("reconciliation answer with a uuid: %+v", st)
 		}
 	}
 	reconcile()
