@@ -106,17 +106,6 @@ type Mux interface {
 	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
 }
 
-// Patterns are the routes Register adds, for the caller's credentials
-// policy: GET routes read, the others change.
-func Patterns() []string {
-	return []string{
-		"GET /ping", "GET /v2/info", "GET /v2/leader",
-		"GET /v2/apps", "POST /v2/apps", "/v2/apps", "/v2/apps/",
-		"GET /v2/tasks", "POST /v2/tasks/delete", "GET /v2/deployments", "GET /v2/queue",
-		"GET /v2/groups", "GET /v2/groups/", "GET /v2/events",
-	}
-}
-
 // Register adds every route to mux.
 func (s *Server) Register(mux Mux) {
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) {
