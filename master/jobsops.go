@@ -190,18 +190,6 @@ func (m *Master) saveJobStates() {
 	}
 }
 
-// jobsStatus hands a status update of a jobs task to the scheduler.
-// Called with mu held.
-func (m *Master) jobsStatus(t *taskEntry, st api.TaskStatus, now time.Time) {
-	var attrs map[string]string
-	if ag := m.agents[t.AgentID]; ag != nil {
-		attrs = ag.Attributes
-	}
-	for _, id := range m.jobs.Update(st, t.Hostname, attrs, now) {
-		m.kill(id, "", "")
-	}
-}
-
 // lockJobs takes mu and checks this master leads; the caller unlocks.
 func (m *Master) lockJobs() error {
 	m.mu.Lock()
