@@ -1,6 +1,7 @@
 package marathon
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -41,7 +42,7 @@ func ToApp(m App, opt Options) (apps.App, []string, error) {
 	w := func(path, format string, args ...any) {
 		warn = append(warn, path+": "+fmt.Sprintf(format, args...))
 	}
-	v := &apps.Validator{}
+	v := &fieldErrors{}
 
 	a.Cmd, a.Args = m.Cmd, append([]string(nil), m.Args...)
 	setF(&a.CPUs, m.CPUs)
@@ -77,16 +78,28 @@ func ToApp(m App, opt Options) (apps.App, []string, error) {
 	for _, c := range m.Constraints {
 		a.Constraints = append(a.Constraints, append([]string(nil), c...))
 	}
+	// The entries are written in headroom's JSON and read back, so this
+	// does not depend on where the fetch type lives.
+	var fetch []map[string]any
 	for _, u := range m.URIs {
-		a.Fetch = append(a.Fetch, apps.Fetch{URI: u, Extract: isArchive(u)})
+		fetch = append(fetch, map[string]any{"uri": u, "extract": isArchive(u)})
 	}
 	for i, f := range m.Fetch {
 		extract := f.Extract != nil && *f.Extract
 		if f.Cache {
 			w(fmt.Sprintf("fetch[%d].cache", i), "headroom's fetcher keeps no cache; fetched on every launch")
 		}
-		a.Fetch = append(a.Fetch, apps.Fetch{URI: f.URI, Extract: extract && isArchive(f.URI), Executable: f.Executable,
-			DestPath: f.DestPath, SHA256: f.SHA256})
+		fetch = append(fetch, map[string]any{"uri": f.URI, "extract": extract && isArchive(f.URI), "executable": f.Executable,
+			"destPath": f.DestPath, "sha256": f.SHA256})
+	}
+	if len(fetch) > 0 {
+		b, err := json.Marshal(fetch)
+		if err == nil {
+			err = json.Unmarshal(b, &a.Fetch)
+		}
+		if err != nil {
+			return apps.App{}, nil, fmt.Errorf("fetch: %w", err)
+		}
 	}
 
 	ports := declaredPorts(m)
@@ -179,7 +192,22 @@ func ToApp(m App, opt Options) (apps.App, []string, error) {
 		w("tty", "ignored")
 	}
 	sort.Strings(warn)
-	return a, warn, v.Err("Object is not valid")
+	return a, warn, v.err()
+}
+
+// fieldErrors collects what cannot be converted, as Marathon's 422 lists
+// it.
+type fieldErrors struct{ details []apps.FieldError }
+
+func (v *fieldErrors) add(path, msg string) {
+	v.details = append(v.details, apps.FieldError{Path: path, Errors: []string{msg}})
+}
+
+func (v *fieldErrors) err() error {
+	if len(v.details) == 0 {
+		return nil
+	}
+	return &apps.ValidationError{Message: "Object is not valid", Details: v.details}
 }
 
 func setF(dst *float64, src *float64) {
@@ -218,7 +246,7 @@ func portPath(m App, i int) string {
 // HTTP and TCP (by the master rather than the agent: same outcome for a
 // process on the host's network); the port is the check's own, else the
 // declared port at portIndex (default 0).
-func healthCheck(i int, hc HealthCheck, ports []int, w func(string, string, ...any), v *apps.Validator) (apps.HealthCheck, bool) {
+func healthCheck(i int, hc HealthCheck, ports []int, w func(string, string, ...any), v *fieldErrors) (apps.HealthCheck, bool) {
 	path := fmt.Sprintf("healthChecks[%d]", i)
 	proto := hc.Protocol
 	if proto == "" {
@@ -261,7 +289,7 @@ func healthCheck(i int, hc HealthCheck, ports []int, w func(string, string, ...a
 		h.Port = *hc.Port
 		return h, true
 	case hc.PortIndex != nil && (*hc.PortIndex < 0 || *hc.PortIndex >= len(ports)) && len(ports) > 0:
-		v.Add(fmt.Sprintf("/healthChecks/%d/portIndex", i), "must be below the %d declared ports", len(ports))
+		v.add(fmt.Sprintf("/healthChecks/%d/portIndex", i), fmt.Sprintf("must be below the %d declared ports", len(ports)))
 		return h, false
 	}
 	idx := 0
