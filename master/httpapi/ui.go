@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 
@@ -53,7 +55,7 @@ func (s *server) uiRoutes(mux *routeMux) {
 		s.passAgent(w, r, r.PathValue("id"), http.MethodGet, "/api/v1/state", nil)
 	})
 	mux.HandleFunc("PUT /api/v1/agents/{id}/reservation", func(w http.ResponseWriter, r *http.Request) {
-		body, err := readAll(r.Body, MaxOverrideBytes)
+		body, err := readBody(r.Body, MaxOverrideBytes)
 		if err != nil {
 			httpserver.BodyError(w, "invalid reservation override", err)
 			return
@@ -120,4 +122,17 @@ func passThrough(code int) bool {
 		return true
 	}
 	return false
+}
+
+// readBody reads a body of at most limit bytes; a longer one is an
+// *http.MaxBytesError naming limit (a 413).
+func readBody(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("body larger than %d bytes: %w", limit, &http.MaxBytesError{Limit: limit})
+	}
+	return b, nil
 }
