@@ -447,7 +447,7 @@
             h('button', { type: 'button', class: 'restart-btn', onclick: () => act('restarted', () => api('POST', appPath(a.id) + '/restart')) }, 'Restart'),
             confirmButton('Delete', () => act('deleted', () => api('DELETE', appPath(a.id)))));
         } },
-      ], apps.apps || [], { filter: true, state: st, id: (a) => a.id, tableId: 'apps-table', empty: 'No app.' }));
+      ], apps.apps || [], { filter: true, state: st, id: (a) => String(a.id).replace(/^\//, ''), tableId: 'apps-table', empty: 'No app.' }));
       const rows = Array.isArray(dl) ? dl : [];
       const keys = rows.length ? Object.keys(rows[0]) : ['id'];
       deps.replaceChildren(table(keys.map((k) => ({ label: k, key: (d) => (typeof d[k] === 'object' ? JSON.stringify(d[k]) : d[k]) })), rows, { empty: 'No deployment in progress.', tableId: 'deployments-table' }));
