@@ -143,7 +143,7 @@ func (m *Master) adopt(ag *agentEntry, r agentproto.TaskReport, now time.Time) {
 	if st.FrameworkID == "" {
 		st.FrameworkID = t.Info.FrameworkID
 	}
-	if t.Info.FrameworkID != AppsFrameworkID && !st.State.IsTerminal() && !m.frameworkKnown(t.Info.FrameworkID) {
+	if !st.State.IsTerminal() && !m.frameworkKnown(t.Info.FrameworkID) {
 		// No framework will ever manage it: an orphan.
 		m.kill(t.Info.ID, ag.ID, api.ReasonOrphan)
 	}
@@ -151,11 +151,10 @@ func (m *Master) adopt(ag *agentEntry, r agentproto.TaskReport, now time.Time) {
 }
 
 // frameworkKnown reports whether a framework is registered: a built-in
-// one (apps, jobs), or an external one, connected or within its failover
-// timeout.
+// one, or an external one, connected or within its failover timeout.
 func (m *Master) frameworkKnown(id string) bool {
 	_, external := m.frameworks[id]
-	return id == AppsFrameworkID || id == JobsFrameworkID || external
+	return m.isBuiltin(id) || external
 }
 
 // Heartbeat handles an agent's heartbeat: its pools, usage and status

@@ -41,6 +41,14 @@ func loopMaster(t *testing.T) (*Master, *clockwork.FakeClock) {
 		frameworks: map[string]*frameworkEntry{}, removedFrameworks: map[string]time.Time{}, dynamic: map[string]map[string]string{},
 		stats: counters{launchFailures: map[string]uint64{}}, calls: make(chan agentCall, 4096)}
 	m.jobsIO.inflight = map[string]bool{}
+	if err := m.registerBuiltins(); err != nil {
+		t.Fatal(err)
+	}
+	running, err := m.builtins.Started(m.apps, m.jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.running = running
 	return m, clock
 }
 

@@ -170,11 +170,9 @@ type subscription struct {
 }
 
 // builtinName names a built-in framework id for messages.
-func builtinName(id string) string {
-	if id == AppsFrameworkID {
-		return "apps"
-	}
-	return "jobs"
+func (m *Master) builtinName(id string) string {
+	b, _ := m.builtins.Lookup(id)
+	return b.Name
 }
 
 // subscribe registers or re-registers a framework and opens its stream.
@@ -198,7 +196,7 @@ func (m *Master) subscribe(ctx context.Context, info scheduler.FrameworkInfo) (s
 	}
 	if info.ID != nil {
 		rec.ID = info.ID.Value
-		if rec.ID == AppsFrameworkID || rec.ID == JobsFrameworkID {
+		if m.isBuiltin(rec.ID) {
 			// The master's own frameworks have no credential to bind:
 			// whoever subscribed as one would get every app's or job's
 			// task updates, kill their tasks, and leave the framework
@@ -206,7 +204,7 @@ func (m *Master) subscribe(ctx context.Context, info scheduler.FrameworkInfo) (s
 			m.mu.Unlock()
 			m.log.Warn("framework subscription refused: a built-in framework id", "framework", rec.ID)
 			return subscription{}, &refusedError{reason: "reserved_id",
-				msg: fmt.Sprintf("framework_info.id: %q is the id of the master's own %s framework; a framework may not subscribe as it", rec.ID, builtinName(rec.ID))}
+				msg: fmt.Sprintf("framework_info.id: %q is the id of the master's own %s framework; a framework may not subscribe as it", rec.ID, m.builtinName(rec.ID))}
 		}
 		if _, gone := m.removedFrameworks[rec.ID]; gone {
 			m.mu.Unlock()
@@ -484,7 +482,7 @@ func (m *Master) loadFrameworks(ctx context.Context, now time.Time) (map[string]
 		if err := decodeJSON(raw, &rec); err != nil {
 			return fmt.Errorf("framework %s: %w", id, err)
 		}
-		if rec.ID == AppsFrameworkID || rec.ID == JobsFrameworkID {
+		if m.isBuiltin(rec.ID) {
 			// Left by a SUBSCRIBE under a built-in id (refused since):
 			// kept, it would expire after its failover timeout and take
 			// every app's or job's tasks with it.

@@ -34,7 +34,7 @@ func (m *Master) allocationLoop(ctx context.Context) error {
 
 // cycle is one allocation cycle: agent timeouts, then up to
 // maxAllocationPasses allocations whose offers the built-in frameworks
-// answer at once, then the apps' and jobs' housekeeping.
+// answer at once, then the built-in frameworks' housekeeping.
 func (m *Master) cycle() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -49,30 +49,30 @@ func (m *Master) cycle() {
 	if recovering {
 		why := fmt.Sprintf("waiting for the known agents to re-register after a master failover (at most until %s)",
 			m.recoverUntil.UTC().Format(time.RFC3339))
-		m.apps.Hold(why, now)
-		m.jobs.Hold(why, now)
+		for _, e := range m.running.Entries() {
+			e.Framework.Hold(why, now)
+		}
 		return
 	}
 
-	// The apps framework asks for offers in the cycle that first sees an
-	// app short of instances (created, scaled, or a task lost since the
-	// last cycle), not one cycle later.
-	if m.apps.WantsOffers() {
-		_ = m.alloc.Revive(AppsFrameworkID)
-	} else {
-		_ = m.alloc.Suppress(AppsFrameworkID)
+	// A built-in framework asks for offers in the cycle that first sees
+	// work waiting (an app created, scaled, or a task lost since the last
+	// cycle), not one cycle later; unless it revives after its Tick.
+	for _, e := range m.running.Entries() {
+		if !e.Builtin.ReviveAfterTick {
+			m.reviveBuiltin(e.Framework)
+		}
 	}
-	var got builtinOffers
-	for pass := 0; pass < maxAllocationPasses; pass++ {
+	got := map[string]bool{}
+	for pass := 0; pass < m.maxAllocationPasses(); pass++ {
 		if pass > 0 {
 			// Only suppress between passes: reviving would clear the
 			// filters the declines just set, and the same framework
 			// would be offered the same agent again.
-			if !m.apps.WantsOffers() {
-				_ = m.alloc.Suppress(AppsFrameworkID)
-			}
-			if !m.jobs.WantsOffers() {
-				_ = m.alloc.Suppress(JobsFrameworkID)
+			for _, e := range m.running.Entries() {
+				if !e.Framework.WantsOffers() {
+					_ = m.alloc.Suppress(e.Builtin.ID)
+				}
 			}
 		}
 		start := time.Now()
@@ -80,72 +80,12 @@ func (m *Master) cycle() {
 		m.cfg.Metrics.ObserveAllocation(time.Since(start))
 		m.rescinded(res.Rescinds)
 		m.stats.offersSent += uint64(len(res.Offers))
-		declined := m.answerBuiltin(res.Offers, &got, now)
+		declined := m.answerBuiltin(res.Offers, got, now)
 		if declined == 0 {
 			break
 		}
 	}
-	if !got.apps {
-		m.apps.NoOffers(m.freeOffers, now)
-	}
-	for _, id := range m.apps.Tick(now) {
-		m.kill(id, "", "")
-	}
-	m.jobsTick(got.jobs, now)
-}
-
-// maxAllocationPasses bounds the allocations of one cycle. What a
-// built-in framework declines goes on to the next framework in the same
-// cycle: each decline filters the decliner on that agent, so a pass per
-// built-in framework and one more lets the capacity reach a framework
-// that can use it, instead of the same framework being offered, and
-// declining, the same agent at every cycle while another waits.
-const maxAllocationPasses = 3
-
-// builtinOffers records which built-in frameworks got offers this cycle.
-type builtinOffers struct{ apps, jobs bool }
-
-// answerBuiltin applies one allocation pass: the built-in frameworks
-// answer their offers at once, external frameworks get theirs as OFFERS
-// events. It returns how many offers the built-in frameworks declined.
-// Called with mu held.
-func (m *Master) answerBuiltin(all []allocator.Offer, got *builtinOffers, now time.Time) int {
-	var offers []apps.Offer
-	var external []allocator.Offer
-	byID := map[string]allocator.Offer{}
-	for _, o := range all {
-		if o.FrameworkID != AppsFrameworkID {
-			if o.FrameworkID != JobsFrameworkID {
-				external = append(external, o)
-			}
-			continue
-		}
-		byID[o.ID] = o
-		offers = append(offers, m.builtinOffer(o))
-	}
-	declined := 0
-	if len(offers) > 0 {
-		got.apps = true
-		launches, declines := m.apps.Offers(offers, now)
-		declined += m.answerOffers(AppsFrameworkID, byID, launches, declines, now)
-	}
-	m.sendOffers(external, now)
-	n, ok := m.jobsOffers(all, now)
-	got.jobs = got.jobs || ok
-	return declined + n
-}
-
-// builtinOffer is an allocator offer as the built-in schedulers take it,
-// with the agent's attributes. Called with mu held.
-func (m *Master) builtinOffer(o allocator.Offer) apps.Offer {
-	var attrs map[string]string
-	if ag := m.agents[o.AgentID]; ag != nil {
-		attrs = ag.Attributes
-	}
-	return apps.Offer{
-		ID: o.ID, AgentID: o.AgentID, Hostname: o.Hostname, Attributes: attrs,
-		Revocable: o.Resources[allocator.Revocable], Dedicated: o.Resources[allocator.Dedicated],
-	}
+	m.builtinsTick(got, now)
 }
 
 // recovering reports whether the leader still waits for known agents to
@@ -178,8 +118,9 @@ func (m *Master) checkAgents(now time.Time) {
 		case ag.State != AgentActive && silent > m.cfg.GoneTimeout:
 			m.log.Warn("agent gone: forgotten", "agent", id, "hostname", ag.Hostname)
 			delete(m.agents, id)
-			m.apps.ForgetAgent(id)
-			m.jobs.ForgetAgent(id)
+			for _, e := range m.running.Entries() {
+				e.Framework.ForgetAgent(id)
+			}
 			for _, t := range m.tasks {
 				if t.AgentID == id {
 					m.setStatus(t, api.TaskStatus{TaskID: t.Info.ID, FrameworkID: t.Info.FrameworkID, AgentID: id, State: api.TaskGone,
@@ -232,18 +173,7 @@ func (m *Master) setStatus(t *taskEntry, st api.TaskStatus, now time.Time) {
 	if fw := m.frameworks[t.Info.FrameworkID]; fw != nil {
 		m.forwardStatus(fw, st, now)
 	}
-	if t.Info.FrameworkID == AppsFrameworkID {
-		attrs := map[string]string{}
-		if ag := m.agents[t.AgentID]; ag != nil {
-			attrs = ag.Attributes
-		}
-		for _, id := range m.apps.Update(st, t.Hostname, attrs, now) {
-			m.kill(id, "", "")
-		}
-	}
-	if t.Info.FrameworkID == JobsFrameworkID {
-		m.jobsStatus(t, st, now)
-	}
+	m.builtinStatus(t, st, now)
 }
 
 // applyUpdate takes a status update reported by an agent. Called with mu

@@ -1,7 +1,6 @@
 package master
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/master/allocator"
 	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/framework"
 	"github.com/headroom-dev/headroom/master/jobs"
 	"github.com/headroom-dev/headroom/master/store"
 )
@@ -67,6 +67,9 @@ type Config struct {
 	// agent id is bound to the credential that registered it. Nil serves
 	// everyone (--insecure).
 	Credentials *auth.Set
+	// Frameworks are more built-in frameworks, served after the apps and
+	// jobs frameworks in the order given.
+	Frameworks []framework.Builtin
 	// Metrics receives the master's instrumentation; nil discards it.
 	Metrics Observer
 	Clock   clockwork.Clock
@@ -140,6 +143,10 @@ type Master struct {
 	cfg      Config
 	log      *slog.Logger
 	election *store.Election
+	// builtins are the frameworks the master runs itself (apps, jobs,
+	// Config.Frameworks); each term starts them anew into running, apps
+	// and jobs being two of them, kept typed for their endpoints.
+	builtins framework.Registry
 
 	// mu guards everything below. Handlers and the leader's loop take it
 	// for short, I/O-free sections; calls to agents and the store happen
@@ -155,6 +162,7 @@ type Master struct {
 	jobsIO    jobsIO
 	agents    map[string]*agentEntry
 	tasks     map[string]*taskEntry
+	running   *framework.Running
 	// pendingKills are kills that could not be delivered to an agent's
 	// API; they ride on its next heartbeat answer.
 	pendingKills map[string][]string
@@ -200,6 +208,9 @@ func New(cfg Config) (*Master, error) {
 	}
 	m := &Master{cfg: cfg, log: cfg.Logger, election: el}
 	m.jobsIO.writes = make(chan struct{}, 1)
+	if err := m.registerBuiltins(); err != nil {
+		return nil, fmt.Errorf("master: %w", err)
+	}
 	return m, nil
 }
 
@@ -247,28 +258,7 @@ func (m *Master) becomeLeader(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Suppressed until an app lacks instances (each cycle revives or
-	// suppresses it): an idle built-in framework must not take a share
-	// of the first offers from the frameworks that want them.
-	if err := alloc.AddFramework(allocator.Framework{ID: AppsFrameworkID, Revocable: true, Suppressed: true}); err != nil {
-		return err
-	}
-	// Random task id suffixes: a new leader's must never collide with tasks
-	// the agents have not re-reported yet.
-	sched := apps.NewScheduler(apps.Config{FrameworkID: AppsFrameworkID, NewID: randomSuffix})
-	var loaded []apps.App
-	if err := m.cfg.Store.Docs(store.Apps).List(ctx, func(_ string, raw []byte) error {
-		a, err := apps.DecodeApp(bytes.NewReader(raw))
-		if err != nil {
-			return err
-		}
-		loaded = append(loaded, a)
-		return nil
-	}); err != nil {
-		return fmt.Errorf("loading apps: %w", err)
-	}
-	sched.Restore(loaded)
-	jobsSched, err := m.loadJobs(ctx, alloc)
+	running, err := m.startBuiltins(ctx, alloc)
 	if err != nil {
 		return err
 	}
@@ -297,8 +287,9 @@ func (m *Master) becomeLeader(ctx context.Context) error {
 	defer m.mu.Unlock()
 	m.dynamic, m.attrRev = dynamic, attrRev
 	m.leading, m.leaderCtx = true, ctx
-	m.alloc, m.apps = alloc, sched
-	m.jobs, m.jobsIO.inflight = jobsSched, map[string]bool{}
+	m.alloc, m.running = alloc, running
+	m.apps, m.jobs = running.Get(AppsFrameworkID).(*apps.Scheduler), running.Get(JobsFrameworkID).(*jobs.Scheduler)
+	m.jobsIO.inflight = map[string]bool{}
 	m.agents, m.tasks = agents, map[string]*taskEntry{}
 	m.frameworks, m.removedFrameworks = frameworks, map[string]time.Time{}
 	m.pendingKills = map[string][]string{}
@@ -306,7 +297,7 @@ func (m *Master) becomeLeader(ctx context.Context) error {
 	m.stats = counters{launchFailures: map[string]uint64{}}
 	m.calls = make(chan agentCall, 4096)
 	m.backlog = nil
-	m.log.Info("leading", "apps", len(loaded), "known_agents", len(agents), "frameworks", len(frameworks))
+	m.log.Info("leading", "apps", len(m.apps.Apps()), "known_agents", len(agents), "frameworks", len(frameworks))
 	return nil
 }
 
@@ -320,7 +311,7 @@ func (m *Master) stepDown() {
 		}
 	}
 	m.alloc, m.apps, m.agents, m.tasks, m.frameworks = nil, nil, nil, nil, nil
-	m.jobs = nil
+	m.jobs, m.running = nil, nil
 }
 
 // Leading reports whether this master leads now.

@@ -2,6 +2,7 @@ package apps
 
 import (
 	"fmt"
+	"github.com/headroom-dev/headroom/master/framework"
 	"math"
 	"time"
 
@@ -47,6 +48,6 @@ func (s *Scheduler) recordFailure(st *appState, t *task, state api.TaskState, wh
 	st.lastFailure = fmt.Sprintf("task %s %s: %s", t.ID, state, why)
 	st.cause = "last failure: " + st.lastFailure
 	if fetch {
-		st.cause = FetchFailure(why)
+		st.cause = framework.FetchFailure(why)
 	}
 }
