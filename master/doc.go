@@ -58,7 +58,8 @@
 // heartbeats (setStatus) and reach the framework that owns the task.
 //
 // Files: master.go (config, leadership), loop.go (the cycle, launches,
-// kills, the agent call queue), registry.go and agents.go (agents, tasks,
+// kills, the agent call queue), builtins.go (the built-in frameworks'
+// registry and their part of the cycle), registry.go and agents.go (agents, tasks,
 // heartbeats), attributes.go (dynamic attributes), appsops.go and http.go
 // (apps and the operators' API), jobsops.go and jobs_http.go (jobs),
 // frameworks.go and schedulerapi.go (external frameworks), reasons.go (what
