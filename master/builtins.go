@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
-
 	"github.com/headroom-dev/headroom/master/allocator"
 	"github.com/headroom-dev/headroom/master/framework"
 )
@@ -19,8 +18,8 @@ func (m *Master) registerBuiltins() error {
 			return m.loadApps(ctx)
 		}},
 		// A run's task launches only once the state naming it is stored,
-		// which the store writes after its Tick start: offers before that
-		// would only be declined.
+		// and that state goes to the store after the Tick that starts the
+		// run: offers before it would only be declined.
 		{ID: JobsFrameworkID, Name: "jobs", ReviveAfterTick: true, AfterTick: m.saveJobStates,
 			New: func(ctx context.Context) (framework.Framework, error) { return m.loadJobs(ctx) }},
 	}
