@@ -3,7 +3,6 @@ package apps
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/headroom-dev/headroom/master/framework"
 	"io"
 	"math"
 	"sort"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/internal/resources"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 // MaxBodyBytes caps an app definition on the wire: a definition is a few

@@ -2,11 +2,11 @@ package apps
 
 import (
 	"fmt"
-	"github.com/headroom-dev/headroom/master/framework"
 	"math"
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 // launchDelay is how long to wait before replacing a task after the given

@@ -1,11 +1,11 @@
 package apps
 
 import (
-	"github.com/headroom-dev/headroom/master/framework"
 	"testing"
 
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/internal/resources"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 func cpus(c float64, memMiB int64) resources.Resources {

@@ -3,13 +3,13 @@ package apps
 import (
 	"errors"
 	"fmt"
-	"github.com/headroom-dev/headroom/master/framework"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 // Errors the HTTP layer maps to status codes (409, 404).

@@ -3,13 +3,13 @@ package apps
 import (
 	"errors"
 	"fmt"
-	"github.com/headroom-dev/headroom/master/framework"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/internal/resources"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)

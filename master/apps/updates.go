@@ -1,12 +1,12 @@
 package apps
 
 import (
-	"github.com/headroom-dev/headroom/master/framework"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 // appForTask maps a task id back to its app: the part before the last dot,

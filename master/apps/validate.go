@@ -2,10 +2,11 @@ package apps
 
 import (
 	"fmt"
-	"github.com/headroom-dev/headroom/master/framework"
 	"math"
 	"regexp"
 	"strings"
+
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 // Limits. The id length keeps "<id>.<suffix>" task ids within api.ValidID's

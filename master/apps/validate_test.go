@@ -3,9 +3,10 @@ package apps
 import (
 	"encoding/json"
 	"errors"
-	"github.com/headroom-dev/headroom/master/framework"
 	"strings"
 	"testing"
+
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 func TestDecodeDefaults(t *testing.T) {
