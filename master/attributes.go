@@ -45,7 +45,7 @@ func (m *Master) refreshAttributes(ag *agentEntry) {
 			m.log.Error("updating agent attributes in the allocator", "agent", ag.ID, "err", err)
 		}
 	}
-	for _, id := range m.apps.AttributesChanged(ag.ID, ag.Hostname, eff) {
+	for _, id := range m.builtinsAttributesChanged(ag.ID, ag.Hostname, eff) {
 		m.log.Info("moving an instance whose constraint no longer holds", "task", id, "agent", ag.ID)
 		m.kill(id, ag.ID, "constraint_violated")
 	}

@@ -193,6 +193,19 @@ func (m *Master) builtinStatus(t *taskEntry, st api.TaskStatus, now time.Time) {
 	}
 }
 
+// builtinsAttributesChanged tells the built-in frameworks that watch
+// attributes an agent's new effective ones, and returns the tasks they
+// ask to move. Called with mu held.
+func (m *Master) builtinsAttributesChanged(agentID, hostname string, attrs map[string]string) []string {
+	var kills []string
+	for _, e := range m.running.Entries() {
+		if w, ok := e.Framework.(framework.AttributesWatcher); ok {
+			kills = append(kills, w.AttributesChanged(agentID, hostname, attrs)...)
+		}
+	}
+	return kills
+}
+
 // isBuiltin reports whether id is a framework the master runs itself.
 func (m *Master) isBuiltin(id string) bool {
 	_, ok := m.builtins.Lookup(id)

@@ -12,7 +12,8 @@
 // wants offers; every cycle it revives or suppresses it, hands it its
 // offers and launches what it returns, routes its tasks' status updates
 // to it (those of tasks an agent re-reports after a failover included, so
-// the framework adopts them), runs its Tick, and refuses its id to
+// the framework adopts them), runs its Tick, tells it of changed agent
+// attributes when it is an AttributesWatcher, and refuses its id to
 // external frameworks.
 //
 // Like the schedulers, a Framework is a pure state machine: the master

@@ -55,3 +55,12 @@ type Framework interface {
 	// ForgetAgent drops an agent the master removed for good.
 	ForgetAgent(agentID string)
 }
+
+// AttributesWatcher is a Framework that reacts when an agent's effective
+// attributes change (the apps framework moves the instances whose
+// constraints no longer hold there). The master tells every built-in
+// framework that implements it.
+type AttributesWatcher interface {
+	// AttributesChanged returns the tasks to kill, to be placed again.
+	AttributesChanged(agentID, hostname string, attrs map[string]string) (kills []string)
+}
