@@ -21,6 +21,7 @@ import (
 	"github.com/headroom-dev/headroom/internal/cgroup"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 	"github.com/headroom-dev/headroom/monitor/sampler"
 )
 
@@ -82,7 +83,7 @@ type Agent struct {
 	kills chan string
 
 	mu       sync.Mutex
-	estimate monitor.Estimate
+	estimate estimate.Estimate
 	override *Override
 	applied  Applied
 	// static are the agent's own attributes (flags, local API); attrs the
@@ -94,7 +95,7 @@ type Agent struct {
 	applyErrs uint64
 	// changes counts moves of the applied reservation, the churn batch
 	// work and the master see.
-	changes map[monitor.Change]uint64
+	changes map[estimate.Change]uint64
 	// starvedSince is when the batch cgroup was last clamped to the CPU
 	// floor with revocable tasks in it; zero while it is not.
 	starvedSince time.Time
@@ -186,7 +187,7 @@ func New(cfg Config) (*Agent, error) {
 		attrs:     maps.Clone(cfg.Attributes),
 		evictions: map[string]uint64{},
 		evicting:  map[string]bool{},
-		changes:   map[monitor.Change]uint64{},
+		changes:   map[estimate.Change]uint64{},
 	}
 	mcfg := cfg.Monitor
 	mcfg.OnEstimate = a.apply
@@ -289,7 +290,7 @@ func (a *Agent) drainUpdates(ctx context.Context) error {
 }
 
 // apply runs in the monitor's goroutine after every estimate.
-func (a *Agent) apply(est monitor.Estimate) {
+func (a *Agent) apply(est estimate.Estimate) {
 	if err := a.reserve(est); err != nil {
 		a.cfg.Logger.Error("applying the reservation", "err", err)
 	}
@@ -298,7 +299,7 @@ func (a *Agent) apply(est monitor.Estimate) {
 // reserve recomputes the reservation, writes the batch cgroup when it
 // changed, and orders an eviction when batch holds more memory than it may
 // keep: memory is taken back by eviction first, the limit follows.
-func (a *Agent) reserve(est monitor.Estimate) error {
+func (a *Agent) reserve(est estimate.Estimate) error {
 	held, err := a.batch.MemoryWorkingSet()
 	if err != nil {
 		a.cfg.Logger.Warn("reading batch memory", "cgroup", a.batch.Path(), "err", err)
@@ -334,8 +335,8 @@ func (a *Agent) reserve(est monitor.Estimate) error {
 			a.applyErrs++
 			applyErr = fmt.Errorf("batch cgroup %s: %w", a.batch.Path(), applyErr)
 		} else {
-			for _, c := range monitor.Changes(monitor.Estimate{CPU: a.applied.CPUs, Mem: uint64(max(a.applied.MemBytes, 0))},
-				monitor.Estimate{CPU: next.CPUs, Mem: uint64(max(next.MemBytes, 0))}) {
+			for _, c := range estimate.Changes(estimate.Estimate{CPU: a.applied.CPUs, Mem: uint64(max(a.applied.MemBytes, 0))},
+				estimate.Estimate{CPU: next.CPUs, Mem: uint64(max(next.MemBytes, 0))}) {
 				a.changes[c]++
 			}
 			a.applied = next
@@ -368,7 +369,7 @@ func (a *Agent) reserve(est monitor.Estimate) error {
 // long holds memory for nothing and would run better elsewhere, so after
 // pressure.cpu_starvation_evict_after one task goes, and the clock
 // restarts for the next.
-func (a *Agent) starving(est monitor.Estimate, next Applied) bool {
+func (a *Agent) starving(est estimate.Estimate, next Applied) bool {
 	limit := time.Duration(a.cfg.Monitor.Policy.Pressure.CPUStarvationEvictAfter)
 	if limit <= 0 || est.Time.IsZero() {
 		return false
@@ -547,7 +548,7 @@ func (a *Agent) State() State {
 // BatchStats reads the batch cgroup (throttling, memory) for the exporter.
 func (a *Agent) BatchStats() (cgroup.Stats, error) { return a.batch.Stats() }
 
-func toAPIEstimate(e monitor.Estimate) agentproto.Estimate {
+func toAPIEstimate(e estimate.Estimate) agentproto.Estimate {
 	return agentproto.Estimate{
 		HarvestableCPUs:     e.CPU,
 		HarvestableMemBytes: int64(min(e.Mem, math.MaxInt64)),

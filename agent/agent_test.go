@@ -29,6 +29,7 @@ import (
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/internal/testutil"
 	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 var agentSeq atomic.Int64
@@ -43,10 +44,10 @@ type testAgent struct {
 }
 
 // fastPolicy grows quickly so a test does not wait a minute for capacity.
-func fastPolicy() monitor.Policy {
-	p := monitor.DefaultPolicy()
+func fastPolicy() estimate.Policy {
+	p := estimate.DefaultPolicy()
 	p.Grow.GrowAfter = model.Duration(time.Second)
-	p.Grow.MaxStep = monitor.ResourceAmount{CPUs: 8, Memory: 64 << 30}
+	p.Grow.MaxStep = estimate.ResourceAmount{CPUs: 8, Memory: 64 << 30}
 	p.Predictor.Window = model.Duration(2 * time.Second)
 	p.Predictor.CPUPercentile = 50
 	p.Predictor.MemoryPercentile = 50

@@ -11,7 +11,7 @@ import (
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/internal/testutil"
-	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 func TestHostMemCap(t *testing.T) {
@@ -35,11 +35,11 @@ func TestHostMemCap(t *testing.T) {
 // smallHost reports a host of 1 GiB whose business uses 300 MiB.
 type smallHost struct{}
 
-func (smallHost) Sample(now time.Time) (monitor.Sample, error) {
-	return monitor.Sample{Time: now, OnlineCPUs: 2, MemTotal: 1 << 30, MemAvailable: 700 << 20, BusinessMem: 300 << 20}, nil
+func (smallHost) Sample(now time.Time) (estimate.Sample, error) {
+	return estimate.Sample{Time: now, OnlineCPUs: 2, MemTotal: 1 << 30, MemAvailable: 700 << 20, BusinessMem: 300 << 20}, nil
 }
 
-func (s smallHost) SampleFast(now time.Time) (monitor.Sample, error) {
+func (s smallHost) SampleFast(now time.Time) (estimate.Sample, error) {
 	sm, err := s.Sample(now)
 	sm.Fast = true
 	return sm, err

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // An agent running the built-in default policy, as `headroom agent` does
@@ -17,7 +18,7 @@ import (
 // holds growth, must be explained by the estimate's reason (never a
 // skip: the test asserts on every host).
 func TestDefaultPolicyHarvestsOnThisHost(t *testing.T) {
-	ta := startAgent(t, func(c *Config) { c.Monitor.Policy = monitor.DefaultPolicy() })
+	ta := startAgent(t, func(c *Config) { c.Monitor.Policy = estimate.DefaultPolicy() })
 	deadline := time.Now().Add(90 * time.Second)
 	var lendable, n float64
 	var last monitor.Snapshot
@@ -61,8 +62,8 @@ func TestDefaultPolicyHarvestsOnThisHost(t *testing.T) {
 	s := last.Sample
 	dead := last.Policy.ForHost(s.OnlineCPUs, s.MemTotal).Grow.Deadband.CPUs
 	switch r := last.Estimate.CPUReason; {
-	case r == monitor.ReasonPressure, r == monitor.ReasonPredictor, r == monitor.ReasonReserve, r == monitor.ReasonCeiling:
-	case r == monitor.ReasonGrowth && (held || last.Estimate.TargetCPU <= mean+dead):
+	case r == estimate.ReasonPressure, r == estimate.ReasonPredictor, r == estimate.ReasonReserve, r == estimate.ReasonCeiling:
+	case r == estimate.ReasonGrowth && (held || last.Estimate.TargetCPU <= mean+dead):
 	default:
 		t.Fatalf("no harvest after 90 s (%.2f cores lendable on average, pressure held growth: %v) and the reason %q does not explain it (last estimate %+v)",
 			mean, held, r, last.Estimate)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/headroom-dev/headroom/internal/cgroup"
 	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 	"github.com/headroom-dev/headroom/monitor/sampler"
 )
 
@@ -50,17 +51,17 @@ func isolate(t testing.TB) func(*Config) {
 	}
 }
 
-func (s *isolatedHost) Sample(now time.Time) (monitor.Sample, error) {
+func (s *isolatedHost) Sample(now time.Time) (estimate.Sample, error) {
 	sm, err := s.real.Sample(now)
 	return s.adjust(sm, now), err
 }
 
-func (s *isolatedHost) SampleFast(now time.Time) (monitor.Sample, error) {
+func (s *isolatedHost) SampleFast(now time.Time) (estimate.Sample, error) {
 	sm, err := s.real.SampleFast(now)
 	return s.adjust(sm, now), err
 }
 
-func (s *isolatedHost) adjust(sm monitor.Sample, now time.Time) monitor.Sample {
+func (s *isolatedHost) adjust(sm estimate.Sample, now time.Time) estimate.Sample {
 	var biz float64
 	if g, err := s.business(); err == nil {
 		if u, err := g.CPUUsage(); err == nil {

@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/procfs"
 
 	"github.com/headroom-dev/headroom/internal/resources"
-	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // OverrideMode says how an operator's reservation override combines with
@@ -109,7 +109,7 @@ type Applied struct {
 // Reserve computes what to apply from the estimate, the optional override
 // and the batch cgroup's current working set. It is pure: the agent's loop
 // calls it on every estimate and writes the result to the cgroup.
-func Reserve(est monitor.Estimate, ov *Override, batchHeld uint64, cpuFloor float64) Applied {
+func Reserve(est estimate.Estimate, ov *Override, batchHeld uint64, cpuFloor float64) Applied {
 	cpus, mem := est.CPU, int64(min(est.Mem, math.MaxInt64))
 	if ov != nil {
 		switch ov.Mode {

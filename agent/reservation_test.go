@@ -5,22 +5,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 func TestReserve(t *testing.T) {
-	est := monitor.Estimate{Time: time.Unix(1, 0), CPU: 6, Mem: 8 << 30}
+	est := estimate.Estimate{Time: time.Unix(1, 0), CPU: 6, Mem: 8 << 30}
 	tests := []struct {
 		name  string
-		est   monitor.Estimate
+		est   estimate.Estimate
 		ov    *Override
 		held  uint64
 		floor float64
 		want  Applied
 	}{
 		{"estimate as is", est, nil, 1 << 30, 0.1, Applied{CPUs: 6, MemBytes: 8 << 30, CPUQuota: 6, MemLimit: 9 << 30, EvictAbove: 8 << 30}},
-		{"cpu floor", monitor.Estimate{Time: time.Unix(1, 0), CPU: 0, Mem: 1 << 30}, nil, 0, 0.1, Applied{CPUs: 0, MemBytes: 1 << 30, CPUQuota: 0.1, MemLimit: 1 << 30, EvictAbove: 1 << 30}},
-		{"limit is harvest plus held", monitor.Estimate{Time: time.Unix(1, 0), CPU: 1, Mem: 1 << 30}, nil, 3 << 30, 0.1, Applied{CPUs: 1, MemBytes: 1 << 30, CPUQuota: 1, MemLimit: 4 << 30, EvictAbove: 1 << 30}},
+		{"cpu floor", estimate.Estimate{Time: time.Unix(1, 0), CPU: 0, Mem: 1 << 30}, nil, 0, 0.1, Applied{CPUs: 0, MemBytes: 1 << 30, CPUQuota: 0.1, MemLimit: 1 << 30, EvictAbove: 1 << 30}},
+		{"limit is harvest plus held", estimate.Estimate{Time: time.Unix(1, 0), CPU: 1, Mem: 1 << 30}, nil, 3 << 30, 0.1, Applied{CPUs: 1, MemBytes: 1 << 30, CPUQuota: 1, MemLimit: 4 << 30, EvictAbove: 1 << 30}},
 		{"cap both", est, &Override{Mode: OverrideCap, CPUs: 2, MemBytes: 1 << 30}, 0, 0.1, Applied{CPUs: 2, MemBytes: 1 << 30, CPUQuota: 2, MemLimit: 1 << 30, EvictAbove: 1 << 30}},
 		{"cap above estimate keeps estimate", est, &Override{Mode: OverrideCap, CPUs: 10}, 0, 0.1, Applied{CPUs: 6, MemBytes: 8 << 30, CPUQuota: 6, MemLimit: 8 << 30, EvictAbove: 8 << 30}},
 		{"cap cpu only", est, &Override{Mode: OverrideCap, CPUs: 3}, 0, 0.1, Applied{CPUs: 3, MemBytes: 8 << 30, CPUQuota: 3, MemLimit: 8 << 30, EvictAbove: 8 << 30}},
@@ -32,21 +32,21 @@ func TestReserve(t *testing.T) {
 		// bounds what batch may keep.
 		struct {
 			name  string
-			est   monitor.Estimate
+			est   estimate.Estimate
 			ov    *Override
 			held  uint64
 			floor float64
 			want  Applied
-		}{"growing estimate evicts above the target", monitor.Estimate{Time: time.Unix(1, 0), Mem: 0, TargetMem: 4 << 30}, nil, 2 << 30, 0.1,
+		}{"growing estimate evicts above the target", estimate.Estimate{Time: time.Unix(1, 0), Mem: 0, TargetMem: 4 << 30}, nil, 2 << 30, 0.1,
 			Applied{CPUQuota: 0.1, MemLimit: 2<<30 + MemoryFloor, EvictAbove: 4 << 30}},
 		struct {
 			name  string
-			est   monitor.Estimate
+			est   estimate.Estimate
 			ov    *Override
 			held  uint64
 			floor float64
 			want  Applied
-		}{"degraded evicts nothing", monitor.Estimate{Degraded: true}, nil, 2 << 30, 0.1,
+		}{"degraded evicts nothing", estimate.Estimate{Degraded: true}, nil, 2 << 30, 0.1,
 			Applied{CPUQuota: 0.1, MemLimit: 2<<30 + MemoryFloor, EvictAbove: 2 << 30}},
 	)
 	for _, tc := range tests {

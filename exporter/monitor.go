@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // MonitorSource is what the monitor collector reads at each scrape.
@@ -103,7 +104,7 @@ func (c *MonitorCollector) Collect(ch chan<- prometheus.Metric) {
 		if s.PSI.Present {
 			for _, r := range []struct {
 				name string
-				p    monitor.Pressure
+				p    estimate.Pressure
 			}{{"cpu", s.PSI.CPU}, {"memory", s.PSI.Memory}, {"io", s.PSI.IO}} {
 				gauge(c.psiAvg, r.p.SomeAvg10/100, r.name, "some")
 				gauge(c.psiAvg, r.p.FullAvg10/100, r.name, "full")
@@ -120,7 +121,7 @@ func (c *MonitorCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.harvMem, float64(e.Mem))
 	gauge(c.targetCPU, e.TargetCPU)
 	gauge(c.targetMem, float64(e.TargetMem))
-	for _, r := range monitor.Reasons {
+	for _, r := range estimate.Reasons {
 		gauge(c.reason, boolFloat(e.CPUReason == r), "cpu", string(r))
 		gauge(c.reason, boolFloat(e.MemReason == r), "memory", string(r))
 	}
@@ -135,7 +136,7 @@ func (c *MonitorCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.multiplier, st.Multiplier)
 	for _, res := range []string{"cpu", "memory"} {
 		for _, dir := range []string{"up", "down"} {
-			counter(c.changes, float64(snap.Changes[monitor.Change{Resource: res, Direction: dir}]), res, dir)
+			counter(c.changes, float64(snap.Changes[estimate.Change{Resource: res, Direction: dir}]), res, dir)
 		}
 	}
 	for _, kind := range []string{monitor.KindFull, monitor.KindFast} {

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -25,28 +26,28 @@ func (f fixedSource) Snapshot() monitor.Snapshot { return monitor.Snapshot(f) }
 func sampleSnapshot() monitor.Snapshot {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	return monitor.Snapshot{
-		Sample: monitor.Sample{
+		Sample: estimate.Sample{
 			Time: t0, OnlineCPUs: 16, HostCPU: 6, BatchCPU: 2, SelfCPU: 0.01, BusinessCPU: 3.99,
 			MemTotal: 64 << 30, MemAvailable: 40 << 30, BatchMem: 8 << 30, SelfMem: 20 << 20, BusinessMem: 16 << 30,
-			PSI: monitor.PSI{Present: true,
-				CPU:    monitor.Pressure{SomeAvg10: 2.5, SomeTotal: 90 * time.Second},
-				Memory: monitor.Pressure{SomeAvg10: 0.5, FullAvg10: 0.25, SomeTotal: 3 * time.Second, FullTotal: time.Second},
-				IO:     monitor.Pressure{SomeAvg10: 1, FullAvg10: 0.5, SomeTotal: 12 * time.Second, FullTotal: 6 * time.Second}},
-			Services: []monitor.ServiceUsage{{Name: "nginx", CPU: 1.5, Mem: 1 << 30, Procs: 4}},
+			PSI: estimate.PSI{Present: true,
+				CPU:    estimate.Pressure{SomeAvg10: 2.5, SomeTotal: 90 * time.Second},
+				Memory: estimate.Pressure{SomeAvg10: 0.5, FullAvg10: 0.25, SomeTotal: 3 * time.Second, FullTotal: time.Second},
+				IO:     estimate.Pressure{SomeAvg10: 1, FullAvg10: 0.5, SomeTotal: 12 * time.Second, FullTotal: 6 * time.Second}},
+			Services: []estimate.ServiceUsage{{Name: "nginx", CPU: 1.5, Mem: 1 << 30, Procs: 4}},
 		},
-		Estimate: monitor.Estimate{
-			Time: t0, CPU: 8.5, Mem: 30 << 30, CPUReason: monitor.ReasonPredictor, MemReason: monitor.ReasonReserve,
+		Estimate: estimate.Estimate{
+			Time: t0, CPU: 8.5, Mem: 30 << 30, CPUReason: estimate.ReasonPredictor, MemReason: estimate.ReasonReserve,
 			PredictedCPU: 5.1, PredictedMem: 18 << 30, TargetCPU: 9, TargetMem: 30 << 30,
 		},
-		Changes: map[monitor.Change]uint64{
+		Changes: map[estimate.Change]uint64{
 			{Resource: "cpu", Direction: "up"}: 3, {Resource: "cpu", Direction: "down"}: 5,
 			{Resource: "memory", Direction: "down"}: 1,
 		},
 		Samples:          map[string]uint64{monitor.KindFull: 100, monitor.KindFast: 500},
 		Errors:           map[string]uint64{monitor.KindFast: 2},
 		EvictionRequests: 1,
-		Policy:           monitor.DefaultPolicy(),
-		Steering:         monitor.Steering{Budget: 0.001, Multiplier: 1.98, Events: 2, Samples: 4000, Spent: 0.0005},
+		Policy:           estimate.DefaultPolicy(),
+		Steering:         estimate.Steering{Budget: 0.001, Multiplier: 1.98, Events: 2, Samples: 4000, Spent: 0.0005},
 	}
 }
 
@@ -94,7 +95,7 @@ func TestMonitorCollectorLint(t *testing.T) {
 // which would read as an idle host.
 func TestMonitorCollectorBeforeFirstSample(t *testing.T) {
 	snap := sampleSnapshot()
-	snap.Sample = monitor.Sample{}
+	snap.Sample = estimate.Sample{}
 	n := testutil.CollectAndCount(NewMonitorCollector(fixedSource(snap)), "headroom_usage_cpu_cores")
 	if n != 0 {
 		t.Fatalf("exported %d usage series before any sample", n)

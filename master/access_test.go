@@ -19,6 +19,7 @@ import (
 	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/internal/testutil"
+	"github.com/headroom-dev/headroom/master/httpapi"
 	"github.com/headroom-dev/headroom/master/store"
 )
 
@@ -100,7 +101,7 @@ func TestRouteAccess(t *testing.T) {
 	testutil.Eventually(t, 20*time.Second, 20*time.Millisecond, tm.m.Leading, "the master never became leader")
 	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	h, patterns := tm.m.routes(metrics)
-	rules := routeRules()
+	rules := httpapi.RouteRules()
 	for _, p := range patterns {
 		if _, ok := rules[p]; !ok {
 			t.Errorf("route %q has no access rule in routeRules", p)

@@ -1,8 +1,9 @@
 // Package master is the cluster's brain: the agent registry, the
 // allocation loop around the pure DRF allocator (master/allocator), the
-// built-in apps and jobs frameworks (master/apps, master/jobs), the
-// scheduler API for external frameworks, the operators' HTTP API, and
-// leadership and state in etcd (master/store).
+// built-in apps and jobs frameworks (master/apps, master/jobs), external
+// frameworks, and leadership and state in etcd (master/store). Its HTTP
+// API (operators, agents, apps, jobs, the scheduler API) is master/httpapi,
+// which calls the master through the Backend of backend.go.
 //
 // # Leadership
 //
@@ -19,8 +20,8 @@
 // # Who may call what
 //
 // With Config.Credentials set, every route but /metrics and /healthz needs
-// a credential whose role the one access table (access.go) allows for the
-// route; an agent id is bound to the credential that first registered it,
+// a credential whose role the one access table (master/httpapi) allows for
+// the route; an agent id is bound to the credential that first registered it,
 // and a registration with another credential, or with the same one from
 // another URL while the agent still heartbeats, is refused (identity.go).
 //
@@ -55,15 +56,17 @@
 // decliner on that agent, and Allocate runs again (a bounded number of
 // passes), so a job run that fits nowhere cannot hold a half core an app
 // could use from one cycle to the next. Task status updates arrive on agent
-// heartbeats (setStatus) and reach the framework that owns the task.
+// heartbeats (setStatus) and reach the framework that owns the task. The
+// built-in frameworks are the entries of a framework.Registry
+// (builtins.go): apps, jobs, then Config.Frameworks, driven alike.
 //
 // Files: master.go (config, leadership), loop.go (the cycle, launches,
 // kills, the agent call queue), builtins.go (the built-in frameworks'
-// registry and their part of the cycle), registry.go and agents.go (agents, tasks,
-// heartbeats), attributes.go (dynamic attributes), appsops.go and http.go
-// (apps and the operators' API), jobsops.go and jobs_http.go (jobs),
-// frameworks.go and schedulerapi.go (external frameworks), reasons.go (what
-// the schedulers explain waits with), access.go and identity.go (who may
-// call what, agent identity), leader.go (the leader served from memory, the
-// store bound).
+// registry and their part of the cycle), registry.go and agents.go
+// (agents, tasks, heartbeats), attributes.go (dynamic attributes),
+// appsops.go and appdefs.go (apps), jobsops.go (jobs), frameworks.go and schedulerapi.go
+// (external frameworks and their calls), reasons.go (what the schedulers
+// explain waits with), identity.go (agent and framework identity),
+// leader.go (the leader served from memory, the store bound), http.go and
+// backend.go (the HTTP API's wiring and what it calls).
 package master

@@ -381,7 +381,7 @@ func TestJobMissedDuringFailoverStartsOnce(t *testing.T) {
 	if got := second.Env["HEADROOM_JOB_SCHEDULED_TIME"]; got != "2024-05-01T10:15:00Z" {
 		t.Fatalf("after the failover the run for %s started, want 10:15", got)
 	}
-	var runs runsView
+	var runs struct{ Active, History []jobs.Run }
 	getJSON(t, b.url+"/v1/jobs/etl/runs", &runs)
 	if len(runs.Active) != 1 || len(runs.History) != 2 || runs.History[0].Status != jobs.StatusMissed ||
 		!runs.History[0].ScheduledAt.Equal(time.Date(2024, 5, 1, 10, 10, 0, 0, time.UTC)) {

@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
-	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/master/store"
 )
 
@@ -22,9 +19,6 @@ import (
 const (
 	DefaultStoreTimeout  = 2 * time.Second
 	DefaultLeaderRefresh = 250 * time.Millisecond
-	// retryAfter is the Retry-After of a 503: about one refresh of the
-	// leader and one election round.
-	retryAfter = 2 * time.Second
 )
 
 // errStoreUnreachable: no good reading of the election within StoreTimeout.
@@ -96,10 +90,4 @@ func (m *Master) knownLeader() (string, error) {
 		return "", store.ErrNoLeader
 	}
 	return c.url, nil
-}
-
-// unavailable answers 503 with a reason and when to retry.
-func unavailable(w http.ResponseWriter, msg, details string) {
-	w.Header().Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
-	httpserver.WriteError(w, http.StatusServiceUnavailable, msg, details)
 }

@@ -63,7 +63,7 @@ type Config struct {
 	AgentClient *http.Client
 	AgentToken  string
 	// Credentials, when set, are required on every route but /metrics and
-	// /healthz, each role on the routes routeRules lets it call, and an
+	// /healthz, each role on the routes httpapi.RouteRules lets it call, and an
 	// agent id is bound to the credential that registered it. Nil serves
 	// everyone (--insecure).
 	Credentials *auth.Set

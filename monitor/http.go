@@ -6,29 +6,30 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/internal/httpserver"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // EstimateView is the JSON form of the monitor's state at
 // GET /api/v1/estimate.
 type EstimateView struct {
-	Time             time.Time `json:"time"`
-	HarvestableCPUs  float64   `json:"harvestable_cpus"`
-	HarvestableBytes uint64    `json:"harvestable_mem_bytes"`
-	CPUReason        Reason    `json:"cpu_reason"`
-	MemReason        Reason    `json:"mem_reason"`
-	EvictBytes       uint64    `json:"evict_bytes"`
-	PredictedCPUs    float64   `json:"predicted_peak_cpus"`
-	PredictedBytes   uint64    `json:"predicted_peak_mem_bytes"`
-	TargetCPUs       float64   `json:"target_cpus"`
-	TargetBytes      uint64    `json:"target_mem_bytes"`
-	Degraded         bool      `json:"degraded"`
-	OnlineCPUs       float64   `json:"online_cpus"`
-	BusinessCPUs     float64   `json:"business_cpus"`
-	BatchCPUs        float64   `json:"batch_cpus"`
-	MemTotal         uint64    `json:"mem_total_bytes"`
-	BusinessBytes    uint64    `json:"business_mem_bytes"`
-	BatchBytes       uint64    `json:"batch_mem_bytes"`
-	LastError        string    `json:"last_error,omitempty"`
+	Time             time.Time       `json:"time"`
+	HarvestableCPUs  float64         `json:"harvestable_cpus"`
+	HarvestableBytes uint64          `json:"harvestable_mem_bytes"`
+	CPUReason        estimate.Reason `json:"cpu_reason"`
+	MemReason        estimate.Reason `json:"mem_reason"`
+	EvictBytes       uint64          `json:"evict_bytes"`
+	PredictedCPUs    float64         `json:"predicted_peak_cpus"`
+	PredictedBytes   uint64          `json:"predicted_peak_mem_bytes"`
+	TargetCPUs       float64         `json:"target_cpus"`
+	TargetBytes      uint64          `json:"target_mem_bytes"`
+	Degraded         bool            `json:"degraded"`
+	OnlineCPUs       float64         `json:"online_cpus"`
+	BusinessCPUs     float64         `json:"business_cpus"`
+	BatchCPUs        float64         `json:"batch_cpus"`
+	MemTotal         uint64          `json:"mem_total_bytes"`
+	BusinessBytes    uint64          `json:"business_mem_bytes"`
+	BatchBytes       uint64          `json:"batch_mem_bytes"`
+	LastError        string          `json:"last_error,omitempty"`
 }
 
 // View returns the JSON view of a snapshot.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/internal/testutil"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // TestEveryRouteLimitsBodiesAndMethods: on every route of the monitor an
@@ -33,7 +34,7 @@ func TestEveryRouteLimitsBodiesAndMethods(t *testing.T) {
 func guardedMonitor(t testing.TB) http.Handler {
 	t.Helper()
 	clock := clockwork.NewFakeClockAt(simStart)
-	m, err := New(Config{Sampler: &scriptedSampler{}, Policy: DefaultPolicy(), Clock: clock})
+	m, err := New(Config{Sampler: &scriptedSampler{}, Policy: estimate.DefaultPolicy(), Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,13 +13,14 @@ import (
 	"github.com/headroom-dev/headroom/internal/cgroup"
 	"github.com/headroom-dev/headroom/internal/testutil"
 	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 	"github.com/headroom-dev/headroom/monitor/sampler"
 )
 
 type observation struct {
 	kind string
-	s    monitor.Sample
-	est  monitor.Estimate
+	s    estimate.Sample
+	est  estimate.Estimate
 }
 
 // On the real host: a CPU burner started in a business cgroup shrinks the
@@ -40,7 +41,7 @@ func TestRealHostSpikeAndRecovery(t *testing.T) {
 		_ = business.Delete()
 	})
 
-	p := monitor.DefaultPolicy()
+	p := estimate.DefaultPolicy()
 	p.Grow.GrowAfter = model.Duration(3 * time.Second)
 	p.Predictor.Window = model.Duration(2 * time.Second)
 	p.Predictor.CPUPercentile = 50
@@ -122,7 +123,7 @@ func TestRealHostSpikeAndRecovery(t *testing.T) {
 
 	// The first fast sample whose business CPU shows the spike must carry
 	// a shrunk estimate: the fast path bounds the reaction to one tick.
-	limit := func(s monitor.Sample) float64 {
+	limit := func(s estimate.Sample) float64 {
 		reserve := p.ReserveFor(s.OnlineCPUs, s.MemTotal).CPUs
 		return s.OnlineCPUs - max(reserve, s.OnlineCPUs*(1-p.MaxUtilization.CPU)) - s.BusinessCPU - s.SelfCPU
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // recordHeader is the recording format (docs/recording.md). Columns are only
@@ -78,7 +80,7 @@ func (r *Recorder) write(row []string) error {
 }
 
 // Record appends one sample.
-func (r *Recorder) Record(s Sample) error {
+func (r *Recorder) Record(s estimate.Sample) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	kind := KindFull
@@ -107,7 +109,7 @@ func (r *Recorder) Close() error {
 }
 
 // ReadRecording reads a recording back. Errors name the line and column.
-func ReadRecording(rd io.Reader) ([]Sample, error) {
+func ReadRecording(rd io.Reader) ([]estimate.Sample, error) {
 	cr := csv.NewReader(rd)
 	cr.ReuseRecord = true
 	head, err := cr.Read()
@@ -117,7 +119,7 @@ func ReadRecording(rd io.Reader) ([]Sample, error) {
 	if len(head) < len(recordHeader) || strings.Join(head[:len(recordHeader)], ",") != strings.Join(recordHeader, ",") {
 		return nil, fmt.Errorf("recording header %q: want %q", strings.Join(head, ","), strings.Join(recordHeader, ","))
 	}
-	var out []Sample
+	var out []estimate.Sample
 	for line := 2; ; line++ {
 		row, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -134,8 +136,8 @@ func ReadRecording(rd io.Reader) ([]Sample, error) {
 	}
 }
 
-func parseRecordRow(row []string) (Sample, error) {
-	var s Sample
+func parseRecordRow(row []string) (estimate.Sample, error) {
+	var s estimate.Sample
 	t, err := time.Parse(time.RFC3339Nano, row[0])
 	if err != nil {
 		return s, fmt.Errorf("column time: %w", err)

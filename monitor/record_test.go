@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 func TestRecorderRoundTrip(t *testing.T) {
@@ -15,10 +17,10 @@ func TestRecorderRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Date(2026, 2, 3, 4, 5, 6, 789, time.UTC)
-	in := []Sample{
+	in := []estimate.Sample{
 		{Time: t0, OnlineCPUs: 8, HostCPU: 3.5, BatchCPU: 1, SelfCPU: 0.01, BusinessCPU: 2.49,
 			MemTotal: 16 << 30, MemAvailable: 8 << 30, BatchMem: 2 << 30, SelfMem: 20 << 20, BusinessMem: 6<<30 - 20<<20,
-			PSI: PSI{Present: true, CPU: Pressure{SomeAvg10: 1.5}, Memory: Pressure{SomeAvg10: 0.25, FullAvg10: 0.125}, IO: Pressure{SomeAvg10: 3, FullAvg10: 2}}},
+			PSI: estimate.PSI{Present: true, CPU: estimate.Pressure{SomeAvg10: 1.5}, Memory: estimate.Pressure{SomeAvg10: 0.25, FullAvg10: 0.125}, IO: estimate.Pressure{SomeAvg10: 3, FullAvg10: 2}}},
 		{Time: t0.Add(200 * time.Millisecond), Fast: true, OnlineCPUs: 8, HostCPU: 4, BatchCPU: 1, BusinessCPU: 3},
 	}
 	for _, s := range in {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // The two kinds of sample, as exported in metric labels and recordings.
@@ -22,6 +24,15 @@ const (
 // rates need two. Run does not count it as a failure.
 var ErrWarmingUp = errors.New("sampler warming up: rates need two readings")
 
+// Sampler reads the host. Implementations keep the previous counters to
+// turn them into rates, so a Sampler is used by one goroutine at a time.
+type Sampler interface {
+	// Sample takes a full sample.
+	Sample(now time.Time) (estimate.Sample, error)
+	// SampleFast takes a fast-path sample (CPU only).
+	SampleFast(now time.Time) (estimate.Sample, error)
+}
+
 // Observer is told about every sample taken, for instrumentation.
 type Observer interface {
 	ObserveSample(kind string, took time.Duration, err error)
@@ -30,7 +41,7 @@ type Observer interface {
 // Config configures a Monitor.
 type Config struct {
 	Sampler Sampler
-	Policy  Policy
+	Policy  estimate.Policy
 	// Clock drives the tickers; the real clock when nil.
 	Clock  clockwork.Clock
 	Logger *slog.Logger
@@ -40,22 +51,22 @@ type Config struct {
 	// OnEstimate, when set, is called from the sampling goroutine with
 	// every estimate, after the snapshot is published. The agent applies
 	// estimates there; it must not block for long.
-	OnEstimate func(Estimate)
+	OnEstimate func(estimate.Estimate)
 }
 
 // Snapshot is the monitor's published state, read by the exporter and the
 // HTTP handlers without touching the sampling goroutine.
 type Snapshot struct {
 	// Sample is the last full sample; Fast the last fast one.
-	Sample   Sample
-	Fast     Sample
-	Estimate Estimate
-	Policy   Policy
+	Sample   estimate.Sample
+	Fast     estimate.Sample
+	Estimate estimate.Estimate
+	Policy   estimate.Policy
 	// Steering is the CPU error bound's steering to the interference
 	// budget: what was spent, and the multiplier it set.
-	Steering Steering
+	Steering estimate.Steering
 	// Changes counts reservation moves by resource and direction.
-	Changes map[Change]uint64
+	Changes map[estimate.Change]uint64
 	// Samples and Errors count samples taken and failed, by kind.
 	Samples          map[string]uint64
 	Errors           map[string]uint64
@@ -67,7 +78,7 @@ type Snapshot struct {
 // Monitor runs the sampler and the estimator on their tickers.
 type Monitor struct {
 	cfg Config
-	est *Estimator
+	est *estimate.Estimator
 	log *slog.Logger
 
 	mu   sync.RWMutex
@@ -83,7 +94,7 @@ func New(cfg Config) (*Monitor, error) {
 	if cfg.Sampler == nil {
 		return nil, errors.New("monitor: no sampler")
 	}
-	est, err := NewEstimator(cfg.Policy)
+	est, err := estimate.NewEstimator(cfg.Policy)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +109,7 @@ func New(cfg Config) (*Monitor, error) {
 		Estimate: est.Current(),
 		Steering: est.Steering(),
 		Policy:   cfg.Policy,
-		Changes:  map[Change]uint64{},
+		Changes:  map[estimate.Change]uint64{},
 		Samples:  map[string]uint64{},
 		Errors:   map[string]uint64{},
 		Started:  cfg.Clock.Now(),
@@ -114,7 +125,7 @@ func (m *Monitor) Snapshot() Snapshot {
 	s.Changes = maps.Clone(s.Changes)
 	s.Samples = maps.Clone(s.Samples)
 	s.Errors = maps.Clone(s.Errors)
-	s.Sample.Services = append([]ServiceUsage(nil), s.Sample.Services...)
+	s.Sample.Services = append([]estimate.ServiceUsage(nil), s.Sample.Services...)
 	return s
 }
 
@@ -143,10 +154,10 @@ func (m *Monitor) Run(ctx context.Context) error {
 
 // Step takes one sample of the kind and feeds the estimator. Run calls it
 // on each tick; tests call it directly with a fake sampler and clock.
-func (m *Monitor) Step(kind string) Estimate {
+func (m *Monitor) Step(kind string) estimate.Estimate {
 	now := m.cfg.Clock.Now()
 	var (
-		s   Sample
+		s   estimate.Sample
 		err error
 	)
 	if kind == KindFast {
@@ -163,7 +174,7 @@ func (m *Monitor) Step(kind string) Estimate {
 	}
 
 	prev := m.est.Current()
-	var est Estimate
+	var est estimate.Estimate
 	switch {
 	case errors.Is(err, ErrWarmingUp):
 		return prev
@@ -187,7 +198,7 @@ func (m *Monitor) Step(kind string) Estimate {
 			}
 		}
 	}
-	changes := Changes(prev, est)
+	changes := estimate.Changes(prev, est)
 	if est.Degraded && !prev.Degraded {
 		m.log.Error("sampling failed past degrade_after: harvesting nothing until it recovers", "degrade_after", m.cfg.Policy.DegradeAfter)
 	} else if prev.Degraded && !est.Degraded {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // scriptedSampler returns a calm host, or err when set; the first call of
@@ -26,7 +28,7 @@ type scriptedSampler struct {
 	calls  int
 }
 
-func (s *scriptedSampler) take(now time.Time, fast bool) (Sample, error) {
+func (s *scriptedSampler) take(now time.Time, fast bool) (estimate.Sample, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
@@ -35,16 +37,18 @@ func (s *scriptedSampler) take(now time.Time, fast bool) (Sample, error) {
 	}
 	if !s.warmed[fast] {
 		s.warmed[fast] = true
-		return Sample{}, ErrWarmingUp
+		return estimate.Sample{}, ErrWarmingUp
 	}
 	if s.err != nil {
-		return Sample{}, s.err
+		return estimate.Sample{}, s.err
 	}
 	return simSample(now.Sub(simStart), fast, constant(2, 8<<30)), nil
 }
 
-func (s *scriptedSampler) Sample(now time.Time) (Sample, error)     { return s.take(now, false) }
-func (s *scriptedSampler) SampleFast(now time.Time) (Sample, error) { return s.take(now, true) }
+func (s *scriptedSampler) Sample(now time.Time) (estimate.Sample, error) { return s.take(now, false) }
+func (s *scriptedSampler) SampleFast(now time.Time) (estimate.Sample, error) {
+	return s.take(now, true)
+}
 
 func (s *scriptedSampler) fail(err error) {
 	s.mu.Lock()
@@ -73,8 +77,8 @@ func TestMonitorStep(t *testing.T) {
 	t.Cleanup(func() { rec.Close() })
 	obs := &countingObserver{kinds: map[string]int{}}
 	var estimates int
-	m, err := New(Config{Sampler: smp, Policy: DefaultPolicy(), Clock: clock, Recorder: rec, Observer: obs,
-		OnEstimate: func(Estimate) { estimates++ }})
+	m, err := New(Config{Sampler: smp, Policy: estimate.DefaultPolicy(), Clock: clock, Recorder: rec, Observer: obs,
+		OnEstimate: func(estimate.Estimate) { estimates++ }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,11 +98,11 @@ func TestMonitorStep(t *testing.T) {
 	if s.Samples[KindFull] != uint64(n) || s.Samples[KindFast] != uint64(n) || estimates != 2*n {
 		t.Fatalf("samples %v, estimates %d", s.Samples, estimates)
 	}
-	if s.Estimate.CPU == 0 || s.Changes[Change{"cpu", "up"}] == 0 || s.Sample.MemTotal != simMem || !s.Fast.Fast {
+	if s.Estimate.CPU == 0 || s.Changes[estimate.Change{Resource: "cpu", Direction: "up"}] == 0 || s.Sample.MemTotal != simMem || !s.Fast.Fast {
 		t.Fatalf("after %d s: %+v", n, s)
 	}
 	// The steering's state is published for the exporter.
-	if st := s.Steering; st.Budget != DefaultPolicy().InterferenceBudget || st.Multiplier < steerMinK || st.Multiplier > steerMaxK || st.Samples > float64(n) || st.Events > st.Samples {
+	if st := s.Steering; st.Budget != estimate.DefaultPolicy().InterferenceBudget || st.Multiplier < steerMinK || st.Multiplier > steerMaxK || st.Samples > float64(n) || st.Events > st.Samples {
 		t.Fatalf("steering after %d s: %+v", n, st)
 	}
 	if obs.kinds[KindFull] != n+1 || obs.kinds[KindFast] != n+1 {
@@ -117,7 +121,7 @@ func TestMonitorStep(t *testing.T) {
 	if !s.Estimate.Degraded || s.Errors[KindFull] != 12 || s.Errors[KindFast] != 12 || s.LastError != "proc is gone" {
 		t.Fatalf("after 12 s of failures: %+v", s)
 	}
-	if s.Changes[Change{"cpu", "down"}] == 0 {
+	if s.Changes[estimate.Change{Resource: "cpu", Direction: "down"}] == 0 {
 		t.Fatal("degrading was not counted as a change")
 	}
 
@@ -131,7 +135,7 @@ func TestMonitorStep(t *testing.T) {
 func TestMonitorRunStopsWithContext(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(simStart)
 	smp := &scriptedSampler{}
-	m, err := New(Config{Sampler: smp, Policy: DefaultPolicy(), Clock: clock})
+	m, err := New(Config{Sampler: smp, Policy: estimate.DefaultPolicy(), Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,10 +169,10 @@ func TestMonitorRunStopsWithContext(t *testing.T) {
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
-	if _, err := New(Config{Policy: DefaultPolicy()}); err == nil {
+	if _, err := New(Config{Policy: estimate.DefaultPolicy()}); err == nil {
 		t.Fatal("no sampler accepted")
 	}
-	p := DefaultPolicy()
+	p := estimate.DefaultPolicy()
 	p.Reserve.CPUs = -1
 	if _, err := New(Config{Sampler: &scriptedSampler{}, Policy: p}); err == nil || !strings.Contains(err.Error(), "reserve.cpus") {
 		t.Fatalf("bad policy: %v", err)
@@ -178,7 +182,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 func TestMonitorHandler(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(simStart)
 	smp := &scriptedSampler{}
-	m, err := New(Config{Sampler: smp, Policy: DefaultPolicy(), Clock: clock})
+	m, err := New(Config{Sampler: smp, Policy: estimate.DefaultPolicy(), Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

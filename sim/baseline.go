@@ -3,7 +3,7 @@ package sim
 import (
 	"time"
 
-	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // The baselines take a policy only for its reserve, which defines the
@@ -12,7 +12,7 @@ import (
 
 // Fixed is a Mesos-style static reservation: cfg.FixedCPUs cores and
 // cfg.FixedMem bytes offered all the time, whatever the business does.
-func Fixed(tr Trace, p monitor.Policy, cfg Config) (Report, error) {
+func Fixed(tr Trace, p estimate.Policy, cfg Config) (Report, error) {
 	if err := tr.Validate(); err != nil {
 		return Report{}, err
 	}
@@ -30,7 +30,7 @@ func Fixed(tr Trace, p monitor.Policy, cfg Config) (Report, error) {
 // threshold × capacity minus the business's average use over the last
 // window, recomputed every period from past steps only (nothing at first,
 // before any step is over).
-func Koordinator(tr Trace, p monitor.Policy, cfg Config) (Report, error) {
+func Koordinator(tr Trace, p estimate.Policy, cfg Config) (Report, error) {
 	if err := tr.Validate(); err != nil {
 		return Report{}, err
 	}
@@ -82,7 +82,7 @@ func pastAverage(tr Trace, i int, window time.Duration) (cpu, mem float64) {
 
 // Oracle offers exactly what is idle in each step, with perfect
 // foresight: efficiency 1 and no interference, the bound no policy beats.
-func Oracle(tr Trace, p monitor.Policy, _ Config) (Report, error) {
+func Oracle(tr Trace, p estimate.Policy, _ Config) (Report, error) {
 	if err := tr.Validate(); err != nil {
 		return Report{}, err
 	}

@@ -1,6 +1,6 @@
 // Package sim replays a business load trace through headroom policies and
 // scores what each would have lent to batch work, side by side with
-// baselines. It drives the monitor's own estimator (monitor.Estimator), so
+// baselines. It drives the monitor's own estimator (estimate.Estimator), so
 // a policy is judged by the code that will run it, not by a model of it.
 //
 // # Traces
@@ -57,7 +57,7 @@
 //     same for memory, in GiB.
 //   - MemInterferenceTimeRatio = Σ d over steps with m > oracleMem / Σ d.
 //   - Evictions = steps in which the monitor asked for batch memory back.
-//   - Reasons = share of time each monitor.Reason bound h.
+//   - Reasons = share of time each estimate.Reason bound h.
 //
 // # Baselines
 //

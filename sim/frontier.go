@@ -3,7 +3,7 @@ package sim
 import (
 	"time"
 
-	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // DefaultInterferenceBudget is the share of the time the frontier may lend
@@ -50,7 +50,7 @@ type FrontierChoice struct {
 // has to reach without hindsight, not a policy a host could run. It lends
 // no memory. When no run keeps within the budget, it lends nothing
 // (efficiency 0, Frontier nil).
-func Frontier(tr Trace, p monitor.Policy, cfg Config) (Report, error) {
+func Frontier(tr Trace, p estimate.Policy, cfg Config) (Report, error) {
 	if err := tr.Validate(); err != nil {
 		return Report{}, err
 	}

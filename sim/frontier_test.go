@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // gridRun is one window-max run of the frontier's grid, written the plain
@@ -40,7 +40,7 @@ func TestFrontierIsTheBestRunWithinBudget(t *testing.T) {
 	for i := 700; i < len(tr.Points); i++ {
 		tr.Points[i].Time = tr.Points[i].Time.Add(17 * time.Minute)
 	}
-	p := monitor.DefaultPolicy()
+	p := estimate.DefaultPolicy()
 	p.Reserve.CPUs = 2
 	f, err := Frontier(tr, p, Config{})
 	if err != nil {
@@ -94,7 +94,7 @@ func TestFrontierByHand(t *testing.T) {
 	host := testHost()
 	const n = 100
 	tr := Step(host, time.Minute, n, 0.25, 0.25, 0, 0) // 16 cores throughout
-	p := monitor.DefaultPolicy()
+	p := estimate.DefaultPolicy()
 	p.Reserve.CPUs = 2
 	f, err := Frontier(tr, p, Config{})
 	if err != nil {
@@ -123,7 +123,7 @@ func TestFrontierNoRunWithinBudget(t *testing.T) {
 		}
 		return 0.1
 	})
-	p := monitor.DefaultPolicy()
+	p := estimate.DefaultPolicy()
 	f, err := Frontier(tr, p, Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -204,7 +204,7 @@ func TestFrontierGrowDelay(t *testing.T) {
 // BenchmarkFrontier is the whole grid on a week at 60 s.
 func BenchmarkFrontier(b *testing.B) {
 	tr := Diurnal(testHost(), time.Minute, 7*24*60, 0.2, 0.6, 0.05, 1)
-	p := monitor.DefaultPolicy()
+	p := estimate.DefaultPolicy()
 	b.ResetTimer()
 	for range b.N {
 		if _, err := Frontier(tr, p, Config{}); err != nil {

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // acceptanceBudget is the interference the default policy may cause: 0.1 %
@@ -113,7 +113,7 @@ func acceptanceRows(t *testing.T, file, name string) []acceptanceRow {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := PolicyFor(monitor.DefaultPolicy(), host)
+		p := PolicyFor(estimate.DefaultPolicy(), host)
 		if cores == 64 {
 			p.Reserve.CPUs = targetReserveCPUs
 		}

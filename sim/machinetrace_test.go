@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // TestReadMachineTrace reads the per-machine fixtures under
@@ -105,7 +105,7 @@ func TestMachineTraceScoresCPUOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := Oracle(tr, monitor.DefaultPolicy(), Config{})
+	o, err := Oracle(tr, estimate.DefaultPolicy(), Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestMachineTraceScoresCPUOnly(t *testing.T) {
 		t.Errorf("cpu not scored: %+v", o)
 	}
 	tr.CPUOnly = false
-	if o, err = Oracle(tr, monitor.DefaultPolicy(), Config{}); err != nil || o.HarvestedGiBHours <= 0 {
+	if o, err = Oracle(tr, estimate.DefaultPolicy(), Config{}); err != nil || o.HarvestedGiBHours <= 0 {
 		t.Errorf("with memory: %v, %v GiB·h", err, o.HarvestedGiBHours)
 	}
 }

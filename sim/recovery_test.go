@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // recoveryBound is how soon after an isolated burst the default policy
@@ -36,8 +36,8 @@ func testRecovery(t *testing.T, step time.Duration) {
 	for i := at; i < at+width; i++ {
 		tr.Points[i].BusinessCPU = 0.90 * tr.Host.Cores
 	}
-	p := monitor.DefaultPolicy()
-	p.Reserve = monitor.ScaledReserve(tr.Host.Cores, tr.Host.MemBytes)
+	p := estimate.DefaultPolicy()
+	p.Reserve = estimate.ScaledReserve(tr.Host.Cores, tr.Host.MemBytes)
 	r, err := Simulate(tr, p, Config{})
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // sharedTraces is where the public traces live: the repository is checked
@@ -33,7 +33,7 @@ func TestSharedTraces(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := monitor.DefaultPolicy()
+			p := estimate.DefaultPolicy()
 			pol, err := Simulate(tr, p, Config{})
 			if err != nil {
 				t.Fatal(err)
@@ -41,7 +41,7 @@ func TestSharedTraces(t *testing.T) {
 			pol.Name = "default"
 			t.Logf("%d steps of %s", len(tr.Points), tr.Step)
 			reports := []Report{pol}
-			for _, b := range []func(Trace, monitor.Policy, Config) (Report, error){Fixed, Koordinator, Oracle} {
+			for _, b := range []func(Trace, estimate.Policy, Config) (Report, error){Fixed, Koordinator, Oracle} {
 				r, err := b(tr, p, Config{})
 				if err != nil {
 					t.Fatal(err)

@@ -5,7 +5,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // DefaultMaxSamplesPerStep caps the samples fed per trace step (see
@@ -81,9 +81,9 @@ type Report struct {
 	Evictions                int     `json:"evictions"`
 	// Reasons is the fraction of the trace's time each CPU binding reason
 	// held; the baselines have none.
-	Reasons         map[monitor.Reason]float64 `json:"reasons"`
-	Steps           int                        `json:"steps"`
-	DurationSeconds float64                    `json:"duration_seconds"`
+	Reasons         map[estimate.Reason]float64 `json:"reasons"`
+	Steps           int                         `json:"steps"`
+	DurationSeconds float64                     `json:"duration_seconds"`
 	// Cores and ReserveCPUs are the host and the reserve it was scored
 	// on: the oracle is cores − reserve − business.
 	Cores       float64 `json:"cores"`
@@ -110,18 +110,18 @@ type Report struct {
 // last one at the start of the next step. Batch is greedy: it uses all
 // that is offered, so the samples of step i carry batch usage h(i), as far
 // as the business leaves room for it.
-func Simulate(tr Trace, p monitor.Policy, cfg Config) (Report, error) {
+func Simulate(tr Trace, p estimate.Policy, cfg Config) (Report, error) {
 	if err := tr.Validate(); err != nil {
 		return Report{}, err
 	}
-	est, err := monitor.NewEstimator(p)
+	est, err := estimate.NewEstimator(p)
 	if err != nil {
 		return Report{}, fmt.Errorf("simulate: %w", err)
 	}
 	cfg = cfg.withDefaults(tr.Host)
 	interval := time.Duration(p.Sampling.Interval)
 	n := len(tr.Points)
-	h := harvest{cpu: make([]float64, n), mem: make([]uint64, n), reasons: make([]monitor.Reason, n)}
+	h := harvest{cpu: make([]float64, n), mem: make([]uint64, n), reasons: make([]estimate.Reason, n)}
 
 	cur := est.Current()
 	for i := range n {
@@ -169,11 +169,11 @@ func samplesPerStep(d, interval time.Duration, limit int) (int, time.Duration) {
 // sample is what the monitor would read at t during a step of demand pt
 // with batch using the harvest it was offered: batch CPU is throttled to
 // what the business leaves, batch memory to what is physically there.
-func sample(t time.Time, host Host, pt Point, batchCPU float64, batchMem uint64) monitor.Sample {
+func sample(t time.Time, host Host, pt Point, batchCPU float64, batchMem uint64) estimate.Sample {
 	busMem := min(pt.BusinessMem, host.MemBytes)
 	batchCPU = max(0, min(batchCPU, host.Cores-pt.BusinessCPU))
 	batchMem = min(batchMem, host.MemBytes-busMem)
-	return monitor.Sample{
+	return estimate.Sample{
 		Time:         t,
 		OnlineCPUs:   host.Cores,
 		HostCPU:      min(host.Cores, pt.BusinessCPU+batchCPU),
@@ -190,7 +190,7 @@ func sample(t time.Time, host Host, pt Point, batchCPU float64, batchMem uint64)
 type harvest struct {
 	cpu       []float64
 	mem       []uint64
-	reasons   []monitor.Reason // empty for baselines
+	reasons   []estimate.Reason // empty for baselines
 	evictions int
 }
 
@@ -200,24 +200,24 @@ const interferenceEps = 1e-9
 // oracleCPU is the CPU truly idle during a step: what neither the business
 // nor the reserve uses. No ceiling and no margin: those are a policy's
 // caution, not the host's need.
-func oracleCPU(host Host, reserve monitor.ResourceAmount, pt Point) float64 {
+func oracleCPU(host Host, reserve estimate.ResourceAmount, pt Point) float64 {
 	return max(0, host.Cores-reserve.CPUs-pt.BusinessCPU)
 }
 
-func oracleMem(host Host, reserve monitor.ResourceAmount, pt Point) uint64 {
+func oracleMem(host Host, reserve estimate.ResourceAmount, pt Point) uint64 {
 	used := float64(reserve.Memory) + float64(pt.BusinessMem)
 	return uint64(max(0, float64(host.MemBytes)-used))
 }
 
 // score turns per-step harvests into a Report (definitions in doc.go). A
 // CPUOnly trace's memory is a stand-in: its memory figures stay zero.
-func score(tr Trace, reserve monitor.ResourceAmount, h harvest) Report {
+func score(tr Trace, reserve estimate.ResourceAmount, h harvest) Report {
 	var (
 		total, idle, used, interfT, interfCS float64
 		memUsed, memInterfT                  float64
 		cpuChanges, memChanges               int
 	)
-	reasons := map[monitor.Reason]float64{}
+	reasons := map[estimate.Reason]float64{}
 	for i, pt := range tr.Points {
 		d := tr.duration(i).Seconds()
 		total += d
@@ -236,7 +236,7 @@ func score(tr Trace, reserve monitor.ResourceAmount, h harvest) Report {
 			}
 		}
 		if i > 0 {
-			for _, c := range monitor.Changes(monitor.Estimate{CPU: h.cpu[i-1], Mem: h.mem[i-1]}, monitor.Estimate{CPU: h.cpu[i], Mem: h.mem[i]}) {
+			for _, c := range estimate.Changes(estimate.Estimate{CPU: h.cpu[i-1], Mem: h.mem[i-1]}, estimate.Estimate{CPU: h.cpu[i], Mem: h.mem[i]}) {
 				switch {
 				case c.Resource == "cpu":
 					cpuChanges++

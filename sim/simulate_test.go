@@ -9,7 +9,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
-	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // exactPolicy makes the estimate checkable by hand: no reserve, no
@@ -17,17 +17,17 @@ import (
 // prediction is the last sample) and a 0th percentile (the histogram never
 // exceeds the smallest value seen), growth at once and unbounded. Then
 // h(i) = cores − business(i−1) exactly.
-func exactPolicy(interval time.Duration) monitor.Policy {
-	p := monitor.DefaultPolicy()
+func exactPolicy(interval time.Duration) estimate.Policy {
+	p := estimate.DefaultPolicy()
 	p.Sampling.Interval = model.Duration(interval)
-	p.Reserve = monitor.ResourceAmount{}
-	p.MaxUtilization = monitor.UtilizationPolicy{CPU: 1, Memory: 1}
+	p.Reserve = estimate.ResourceAmount{}
+	p.MaxUtilization = estimate.UtilizationPolicy{CPU: 1, Memory: 1}
 	p.Predictor.Window = model.Duration(time.Second)
 	p.Predictor.CPUPercentile, p.Predictor.MemoryPercentile, p.Predictor.Margin = 0, 0, 0
 	p.Predictor.CPUVolatility, p.Predictor.CPUErrorPercentile = 0, 0
 	p.Grow.GrowAfter = 0
-	p.Grow.MaxStep = monitor.ResourceAmount{CPUs: 1000, Memory: 1 << 40}
-	p.Grow.Deadband = monitor.ResourceAmount{}
+	p.Grow.MaxStep = estimate.ResourceAmount{CPUs: 1000, Memory: 1 << 40}
+	p.Grow.Deadband = estimate.ResourceAmount{}
 	p.Pressure.MemoryWatermark = 0
 	return p
 }
@@ -70,8 +70,8 @@ func TestSimulateByHand(t *testing.T) {
 		{"harvested core-hours", r.HarvestedCoreHours, 180.0 / 3600},
 		{"harvested GiB-hours", r.HarvestedGiBHours, 600.0 / 3600},
 		{"duration", r.DurationSeconds, 60},
-		{"growth reason", r.Reasons[monitor.ReasonGrowth], 1.0 / 6},
-		{"reserve reason", r.Reasons[monitor.ReasonReserve], 5.0 / 6},
+		{"growth reason", r.Reasons[estimate.ReasonGrowth], 1.0 / 6},
+		{"reserve reason", r.Reasons[estimate.ReasonReserve], 5.0 / 6},
 	} {
 		if !near(c.got, c.want) {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
@@ -157,7 +157,7 @@ func TestBaselinesByHand(t *testing.T) {
 func TestStepSpike(t *testing.T) {
 	const at = 360 // an hour of calm first
 	tr := Step(testHost(), 10*time.Second, at+100, 10.0/64, 40.0/64, at, 1)
-	p := monitor.DefaultPolicy()
+	p := estimate.DefaultPolicy()
 	r, err := Simulate(tr, p, Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +189,7 @@ func TestStepSpike(t *testing.T) {
 // i's demand, however wildly, leaves h(0..i) unchanged.
 func TestNoForesight(t *testing.T) {
 	base := readTestdata(t, "alibaba.csv")
-	p := monitor.DefaultPolicy()
+	p := estimate.DefaultPolicy()
 	want, err := Simulate(base, p, Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -222,11 +222,11 @@ func TestDeterministic(t *testing.T) {
 	if !slices.Equal(a.Points, b.Points) {
 		t.Fatal("same seed, different traces")
 	}
-	ra, err := Simulate(a, monitor.DefaultPolicy(), Config{})
+	ra, err := Simulate(a, estimate.DefaultPolicy(), Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb, _ := Simulate(b, monitor.DefaultPolicy(), Config{})
+	rb, _ := Simulate(b, estimate.DefaultPolicy(), Config{})
 	if !slices.Equal(ra.CPU, rb.CPU) || ra.Efficiency != rb.Efficiency {
 		t.Fatal("same trace, different results")
 	}
@@ -253,7 +253,7 @@ func TestShapes(t *testing.T) {
 		{"diurnal 5 min steps", Diurnal(testHost(), 5*time.Minute, 288, 0.2, 0.7, 0.05, 3), 0.2, 0.10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := monitor.DefaultPolicy()
+			p := estimate.DefaultPolicy()
 			r, err := Simulate(tc.tr, p, Config{})
 			if err != nil {
 				t.Fatal(err)
@@ -263,7 +263,7 @@ func TestShapes(t *testing.T) {
 				t.Errorf("efficiency %.3f (want ≥ %v), interference time %.4f (want ≤ %v)", r.Efficiency, tc.minEff, r.InterferenceTimeRatio, tc.maxTime)
 			}
 			logReport(t, r)
-			for _, b := range []func(Trace, monitor.Policy, Config) (Report, error){Fixed, Koordinator, Oracle} {
+			for _, b := range []func(Trace, estimate.Policy, Config) (Report, error){Fixed, Koordinator, Oracle} {
 				r, err := b(tc.tr, p, Config{})
 				if err != nil {
 					t.Fatal(err)
@@ -302,7 +302,7 @@ func logReport(t *testing.T, r Report) {
 
 func TestPlot(t *testing.T) {
 	tr := Diurnal(testHost(), 10*time.Second, 5000, 0.2, 0.6, 0.05, 4)
-	p := monitor.DefaultPolicy()
+	p := estimate.DefaultPolicy()
 	r, err := Simulate(tr, p, Config{})
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // targetReserveCPUs is the reserve the targets are judged with: 2 cores of
@@ -48,7 +48,7 @@ func TestDefaultPolicyTargets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := monitor.DefaultPolicy()
+			p := estimate.DefaultPolicy()
 			p.Reserve.CPUs = targetReserveCPUs
 			r, err := Simulate(tr, p, Config{})
 			if err != nil {

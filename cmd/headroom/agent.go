@@ -25,6 +25,7 @@ import (
 	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 type agentFlags struct {
@@ -48,7 +49,7 @@ type agentFlags struct {
 	caFile        string
 	cleanupOnStop bool
 	// policy, when set, is used instead of --policy (the demo's).
-	policy *monitor.Policy
+	policy *estimate.Policy
 }
 
 func newAgentCommand(g *globalFlags) *cobra.Command {
@@ -208,7 +209,7 @@ func runAgent(ctx context.Context, f *agentFlags, log *slog.Logger, ready func(n
 			return fmt.Errorf("--api-token-file: %w", err)
 		}
 	}
-	policy := monitor.DefaultPolicy()
+	policy := estimate.DefaultPolicy()
 	if f.policy != nil {
 		policy = *f.policy
 	} else if f.mon.policyFile != "" {

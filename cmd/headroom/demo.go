@@ -20,7 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/headroom-dev/headroom/internal/auth"
-	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // demoApp is the sample app: a batch loop that reports what it runs on.
@@ -96,7 +96,7 @@ func runDemo(ctx context.Context, f *demoFlags, log *slog.Logger, out io.Writer)
 	if err := os.Chmod(dir, 0o711); err != nil {
 		return err
 	}
-	policy := monitor.DefaultPolicy()
+	policy := estimate.DefaultPolicy()
 	policy.Grow.GrowAfter = model.Duration(5 * time.Second)
 
 	grp, gctx := errgroup.WithContext(ctx)
@@ -266,18 +266,18 @@ func demoProgress(ctx context.Context, out io.Writer, ep demoEndpoints, tick tim
 // the demo's app (docs/policy.md has the detail); "" for a reason it does
 // not know.
 func cpuBoundMeaning(reason string) string {
-	switch monitor.Reason(reason) {
-	case monitor.ReasonDegraded:
+	switch estimate.Reason(reason) {
+	case estimate.ReasonDegraded:
 		return "the agent cannot sample the host, so it lends nothing (fail safe)"
-	case monitor.ReasonPressure:
+	case estimate.ReasonPressure:
 		return "the host's CPU or memory is contended (PSI): other work needs it, so nothing more is lent until the host calms down"
-	case monitor.ReasonGrowth:
+	case estimate.ReasonGrowth:
 		return "the host must stay quiet for grow_after (5 s in the demo) before more is lent, then the harvest grows step by step"
-	case monitor.ReasonPredictor:
+	case estimate.ReasonPredictor:
 		return "the business peak predicted from recent use leaves no more idle CPU to lend"
-	case monitor.ReasonReserve:
+	case estimate.ReasonReserve:
 		return "the policy's reserve is kept for the business and the rest is in use"
-	case monitor.ReasonCeiling:
+	case estimate.ReasonCeiling:
 		return "the policy's max_utilization is reached"
 	}
 	return ""

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/internal/testutil"
-	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // syncBuffer is a bytes.Buffer the progress goroutine and the test share.
@@ -175,7 +175,7 @@ func TestDemoLogComponentOnce(t *testing.T) {
 // TestCPUBoundMeaning: every reason an estimate can carry has its line in
 // the demo, so a new reason cannot reach the terminal unexplained.
 func TestCPUBoundMeaning(t *testing.T) {
-	for _, r := range monitor.Reasons {
+	for _, r := range estimate.Reasons {
 		if cpuBoundMeaning(string(r)) == "" {
 			t.Errorf("cpu reason %q: no meaning for the demo", r)
 		}

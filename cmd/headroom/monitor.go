@@ -17,6 +17,7 @@ import (
 	"github.com/headroom-dev/headroom/internal/cgroup"
 	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 	"github.com/headroom-dev/headroom/monitor/sampler"
 )
 
@@ -81,7 +82,7 @@ func parseServices(values []string, h *cgroup.Hierarchy) ([]sampler.ServiceSpec,
 // loadPolicyFlag loads the --policy file; a missing one says how to make
 // it, since the README's first try of --policy names a file the user has
 // yet to write.
-func loadPolicyFlag(path string) (monitor.Policy, error) {
+func loadPolicyFlag(path string) (estimate.Policy, error) {
 	p, err := monitor.LoadPolicy(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return p, fmt.Errorf("--policy %s: no such file; `headroom policy check > %s` writes the default policy to start from (fields: docs/policy.md)", path, path)
@@ -92,7 +93,7 @@ func loadPolicyFlag(path string) (monitor.Policy, error) {
 // build makes the monitor the flags describe. The monitor only reads the
 // host: it opens the cgroup hierarchy but creates nothing in it.
 func (f *monitorFlags) build(log *slog.Logger, obs monitor.Observer) (*monitor.Monitor, *monitor.Recorder, *cgroup.Hierarchy, error) {
-	policy := monitor.DefaultPolicy()
+	policy := estimate.DefaultPolicy()
 	if f.policyFile != "" {
 		p, err := loadPolicyFlag(f.policyFile)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 func newPolicyCommand(_ *globalFlags) *cobra.Command {
@@ -23,7 +24,7 @@ defaults. A bad file is rejected with the path of each offending field and
 the reason, and the command exits non-zero.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p := monitor.DefaultPolicy()
+			p := estimate.DefaultPolicy()
 			if len(args) == 1 {
 				var err error
 				if p, err = monitor.LoadPolicy(args[0]); err != nil {

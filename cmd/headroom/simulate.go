@@ -19,6 +19,7 @@ import (
 
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 	"github.com/headroom-dev/headroom/sim"
 )
 
@@ -66,7 +67,7 @@ Definitions: docs/simulate.md.`,
 
 type namedPolicy struct {
 	name string
-	p    monitor.Policy
+	p    estimate.Policy
 }
 
 func runSimulate(cmd *cobra.Command, f *simulateFlags) error {
@@ -94,7 +95,7 @@ func runSimulate(cmd *cobra.Command, f *simulateFlags) error {
 	if mem <= 0 {
 		return fmt.Errorf("--memory: must be > 0, got %q", f.memory)
 	}
-	policies := []namedPolicy{{"default", monitor.DefaultPolicy()}}
+	policies := []namedPolicy{{"default", estimate.DefaultPolicy()}}
 	if len(f.policies) > 0 {
 		policies = policies[:0]
 		for _, path := range f.policies {
@@ -153,7 +154,7 @@ func simulateAt(tr sim.Trace, policies []namedPolicy) ([]sim.Report, error) {
 	}
 	first := sim.PolicyFor(policies[0].p, tr.Host)
 	var frontier sim.Report
-	for _, b := range []func(sim.Trace, monitor.Policy, sim.Config) (sim.Report, error){sim.Fixed, sim.Koordinator, sim.Frontier, sim.Oracle} {
+	for _, b := range []func(sim.Trace, estimate.Policy, sim.Config) (sim.Report, error){sim.Fixed, sim.Koordinator, sim.Frontier, sim.Oracle} {
 		r, err := b(tr, first, cfg)
 		if err != nil {
 			return nil, err
@@ -261,7 +262,7 @@ func writeTable(out io.Writer, traces []sim.Trace, reports []sim.Report) error {
 			continue
 		}
 		var parts []string
-		for _, reason := range monitor.Reasons {
+		for _, reason := range estimate.Reasons {
 			if v := r.Reasons[reason]; v > 0 {
 				parts = append(parts, fmt.Sprintf("%s %.1f%%", reason, 100*v))
 			}

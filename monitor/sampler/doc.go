@@ -1,5 +1,5 @@
 // Package sampler implements monitor.Sampler: it reads the host's counters
-// and turns them into the rates a monitor.Sample carries.
+// and turns them into the rates an estimate.Sample carries.
 //
 // Proc is the Linux sampler. It reads procfs under an injected root
 // (Config.ProcRoot, "/proc" by default) and the batch cgroup through a

@@ -12,6 +12,7 @@ import (
 	"github.com/shirou/gopsutil/v4/process"
 
 	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // Fallback is the portable sampler, built on gopsutil, for hosts where Proc
@@ -87,17 +88,17 @@ func (f *Fallback) cores(prev fbState, busy, total float64) float64 {
 
 // SampleFast returns the host CPU fields; BatchCPU is 0 and SelfCPU is the
 // last full sample's.
-func (f *Fallback) SampleFast(now time.Time) (monitor.Sample, error) {
+func (f *Fallback) SampleFast(now time.Time) (estimate.Sample, error) {
 	busy, total, err := hostTimes()
 	if err != nil {
-		return monitor.Sample{}, err
+		return estimate.Sample{}, err
 	}
 	prev := f.fast
 	f.fast = fbState{ok: true, t: now, busy: busy, total: total}
 	if err := checkPrev(prev.ok, prev.t, now, "fast"); err != nil {
-		return monitor.Sample{}, err
+		return estimate.Sample{}, err
 	}
-	s := monitor.Sample{
+	s := estimate.Sample{
 		Time:       now,
 		Fast:       true,
 		OnlineCPUs: float64(f.online),
@@ -109,36 +110,36 @@ func (f *Fallback) SampleFast(now time.Time) (monitor.Sample, error) {
 }
 
 // Sample takes a full sample: CPU, memory and headroom's own use.
-func (f *Fallback) Sample(now time.Time) (monitor.Sample, error) {
+func (f *Fallback) Sample(now time.Time) (estimate.Sample, error) {
 	ctx := context.Background()
 	busy, total, err := hostTimes()
 	if err != nil {
-		return monitor.Sample{}, err
+		return estimate.Sample{}, err
 	}
 	vm, err := mem.VirtualMemoryWithContext(ctx)
 	if err != nil {
-		return monitor.Sample{}, fmt.Errorf("virtual memory: %w", err)
+		return estimate.Sample{}, fmt.Errorf("virtual memory: %w", err)
 	}
 	times, err := f.self.TimesWithContext(ctx)
 	if err != nil {
-		return monitor.Sample{}, fmt.Errorf("own process CPU times: %w", err)
+		return estimate.Sample{}, fmt.Errorf("own process CPU times: %w", err)
 	}
 	mi, err := f.self.MemoryInfoWithContext(ctx)
 	if err != nil {
-		return monitor.Sample{}, fmt.Errorf("own process memory: %w", err)
+		return estimate.Sample{}, fmt.Errorf("own process memory: %w", err)
 	}
 	selfTimes := times.User + times.System
 
 	prev := f.full
 	f.full = fbState{ok: true, t: now, busy: busy, total: total, selfTimes: selfTimes}
 	if err := checkPrev(prev.ok, prev.t, now, "full"); err != nil {
-		return monitor.Sample{}, err
+		return estimate.Sample{}, err
 	}
 	dt := now.Sub(prev.t).Seconds()
 	f.selfCPU = max(0, selfTimes-prev.selfTimes) / dt
 
 	avail := min(vm.Available, vm.Total)
-	s := monitor.Sample{
+	s := estimate.Sample{
 		Time:         now,
 		OnlineCPUs:   float64(f.online),
 		HostCPU:      f.cores(prev, busy, total),

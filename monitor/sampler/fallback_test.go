@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // TestFallbackOnHost runs the gopsutil sampler on the real host: two
@@ -36,7 +36,7 @@ func TestFallbackOnHost(t *testing.T) {
 	t.Logf("full: %+v", full)
 	t.Logf("fast: %+v", fast)
 
-	for _, s := range []monitor.Sample{full, fast} {
+	for _, s := range []estimate.Sample{full, fast} {
 		if !s.Time.Equal(now) {
 			t.Errorf("fast=%v: Time = %v, want %v", s.Fast, s.Time, now)
 		}

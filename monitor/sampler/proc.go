@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/procfs"
 
 	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // ErrWarmingUp is returned by the first Sample and the first SampleFast of a
@@ -214,22 +215,22 @@ func (p *Proc) batchCPU() (time.Duration, error) {
 // SampleFast reads /proc/stat and the batch cgroup's CPU counter only, and
 // returns the CPU fields with Fast set. SelfCPU is the last full sample's.
 // On error, including ErrWarmingUp, the sample is zero.
-func (p *Proc) SampleFast(now time.Time) (monitor.Sample, error) {
+func (p *Proc) SampleFast(now time.Time) (estimate.Sample, error) {
 	st, err := readProcStatCPU(p.stat)
 	if err != nil {
-		return monitor.Sample{}, err
+		return estimate.Sample{}, err
 	}
 	batch, err := p.batchCPU()
 	if err != nil {
-		return monitor.Sample{}, err
+		return estimate.Sample{}, err
 	}
 	prev := p.fast
 	p.fast = fastState{ok: true, t: now, cpu: st.CPU, batch: batch}
 	if err := checkPrev(prev.ok, prev.t, now, "fast"); err != nil {
-		return monitor.Sample{}, err
+		return estimate.Sample{}, err
 	}
 	dt := now.Sub(prev.t)
-	s := monitor.Sample{
+	s := estimate.Sample{
 		Time:       now,
 		Fast:       true,
 		OnlineCPUs: float64(st.Online),
@@ -245,39 +246,39 @@ func (p *Proc) SampleFast(now time.Time) (monitor.Sample, error) {
 // recorded, so a failed sample leaves the previous counters in place and the
 // next one averages over the longer interval. On error, including
 // ErrWarmingUp, the sample is zero.
-func (p *Proc) Sample(now time.Time) (monitor.Sample, error) {
+func (p *Proc) Sample(now time.Time) (estimate.Sample, error) {
 	st, err := readProcStatCPU(p.stat)
 	if err != nil {
-		return monitor.Sample{}, err
+		return estimate.Sample{}, err
 	}
 	batchCPU, err := p.batchCPU()
 	if err != nil {
-		return monitor.Sample{}, err
+		return estimate.Sample{}, err
 	}
 	self, err := p.readSelf()
 	if err != nil {
-		return monitor.Sample{}, err
+		return estimate.Sample{}, err
 	}
 	mem, err := p.readMeminfo()
 	if err != nil {
-		return monitor.Sample{}, err
+		return estimate.Sample{}, err
 	}
 	var batchMem uint64
 	if p.batch != nil {
 		if batchMem, err = p.batch.MemoryWorkingSet(); err != nil {
-			return monitor.Sample{}, fmt.Errorf("batch cgroup memory working set: %w", err)
+			return estimate.Sample{}, fmt.Errorf("batch cgroup memory working set: %w", err)
 		}
 	}
 	psi, err := p.readPSI()
 	if err != nil {
-		return monitor.Sample{}, err
+		return estimate.Sample{}, err
 	}
 	// Services keep their own previous readings and times, so they are
 	// read last: a failure above does not disturb them.
-	var services []monitor.ServiceUsage
+	var services []estimate.ServiceUsage
 	if p.svc != nil {
 		if services, err = p.svc.sample(now); err != nil {
-			return monitor.Sample{}, err
+			return estimate.Sample{}, err
 		}
 	}
 
@@ -287,12 +288,12 @@ func (p *Proc) Sample(now time.Time) (monitor.Sample, error) {
 		selfTicks: self.Utime + self.Stime,
 	}
 	if err := checkPrev(prev.ok, prev.t, now, "full"); err != nil {
-		return monitor.Sample{}, err
+		return estimate.Sample{}, err
 	}
 	dt := now.Sub(prev.t)
 	p.selfCPU = ticksRate(prev.selfTicks, p.full.selfTicks, dt)
 
-	s := monitor.Sample{
+	s := estimate.Sample{
 		Time:         now,
 		OnlineCPUs:   float64(st.Online),
 		HostCPU:      hostCores(prev.cpu, st.CPU, st.Online),
@@ -392,29 +393,29 @@ func (p *Proc) readMeminfo() (meminfo, error) {
 	return m, nil
 }
 
-// psiResources are the /proc/pressure files, in monitor.PSI field order.
+// psiResources are the /proc/pressure files, in estimate.PSI field order.
 var psiResources = [...]string{"cpu", "memory", "io"}
 
 // readPSI reads /proc/pressure. A missing directory (a kernel before 4.20,
 // or PSI disabled at boot) is not an error: PSI.Present is false.
-func (p *Proc) readPSI() (monitor.PSI, error) {
+func (p *Proc) readPSI() (estimate.PSI, error) {
 	dir := filepath.Join(p.root, "pressure")
 	if _, err := os.Stat(dir); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return monitor.PSI{}, nil
+			return estimate.PSI{}, nil
 		}
-		return monitor.PSI{}, fmt.Errorf("stat %s: %w", dir, err)
+		return estimate.PSI{}, fmt.Errorf("stat %s: %w", dir, err)
 	}
-	psi := monitor.PSI{Present: true}
-	out := [...]*monitor.Pressure{&psi.CPU, &psi.Memory, &psi.IO}
+	psi := estimate.PSI{Present: true}
+	out := [...]*estimate.Pressure{&psi.CPU, &psi.Memory, &psi.IO}
 	for i, res := range psiResources {
 		st, err := p.fs.PSIStatsForResource(res)
 		if err != nil {
-			return monitor.PSI{}, fmt.Errorf("read %s: %w", filepath.Join(dir, res), err)
+			return estimate.PSI{}, fmt.Errorf("read %s: %w", filepath.Join(dir, res), err)
 		}
 		pr, err := pressureFromStats(st)
 		if err != nil {
-			return monitor.PSI{}, fmt.Errorf("parse %s: %w", filepath.Join(dir, res), err)
+			return estimate.PSI{}, fmt.Errorf("parse %s: %w", filepath.Join(dir, res), err)
 		}
 		*out[i] = pr
 	}
@@ -424,11 +425,11 @@ func (p *Proc) readPSI() (monitor.PSI, error) {
 // pressureFromStats converts a procfs PSI reading. The "some" line is
 // always there; "full" is missing from the cpu file before Linux 5.13 and
 // then reads as zero.
-func pressureFromStats(st procfs.PSIStats) (monitor.Pressure, error) {
+func pressureFromStats(st procfs.PSIStats) (estimate.Pressure, error) {
 	if st.Some == nil {
-		return monitor.Pressure{}, errors.New(`no "some" line`)
+		return estimate.Pressure{}, errors.New(`no "some" line`)
 	}
-	pr := monitor.Pressure{
+	pr := estimate.Pressure{
 		SomeAvg10: st.Some.Avg10,
 		SomeTotal: time.Duration(st.Some.Total) * time.Microsecond,
 	}

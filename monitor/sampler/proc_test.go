@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // fakeCgroup is a CgroupReader whose counters the test sets.
@@ -148,7 +148,7 @@ func TestProcSampleEveryField(t *testing.T) {
 		memTotal = 16_000_000 * 1024
 		memAvail = 6_000_000 * 1024
 	)
-	want := monitor.Sample{
+	want := estimate.Sample{
 		Time:         now,
 		OnlineCPUs:   4,
 		HostCPU:      3,
@@ -160,15 +160,15 @@ func TestProcSampleEveryField(t *testing.T) {
 		BatchMem:     4_000_000_000,
 		SelfMem:      2560 * page,
 		BusinessMem:  memTotal - memAvail - 4_000_000_000 - 2560*page,
-		PSI: monitor.PSI{
+		PSI: estimate.PSI{
 			Present: true,
-			CPU:     monitor.Pressure{SomeAvg10: 1.5, SomeTotal: 123456 * time.Microsecond},
-			Memory: monitor.Pressure{SomeAvg10: 0.25, FullAvg10: 0.10,
+			CPU:     estimate.Pressure{SomeAvg10: 1.5, SomeTotal: 123456 * time.Microsecond},
+			Memory: estimate.Pressure{SomeAvg10: 0.25, FullAvg10: 0.10,
 				SomeTotal: 2000 * time.Microsecond, FullTotal: 1000 * time.Microsecond},
-			IO: monitor.Pressure{SomeAvg10: 3, FullAvg10: 2.5,
+			IO: estimate.Pressure{SomeAvg10: 3, FullAvg10: 2.5,
 				SomeTotal: 500 * time.Millisecond, FullTotal: 400 * time.Millisecond},
 		},
-		Services: []monitor.ServiceUsage{
+		Services: []estimate.ServiceUsage{
 			{Name: "db", CPU: 0.25, Mem: 1_000_000_000},
 			{Name: "nginx", CPU: 0.5, Mem: 300 * page, Procs: 2},
 			{Name: "app", CPU: 1, Mem: 50000 * page, Procs: 1},
@@ -201,7 +201,7 @@ func TestProcSampleFast(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := monitor.Sample{Time: now, Fast: true, OnlineCPUs: 4, HostCPU: 2, BatchCPU: 0.5, BusinessCPU: 1.5}
+	want := estimate.Sample{Time: now, Fast: true, OnlineCPUs: 4, HostCPU: 2, BatchCPU: 0.5, BusinessCPU: 1.5}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("SampleFast:\n got %+v\nwant %+v", got, want)
 	}
@@ -230,7 +230,7 @@ func TestProcSampleFast(t *testing.T) {
 		t.Fatal(err)
 	}
 	host, batchCPU, self := 2.0, 0.2, 0.25 // variables: float64 arithmetic, as in the sampler
-	want = monitor.Sample{Time: now2, Fast: true, OnlineCPUs: 4, HostCPU: host, BatchCPU: batchCPU,
+	want = estimate.Sample{Time: now2, Fast: true, OnlineCPUs: 4, HostCPU: host, BatchCPU: batchCPU,
 		SelfCPU: self, BusinessCPU: host - batchCPU - self}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("SampleFast after full:\n got %+v\nwant %+v", got, want)
@@ -277,7 +277,7 @@ func TestProcMissingPressureDir(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.PSI != (monitor.PSI{}) {
+			if got.PSI != (estimate.PSI{}) {
 				t.Errorf("PSI = %+v, want zero with Present=false", got.PSI)
 			}
 		})
@@ -297,7 +297,7 @@ func TestProcPSICPUWithoutFullLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := monitor.Pressure{SomeAvg10: 2, SomeTotal: 777 * time.Microsecond}
+	want := estimate.Pressure{SomeAvg10: 2, SomeTotal: 777 * time.Microsecond}
 	if got.PSI.CPU != want || !got.PSI.Present {
 		t.Errorf("PSI.CPU = %+v (present %v), want %+v", got.PSI.CPU, got.PSI.Present, want)
 	}
@@ -411,7 +411,7 @@ func TestProcCountersBackwards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []monitor.Sample{fast, full} {
+	for _, s := range []estimate.Sample{fast, full} {
 		if s.BatchCPU != 0 || s.SelfCPU != 0 {
 			t.Errorf("fast=%v: BatchCPU %v SelfCPU %v, want 0", s.Fast, s.BatchCPU, s.SelfCPU)
 		}
@@ -543,7 +543,7 @@ func TestProcOnHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []monitor.Sample{fast, full} {
+	for _, s := range []estimate.Sample{fast, full} {
 		if s.OnlineCPUs < 1 || s.HostCPU < 0 || s.HostCPU > s.OnlineCPUs || s.BusinessCPU < 0 {
 			t.Errorf("fast=%v: implausible CPU: %+v", s.Fast, s)
 		}

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 // serviceSet samples the configured services. It is only used on the full
@@ -123,7 +123,7 @@ type cgroupReading struct {
 
 // sample reads every service and returns their usage in configuration
 // order. Nothing is recorded unless every read succeeds.
-func (s *serviceSet) sample(now time.Time) ([]monitor.ServiceUsage, error) {
+func (s *serviceSet) sample(now time.Time) ([]estimate.ServiceUsage, error) {
 	readings := make([]cgroupReading, len(s.svcs))
 	for i, sv := range s.svcs {
 		if sv.cgroup == nil {
@@ -148,13 +148,13 @@ func (s *serviceSet) sample(now time.Time) ([]monitor.ServiceUsage, error) {
 		}
 	}
 
-	out := make([]monitor.ServiceUsage, len(s.svcs))
+	out := make([]estimate.ServiceUsage, len(s.svcs))
 	for i, sv := range s.svcs {
 		var dt time.Duration
 		if sv.ok {
 			dt = now.Sub(sv.t)
 		}
-		u := monitor.ServiceUsage{Name: sv.name}
+		u := estimate.ServiceUsage{Name: sv.name}
 		if sv.cgroup != nil {
 			r := readings[i]
 			if sv.ok {

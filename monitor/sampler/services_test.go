@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headroom-dev/headroom/monitor"
+	"github.com/headroom-dev/headroom/monitor/estimate"
 )
 
 func TestServiceSpecValidate(t *testing.T) {
@@ -183,7 +183,7 @@ func TestServicesPidChurn(t *testing.T) {
 		t.Fatal(err)
 	}
 	// "all": 100 (+10), 102, 103, 104 (new), 4242.
-	want := []monitor.ServiceUsage{
+	want := []estimate.ServiceUsage{
 		{Name: "nginx", CPU: 0.1, Mem: 170 * page, Procs: 2},
 		{Name: "all", CPU: 0.1, Mem: (100 + 50000 + 300 + 70 + 2560) * page, Procs: 5},
 	}
@@ -199,7 +199,7 @@ func TestServicesPidChurn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = []monitor.ServiceUsage{
+	want = []estimate.ServiceUsage{
 		{Name: "nginx", CPU: 0.1, Mem: 80 * page, Procs: 2},
 		{Name: "all", CPU: 0.1, Mem: (10 + 50000 + 300 + 70 + 2560) * page, Procs: 5},
 	}
@@ -251,7 +251,7 @@ func TestServicesScanOnlyWhenNeeded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []monitor.ServiceUsage{{Name: "db", CPU: 0.5, Mem: 5}}; !reflect.DeepEqual(s.Services, want) {
+	if want := []estimate.ServiceUsage{{Name: "db", CPU: 0.5, Mem: 5}}; !reflect.DeepEqual(s.Services, want) {
 		t.Errorf("services = %+v, want %+v", s.Services, want)
 	}
 

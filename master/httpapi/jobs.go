@@ -1,4 +1,4 @@
-package master
+package httpapi
 
 import (
 	"errors"
@@ -59,24 +59,24 @@ type runsView struct {
 //	GET    /v1/jobs/{id}/runs                           active runs and history
 //	GET    /v1/jobs/{id}/runs/{runId}                   one run
 //	POST   /v1/jobs/{id}/runs/{runId}/actions/stop      stop a run
-func (m *Master) jobRoutes(mux *routeMux) {
+func (s *server) jobRoutes(mux *routeMux) {
 	mux.HandleFunc("POST /v1/jobs", func(w http.ResponseWriter, r *http.Request) {
 		job, err := jobs.DecodeJob(r.Body)
 		if err != nil {
 			writeDecodeErr(w, err)
 			return
 		}
-		st, err := m.CreateJob(r.Context(), job)
+		st, err := s.b.CreateJob(r.Context(), job)
 		if err != nil {
-			writeJobErr(w, "job not created", err)
+			s.writeJobErr(w, "job not created", err)
 			return
 		}
 		httpserver.WriteJSON(w, http.StatusCreated, toJobView(st))
 	})
 	mux.HandleFunc("GET /v1/jobs", func(w http.ResponseWriter, r *http.Request) {
-		list, err := m.JobStatuses()
+		list, err := s.b.JobStatuses()
 		if err != nil {
-			writeJobErr(w, "listing jobs", err)
+			s.writeJobErr(w, "listing jobs", err)
 			return
 		}
 		views := make([]jobView, 0, len(list))
@@ -85,15 +85,15 @@ func (m *Master) jobRoutes(mux *routeMux) {
 		}
 		httpserver.WriteJSON(w, http.StatusOK, views)
 	})
-	mux.HandleFunc("GET /v1/jobs/{id}", m.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
-		st, err := m.JobStatus(id)
+	mux.HandleFunc("GET /v1/jobs/{id}", s.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
+		st, err := s.b.JobStatus(id)
 		if err != nil {
-			writeJobErr(w, "job", err)
+			s.writeJobErr(w, "job", err)
 			return
 		}
 		httpserver.WriteJSON(w, http.StatusOK, jobViewFor(r, toJobView(st)))
 	}))
-	mux.HandleFunc("PUT /v1/jobs/{id}", m.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
+	mux.HandleFunc("PUT /v1/jobs/{id}", s.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
 		job, err := jobs.DecodeJob(r.Body)
 		if err != nil {
 			writeDecodeErr(w, err)
@@ -103,38 +103,38 @@ func (m *Master) jobRoutes(mux *routeMux) {
 			job.ID = id
 		}
 		if job.ID != id {
-			writeJobErr(w, "job not updated", mismatch("id", job.ID, id))
+			s.writeJobErr(w, "job not updated", mismatch("id", job.ID, id))
 			return
 		}
-		st, err := m.UpdateJob(r.Context(), job)
+		st, err := s.b.UpdateJob(r.Context(), job)
 		if err != nil {
-			writeJobErr(w, "job not updated", err)
+			s.writeJobErr(w, "job not updated", err)
 			return
 		}
 		httpserver.WriteJSON(w, http.StatusOK, toJobView(st))
 	}))
-	mux.HandleFunc("DELETE /v1/jobs/{id}", m.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
-		if err := m.DeleteJob(r.Context(), id); err != nil {
-			writeJobErr(w, "job not deleted", err)
+	mux.HandleFunc("DELETE /v1/jobs/{id}", s.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
+		if err := s.b.DeleteJob(r.Context(), id); err != nil {
+			s.writeJobErr(w, "job not deleted", err)
 			return
 		}
 		httpserver.WriteJSON(w, http.StatusOK, map[string]string{"id": id})
 	}))
 
-	mux.HandleFunc("GET /v1/jobs/{id}/schedules", m.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
-		st, err := m.JobStatus(id)
+	mux.HandleFunc("GET /v1/jobs/{id}/schedules", s.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
+		st, err := s.b.JobStatus(id)
 		if err != nil {
-			writeJobErr(w, "schedules", err)
+			s.writeJobErr(w, "schedules", err)
 			return
 		}
 		httpserver.WriteJSON(w, http.StatusOK, toScheduleViews(st))
 	}))
-	mux.HandleFunc("POST /v1/jobs/{id}/schedules", m.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
-		sc, ok := decodeSchedule(w, r, "")
+	mux.HandleFunc("POST /v1/jobs/{id}/schedules", s.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
+		sc, ok := s.decodeSchedule(w, r, "")
 		if !ok {
 			return
 		}
-		st, err := m.ModifyJob(r.Context(), id, func(j *jobs.Job) error {
+		st, err := s.b.ModifyJob(r.Context(), id, func(j *jobs.Job) error {
 			if _, exists := j.Schedule(sc.ID); exists {
 				return fmt.Errorf("schedule %q of job %q: %w", sc.ID, id, jobs.ErrScheduleExists)
 			}
@@ -142,29 +142,29 @@ func (m *Master) jobRoutes(mux *routeMux) {
 			return nil
 		})
 		if err != nil {
-			writeJobErr(w, "schedule not added", err)
+			s.writeJobErr(w, "schedule not added", err)
 			return
 		}
 		httpserver.WriteJSON(w, http.StatusCreated, scheduleOf(st, sc.ID))
 	}))
-	mux.HandleFunc("GET /v1/jobs/{id}/schedules/{sid}", m.withSchedule(func(w http.ResponseWriter, r *http.Request, id, sid string) {
-		st, err := m.JobStatus(id)
+	mux.HandleFunc("GET /v1/jobs/{id}/schedules/{sid}", s.withSchedule(func(w http.ResponseWriter, r *http.Request, id, sid string) {
+		st, err := s.b.JobStatus(id)
 		if err != nil {
-			writeJobErr(w, "schedule", err)
+			s.writeJobErr(w, "schedule", err)
 			return
 		}
 		if _, ok := st.Job.Schedule(sid); !ok {
-			writeJobErr(w, "schedule", fmt.Errorf("schedule %q of job %q: %w", sid, id, jobs.ErrScheduleNotFound))
+			s.writeJobErr(w, "schedule", fmt.Errorf("schedule %q of job %q: %w", sid, id, jobs.ErrScheduleNotFound))
 			return
 		}
 		httpserver.WriteJSON(w, http.StatusOK, scheduleOf(st, sid))
 	}))
-	mux.HandleFunc("PUT /v1/jobs/{id}/schedules/{sid}", m.withSchedule(func(w http.ResponseWriter, r *http.Request, id, sid string) {
-		sc, ok := decodeSchedule(w, r, sid)
+	mux.HandleFunc("PUT /v1/jobs/{id}/schedules/{sid}", s.withSchedule(func(w http.ResponseWriter, r *http.Request, id, sid string) {
+		sc, ok := s.decodeSchedule(w, r, sid)
 		if !ok {
 			return
 		}
-		st, err := m.ModifyJob(r.Context(), id, func(j *jobs.Job) error {
+		st, err := s.b.ModifyJob(r.Context(), id, func(j *jobs.Job) error {
 			for i := range j.Schedules {
 				if j.Schedules[i].ID == sid {
 					j.Schedules[i] = sc
@@ -174,13 +174,13 @@ func (m *Master) jobRoutes(mux *routeMux) {
 			return fmt.Errorf("schedule %q of job %q: %w", sid, id, jobs.ErrScheduleNotFound)
 		})
 		if err != nil {
-			writeJobErr(w, "schedule not updated", err)
+			s.writeJobErr(w, "schedule not updated", err)
 			return
 		}
 		httpserver.WriteJSON(w, http.StatusOK, scheduleOf(st, sid))
 	}))
-	mux.HandleFunc("DELETE /v1/jobs/{id}/schedules/{sid}", m.withSchedule(func(w http.ResponseWriter, r *http.Request, id, sid string) {
-		_, err := m.ModifyJob(r.Context(), id, func(j *jobs.Job) error {
+	mux.HandleFunc("DELETE /v1/jobs/{id}/schedules/{sid}", s.withSchedule(func(w http.ResponseWriter, r *http.Request, id, sid string) {
+		_, err := s.b.ModifyJob(r.Context(), id, func(j *jobs.Job) error {
 			for i := range j.Schedules {
 				if j.Schedules[i].ID == sid {
 					j.Schedules = append(j.Schedules[:i], j.Schedules[i+1:]...)
@@ -190,40 +190,40 @@ func (m *Master) jobRoutes(mux *routeMux) {
 			return fmt.Errorf("schedule %q of job %q: %w", sid, id, jobs.ErrScheduleNotFound)
 		})
 		if err != nil {
-			writeJobErr(w, "schedule not removed", err)
+			s.writeJobErr(w, "schedule not removed", err)
 			return
 		}
 		httpserver.WriteJSON(w, http.StatusOK, map[string]string{"id": sid})
 	}))
 
-	mux.HandleFunc("POST /v1/jobs/{id}/runs", m.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
-		run, err := m.StartJobRun(id)
+	mux.HandleFunc("POST /v1/jobs/{id}/runs", s.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
+		run, err := s.b.StartJobRun(id)
 		if err != nil {
-			writeJobErr(w, "run not started", err)
+			s.writeJobErr(w, "run not started", err)
 			return
 		}
 		httpserver.WriteJSON(w, http.StatusCreated, run)
 	}))
-	mux.HandleFunc("GET /v1/jobs/{id}/runs", m.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
-		active, history, err := m.JobRuns(id)
+	mux.HandleFunc("GET /v1/jobs/{id}/runs", s.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
+		active, history, err := s.b.JobRuns(id)
 		if err != nil {
-			writeJobErr(w, "runs", err)
+			s.writeJobErr(w, "runs", err)
 			return
 		}
 		httpserver.WriteJSON(w, http.StatusOK, runsView{Active: active, History: history})
 	}))
-	mux.HandleFunc("GET /v1/jobs/{id}/runs/{runId}", m.withRun(func(w http.ResponseWriter, r *http.Request, id, runID string) {
-		run, err := m.JobRun(id, runID)
+	mux.HandleFunc("GET /v1/jobs/{id}/runs/{runId}", s.withRun(func(w http.ResponseWriter, r *http.Request, id, runID string) {
+		run, err := s.b.JobRun(id, runID)
 		if err != nil {
-			writeJobErr(w, "run", err)
+			s.writeJobErr(w, "run", err)
 			return
 		}
 		httpserver.WriteJSON(w, http.StatusOK, run)
 	}))
-	mux.HandleFunc("POST /v1/jobs/{id}/runs/{runId}/actions/stop", m.withRun(func(w http.ResponseWriter, r *http.Request, id, runID string) {
-		run, err := m.StopJobRun(id, runID)
+	mux.HandleFunc("POST /v1/jobs/{id}/runs/{runId}/actions/stop", s.withRun(func(w http.ResponseWriter, r *http.Request, id, runID string) {
+		run, err := s.b.StopJobRun(id, runID)
 		if err != nil {
-			writeJobErr(w, "run not stopped", err)
+			s.writeJobErr(w, "run not stopped", err)
 			return
 		}
 		httpserver.WriteJSON(w, http.StatusOK, run)
@@ -233,33 +233,33 @@ func (m *Master) jobRoutes(mux *routeMux) {
 // withJob checks the job id of the path before the handler sees it: a
 // malformed id (a traversal, an upper-case letter) is a 400 naming the
 // field, never a lookup.
-func (m *Master) withJob(h func(w http.ResponseWriter, r *http.Request, id string)) http.HandlerFunc {
+func (s *server) withJob(h func(w http.ResponseWriter, r *http.Request, id string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		if !jobs.ValidJobID(id) {
-			writeJobErr(w, "invalid job id", fieldError("id", fmt.Sprintf("%q is not a job id: dot-separated segments of lower-case letters, digits and inner dashes", id)))
+			s.writeJobErr(w, "invalid job id", fieldError("id", fmt.Sprintf("%q is not a job id: dot-separated segments of lower-case letters, digits and inner dashes", id)))
 			return
 		}
 		h(w, r, id)
 	}
 }
 
-func (m *Master) withSchedule(h func(w http.ResponseWriter, r *http.Request, id, sid string)) http.HandlerFunc {
-	return m.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
+func (s *server) withSchedule(h func(w http.ResponseWriter, r *http.Request, id, sid string)) http.HandlerFunc {
+	return s.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
 		sid := r.PathValue("sid")
 		if !jobs.ValidScheduleID(sid) {
-			writeJobErr(w, "invalid schedule id", fieldError("scheduleId", fmt.Sprintf("%q is not a schedule id", sid)))
+			s.writeJobErr(w, "invalid schedule id", fieldError("scheduleId", fmt.Sprintf("%q is not a schedule id", sid)))
 			return
 		}
 		h(w, r, id, sid)
 	})
 }
 
-func (m *Master) withRun(h func(w http.ResponseWriter, r *http.Request, id, runID string)) http.HandlerFunc {
-	return m.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
+func (s *server) withRun(h func(w http.ResponseWriter, r *http.Request, id, runID string)) http.HandlerFunc {
+	return s.withJob(func(w http.ResponseWriter, r *http.Request, id string) {
 		runID := r.PathValue("runId")
 		if !jobs.ValidRunID(runID) {
-			writeJobErr(w, "invalid run id", fieldError("runId", fmt.Sprintf("%q is not a run id", runID)))
+			s.writeJobErr(w, "invalid run id", fieldError("runId", fmt.Sprintf("%q is not a run id", runID)))
 			return
 		}
 		h(w, r, id, runID)
@@ -268,7 +268,7 @@ func (m *Master) withRun(h func(w http.ResponseWriter, r *http.Request, id, runI
 
 // decodeSchedule reads and validates one schedule; the path's id fills an
 // absent one and must match a present one.
-func decodeSchedule(w http.ResponseWriter, r *http.Request, pathID string) (jobs.Schedule, bool) {
+func (s *server) decodeSchedule(w http.ResponseWriter, r *http.Request, pathID string) (jobs.Schedule, bool) {
 	defaultID := pathID
 	if defaultID == "" {
 		defaultID = jobs.DefaultScheduleID
@@ -279,11 +279,11 @@ func decodeSchedule(w http.ResponseWriter, r *http.Request, pathID string) (jobs
 		return jobs.Schedule{}, false
 	}
 	if pathID != "" && sc.ID != pathID {
-		writeJobErr(w, "invalid schedule", mismatch("id", sc.ID, pathID))
+		s.writeJobErr(w, "invalid schedule", mismatch("id", sc.ID, pathID))
 		return jobs.Schedule{}, false
 	}
 	if err := sc.Validate(); err != nil {
-		writeJobErr(w, "invalid schedule", err)
+		s.writeJobErr(w, "invalid schedule", err)
 		return jobs.Schedule{}, false
 	}
 	return sc, true
@@ -320,7 +320,7 @@ func writeDecodeErr(w http.ResponseWriter, err error) {
 // writeJobErr maps the jobs errors onto status codes: invalid input 400
 // with the fields at fault, unknown 404, duplicate 409; the rest as every
 // other handler does.
-func writeJobErr(w http.ResponseWriter, msg string, err error) {
+func (s *server) writeJobErr(w http.ResponseWriter, msg string, err error) {
 	var ve *jobs.ValidationError
 	switch {
 	case errors.As(err, &ve):
@@ -330,6 +330,6 @@ func writeJobErr(w http.ResponseWriter, msg string, err error) {
 	case errors.Is(err, jobs.ErrExists), errors.Is(err, jobs.ErrScheduleExists):
 		httpserver.WriteError(w, http.StatusConflict, msg, err.Error())
 	default:
-		writeErr(w, msg, err)
+		s.writeErr(w, msg, err)
 	}
 }

@@ -1,4 +1,4 @@
-package master
+package httpapi
 
 import (
 	"net/http"
@@ -6,12 +6,13 @@ import (
 	"github.com/headroom-dev/headroom/internal/auth"
 )
 
-// routeRules is who may call each route of the master, keyed by its
+// RouteRules is who may call each route of the master, keyed by its
 // ServeMux pattern: the one access table, walked route by route and role
-// by role in TestRouteAccess. The operator may call every route; a
-// reader only GET and HEAD ones (auth.Rule). A route registered without
-// an entry is the operator's only.
-func routeRules() map[string]auth.Rule {
+// by role in the master's TestRouteAccess. The operator may call every
+// route; a reader only GET and HEAD ones (auth.Rule). A route registered
+// without an entry is the operator's only. It is built on each call, so
+// no caller can change another's.
+func RouteRules() map[string]auth.Rule {
 	public := auth.Rule{Public: true}
 	operator := auth.Rule{}
 	read := auth.Rule{Roles: []auth.Role{auth.Reader}}
@@ -65,7 +66,7 @@ func routeRules() map[string]auth.Rule {
 }
 
 // routeMux is a ServeMux that remembers its patterns, so that tests can
-// check every route against routeRules.
+// check every route against RouteRules.
 type routeMux struct {
 	*http.ServeMux
 	patterns []string
@@ -84,12 +85,12 @@ func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.
 
 // authorize puts the credentials policy in front of h; without
 // credentials (--insecure) every request passes.
-func (m *Master) authorize(mux *routeMux, h http.Handler) http.Handler {
-	if m.cfg.Credentials == nil {
+func (s *server) authorize(mux *routeMux, h http.Handler) http.Handler {
+	if s.cfg.Credentials == nil {
 		return h
 	}
-	rules := routeRules()
-	return auth.Policy{Credentials: m.cfg.Credentials, Logger: m.log,
+	rules := RouteRules()
+	return auth.Policy{Credentials: s.cfg.Credentials, Logger: s.cfg.Logger,
 		Route: func(r *http.Request) (string, auth.Rule, bool) {
 			_, pattern := mux.Handler(r)
 			rule, ok := rules[pattern]

@@ -1,4 +1,4 @@
-package monitor
+package estimate
 
 import "time"
 
@@ -67,13 +67,4 @@ type ServiceUsage struct {
 	CPU   float64 // cores
 	Mem   uint64  // bytes (resident set or cgroup working set)
 	Procs int     // processes matched (0 for cgroup services)
-}
-
-// Sampler reads the host. Implementations keep the previous counters to
-// turn them into rates, so a Sampler is used by one goroutine at a time.
-type Sampler interface {
-	// Sample takes a full sample.
-	Sample(now time.Time) (Sample, error)
-	// SampleFast takes a fast-path sample (CPU only).
-	SampleFast(now time.Time) (Sample, error)
 }

@@ -1,4 +1,4 @@
-package monitor
+package estimate
 
 // The policy's sizes are written for a large host; a small one cannot
 // afford them (a 1.25-core deadband is more than a 2-core host can lend).

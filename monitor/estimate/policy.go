@@ -1,4 +1,4 @@
-package monitor
+package estimate
 
 import (
 	"bytes"
@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -230,19 +229,6 @@ type FieldError struct {
 }
 
 func (e *FieldError) Error() string { return e.Path + ": " + e.Reason }
-
-// LoadPolicy reads and parses a policy file.
-func LoadPolicy(path string) (Policy, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Policy{}, fmt.Errorf("policy: %w", err)
-	}
-	p, err := ParsePolicy(data)
-	if err != nil {
-		return Policy{}, fmt.Errorf("policy %s: %w", path, err)
-	}
-	return p, nil
-}
 
 // ParsePolicy parses a policy document over the defaults. Unknown fields
 // are errors, not warnings: a typo would otherwise silently run the default.

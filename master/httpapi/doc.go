@@ -1,0 +1,20 @@
+// Package httpapi is the master's HTTP API: the operators' API (agents,
+// tasks, state, frameworks), the agent protocol's registration and
+// heartbeat, the Marathon-style apps API (/v2/apps, /v2/deployments), the
+// Metronome-style jobs API (/v1/jobs) and the Mesos-style scheduler API
+// (/api/v1/scheduler).
+//
+// Handlers only turn requests into calls on a Backend and answers back
+// into HTTP: this package owns the routes, the strict decoding of bodies,
+// the mapping of errors onto status codes (by the Kind the backend gives
+// each error), the views (an app or a job as the API shows it), the one
+// access table (RouteRules) with the credentials policy in front, the
+// redaction of env values for callers who are not operators, and the
+// standby's redirect to the leader. It keeps no state of its own: what the
+// cluster is lives behind the Backend, which the master implements.
+//
+// Files: handler.go (New, the operators' and agents' routes, errors),
+// apps.go and jobs.go (the frameworks' APIs and their views),
+// scheduler.go (calls and the event stream), access.go (who may call
+// what), redact.go (env values), backend.go (what handlers call).
+package httpapi
