@@ -3,72 +3,23 @@ package master
 import (
 	"context"
 	"fmt"
-	"maps"
 	"time"
 
 	"github.com/headroom-dev/headroom/api/agentproto"
+	"github.com/headroom-dev/headroom/master/core"
 	"github.com/headroom-dev/headroom/master/store"
 )
 
-// Dynamic attributes. An agent brings its own (static) attributes; the
-// operator adds dynamic ones per hostname, kept in etcd under
-// store.Attributes so that they outlive agent restarts and master
-// failovers, and can be edited in etcd directly (the leader watches the
-// kind). The effective attributes are the static ones overlaid by the
-// dynamic ones; they go to the allocator, to the apps' constraints (an
-// instance whose constraint no longer holds is moved) and back to the
-// agent on its next heartbeat. Nothing restarts.
-
-// effective overlays dynamic on static.
-func effective(static, dynamic map[string]string) map[string]string {
-	out := maps.Clone(static)
-	if out == nil {
-		out = map[string]string{}
-	}
-	maps.Copy(out, dynamic)
-	return out
-}
-
-// refreshAttributes recomputes an agent's effective attributes and, when
-// they changed, tells the allocator and the apps (which may move
-// instances) and marks them for the agent's next heartbeat. Called with mu
-// held.
-func (m *Master) refreshAttributes(ag *agentEntry) {
-	eff := effective(ag.Static, m.dynamic[ag.Hostname])
-	if maps.Equal(eff, ag.Attributes) {
-		return
-	}
-	ag.Attributes = eff
-	ag.pushAttrs = true
-	if ag.inAllocator {
-		if err := m.alloc.SetAttributes(ag.ID, eff); err != nil {
-			m.log.Error("updating agent attributes in the allocator", "agent", ag.ID, "err", err)
-		}
-	}
-	for _, id := range m.builtinsAttributesChanged(ag.ID, ag.Hostname, eff) {
-		m.log.Info("moving an instance whose constraint no longer holds", "task", id, "agent", ag.ID)
-		m.kill(id, ag.ID, "constraint_violated")
-	}
-	for _, t := range m.tasks {
-		if t.AgentID == ag.ID {
-			t.Hostname = ag.Hostname
-		}
-	}
-}
+// Dynamic attributes (see master/core/attributes.go) are the operator's
+// per hostname, kept in etcd under store.Attributes so that they outlive
+// agent restarts and master failovers, and can be edited in etcd directly
+// (the leader watches the kind). Every change, made through the API or in
+// etcd, is stepped into the core as core.SetDynamic.
 
 // setDynamic installs a hostname's dynamic attributes (nil removes them).
 // Called with mu held.
 func (m *Master) setDynamic(hostname string, attrs map[string]string) {
-	if len(attrs) == 0 {
-		delete(m.dynamic, hostname)
-	} else {
-		m.dynamic[hostname] = maps.Clone(attrs)
-	}
-	for _, id := range sortedKeys(m.agents) {
-		if ag := m.agents[id]; ag.Hostname == hostname {
-			m.refreshAttributes(ag)
-		}
-	}
+	m.step(core.SetDynamic{Hostname: hostname, Attributes: attrs})
 }
 
 // SetAgentAttributes replaces the dynamic attributes of an agent's host
@@ -82,7 +33,7 @@ func (m *Master) SetAgentAttributes(ctx context.Context, agentID string, attrs m
 		m.mu.Unlock()
 		return AgentView{}, errNotLeading
 	}
-	ag, ok := m.agents[agentID]
+	ag, ok := m.core.Agent(agentID)
 	if !ok {
 		m.mu.Unlock()
 		return AgentView{}, fmt.Errorf("agent %q: %w", agentID, errNotFound)
@@ -106,12 +57,12 @@ func (m *Master) SetAgentAttributes(ctx context.Context, agentID string, attrs m
 		return AgentView{}, errNotLeading
 	}
 	m.setDynamic(hostname, attrs)
-	ag, ok = m.agents[agentID]
+	ag, ok = m.core.Agent(agentID)
 	if !ok {
 		return AgentView{}, fmt.Errorf("agent %q: %w", agentID, errNotFound)
 	}
 	m.log.Info("dynamic attributes set", "hostname", hostname, "attributes", attrs)
-	return ag.view(0, m.dynamic[hostname]), nil
+	return ag, nil
 }
 
 // loadAttributes reads every hostname's dynamic attributes and the store
@@ -169,7 +120,7 @@ func (m *Master) watchAttributes(ctx context.Context, fromRev int64) error {
 		}
 		m.mu.Lock()
 		if m.leading {
-			for host := range m.dynamic {
+			for _, host := range m.core.DynamicHosts() {
 				if _, ok := all[host]; !ok {
 					m.setDynamic(host, nil)
 				}

@@ -227,7 +227,8 @@ func (f *declining) ForgetAgent(string)      {}
 // cycle, and what the first declines goes on to it.
 func TestReviveAfterTick(t *testing.T) {
 	m, clock := loopMaster(t)
-	addLoopAgent(t, m, "a1", resources.Resources{CPUs: 1, MemBytes: 4 * gib})
+	pool := resources.Resources{CPUs: 1, MemBytes: 4 * gib}
+	addLoopAgent(t, m, "a1", pool)
 	early, late := &declining{id: "test-early"}, &declining{id: "test-late"}
 	for _, b := range []framework.Builtin{
 		{ID: early.id, New: func(context.Context) (framework.Framework, error) { return early, nil }},
@@ -249,7 +250,7 @@ func TestReviveAfterTick(t *testing.T) {
 	}
 	tick := func() {
 		clock.Advance(time.Second)
-		m.agents["a1"].LastSeen = clock.Now()
+		beat(t, m, "a1", pool)
 		m.cycle()
 	}
 	tick()

@@ -145,12 +145,8 @@ func (m *Master) answerBuiltin(all []allocator.Offer, got map[string]bool, now t
 // builtinOffer is an allocator offer as the built-in frameworks take it,
 // with the agent's attributes. Called with mu held.
 func (m *Master) builtinOffer(o allocator.Offer) framework.Offer {
-	var attrs map[string]string
-	if ag := m.agents[o.AgentID]; ag != nil {
-		attrs = ag.Attributes
-	}
 	return framework.Offer{
-		ID: o.ID, AgentID: o.AgentID, Hostname: o.Hostname, Attributes: attrs,
+		ID: o.ID, AgentID: o.AgentID, Hostname: o.Hostname, Attributes: m.core.AgentAttributes(o.AgentID),
 		Revocable: o.Resources[allocator.Revocable], Dedicated: o.Resources[allocator.Dedicated],
 	}
 }
@@ -177,22 +173,6 @@ func (m *Master) builtinsTick(got map[string]bool, now time.Time) {
 	}
 }
 
-// builtinStatus hands a task's status to its built-in framework, if it
-// has one, and kills what the framework asks. Called with mu held.
-func (m *Master) builtinStatus(t *taskEntry, st api.TaskStatus, now time.Time) {
-	fw := m.running.Get(t.Info.FrameworkID)
-	if fw == nil {
-		return
-	}
-	attrs := map[string]string{}
-	if ag := m.agents[t.AgentID]; ag != nil {
-		attrs = ag.Attributes
-	}
-	for _, id := range fw.Update(st, t.Hostname, attrs, now) {
-		m.kill(id, "", "")
-	}
-}
-
 // builtinsAttributesChanged tells the built-in frameworks that watch
 // attributes an agent's new effective ones, and returns the tasks they
 // ask to move. Called with mu held.
@@ -210,4 +190,38 @@ func (m *Master) builtinsAttributesChanged(agentID, hostname string, attrs map[s
 func (m *Master) isBuiltin(id string) bool {
 	_, ok := m.builtins.Lookup(id)
 	return ok
+}
+
+// coreBuiltins shows the core the registry's frameworks (core.Builtins),
+// called in the core's Step, under mu.
+type coreBuiltins struct{ m *Master }
+
+func (b coreBuiltins) Name(id string) (string, bool) {
+	bi, ok := b.m.builtins.Lookup(id)
+	return bi.Name, ok
+}
+
+// TaskStatus hands a task's status to its built-in framework and returns
+// the tasks the framework asks to kill. A task whose agent is unknown
+// comes with empty attributes, never nil: nil tells the apps framework to
+// keep the ones it had.
+func (b coreBuiltins) TaskStatus(id string, st api.TaskStatus, hostname string, attrs map[string]string, now time.Time) []string {
+	fw := b.m.running.Get(id)
+	if fw == nil {
+		return nil
+	}
+	if attrs == nil {
+		attrs = map[string]string{}
+	}
+	return fw.Update(st, hostname, attrs, now)
+}
+
+func (b coreBuiltins) AttributesChanged(agentID, hostname string, attrs map[string]string) []string {
+	return b.m.builtinsAttributesChanged(agentID, hostname, attrs)
+}
+
+func (b coreBuiltins) ForgetAgent(agentID string) {
+	for _, e := range b.m.running.Entries() {
+		e.Framework.ForgetAgent(agentID)
+	}
 }

@@ -10,9 +10,11 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/master/allocator"
 	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/core"
 	"github.com/headroom-dev/headroom/master/jobs"
 )
 
@@ -20,6 +22,13 @@ import (
 // cycle() directly with a fake clock: the calls it queues for agents and
 // the store stay in its queue, unrun.
 func loopMaster(t *testing.T) (*Master, *clockwork.FakeClock) {
+	t.Helper()
+	return loopMasterWith(t, func(time.Time) core.Restore { return core.Restore{} })
+}
+
+// loopMasterWith is loopMaster whose term starts from what restore says
+// the store held.
+func loopMasterWith(t *testing.T, restore func(now time.Time) core.Restore) (*Master, *clockwork.FakeClock) {
 	t.Helper()
 	clock := clockwork.NewFakeClockAt(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	cfg := Config{AdvertiseURL: "http://127.0.0.1:1", HeartbeatInterval: time.Second, AgentTimeout: time.Hour,
@@ -35,11 +44,8 @@ func loopMaster(t *testing.T) (*Master, *clockwork.FakeClock) {
 			t.Fatal(err)
 		}
 	}
-	m := &Master{cfg: cfg, log: cfg.Logger, leading: true, leaderCtx: context.Background(), alloc: alloc,
-		apps: apps.NewScheduler(apps.Config{FrameworkID: AppsFrameworkID}), jobs: jobs.NewScheduler(jobs.Config{FrameworkID: JobsFrameworkID}),
-		agents: map[string]*agentEntry{}, tasks: map[string]*taskEntry{}, pendingKills: map[string][]string{},
-		frameworks: map[string]*frameworkEntry{}, removedFrameworks: map[string]time.Time{}, dynamic: map[string]map[string]string{},
-		stats: counters{launchFailures: map[string]uint64{}}, calls: make(chan agentCall, 4096)}
+	m := &Master{cfg: cfg, log: cfg.Logger, alloc: alloc,
+		apps: apps.NewScheduler(apps.Config{FrameworkID: AppsFrameworkID}), jobs: jobs.NewScheduler(jobs.Config{FrameworkID: JobsFrameworkID})}
 	m.jobsIO.inflight = map[string]bool{}
 	if err := m.registerBuiltins(); err != nil {
 		t.Fatal(err)
@@ -49,17 +55,26 @@ func loopMaster(t *testing.T) (*Master, *clockwork.FakeClock) {
 		t.Fatal(err)
 	}
 	m.running = running
+	if err := m.startTerm(context.Background(), restore(clock.Now()), clock.Now()); err != nil {
+		t.Fatal(err)
+	}
 	return m, clock
 }
 
 // addLoopAgent registers an agent with only a dedicated pool.
 func addLoopAgent(t *testing.T, m *Master, id string, dedicated resources.Resources) {
 	t.Helper()
-	now := m.cfg.Clock.Now()
-	m.agents[id] = &agentEntry{agentRecord: agentRecord{ID: id, Hostname: "host-" + id, URL: "http://127.0.0.1:1"},
-		State: AgentActive, Dedicated: dedicated, RegisteredAt: now, LastSeen: now, inAllocator: true}
-	if err := m.alloc.AddAgent(allocator.Agent{ID: id, Hostname: "host-" + id, Dedicated: dedicated}); err != nil {
-		t.Fatal(err)
+	if r := m.step(core.Register{Request: agentproto.RegisterRequest{AgentID: id, Hostname: "host-" + id,
+		URL: "http://127.0.0.1:1", Dedicated: dedicated}}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+}
+
+// beat is a heartbeat of an agent added by addLoopAgent, with updates.
+func beat(t *testing.T, m *Master, id string, dedicated resources.Resources, updates ...api.TaskStatus) {
+	t.Helper()
+	if r := m.step(core.Heartbeat{Heartbeat: agentproto.Heartbeat{AgentID: id, Dedicated: dedicated, Updates: updates}}); r.Err != nil {
+		t.Fatal(r.Err)
 	}
 }
 
@@ -79,10 +94,11 @@ func appTaskIDs(m *Master, appID string) []string {
 // whose waiting app takes it.
 func TestDeclinedOffersGoToTheNextFramework(t *testing.T) {
 	m, clock := loopMaster(t)
-	addLoopAgent(t, m, "a1", resources.Resources{CPUs: 1, MemBytes: 4 * gib})
+	pool := resources.Resources{CPUs: 1, MemBytes: 4 * gib}
+	addLoopAgent(t, m, "a1", pool)
 	tick := func() {
 		clock.Advance(time.Second)
-		m.agents["a1"].LastSeen = clock.Now()
+		beat(t, m, "a1", pool)
 		m.cycle()
 	}
 
@@ -99,8 +115,8 @@ func TestDeclinedOffersGoToTheNextFramework(t *testing.T) {
 	if len(first) != 1 {
 		t.Fatalf("first app: tasks %v, want 1", first)
 	}
-	m.setStatus(m.tasks[first[0]], api.TaskStatus{TaskID: first[0], FrameworkID: AppsFrameworkID, AgentID: "a1",
-		State: api.TaskRunning, Timestamp: clock.Now()}, clock.Now())
+	beat(t, m, "a1", pool, api.TaskStatus{TaskID: first[0], FrameworkID: AppsFrameworkID, AgentID: "a1",
+		State: api.TaskRunning, Timestamp: clock.Now()})
 
 	// The starving run: revocable, on an agent with no harvest.
 	job := jobs.NewJob("report")
@@ -132,9 +148,9 @@ func TestDeclinedOffersGoToTheNextFramework(t *testing.T) {
 // TestRecoveryReason: while a new leader waits for its known agents, an
 // app short of instances says so, with the bound.
 func TestRecoveryReason(t *testing.T) {
-	m, clock := loopMaster(t)
-	m.agents["old"] = &agentEntry{agentRecord: agentRecord{ID: "old", Hostname: "h-old"}, State: AgentRecovering, LastSeen: clock.Now()}
-	m.recoverUntil = clock.Now().Add(15 * time.Second)
+	m, clock := loopMasterWith(t, func(now time.Time) core.Restore {
+		return core.Restore{Agents: []agentRecord{{ID: "old", Hostname: "h-old"}}, RecoverUntil: now.Add(15 * time.Second)}
+	})
 	a := apps.NewApp("web")
 	a.Cmd = "sleep 1000"
 	if _, err := m.apps.CreateApp(a, clock.Now()); err != nil {

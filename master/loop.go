@@ -13,7 +13,7 @@ import (
 	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/master/allocator"
 	"github.com/headroom-dev/headroom/master/apps"
-	"github.com/headroom-dev/headroom/master/store"
+	"github.com/headroom-dev/headroom/master/core"
 )
 
 func decodeJSON(raw []byte, v any) error { return json.Unmarshal(raw, v) }
@@ -42,13 +42,10 @@ func (m *Master) cycle() {
 		return
 	}
 	now := m.cfg.Clock.Now()
-	m.drainBacklog()
-	m.checkAgents(now)
-	recovering := m.recovering(now)
-	m.frameworksTick(now, recovering)
-	if recovering {
+	m.fx.DrainBacklog()
+	if m.step(core.Tick{}).Reply.(core.TickReply).Recovering {
 		why := fmt.Sprintf("waiting for the known agents to re-register after a master failover (at most until %s)",
-			m.recoverUntil.UTC().Format(time.RFC3339))
+			m.core.RecoverUntil().UTC().Format(time.RFC3339))
 		for _, e := range m.running.Entries() {
 			e.Framework.Hold(why, now)
 		}
@@ -88,242 +85,28 @@ func (m *Master) cycle() {
 	m.builtinsTick(got, now)
 }
 
-// recovering reports whether the leader still waits for known agents to
-// re-register (bounded by recoverUntil). Called with mu held.
-func (m *Master) recovering(now time.Time) bool {
-	if m.recoverUntil.IsZero() {
-		return false
-	}
-	if now.Before(m.recoverUntil) {
-		for _, ag := range m.agents {
-			if ag.State == AgentRecovering {
-				return true
-			}
-		}
-	}
-	m.log.Info("recovery done: allocating", "agents", len(m.agents))
-	m.recoverUntil = time.Time{}
-	return false
-}
-
-// checkAgents marks silent agents unreachable, then forgets them.
-func (m *Master) checkAgents(now time.Time) {
-	for _, id := range sortedKeys(m.agents) {
-		ag := m.agents[id]
-		silent := now.Sub(ag.LastSeen)
-		switch {
-		case ag.State == AgentActive && silent > m.cfg.AgentTimeout:
-			m.log.Warn("agent unreachable: offers rescinded, its tasks reported unreachable", "agent", id, "hostname", ag.Hostname, "silent", silent.Round(time.Second))
-			m.markUnreachable(ag, now, api.ReasonAgentUnreachable)
-		case ag.State != AgentActive && silent > m.cfg.GoneTimeout:
-			m.log.Warn("agent gone: forgotten", "agent", id, "hostname", ag.Hostname)
-			delete(m.agents, id)
-			for _, e := range m.running.Entries() {
-				e.Framework.ForgetAgent(id)
-			}
-			for _, t := range m.tasks {
-				if t.AgentID == id {
-					m.setStatus(t, api.TaskStatus{TaskID: t.Info.ID, FrameworkID: t.Info.FrameworkID, AgentID: id, State: api.TaskGone,
-						Reason: api.ReasonAgentGone, Message: "the agent stayed unreachable past the gone timeout", Timestamp: now}, now)
-					delete(m.tasks, t.Info.ID)
-				}
-			}
-			m.async(func(ctx context.Context) error {
-				return m.cfg.Store.Docs(store.Agents).Delete(ctx, id, m.election.Guard())
-			})
-		}
-	}
-}
-
-func (m *Master) markUnreachable(ag *agentEntry, now time.Time, reason string) {
-	ag.State = AgentUnreachable
-	if ag.inAllocator {
-		rescinds, err := m.alloc.RemoveAgent(ag.ID)
-		if err != nil {
-			m.log.Error("removing an agent from the allocator", "agent", ag.ID, "err", err)
-		}
-		m.rescinded(rescinds)
-		ag.inAllocator = false
-	}
-	for _, t := range m.tasks {
-		if t.AgentID == ag.ID && !t.Status.State.IsTerminal() {
-			t.counted = false // the allocator forgot the agent with its usage
-			m.setStatus(t, api.TaskStatus{TaskID: t.Info.ID, FrameworkID: t.Info.FrameworkID, AgentID: ag.ID,
-				State: api.TaskUnreachable, Reason: reason, Timestamp: now}, now)
-		}
-	}
-}
-
-// setStatus records a task's new status, releases its resources when it
-// ended, and tells its framework. Called with mu held.
-func (m *Master) setStatus(t *taskEntry, st api.TaskStatus, now time.Time) {
-	prev := t.Status.State
-	t.Status = st
-	if st.State.IsTerminal() && t.counted {
-		if ag := m.agents[t.AgentID]; ag != nil && ag.inAllocator {
-			if err := m.alloc.RecoverResources(t.AgentID, t.Info.FrameworkID, t.Pool, t.Info.Resources); err != nil {
-				m.log.Debug("recovering task resources", "task", t.Info.ID, "err", err)
-			}
-		}
-		t.counted = false
-	}
-	if st.State.IsTerminal() && !prev.IsTerminal() {
-		m.cfg.Metrics.TaskEnded(t.Info.FrameworkID, string(st.State), st.Reason)
-	}
-	if fw := m.frameworks[t.Info.FrameworkID]; fw != nil {
-		m.forwardStatus(fw, st, now)
-	}
-	m.builtinStatus(t, st, now)
-}
-
-// applyUpdate takes a status update reported by an agent. Called with mu
-// held.
-func (m *Master) applyUpdate(ag *agentEntry, st api.TaskStatus, now time.Time) {
-	t, ok := m.tasks[st.TaskID]
-	if ok && m.foreignReport(ag, t, st.State, "heartbeat") {
-		return
-	}
-	if !ok {
-		// A task this master never launched: reported after a failover,
-		// or one the master already forgot. Its framework decides.
-		if st.State.IsTerminal() {
-			return
-		}
-		m.kill(st.TaskID, ag.ID, "")
-		return
-	}
-	st.AgentID = ag.ID
-	if st.FrameworkID == "" {
-		st.FrameworkID = t.Info.FrameworkID
-	}
-	m.setStatus(t, st, now)
-}
-
-// foreignReport refuses a report by ag about t when the master placed t
-// on another agent, and says so. Only the agent running a task may change
-// its state: otherwise any agent credential (a per-agent one included)
-// could report another agent's live tasks failed and have them replaced
-// while they still run. A non-terminal report means the reporter does run
-// a copy (an agent that was given a new id, say): it is told to kill it on
-// its next heartbeat, since the master counts the task on the other agent.
-// Called with mu held.
-func (m *Master) foreignReport(ag *agentEntry, t *taskEntry, state api.TaskState, via string) bool {
-	if t.AgentID == ag.ID {
-		return false
-	}
-	m.log.Warn("task report refused: the task was placed on another agent", "task", t.Info.ID,
-		"agent", ag.ID, "task_agent", t.AgentID, "state", state, "via", via)
-	if !state.IsTerminal() {
-		m.pendingKills[ag.ID] = append(m.pendingKills[ag.ID], t.Info.ID)
-	}
-	return true
+// step hands an event to the core at the clock's now and its effects to
+// the applier. Called with mu held, while leading.
+func (m *Master) step(ev core.Event) core.Ready {
+	r := m.core.Step(ev, m.cfg.Clock.Now())
+	m.fx.Apply(r.Effects)
+	return r
 }
 
 // launch records a task placed on an agent and queues the call to the
 // agent. Called with mu held.
 func (m *Master) launch(info api.TaskInfo, agentID string, pool allocator.Pool, now time.Time) {
-	ag := m.agents[agentID]
-	if ag == nil {
-		return
-	}
-	info.Revocable = pool == allocator.Revocable
-	t := &taskEntry{Info: info, AgentID: agentID, Hostname: ag.Hostname, Pool: pool, counted: true,
-		Status: api.TaskStatus{TaskID: info.ID, FrameworkID: info.FrameworkID, AgentID: agentID, State: api.TaskStaging, Timestamp: now}}
-	m.tasks[info.ID] = t
-	m.stats.launches++
-	m.cfg.Metrics.TaskLaunched(info.FrameworkID)
-	agentURL := ag.URL
-	m.enqueue(agentCall{taskID: info.ID, do: func(ctx context.Context) error {
-		return m.agentAt(agentURL).Launch(ctx, info)
-	}, fail: func(err error) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		if t, ok := m.tasks[info.ID]; ok && m.leading && !t.Status.State.IsTerminal() && t.Status.State == api.TaskStaging {
-			m.stats.launchFailures["agent_refused"]++
-			m.setStatus(t, api.TaskStatus{TaskID: info.ID, FrameworkID: info.FrameworkID, AgentID: agentID,
-				State: api.TaskFailed, Reason: "launch_failed", Message: err.Error(), Timestamp: m.cfg.Clock.Now()}, m.cfg.Clock.Now())
-		}
-	}})
+	r := m.core.Step(core.Launch{Info: info, AgentID: agentID, Pool: pool}, now)
+	m.fx.Apply(r.Effects)
 }
 
 // kill queues a kill of the task on its agent. Called with mu held.
 func (m *Master) kill(taskID, agentID, reason string) {
-	if t, ok := m.tasks[taskID]; ok {
-		agentID = t.AgentID
-	}
-	ag := m.agents[agentID]
-	if ag == nil {
-		return
-	}
-	if ag.State != AgentActive {
-		m.pendingKills[agentID] = append(m.pendingKills[agentID], taskID)
-		return
-	}
-	agentURL := ag.URL
-	m.enqueue(agentCall{taskID: taskID, do: func(ctx context.Context) error {
-		return m.agentAt(agentURL).Kill(ctx, taskID, agentproto.KillRequest{Reason: reason})
-	}, fail: func(error) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		if m.leading {
-			m.pendingKills[agentID] = append(m.pendingKills[agentID], taskID)
-		}
-	}})
-}
-
-// agentCall is one call to an agent, run by a worker outside mu.
-type agentCall struct {
-	taskID string
-	do     func(ctx context.Context) error
-	fail   func(error)
-}
-
-// enqueue hands a call to the workers. Called with mu held, so it never
-// blocks: when the queue is full the call waits in the backlog, which each
-// cycle drains first.
-func (m *Master) enqueue(c agentCall) {
-	if len(m.backlog) == 0 {
-		select {
-		case m.calls <- c:
-			return
-		default:
-		}
-	}
-	m.backlog = append(m.backlog, c)
-}
-
-// drainBacklog moves waiting calls to the queue while it has room. Called
-// with mu held.
-func (m *Master) drainBacklog() {
-	for len(m.backlog) > 0 {
-		select {
-		case m.calls <- m.backlog[0]:
-			m.backlog[0] = agentCall{}
-			m.backlog = m.backlog[1:]
-		default:
-			return
-		}
-	}
+	m.step(core.Kill{TaskID: taskID, AgentID: agentID, Reason: reason})
 }
 
 // async runs a store write outside mu, in the worker pool.
-func (m *Master) async(f func(ctx context.Context) error) {
-	m.enqueue(agentCall{do: f, fail: func(err error) { m.log.Error("store write", "err", err) }})
-}
-
-func (m *Master) callWorker(ctx context.Context, calls <-chan agentCall) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case c := <-calls:
-			if err := c.do(ctx); err != nil && ctx.Err() == nil {
-				m.log.Warn("agent call failed", "task", c.taskID, "err", err)
-				c.fail(err)
-			}
-		}
-	}
-}
+func (m *Master) async(f func(ctx context.Context) error) { m.fx.Async(f) }
 
 // agentAt is the client of the agent at url: the master's agent
 // credential and transport.
@@ -422,11 +205,11 @@ type commandTarget struct {
 func (m *Master) commandTargets(checks []apps.CommandCheck) []commandTarget {
 	out := make([]commandTarget, 0, len(checks))
 	for _, c := range checks {
-		ag := m.agents[c.AgentID]
-		if ag == nil || ag.State != AgentActive {
+		url, ok := m.core.ActiveAgentURL(c.AgentID)
+		if !ok {
 			continue
 		}
-		out = append(out, commandTarget{CommandCheck: c, agentURL: ag.URL})
+		out = append(out, commandTarget{CommandCheck: c, agentURL: url})
 	}
 	return out
 }

@@ -12,11 +12,14 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/master/allocator"
 	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/core"
+	"github.com/headroom-dev/headroom/master/effects"
 	"github.com/headroom-dev/headroom/master/framework"
 	"github.com/headroom-dev/headroom/master/jobs"
 	"github.com/headroom-dev/headroom/master/store"
@@ -160,29 +163,12 @@ type Master struct {
 	apps      *apps.Scheduler
 	jobs      *jobs.Scheduler
 	jobsIO    jobsIO
-	agents    map[string]*agentEntry
-	tasks     map[string]*taskEntry
 	running   *framework.Running
-	// pendingKills are kills that could not be delivered to an agent's
-	// API; they ride on its next heartbeat answer.
-	pendingKills map[string][]string
-	// frameworks are the external schedulers (etcd); removedFrameworks
-	// the ids torn down or expired in this term, which may not come back.
-	frameworks        map[string]*frameworkEntry
-	removedFrameworks map[string]time.Time
-	// dynamic are the operator's attributes per hostname (etcd).
-	dynamic map[string]map[string]string
-	stats   counters
-	// recoverUntil bounds how long a new leader waits for the agents it
-	// knows from the store to re-register before it allocates: until they
-	// have reported their tasks, an app would look short of instances and
-	// be launched twice.
-	recoverUntil time.Time
-
-	// calls carries agent API calls to the workers of the current term;
-	// backlog holds those that found it full.
-	calls   chan agentCall
-	backlog []agentCall
+	// core is the term's registry (agents, tasks, frameworks' bookkeeping,
+	// kills, attributes), driven by Step; fx applies what it returns.
+	core  *core.Core
+	fx    *effects.Applier
+	stats counters
 	// attrRev is the store revision the dynamic attributes were loaded at.
 	attrRev int64
 
@@ -232,12 +218,10 @@ func (m *Master) lead(ctx context.Context) {
 		return
 	}
 	m.mu.Lock()
-	calls := m.calls
+	fx := m.fx
 	m.mu.Unlock()
 	g, gctx := errgroup.WithContext(ctx)
-	for range agentWorkers {
-		g.Go(func() error { return m.callWorker(gctx, calls) })
-	}
+	g.Go(func() error { return fx.Run(gctx, agentWorkers) })
 	g.Go(func() error { return m.allocationLoop(gctx) })
 	g.Go(func() error { return m.probeLoop(gctx) })
 	g.Go(func() error { return m.watchAttributes(gctx, m.attrRev+1) })
@@ -262,20 +246,18 @@ func (m *Master) becomeLeader(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	agents := map[string]*agentEntry{}
+	var agents []agentRecord
 	if err := m.cfg.Store.Docs(store.Agents).List(ctx, func(id string, raw []byte) error {
 		var rec agentRecord
 		if err := decodeJSON(raw, &rec); err != nil {
 			return fmt.Errorf("agent %s: %w", id, err)
 		}
-		// Known agents must re-register before they get offers: only
-		// they know what runs on them now.
-		agents[rec.ID] = &agentEntry{agentRecord: rec, State: AgentRecovering, LastSeen: m.cfg.Clock.Now()}
+		agents = append(agents, rec)
 		return nil
 	}); err != nil {
 		return fmt.Errorf("loading agents: %w", err)
 	}
-	frameworks, err := m.loadFrameworks(ctx, m.cfg.Clock.Now())
+	frameworks, err := m.loadFrameworks(ctx)
 	if err != nil {
 		return fmt.Errorf("loading frameworks: %w", err)
 	}
@@ -285,33 +267,79 @@ func (m *Master) becomeLeader(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.dynamic, m.attrRev = dynamic, attrRev
-	m.leading, m.leaderCtx = true, ctx
+	m.attrRev = attrRev
 	m.alloc, m.running = alloc, running
 	m.apps, m.jobs = running.Get(AppsFrameworkID).(*apps.Scheduler), running.Get(JobsFrameworkID).(*jobs.Scheduler)
 	m.jobsIO.inflight = map[string]bool{}
-	m.agents, m.tasks = agents, map[string]*taskEntry{}
-	m.frameworks, m.removedFrameworks = frameworks, map[string]time.Time{}
-	m.pendingKills = map[string][]string{}
-	m.recoverUntil = m.cfg.Clock.Now().Add(m.cfg.AgentTimeout)
-	m.stats = counters{launchFailures: map[string]uint64{}}
-	m.calls = make(chan agentCall, 4096)
-	m.backlog = nil
+	now := m.cfg.Clock.Now()
+	if err := m.startTerm(ctx, core.Restore{Agents: agents, Frameworks: frameworks, Dynamic: dynamic,
+		RecoverUntil: now.Add(m.cfg.AgentTimeout)}, now); err != nil {
+		return err
+	}
 	m.log.Info("leading", "apps", len(m.apps.Apps()), "known_agents", len(agents), "frameworks", len(frameworks))
 	return nil
+}
+
+// startTerm makes the term's core from what was loaded and its applier,
+// and starts leading. The allocator and the built-in frameworks must be
+// set. Called with mu held.
+func (m *Master) startTerm(ctx context.Context, r core.Restore, now time.Time) error {
+	c, err := core.New(core.Config{AgentTimeout: m.cfg.AgentTimeout, GoneTimeout: m.cfg.GoneTimeout,
+		FrameworkFailoverTimeout:   m.cfg.FrameworkFailoverTimeout,
+		FrameworkHeartbeatInterval: m.cfg.FrameworkHeartbeatInterval, StatusRetryInterval: m.cfg.StatusRetryInterval,
+		Allocator: m.alloc, Builtins: coreBuiltins{m: m}, Random: randomHex, Logger: m.log}, r, now)
+	if err != nil {
+		return err
+	}
+	fx, err := effects.New(effects.Config{Store: m.cfg.Store, Guard: m.guard, Agent: m.agentAt, Metrics: m.cfg.Metrics,
+		Count: m.count, Feedback: m.feedback(c), Logger: m.log})
+	if err != nil {
+		return err
+	}
+	m.core, m.fx = c, fx
+	m.leading, m.leaderCtx = true, ctx
+	m.stats = counters{launchFailures: map[string]uint64{}}
+	return nil
+}
+
+// guard is the election's guard for the applier's writes.
+func (m *Master) guard() clientv3.Cmp { return m.election.Guard() }
+
+// count adds to the master's counters (core.Count). Called with mu held.
+func (m *Master) count(counter, key string, n uint64) {
+	switch counter {
+	case core.CounterOffersRescinded:
+		m.stats.offersRescinded += n
+	case core.CounterOffersDeclined:
+		m.stats.offersDeclined += n
+	case core.CounterLaunches:
+		m.stats.launches += n
+	case core.CounterLaunchFailures:
+		m.stats.launchFailures[key] += n
+	}
+}
+
+// feedback steps what an effect's outcome causes into the term's core c,
+// unless the term is over.
+func (m *Master) feedback(c *core.Core) func(core.Event) {
+	return func(ev core.Event) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.leading && m.core == c {
+			m.step(ev)
+		}
+	}
 }
 
 func (m *Master) stepDown() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.leading = false
-	for _, fw := range m.frameworks {
-		if fw.stream != nil {
-			fw.stream.end("this master stopped leading; subscribe to the new leader")
-		}
+	if m.fx != nil {
+		m.fx.EndStreams("this master stopped leading; subscribe to the new leader")
 	}
-	m.alloc, m.apps, m.agents, m.tasks, m.frameworks = nil, nil, nil, nil, nil
-	m.jobs, m.running = nil, nil
+	m.alloc, m.apps, m.jobs, m.core, m.fx = nil, nil, nil, nil, nil
+	m.running = nil
 }
 
 // Leading reports whether this master leads now.

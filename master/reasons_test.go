@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/internal/resources"
@@ -126,20 +125,4 @@ func TestFrameworkReasonOverHTTP(t *testing.T) {
 		getJSON(t, base+"/api/v1/frameworks", &last)
 		return len(last) == 1 && last[0].Reason == want
 	}, "the framework never said why it gets no offers")
-}
-
-// TestStagedTaskSaysWhatItWaitsFor: a launched task not yet reported
-// started says so in the task list, with where and since when.
-func TestStagedTaskSaysWhatItWaitsFor(t *testing.T) {
-	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	te := &taskEntry{Info: api.TaskInfo{ID: "web.1", FrameworkID: AppsFrameworkID}, AgentID: "a1", Hostname: "h1",
-		Status: api.TaskStatus{TaskID: "web.1", State: api.TaskStaging, Timestamp: at}}
-	want := "launched on h1 at 2030-01-01T00:00:00Z; waiting for the agent to report it started"
-	if got := te.view().Reason; got != want {
-		t.Fatalf("reason %q, want %q", got, want)
-	}
-	te.Status = api.TaskStatus{TaskID: "web.1", State: api.TaskFailed, Reason: api.ReasonFetchFailed, Timestamp: at}
-	if got := te.view().Reason; got != api.ReasonFetchFailed {
-		t.Fatalf("reason of an ended task %q, want its own %q", got, api.ReasonFetchFailed)
-	}
 }
