@@ -43,8 +43,12 @@ test: lint
 ## every shared trace (fleet and per-machine) at 2, 4, 8 and 64 cores; it
 ## prints the table and fails on every row that misses (docs/simulate.md).
 .PHONY: acceptance
+## ACCEPTANCE_TRACES=dir1:dir2 judges the same figures on other traces (of
+## one's own fleet, in the per-machine format) instead of the shared ones.
+ACCEPTANCE_TRACES ?=
 acceptance:
-	HEADROOM_ACCEPTANCE=1 $(GO) test -count=1 -run '^TestAcceptanceTable$$' -v ./sim/
+	HEADROOM_ACCEPTANCE=1 HEADROOM_ACCEPTANCE_TRACES='$(ACCEPTANCE_TRACES)' \
+		$(GO) test -count=1 -timeout 60m -run '^TestAcceptanceTable$$' -v ./sim/
 
 ## fuzz-quick: each route fuzz target for FUZZTIME (under 1 min in all; the
 ## seed corpora in testdata/fuzz also run with the normal tests). A count of

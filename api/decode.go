@@ -23,30 +23,7 @@ func DecodeStrict(r io.Reader, v any, limit int64) error {
 		if lr.N <= 0 {
 			return fmt.Errorf("body larger than %d bytes: %w", limit, &http.MaxBytesError{Limit: limit})
 		}
-		if errors.Is(err, io.EOF) {
-			return errors.New("empty body")
-		}
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return errors.New("malformed JSON: the body ends in the middle of a value")
-		}
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return fmt.Errorf("malformed JSON at byte %d: %w", se.Offset, err)
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			if te.Field == "" {
-				// A map value or the top level: name where it is.
-				return fmt.Errorf("value at byte %d: %s", te.Offset, TypeMismatch(te))
-			}
-			return fmt.Errorf("field %q: %s", te.Field, TypeMismatch(te))
-		}
-		// DisallowUnknownFields' error has no type of its own; its
-		// "json: " prefix names the library, not the input.
-		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return fmt.Errorf("unknown field %s", field)
-		}
-		return err
+		return explainDecodeError(err)
 	}
 	if dec.More() {
 		return errors.New("trailing data after the JSON value")
@@ -55,6 +32,35 @@ func DecodeStrict(r io.Reader, v any, limit int64) error {
 		return errors.New("trailing data after the JSON value")
 	}
 	return nil
+}
+
+// explainDecodeError words an encoding/json error in terms of the input:
+// where it is malformed, which field has the wrong type.
+func explainDecodeError(err error) error {
+	if errors.Is(err, io.EOF) {
+		return errors.New("empty body")
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return errors.New("malformed JSON: the body ends in the middle of a value")
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("malformed JSON at byte %d: %w", se.Offset, err)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field == "" {
+			// A map value or the top level: name where it is.
+			return fmt.Errorf("value at byte %d: %s", te.Offset, TypeMismatch(te))
+		}
+		return fmt.Errorf("field %q: %s", te.Field, TypeMismatch(te))
+	}
+	// DisallowUnknownFields' error has no type of its own; its
+	// "json: " prefix names the library, not the input.
+	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return fmt.Errorf("unknown field %s", field)
+	}
+	return err
 }
 
 // TypeMismatch words a JSON value of the wrong type in JSON's terms, what

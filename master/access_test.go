@@ -333,6 +333,8 @@ func subscribeAs(t *testing.T, base, token, id string) (int, string) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
+	// One event per line, as headroom's own client reads the stream.
+	req.Header.Set("Accept", "application/x-ndjson")
 	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/headroom-dev/headroom/api/marathon"
 	"github.com/headroom-dev/headroom/master/apps"
 	"github.com/headroom-dev/headroom/master/store"
 )
@@ -238,6 +239,24 @@ func (m *Master) AppTasks(id string) ([]AppTask, error) {
 		out = append(out, at)
 	}
 	return out, nil
+}
+
+// AppTaskList is an app's tasks, for the Marathon API's views.
+func (m *Master) AppTaskList(id string) ([]apps.Task, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.leading {
+		return nil, errNotLeading
+	}
+	if _, ok := m.apps.App(id); !ok {
+		return nil, apps.NotFound(id)
+	}
+	return m.apps.Tasks(id), nil
+}
+
+// wire is the deployment as the Marathon API answers it.
+func (d DeploymentRef) wire() marathon.DeploymentResult {
+	return marathon.DeploymentResult{DeploymentID: d.DeploymentID, Version: d.Version}
 }
 
 // Deployments lists deployments in progress.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/headroom-dev/headroom/api/marathon"
 	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/master/apps"
 	"github.com/headroom-dev/headroom/master/httpapi"
@@ -62,26 +63,25 @@ func (b backend) SetAgentAttributes(ctx context.Context, agentID string, attrs m
 
 func (b backend) Tasks() (any, error) { return b.Master.Tasks() }
 
-func (b backend) CreateApp(ctx context.Context, app apps.App) (apps.AppStatus, string, error) {
+func (b backend) CreateApp(ctx context.Context, app apps.App) (apps.AppStatus, marathon.DeploymentResult, error) {
 	st, dep, err := b.Master.CreateApp(ctx, app)
-	return st, dep.DeploymentID, err
+	return st, dep.wire(), err
 }
 
-func (b backend) PutApp(ctx context.Context, id string, body []byte) (any, bool, error) {
-	return b.Master.PutApp(ctx, id, body)
+func (b backend) PutApp(ctx context.Context, id string, body []byte) (marathon.DeploymentResult, bool, error) {
+	dep, created, err := b.Master.PutApp(ctx, id, body)
+	return dep.wire(), created, err
 }
 
-func (b backend) RestartApp(ctx context.Context, id string) (any, error) {
-	return b.Master.RestartApp(ctx, id)
+func (b backend) RestartApp(ctx context.Context, id string) (marathon.DeploymentResult, error) {
+	dep, err := b.Master.RestartApp(ctx, id)
+	return dep.wire(), err
 }
 
-func (b backend) DeleteApp(ctx context.Context, id string) (any, error) {
-	return b.Master.DeleteApp(ctx, id)
+func (b backend) DeleteApp(ctx context.Context, id string) (marathon.DeploymentResult, error) {
+	dep, err := b.Master.DeleteApp(ctx, id)
+	return dep.wire(), err
 }
-
-func (b backend) AppTasks(id string) (any, error) { return b.Master.AppTasks(id) }
-
-func (b backend) Deployments() (any, error) { return b.Master.Deployments() }
 
 func (b backend) Frameworks(credential string) (any, error) { return b.frameworksOf(credential) }
 

@@ -33,5 +33,7 @@ func (m *Master) routes(metrics http.Handler) (http.Handler, []string) {
 		Credentials: m.cfg.Credentials,
 		Clock:       m.cfg.Clock,
 		Logger:      m.log,
+		// The apps framework's id, as Marathon clients read it in /v2/info.
+		AppsFrameworkID: AppsFrameworkID,
 	})
 }

@@ -2,6 +2,7 @@ package master
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/master/core"
@@ -15,6 +16,11 @@ func (m *Master) schedulerCall(streamID string, c scheduler.Call) error {
 	defer m.mu.Unlock()
 	if !m.leading {
 		return errNotLeading
+	}
+	if c.Type == scheduler.CallUpdateFramework {
+		if err := validateFrameworkInfo(c.UpdateFramework.FrameworkInfo); err != nil {
+			return &inputError{err: fmt.Errorf("update_framework.%w", err)}
+		}
 	}
 	err := m.step(core.SchedulerCall{StreamID: streamID, Call: c}).Err
 	if ie := (*core.InputError)(nil); errors.As(err, &ie) {

@@ -323,7 +323,7 @@ func TestSchedulerAPIBadInputs(t *testing.T) {
 		{"wrong stream id", "0123", `{"type":"REVIVE","framework_id":{"value":"` + fid + `"}}`, 403, "stream"},
 		{"unknown framework", f.sess.StreamID, `{"type":"REVIVE","framework_id":{"value":"nobody"}}`, 403, "not subscribed"},
 		{"malformed JSON", f.sess.StreamID, `{"type":`, 400, "malformed"},
-		{"unknown field", f.sess.StreamID, `{"type":"REVIVE","framework_id":{"value":"` + fid + `"},"bogus":1}`, 400, "bogus"},
+		{"wrong type", f.sess.StreamID, `{"type":"REVIVE","framework_id":{"value":7}}`, 400, "framework_id.value"},
 		{"unknown call", f.sess.StreamID, `{"type":"LAUNCH_GROUP","framework_id":{"value":"` + fid + `"}}`, 400, "type"},
 		{"no framework id", f.sess.StreamID, `{"type":"REVIVE"}`, 400, "framework_id"},
 		{"member of another call", f.sess.StreamID, `{"type":"REVIVE","framework_id":{"value":"` + fid + `"},"kill":{"task_id":{"value":"x"}}}`, 400, "kill"},
@@ -343,6 +343,12 @@ func TestSchedulerAPIBadInputs(t *testing.T) {
 		} else {
 			checkErrorBody(t, body, "")
 		}
+	}
+
+	// Fields headroom does not know, and nulls, are left out as Mesos
+	// leaves them: the call is taken.
+	if code, body := postCall(t, base, f.sess.StreamID, `{"type":"REVIVE","framework_id":{"value":"`+fid+`"},"bogus":1,"revive":null}`); code != http.StatusAccepted {
+		t.Errorf("a call with an unknown field: %d %s, want 202", code, body)
 	}
 
 	ctx := context.Background()
@@ -528,7 +534,7 @@ func TestFrameworkSeesPartitionStates(t *testing.T) {
 	f.take()
 
 	ag.pause(true)
-	if st := f.updateOf("p1", scheduler.TaskUnreachable, 10*time.Second); st.Reason != "REASON_AGENT_UNREACHABLE" || st.Source != scheduler.SourceMaster {
+	if st := f.updateOf("p1", scheduler.TaskUnreachable, 10*time.Second); st.Reason != "REASON_AGENT_REMOVED" || headroomReason(st) != api.ReasonAgentUnreachable || st.Source != scheduler.SourceMaster {
 		t.Errorf("unreachable update %+v", st)
 	}
 	f.take()
@@ -538,7 +544,7 @@ func TestFrameworkSeesPartitionStates(t *testing.T) {
 
 	ag.pause(true)
 	f.updateOf("p1", scheduler.TaskUnreachable, 10*time.Second)
-	if st := f.updateOf("p1", scheduler.TaskGone, 15*time.Second); st.Reason != "REASON_AGENT_GONE" {
+	if st := f.updateOf("p1", scheduler.TaskGone, 15*time.Second); st.Reason != "REASON_AGENT_REMOVED" || headroomReason(st) != api.ReasonAgentGone {
 		t.Errorf("gone update %+v", st)
 	}
 }
@@ -599,4 +605,17 @@ func TestSubscribeThroughStandby(t *testing.T) {
 		t.Fatalf("accept through the subscription's leader: %v", err)
 	}
 	f.updateOf("s1", scheduler.TaskRunning, 5*time.Second)
+}
+
+// headroomReason is headroom's own reason of an update, beside the Mesos
+// enum in reason.
+func headroomReason(st scheduler.TaskStatus) string {
+	if st.Labels != nil {
+		for _, l := range st.Labels.Labels {
+			if l.Key == scheduler.ReasonLabel {
+				return l.Value
+			}
+		}
+	}
+	return ""
 }

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -43,6 +44,9 @@ const (
 	CallKill        CallType = "KILL"
 	CallAcknowledge CallType = "ACKNOWLEDGE"
 	CallReconcile   CallType = "RECONCILE"
+	// CallUpdateFramework changes a subscribed framework's info without
+	// a new subscription (Mesos 1.9).
+	CallUpdateFramework CallType = "UPDATE_FRAMEWORK"
 )
 
 // Call is one request to POST /api/v1/scheduler. Exactly the member
@@ -59,12 +63,23 @@ type Call struct {
 	Kill        *Kill        `json:"kill,omitempty"`
 	Acknowledge *Acknowledge `json:"acknowledge,omitempty"`
 	Reconcile   *Reconcile   `json:"reconcile,omitempty"`
+
+	UpdateFramework *UpdateFramework `json:"update_framework,omitempty"`
+}
+
+// UpdateFramework replaces the framework's info; the id must be the
+// call's framework id.
+type UpdateFramework struct {
+	FrameworkInfo   FrameworkInfo `json:"framework_info"`
+	SuppressedRoles []string      `json:"suppressed_roles,omitempty"`
 }
 
 // Subscribe registers a framework, or re-registers it when FrameworkInfo
 // carries its id.
 type Subscribe struct {
 	FrameworkInfo FrameworkInfo `json:"framework_info"`
+	// SuppressedRoles subscribes with offers suppressed for these roles.
+	SuppressedRoles []string `json:"suppressed_roles,omitempty"`
 }
 
 // FrameworkInfo describes a framework.
@@ -148,6 +163,38 @@ type Resource struct {
 	Scalar    *Scalar    `json:"scalar,omitempty"`
 	Role      string     `json:"role,omitempty"`
 	Revocable *Revocable `json:"revocable,omitempty"`
+	// AllocationInfo names the role the resource is allocated to: set on
+	// offered resources, and accepted (and checked) on launched ones.
+	AllocationInfo *AllocationInfo `json:"allocation_info,omitempty"`
+}
+
+// AllocationInfo is Mesos's Resource.AllocationInfo.
+type AllocationInfo struct {
+	Role string `json:"role,omitempty"`
+}
+
+// WithAllocation marks offered resources as Mesos does for a framework
+// of the given role: unreserved ("*") and allocated to the role.
+func WithAllocation(rs []Resource, role string) []Resource {
+	for i := range rs {
+		rs[i].Role = "*"
+		rs[i].AllocationInfo = &AllocationInfo{Role: role}
+	}
+	return rs
+}
+
+// CheckAllocation refuses launched resources that name another role than
+// the framework's, in allocation_info or as a reservation.
+func CheckAllocation(rs []Resource, role string) error {
+	for i, r := range rs {
+		if r.AllocationInfo != nil && r.AllocationInfo.Role != "" && r.AllocationInfo.Role != role {
+			return fmt.Errorf("resources[%d].allocation_info.role: the framework's role is %q, got %q", i, role, r.AllocationInfo.Role)
+		}
+		if r.Role != "" && r.Role != "*" && r.Role != role {
+			return fmt.Errorf("resources[%d].role: headroom has no reservations; want \"*\" or %q, got %q", i, role, r.Role)
+		}
+	}
+	return nil
 }
 
 // Scalar is a resource amount.
@@ -248,6 +295,8 @@ type Offer struct {
 	// Expires is when the master rescinds the offer if it is still
 	// unanswered (Unix seconds, like Mesos' TimeInfo but plain).
 	Expires float64 `json:"expires,omitempty"`
+	// AllocationInfo names the role the offer is made to (MULTI_ROLE).
+	AllocationInfo *AllocationInfo `json:"allocation_info,omitempty"`
 }
 
 // Attribute returns the value of a TEXT attribute and whether it is set.
@@ -294,6 +343,22 @@ type TaskInfo struct {
 	Labels    *Labels      `json:"labels,omitempty"`
 	// KillPolicy's grace period is the time between SIGTERM and SIGKILL.
 	KillPolicy *KillPolicy `json:"kill_policy,omitempty"`
+	// Executor and Container are Mesos fields headroom cannot honour: a
+	// task that sets them is refused (CheckSupported) rather than run
+	// without what it asked for.
+	Executor  json.RawMessage `json:"executor,omitempty"`
+	Container json.RawMessage `json:"container,omitempty"`
+}
+
+// CheckSupported refuses a task that needs what headroom does not do.
+func (ti TaskInfo) CheckSupported() error {
+	if len(ti.Executor) > 0 {
+		return errors.New("executor: headroom runs commands, not custom executors; use command")
+	}
+	if len(ti.Container) > 0 {
+		return errors.New("container: headroom runs commands in cgroups, not containers; leave container unset")
+	}
+	return nil
 }
 
 // KillPolicy bounds a task's shutdown.
@@ -458,6 +523,7 @@ type TaskStatus struct {
 	AgentID   *ID     `json:"agent_id,omitempty"`
 	Timestamp float64 `json:"timestamp,omitempty"`
 	UUID      string  `json:"uuid,omitempty"`
+	Labels    *Labels `json:"labels,omitempty"`
 }
 
 // Task states as the wire names them; the agents' states and the
@@ -509,9 +575,10 @@ func (c Call) Validate() error {
 		CallSubscribe: c.Subscribe != nil, CallAccept: c.Accept != nil, CallDecline: c.Decline != nil,
 		CallRevive: c.Revive != nil, CallSuppress: c.Suppress != nil, CallKill: c.Kill != nil,
 		CallAcknowledge: c.Acknowledge != nil, CallReconcile: c.Reconcile != nil,
+		CallUpdateFramework: c.UpdateFramework != nil,
 	}
 	if _, known := set[c.Type]; !known && c.Type != CallTeardown {
-		return fmt.Errorf("type: unknown call %q (want SUBSCRIBE, ACCEPT, DECLINE, KILL, ACKNOWLEDGE, RECONCILE, REVIVE, SUPPRESS or TEARDOWN)", c.Type)
+		return fmt.Errorf("type: unknown call %q (want SUBSCRIBE, ACCEPT, DECLINE, KILL, ACKNOWLEDGE, RECONCILE, REVIVE, SUPPRESS, UPDATE_FRAMEWORK or TEARDOWN)", c.Type)
 	}
 	for t, ok := range set {
 		if ok && t != c.Type {
@@ -519,7 +586,7 @@ func (c Call) Validate() error {
 		}
 	}
 	switch c.Type {
-	case CallSubscribe, CallAccept, CallDecline, CallKill, CallAcknowledge:
+	case CallSubscribe, CallAccept, CallDecline, CallKill, CallAcknowledge, CallUpdateFramework:
 		if !set[c.Type] {
 			return fmt.Errorf("%s: required for a %s call", strings.ToLower(string(c.Type)), c.Type)
 		}

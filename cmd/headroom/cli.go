@@ -239,7 +239,10 @@ func newAppsCommand() *cobra.Command {
 				return fmt.Errorf("%s: the app has no id", args[0])
 			}
 			var out map[string]any
-			if err := c.Do(ctx, "PUT", "/v2/apps/"+id, data, &out); err != nil {
+			// strict: a file a person wrote is refused for a field
+			// headroom would ignore, where a Marathon client's document
+			// gets a warning.
+			if err := c.Do(ctx, "PUT", "/v2/apps/"+id+"?strict=true", data, &out); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "app /%s deployed (deployment %v)\n", id, out["deploymentId"])

@@ -17,6 +17,9 @@ type PersistAgent struct{ Record AgentRecord }
 // DeleteAgent removes a forgotten agent's record.
 type DeleteAgent struct{ ID string }
 
+// PersistFramework writes a framework's changed record (UPDATE_FRAMEWORK).
+type PersistFramework struct{ Record FrameworkRecord }
+
 // DeleteFramework removes a removed framework's record.
 type DeleteFramework struct{ ID string }
 
@@ -72,6 +75,7 @@ const (
 func (PersistAgent) effect()        {}
 func (DeleteAgent) effect()         {}
 func (DeleteFramework) effect()     {}
+func (PersistFramework) effect()    {}
 func (LaunchTask) effect()          {}
 func (KillTask) effect()            {}
 func (SendEvent) effect()           {}

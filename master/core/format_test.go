@@ -18,6 +18,9 @@ func fmtEffect(e Effect) string {
 		return "delete agent " + e.ID
 	case DeleteFramework:
 		return "delete framework " + e.ID
+	case PersistFramework:
+		r := e.Record
+		return fmt.Sprintf("store framework %s name=%s role=%s revocable=%t", r.ID, r.Name, r.Role, r.Revocable)
 	case LaunchTask:
 		return fmt.Sprintf("call %s launch %s fw=%s revocable=%t", e.AgentID, e.Info.ID, e.Info.FrameworkID, e.Info.Revocable)
 	case KillTask:

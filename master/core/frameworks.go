@@ -180,14 +180,16 @@ func (c *Core) frameworksTick(now time.Time, recovering bool) {
 // wireStatus is st as a framework sees it.
 func wireStatus(st api.TaskStatus, source string) scheduler.TaskStatus {
 	ws := scheduler.TaskStatus{TaskID: scheduler.ID{Value: st.TaskID}, State: string(st.State), Source: source,
-		Reason: scheduler.Reason(st.Reason), Message: st.Message, UUID: st.UUID}
+		Message: st.Message, UUID: st.UUID}
 	if st.AgentID != "" {
 		ws.AgentID = scheduler.NewID(st.AgentID)
 	}
 	if !st.Timestamp.IsZero() {
 		ws.Timestamp = float64(st.Timestamp.UnixNano()) / 1e9
 	}
-	return ws
+	// Only Mesos's reasons and a base64 uuid on the wire, so that a Mesos
+	// client decodes every update; headroom's reason goes in a label.
+	return ws.ForMesos(st.Reason)
 }
 
 // forwardStatus hands a task's new status to its framework, to be
@@ -229,9 +231,10 @@ func (c *Core) sendOffers(offers []allocator.Offer, now time.Time) {
 			continue
 		}
 		wo := scheduler.Offer{ID: scheduler.ID{Value: o.ID}, FrameworkID: scheduler.ID{Value: o.FrameworkID},
-			AgentID: scheduler.ID{Value: o.AgentID}, Hostname: o.Hostname, Expires: float64(o.Expires.UnixNano()) / 1e9}
+			AgentID: scheduler.ID{Value: o.AgentID}, Hostname: o.Hostname, Expires: float64(o.Expires.UnixNano()) / 1e9,
+			AllocationInfo: &scheduler.AllocationInfo{Role: fw.Role}}
 		for _, part := range o.Parts() {
-			wo.Resources = append(wo.Resources, scheduler.Scalars(part.Resources, part.Revocable)...)
+			wo.Resources = append(wo.Resources, scheduler.WithAllocation(scheduler.Scalars(part.Resources, part.Revocable), fw.Role)...)
 		}
 		if ag := c.agents[o.AgentID]; ag != nil {
 			for _, k := range sortedKeys(ag.Attributes) {
@@ -244,4 +247,43 @@ func (c *Core) sendOffers(offers []allocator.Offer, now time.Time) {
 	for _, id := range sortedKeys(byFramework) {
 		c.send(c.frameworks[id], scheduler.Event{Type: scheduler.EventOffers, Offers: &scheduler.OffersEvent{Offers: byFramework[id]}})
 	}
+}
+
+// updateFramework applies UPDATE_FRAMEWORK (its info validated by the
+// master, as a subscription's is): the framework's info changes in place,
+// its id, credential and tasks stay. A new role or revocability takes its
+// offers back and re-adds it to the allocator, as a new subscription
+// would. Roles in suppressed_roles are suppressed; REVIVE lifts that.
+func (c *Core) updateFramework(fw *framework, u scheduler.UpdateFramework) error {
+	info := u.FrameworkInfo
+	if info.ID != nil && info.ID.Value != fw.ID {
+		return &InputError{Err: fmt.Errorf("update_framework.framework_info.id: %q is not the call's framework %q", info.ID.Value, fw.ID)}
+	}
+	rec := fw.FrameworkRecord
+	rec.Name, rec.Role, rec.User, rec.Principal = info.Name, info.RoleName(), info.User, info.Principal
+	rec.Hostname, rec.WebUIURL, rec.Revocable = info.Hostname, info.WebUIURL, info.Has(scheduler.CapabilityRevocable)
+	rec.FailoverTimeout = time.Duration(info.FailoverTimeout * float64(time.Second))
+	if rec.FailoverTimeout == 0 {
+		rec.FailoverTimeout = c.cfg.FrameworkFailoverTimeout
+	}
+	for i, r := range u.SuppressedRoles {
+		if r != rec.Role {
+			return &InputError{Err: fmt.Errorf("update_framework.suppressed_roles[%d]: the framework's role is %q, got %q", i, rec.Role, r)}
+		}
+	}
+	if rec.Role != fw.Role || rec.Revocable != fw.Revocable {
+		c.deactivate(fw)
+		if err := c.alloc.AddFramework(allocator.Framework{ID: rec.ID, Role: rec.Role, Revocable: rec.Revocable}); err != nil {
+			return fmt.Errorf("framework %s: %w", rec.ID, err)
+		}
+	}
+	fw.FrameworkRecord = rec
+	if len(u.SuppressedRoles) > 0 {
+		if err := c.alloc.Suppress(rec.ID); err != nil {
+			return err
+		}
+	}
+	c.log.Info("framework updated", "framework", rec.ID, "name", rec.Name, "role", rec.Role, "revocable", rec.Revocable)
+	c.emit(PersistFramework{Record: rec})
+	return nil
 }

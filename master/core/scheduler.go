@@ -56,7 +56,13 @@ func (c *Core) schedulerCall(streamID string, call scheduler.Call, now time.Time
 		if ack.UUID == "" {
 			return &InputError{Err: errors.New("acknowledge.uuid: required")}
 		}
-		if p := fw.pending[ack.TaskID.Value]; p != nil && p.status.UUID == ack.UUID {
+		// Pending updates hold the wire form; the ack may be padded or
+		// not, or the text an older client kept.
+		uuid, err := scheduler.CanonicalUUID(ack.UUID)
+		if err != nil {
+			return &InputError{Err: fmt.Errorf("acknowledge.%w", err)}
+		}
+		if p := fw.pending[ack.TaskID.Value]; p != nil && p.status.UUID == uuid {
 			delete(fw.pending, ack.TaskID.Value)
 		}
 	case scheduler.CallReconcile:
@@ -87,6 +93,8 @@ func (c *Core) schedulerCall(streamID string, call scheduler.Call, now time.Time
 		return c.alloc.Suppress(fw.ID)
 	case scheduler.CallTeardown:
 		c.removeFramework(fw, "torn down by the framework", now)
+	case scheduler.CallUpdateFramework:
+		return c.updateFramework(fw, *call.UpdateFramework)
 	}
 	return nil
 }
@@ -252,6 +260,12 @@ func fmtRes(r resources.Resources) string {
 // which pool it draws on. Errors name the field.
 func (c *Core) taskFromWire(fw *framework, ti scheduler.TaskInfo, agentID string) (api.TaskInfo, allocator.Pool, error) {
 	id := ti.TaskID.Value
+	if err := ti.CheckSupported(); err != nil {
+		return api.TaskInfo{}, 0, err
+	}
+	if err := scheduler.CheckAllocation(ti.Resources, fw.Role); err != nil {
+		return api.TaskInfo{}, 0, err
+	}
 	if ti.AgentID.Value != "" && ti.AgentID.Value != agentID {
 		return api.TaskInfo{}, 0, fmt.Errorf("agent_id: %q is not the offers' agent %q", ti.AgentID.Value, agentID)
 	}

@@ -105,6 +105,11 @@ func (a *Applier) apply(e core.Effect) {
 		a.Async(func(ctx context.Context) error {
 			return a.cfg.Store.Docs(store.Agents).Delete(ctx, e.ID, a.cfg.Guard())
 		})
+	case core.PersistFramework:
+		rec := e.Record
+		a.Async(func(ctx context.Context) error {
+			return a.cfg.Store.Docs(store.Frameworks).Put(ctx, rec.ID, rec, a.cfg.Guard())
+		})
 	case core.DeleteFramework:
 		a.Async(func(ctx context.Context) error {
 			return a.cfg.Store.Docs(store.Frameworks).Delete(ctx, e.ID, a.cfg.Guard())

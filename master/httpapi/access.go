@@ -40,13 +40,24 @@ func RouteRules() map[string]auth.Rule {
 		"GET /api/v1/frameworks":                readOrFramework,
 		"POST /api/v1/frameworks/{id}/teardown": operator,
 
-		"GET /v2/apps":  read,
-		"POST /v2/apps": operator,
+		// Marathon's API. /ping answers "pong" and nothing else: clients
+		// probe it before they authenticate anything.
+		"GET /ping":      public,
+		"GET /v2/info":   read,
+		"GET /v2/leader": read,
+		"GET /v2/apps":   read,
+		"POST /v2/apps":  operator,
 		// Other methods on the list: 405 with Allow (for a reader, 403).
 		"/v2/apps":            read,
 		"GET /v2/deployments": read,
 		// Every method of one app: GET for readers, the rest operators.
-		"/v2/apps/": read,
+		"/v2/apps/":             read,
+		"GET /v2/tasks":         read,
+		"POST /v2/tasks/delete": operator,
+		"GET /v2/queue":         read,
+		"GET /v2/groups":        read,
+		"GET /v2/groups/":       read,
+		"GET /v2/events":        read,
 
 		"POST /v1/jobs":                                operator,
 		"GET /v1/jobs":                                 read,

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api/agentproto"
+	"github.com/headroom-dev/headroom/api/marathon"
 	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/master/apps"
 	"github.com/headroom-dev/headroom/master/jobs"
@@ -46,19 +47,20 @@ type Agents interface {
 	KillTask(taskID string) error
 }
 
-// Apps is the built-in apps framework.
+// Apps is the built-in apps framework, as the Marathon API
+// (master/marathonapi) calls it; KillTask is Agents'.
 type Apps interface {
 	AppStatuses() ([]apps.AppStatus, error)
 	AppStatus(id string) (apps.AppStatus, error)
-	// CreateApp returns the new app and its first deployment's id.
-	CreateApp(ctx context.Context, app apps.App) (apps.AppStatus, string, error)
-	// PutApp creates or updates the app from a full or partial body;
-	// created is true of a new one.
-	PutApp(ctx context.Context, id string, body []byte) (deployment any, created bool, err error)
-	RestartApp(ctx context.Context, id string) (any, error)
-	DeleteApp(ctx context.Context, id string) (any, error)
-	AppTasks(id string) (any, error)
-	Deployments() (any, error)
+	AppTaskList(id string) ([]apps.Task, error)
+	// CreateApp returns the new app and its first deployment.
+	CreateApp(ctx context.Context, app apps.App) (apps.AppStatus, marathon.DeploymentResult, error)
+	// PutApp creates or updates the app from a full or partial body (in
+	// headroom's strict JSON of apps.App); created is true of a new one.
+	PutApp(ctx context.Context, id string, body []byte) (deployment marathon.DeploymentResult, created bool, err error)
+	RestartApp(ctx context.Context, id string) (marathon.DeploymentResult, error)
+	DeleteApp(ctx context.Context, id string) (marathon.DeploymentResult, error)
+	Deployments() ([]apps.Deployment, error)
 }
 
 // Jobs is the built-in periodic jobs framework.

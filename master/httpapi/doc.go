@@ -1,8 +1,8 @@
 // Package httpapi is the master's HTTP API: the operators' API (agents,
 // tasks, state, frameworks), the agent protocol's registration and
-// heartbeat, the Marathon-style apps API (/v2/apps, /v2/deployments), the
-// Metronome-style jobs API (/v1/jobs) and the Mesos-style scheduler API
-// (/api/v1/scheduler).
+// heartbeat, Marathon's API for the apps framework (/ping, /v2/...,
+// served by master/marathonapi), the Metronome-style jobs API (/v1/jobs)
+// and the Mesos v1 scheduler API (/api/v1/scheduler).
 //
 // Handlers only turn requests into calls on a Backend and answers back
 // into HTTP: this package owns the routes, the strict decoding of bodies,
@@ -14,7 +14,8 @@
 // cluster is lives behind the Backend, which the master implements.
 //
 // Files: handler.go (New, the operators' and agents' routes, errors),
-// apps.go and jobs.go (the frameworks' APIs and their views),
-// scheduler.go (calls and the event stream), access.go (who may call
+// marathon.go (mounts master/marathonapi), jobs.go (the jobs API and its
+// views), scheduler.go (calls, read as Mesos reads them, and the event
+// stream, framed as the client asks), access.go (who may call
 // what), redact.go (env values), backend.go (what handlers call).
 package httpapi

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/headroom-dev/headroom/api/agentproto"
+	"github.com/headroom-dev/headroom/api/marathon"
 	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/master/apps"
 	"github.com/headroom-dev/headroom/master/jobs"
@@ -100,25 +101,27 @@ func (f *fakeBackend) AppStatuses() ([]apps.AppStatus, error) {
 
 func (f *fakeBackend) AppStatus(string) (apps.AppStatus, error) { return f.app, f.call("AppStatus") }
 
-func (f *fakeBackend) CreateApp(_ context.Context, app apps.App) (apps.AppStatus, string, error) {
-	return apps.AppStatus{App: app}, "d1", f.call("CreateApp")
+func (f *fakeBackend) CreateApp(_ context.Context, app apps.App) (apps.AppStatus, marathon.DeploymentResult, error) {
+	return apps.AppStatus{App: app}, marathon.DeploymentResult{DeploymentID: "d1"}, f.call("CreateApp")
 }
 
-func (f *fakeBackend) PutApp(context.Context, string, []byte) (any, bool, error) {
-	return map[string]string{}, false, f.call("PutApp")
+func (f *fakeBackend) PutApp(context.Context, string, []byte) (marathon.DeploymentResult, bool, error) {
+	return marathon.DeploymentResult{}, false, f.call("PutApp")
 }
 
-func (f *fakeBackend) RestartApp(context.Context, string) (any, error) {
-	return map[string]string{}, f.call("RestartApp")
+func (f *fakeBackend) RestartApp(context.Context, string) (marathon.DeploymentResult, error) {
+	return marathon.DeploymentResult{}, f.call("RestartApp")
 }
 
-func (f *fakeBackend) DeleteApp(context.Context, string) (any, error) {
-	return map[string]string{}, f.call("DeleteApp")
+func (f *fakeBackend) DeleteApp(context.Context, string) (marathon.DeploymentResult, error) {
+	return marathon.DeploymentResult{}, f.call("DeleteApp")
 }
 
-func (f *fakeBackend) AppTasks(string) (any, error) { return []string{}, f.call("AppTasks") }
+func (f *fakeBackend) AppTaskList(string) ([]apps.Task, error) {
+	return []apps.Task{}, f.call("AppTaskList")
+}
 
-func (f *fakeBackend) Deployments() (any, error) { return []string{}, f.call("Deployments") }
+func (f *fakeBackend) Deployments() ([]apps.Deployment, error) { return nil, f.call("Deployments") }
 
 func (f *fakeBackend) CreateJob(_ context.Context, job jobs.Job) (jobs.JobStatus, error) {
 	return jobs.JobStatus{Job: job}, f.call("CreateJob")

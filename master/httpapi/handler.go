@@ -48,6 +48,8 @@ type Config struct {
 	// Logger gets the refused calls (default: discarded).
 	Clock  clockwork.Clock
 	Logger *slog.Logger
+	// AppsFrameworkID is the apps framework's id, for /v2/info.
+	AppsFrameworkID string
 }
 
 // server is the handlers' shared state: the config, nothing mutable.
@@ -72,7 +74,7 @@ type server struct {
 //	POST /api/v1/scheduler                the framework API (api/scheduler)
 //	GET  /api/v1/frameworks               the external frameworks (a framework credential: its own)
 //	POST /api/v1/frameworks/{id}/teardown remove a framework, kill its tasks
-//	/v2/apps, /v2/deployments             Marathon-style apps
+//	/ping, /v2/...                        Marathon's API (master/marathonapi)
 //	/v1/jobs                              Metronome-style periodic jobs
 func New(cfg Config) (http.Handler, []string) {
 	if cfg.Clock == nil {
@@ -106,7 +108,7 @@ func New(cfg Config) (http.Handler, []string) {
 		}
 		httpserver.WriteJSON(w, http.StatusAccepted, map[string]string{"framework_id": r.PathValue("id")})
 	})
-	s.appsRoutes(mux)
+	s.marathonRoutes(mux)
 	s.jobRoutes(mux)
 	return s.authorize(mux, s.redirectStandby(mux)), mux.patterns
 }

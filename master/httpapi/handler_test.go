@@ -66,7 +66,9 @@ func TestBadInputNeverReachesTheBackend(t *testing.T) {
 		{"heartbeat of another agent", "POST", "/api/v1/agents/a1/heartbeat", `{"agent_id":"a2"}`, nil, 400, `agent_id "a2"`},
 		{"attributes not strings", "PUT", "/api/v1/agents/a1/attributes", `{"rack":1}`, nil, 400, "want a string"},
 		{"attributes null", "PUT", "/api/v1/agents/a1/attributes", `null`, nil, 400, "got null"},
-		{"scheduler unknown field", "POST", "/api/v1/scheduler", `{"type":"REVIVE","x":1}`, stream, 400, `"x"`},
+		// Unknown fields are left out and logged, as Mesos reads calls;
+		// a value of the wrong type is still refused.
+		{"scheduler wrong type", "POST", "/api/v1/scheduler", `{"type":"REVIVE","framework_id":{"value":7},"x":1}`, stream, 400, `framework_id.value`},
 		{"scheduler unknown call", "POST", "/api/v1/scheduler", `{"type":"JUMP"}`, stream, 400, "type: unknown call"},
 		{"scheduler without framework", "POST", "/api/v1/scheduler", `{"type":"REVIVE"}`, stream, 400, "framework_id"},
 		{"scheduler without stream", "POST", "/api/v1/scheduler", `{"type":"REVIVE","framework_id":{"value":"f1"}}`, nil, 400, scheduler.StreamIDHeader},
@@ -227,7 +229,8 @@ func TestSubscribeStream(t *testing.T) {
 	close(done)
 	f.stream = Stream{FrameworkID: "f1", ID: "s1", Heartbeat: time.Hour, Events: events, Done: done,
 		Err: func() string { return "gone" }, Term: make(chan struct{})}
-	rec := serve(t, newTestHandler(f, nil), nil, "POST", "/api/v1/scheduler", `{"type":"SUBSCRIBE","subscribe":{"framework_info":{"name":"q"}}}`)
+	rec := serve(t, newTestHandler(f, nil), nil, "POST", "/api/v1/scheduler", `{"type":"SUBSCRIBE","subscribe":{"framework_info":{"name":"q"}}}`,
+		"Accept", "application/x-ndjson")
 	if rec.Code != http.StatusOK || rec.Header().Get(scheduler.StreamIDHeader) != "s1" || rec.Header().Get("Content-Type") != "application/x-ndjson" {
 		t.Fatalf("SUBSCRIBE: %d %v", rec.Code, rec.Header())
 	}
@@ -237,5 +240,41 @@ func TestSubscribeStream(t *testing.T) {
 	}
 	if !slices.Equal(f.ended, []string{"f1/s1"}) {
 		t.Errorf("streams ended: %v, want f1/s1", f.ended)
+	}
+}
+
+// Without an explicit application/x-ndjson the stream is Mesos's:
+// RecordIO under Content-Type application/json (or application/recordio
+// when asked), with the Mesos-Stream-Id header; protobuf is refused.
+func TestSubscribeStreamRecordIO(t *testing.T) {
+	sub := `{"type":"SUBSCRIBE","subscribe":{"framework_info":{"name":"q","offer_filters":null}}}`
+	for _, tc := range []struct{ accept, messageAccept, contentType string }{
+		{"application/json", "", "application/json"},
+		{"", "", "application/json"},
+		{"application/recordio", "application/json", "application/recordio"},
+	} {
+		f := newFake()
+		events := make(chan []byte, 1)
+		events <- []byte(`{"type":"SUBSCRIBED"}` + "\n")
+		done := make(chan struct{})
+		close(done)
+		f.stream = Stream{FrameworkID: "f1", ID: "s1", Heartbeat: time.Hour, Events: events, Done: done,
+			Err: func() string { return "gone" }, Term: make(chan struct{})}
+		rec := serve(t, newTestHandler(f, nil), nil, "POST", "/api/v1/scheduler", sub,
+			"Accept", tc.accept, scheduler.MessageAcceptHeader, tc.messageAccept, "Content-Type", "application/json")
+		if rec.Code != http.StatusOK || rec.Header().Get(scheduler.MesosStreamIDHeader) != "s1" || rec.Header().Get("Content-Type") != tc.contentType {
+			t.Fatalf("Accept %q: %d %v", tc.accept, rec.Code, rec.Header())
+		}
+		want := "21\n" + `{"type":"SUBSCRIBED"}` + "43\n" + `{"type":"ERROR","error":{"message":"gone"}}`
+		if got := rec.Body.String(); got != want {
+			t.Errorf("Accept %q: stream %q, want %q", tc.accept, got, want)
+		}
+	}
+	f := newFake()
+	if rec := serve(t, newTestHandler(f, nil), nil, "POST", "/api/v1/scheduler", sub, "Content-Type", "application/x-protobuf"); rec.Code != http.StatusUnsupportedMediaType {
+		t.Errorf("protobuf body: %d", rec.Code)
+	}
+	if rec := serve(t, newTestHandler(f, nil), nil, "POST", "/api/v1/scheduler", sub, "Accept", "application/x-protobuf"); rec.Code != http.StatusNotAcceptable {
+		t.Errorf("protobuf stream: %d", rec.Code)
 	}
 }

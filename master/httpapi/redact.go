@@ -34,14 +34,6 @@ func redactEnv(env map[string]string) map[string]string {
 	return out
 }
 
-// appViewFor is the app as the caller of r may see it.
-func appViewFor(r *http.Request, v appView) appView {
-	if hideEnv(r) {
-		v.Env = redactEnv(v.Env)
-	}
-	return v
-}
-
 // jobViewFor is the job as the caller of r may see it.
 func jobViewFor(r *http.Request, v jobView) jobView {
 	if hideEnv(r) {

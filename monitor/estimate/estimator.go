@@ -152,10 +152,12 @@ func (e *Estimator) mayGrow(now time.Time) bool {
 // them, not new values: a source that repeats its value has shown that
 // much calm time all the same (counting new values only, a 60 s source
 // repeating two minutes in three waited 85 minutes, where 30 periods are
-// 30). On a host sampled every second it is shorter than grow_after; on a
-// source that updates every 5 minutes it is two and a half hours. A
-// business that holds one value exactly (no new values at all) is calm,
-// not silent, once it has held it for minFreshSamples × grow_after.
+// 30). On a host sampled every second it is shorter than grow_after.
+// Whatever the source, minFreshSamples × grow_after since the start is
+// enough too: a business that holds one value exactly (no new values at
+// all) is calm, not silent, by then, and a source that updates every 5
+// minutes would otherwise wait two and a half hours, a tenth of a day's
+// harvest (docs/policy.md, "Evidence").
 const minFreshSamples = 30
 
 func (e *Estimator) mayGrowCPU(now time.Time) bool {

@@ -42,8 +42,9 @@ type Predictor struct {
 // the base predicted before it, 0 when it did not rise, to a decaying
 // histogram. Its percentile (cpu_error_percentile, far tail extrapolated,
 // see potTail) is the scale of the business's jumps; the bound is that
-// scale times a multiplier steered online to the interference budget (see
-// steer). Before any error is known, one prior error of prior × capacity
+// scale (or, for a heavy tail, the error extrapolated to the steering's aim
+// over the multiplier's start: see update) times a multiplier steered
+// online to the interference budget (see steer). Before any error is known, one prior error of prior × capacity
 // stands in, and it keeps weighing like one observation: a business seen
 // only briefly cannot be trusted to be calm.
 type errorBound struct {
@@ -381,9 +382,19 @@ func (b *errorBound) tick(t time.Time) time.Time {
 	return b.clock
 }
 
+// update reads the bound off the histogram: the multiplier times the
+// scale, or, where the histogram's own extrapolation of the error exceeded
+// as rarely as the steering aims (aimed) is the larger, times aimed over
+// the multiplier's start. The start, 1.8, assumes exponential rises; a
+// heavier tail (a host mostly still, with rare jumps of a core) needs more,
+// and the steering alone would climb to it one miss at a time: on a 5-minute
+// source it climbs within the month it is judged on only by overspending
+// it. Taking the larger of the two readings never lends more than the
+// scale alone would.
 func (b *errorBound) update() {
 	b.scale = b.hist.tailQuantile(b.tail)
-	b.bound = b.scale * b.steer.multiplier()
+	aimed := b.hist.tailQuantile(steerAim * b.steer.budget)
+	b.bound = b.steer.multiplier() * max(b.scale, aimed/steerStartK)
 }
 
 // volNow is the largest recent rise, decayed to now.
