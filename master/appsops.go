@@ -1,6 +1,7 @@
 package master
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,6 +28,26 @@ type AppTask struct {
 	StartedAt string `json:"startedAt,omitempty"`
 	Version   string `json:"version"`
 	Healthy   *bool  `json:"healthy,omitempty"`
+}
+
+// loadApps builds the apps scheduler of a new term from the store.
+func (m *Master) loadApps(ctx context.Context) (*apps.Scheduler, error) {
+	// Random task id suffixes: a new leader's must never collide with tasks
+	// the agents have not re-reported yet.
+	sched := apps.NewScheduler(apps.Config{FrameworkID: AppsFrameworkID, NewID: randomSuffix})
+	var loaded []apps.App
+	if err := m.cfg.Store.Docs(store.Apps).List(ctx, func(_ string, raw []byte) error {
+		a, err := apps.DecodeApp(bytes.NewReader(raw))
+		if err != nil {
+			return err
+		}
+		loaded = append(loaded, a)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("loading apps: %w", err)
+	}
+	sched.Restore(loaded)
+	return sched, nil
 }
 
 // CreateApp validates, persists and schedules a new app. The app is

@@ -47,6 +47,14 @@ func loopMasterWith(t *testing.T, restore func(now time.Time) core.Restore) (*Ma
 	m := &Master{cfg: cfg, log: cfg.Logger, alloc: alloc,
 		apps: apps.NewScheduler(apps.Config{FrameworkID: AppsFrameworkID}), jobs: jobs.NewScheduler(jobs.Config{FrameworkID: JobsFrameworkID})}
 	m.jobsIO.inflight = map[string]bool{}
+	if err := m.registerBuiltins(); err != nil {
+		t.Fatal(err)
+	}
+	running, err := m.builtins.Started(m.apps, m.jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.running = running
 	if err := m.startTerm(context.Background(), restore(clock.Now()), clock.Now()); err != nil {
 		t.Fatal(err)
 	}

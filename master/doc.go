@@ -66,11 +66,13 @@
 // passes), so a job run that fits nowhere cannot hold a half core an app
 // could use from one cycle to the next. Task status updates arrive on agent
 // heartbeats (the core's setStatus) and reach the framework that owns the
-// task.
+// task. The built-in frameworks are the entries of a framework.Registry
+// (builtins.go): apps, jobs, then Config.Frameworks, driven alike.
 //
 // Files: master.go (config, leadership, the term's core and applier),
-// loop.go (the cycle, the built-in frameworks as the core sees them, the
-// health probes), registry.go, agents.go and identity.go (the core's
+// loop.go (the cycle, the health probes), builtins.go (the built-in
+// frameworks' registry, their part of the cycle, and the frameworks as the
+// core sees them), registry.go, agents.go and identity.go (the core's
 // registry as the API names it: register, heartbeat, views), attributes.go
 // (dynamic attributes in the store and their watch), appsops.go and
 // appdefs.go (apps), jobsops.go (jobs), frameworks.go and schedulerapi.go

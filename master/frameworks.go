@@ -203,7 +203,7 @@ func (m *Master) loadFrameworks(ctx context.Context) ([]frameworkRecord, error) 
 		if err := decodeJSON(raw, &rec); err != nil {
 			return fmt.Errorf("framework %s: %w", id, err)
 		}
-		if rec.ID == AppsFrameworkID || rec.ID == JobsFrameworkID {
+		if m.isBuiltin(rec.ID) {
 			// Left by a SUBSCRIBE under a built-in id (refused since):
 			// kept, it would expire after its failover timeout and take
 			// every app's or job's tasks with it.

@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/headroom-dev/headroom/api"
-	"github.com/headroom-dev/headroom/master/allocator"
-	"github.com/headroom-dev/headroom/master/apps"
 	"github.com/headroom-dev/headroom/master/jobs"
 	"github.com/headroom-dev/headroom/master/store"
 )
@@ -35,15 +32,10 @@ type jobsIO struct {
 	inflight map[string]bool
 }
 
-// loadJobs builds the jobs scheduler of a new term from the store and
-// registers its framework. State documents of deleted jobs (a write that
-// raced a delete) are removed on the way.
-func (m *Master) loadJobs(ctx context.Context, alloc *allocator.Allocator) (*jobs.Scheduler, error) {
-	// Suppressed until the first cycle finds a run waiting: a term's first
-	// offers go to the frameworks that want them.
-	if err := alloc.AddFramework(allocator.Framework{ID: JobsFrameworkID, Revocable: true, Suppressed: true}); err != nil {
-		return nil, fmt.Errorf("registering framework %s: %w", JobsFrameworkID, err)
-	}
+// loadJobs builds the jobs scheduler of a new term from the store. State
+// documents of deleted jobs (a write that raced a delete) are removed on
+// the way.
+func (m *Master) loadJobs(ctx context.Context) (*jobs.Scheduler, error) {
 	var records []jobs.Record
 	uids := map[string]string{}
 	if err := m.cfg.Store.Docs(store.Jobs).List(ctx, func(id string, raw []byte) error {
@@ -84,88 +76,9 @@ func (m *Master) loadJobs(ctx context.Context, alloc *allocator.Allocator) (*job
 	return s, nil
 }
 
-// jobsOffers answers the jobs framework's offers of one allocation pass
-// and returns how many it declined and whether it got any. Called with
-// mu held.
-func (m *Master) jobsOffers(all []allocator.Offer, now time.Time) (declined int, got bool) {
-	var offers []apps.Offer
-	byID := map[string]allocator.Offer{}
-	for _, o := range all {
-		if o.FrameworkID != JobsFrameworkID {
-			continue
-		}
-		byID[o.ID] = o
-		offers = append(offers, m.builtinOffer(o))
-	}
-	if len(offers) == 0 {
-		return 0, false
-	}
-	launches, declines := m.jobs.Offers(offers, now)
-	return m.answerOffers(JobsFrameworkID, byID, launches, declines, now), true
-}
-
-// jobsTick is the rest of the jobs framework's part of a cycle, after
-// its offers: explain the waits of a cycle without offers, run its clock
-// (cron times, deadlines, timeouts), store the states that changed, and
-// revive or suppress its offers. Called with mu held.
-func (m *Master) jobsTick(gotOffers bool, now time.Time) {
-	if !gotOffers {
-		m.jobs.NoOffers(m.freeOffers, now)
-	}
-	for _, id := range m.jobs.Tick(now) {
-		m.kill(id, "", "")
-	}
-	m.saveJobStates()
-	if m.jobs.WantsOffers() {
-		_ = m.alloc.Revive(JobsFrameworkID)
-	} else {
-		_ = m.alloc.Suppress(JobsFrameworkID)
-	}
-}
-
-// answerOffers applies a built-in framework's answer to its offers: it
-// accepts what the launches use, declines the rest and launches the
-// tasks. It returns how many offers it declined. Called with mu held.
-func (m *Master) answerOffers(frameworkID string, byID map[string]allocator.Offer, launches []apps.Launch, declines []string, now time.Time) int {
-	used := map[string]allocator.ByPool{}
-	for _, l := range launches {
-		pool := allocator.Dedicated
-		if l.Revocable {
-			pool = allocator.Revocable
-		}
-		u := used[l.OfferID]
-		u[pool] = u[pool].Add(l.Task.Resources)
-		used[l.OfferID] = u
-	}
-	for offerID, u := range used {
-		if _, err := m.alloc.Accept(offerID, u, allocator.RefuseDefault, now); err != nil {
-			m.log.Error("accepting an offer", "framework", frameworkID, "offer", offerID, "err", err)
-		}
-	}
-	declined := 0
-	for _, id := range declines {
-		if _, ok := used[id]; ok {
-			continue
-		}
-		m.stats.offersDeclined++
-		declined++
-		if err := m.alloc.Decline(id, allocator.RefuseDefault, now); err != nil {
-			m.log.Error("declining an offer", "offer", id, "err", err)
-		}
-	}
-	for _, l := range launches {
-		pool := allocator.Dedicated
-		if l.Revocable {
-			pool = allocator.Revocable
-		}
-		m.launch(l.Task, byID[l.OfferID].AgentID, pool, now)
-	}
-	return declined
-}
-
 // saveJobStates hands the changed job states to the workers, one write
 // per job at a time; a run's task launches once its write is confirmed.
-// Called with mu held.
+// It is the jobs framework's AfterTick. Called with mu held.
 func (m *Master) saveJobStates() {
 	sched, inflight := m.jobs, m.jobsIO.inflight
 	for _, p := range sched.Unsaved() {

@@ -34,7 +34,7 @@ func (m *Master) allocationLoop(ctx context.Context) error {
 
 // cycle is one allocation cycle: agent timeouts, then up to
 // maxAllocationPasses allocations whose offers the built-in frameworks
-// answer at once, then the apps' and jobs' housekeeping.
+// answer at once, then the built-in frameworks' housekeeping.
 func (m *Master) cycle() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -46,30 +46,30 @@ func (m *Master) cycle() {
 	if m.step(core.Tick{}).Reply.(core.TickReply).Recovering {
 		why := fmt.Sprintf("waiting for the known agents to re-register after a master failover (at most until %s)",
 			m.core.RecoverUntil().UTC().Format(time.RFC3339))
-		m.apps.Hold(why, now)
-		m.jobs.Hold(why, now)
+		for _, e := range m.running.Entries() {
+			e.Framework.Hold(why, now)
+		}
 		return
 	}
 
-	// The apps framework asks for offers in the cycle that first sees an
-	// app short of instances (created, scaled, or a task lost since the
-	// last cycle), not one cycle later.
-	if m.apps.WantsOffers() {
-		_ = m.alloc.Revive(AppsFrameworkID)
-	} else {
-		_ = m.alloc.Suppress(AppsFrameworkID)
+	// A built-in framework asks for offers in the cycle that first sees
+	// work waiting (an app created, scaled, or a task lost since the last
+	// cycle), not one cycle later; unless it revives after its Tick.
+	for _, e := range m.running.Entries() {
+		if !e.Builtin.ReviveAfterTick {
+			m.reviveBuiltin(e.Framework)
+		}
 	}
-	var got builtinOffers
-	for pass := 0; pass < maxAllocationPasses; pass++ {
+	got := map[string]bool{}
+	for pass := 0; pass < m.maxAllocationPasses(); pass++ {
 		if pass > 0 {
 			// Only suppress between passes: reviving would clear the
 			// filters the declines just set, and the same framework
 			// would be offered the same agent again.
-			if !m.apps.WantsOffers() {
-				_ = m.alloc.Suppress(AppsFrameworkID)
-			}
-			if !m.jobs.WantsOffers() {
-				_ = m.alloc.Suppress(JobsFrameworkID)
+			for _, e := range m.running.Entries() {
+				if !e.Framework.WantsOffers() {
+					_ = m.alloc.Suppress(e.Builtin.ID)
+				}
 			}
 		}
 		start := time.Now()
@@ -77,68 +77,12 @@ func (m *Master) cycle() {
 		m.cfg.Metrics.ObserveAllocation(time.Since(start))
 		m.rescinded(res.Rescinds)
 		m.stats.offersSent += uint64(len(res.Offers))
-		declined := m.answerBuiltin(res.Offers, &got, now)
+		declined := m.answerBuiltin(res.Offers, got, now)
 		if declined == 0 {
 			break
 		}
 	}
-	if !got.apps {
-		m.apps.NoOffers(m.freeOffers, now)
-	}
-	for _, id := range m.apps.Tick(now) {
-		m.kill(id, "", "")
-	}
-	m.jobsTick(got.jobs, now)
-}
-
-// maxAllocationPasses bounds the allocations of one cycle. What a
-// built-in framework declines goes on to the next framework in the same
-// cycle: each decline filters the decliner on that agent, so a pass per
-// built-in framework and one more lets the capacity reach a framework
-// that can use it, instead of the same framework being offered, and
-// declining, the same agent at every cycle while another waits.
-const maxAllocationPasses = 3
-
-// builtinOffers records which built-in frameworks got offers this cycle.
-type builtinOffers struct{ apps, jobs bool }
-
-// answerBuiltin applies one allocation pass: the built-in frameworks
-// answer their offers at once, external frameworks get theirs as OFFERS
-// events. It returns how many offers the built-in frameworks declined.
-// Called with mu held.
-func (m *Master) answerBuiltin(all []allocator.Offer, got *builtinOffers, now time.Time) int {
-	var offers []apps.Offer
-	var external []allocator.Offer
-	byID := map[string]allocator.Offer{}
-	for _, o := range all {
-		if o.FrameworkID != AppsFrameworkID {
-			if o.FrameworkID != JobsFrameworkID {
-				external = append(external, o)
-			}
-			continue
-		}
-		byID[o.ID] = o
-		offers = append(offers, m.builtinOffer(o))
-	}
-	declined := 0
-	if len(offers) > 0 {
-		got.apps = true
-		launches, declines := m.apps.Offers(offers, now)
-		declined += m.answerOffers(AppsFrameworkID, byID, launches, declines, now)
-	}
-	m.sendOffers(external, now)
-	n, ok := m.jobsOffers(all, now)
-	got.jobs = got.jobs || ok
-	return declined + n
-}
-
-// builtinOffer is an allocator offer as the built-in schedulers take it,
-// with the agent's attributes. Called with mu held.
-func (m *Master) builtinOffer(o allocator.Offer) apps.Offer {
-	return apps.Offer{
-		ID: o.ID, AgentID: o.AgentID, Hostname: o.Hostname, Attributes: m.core.AgentAttributes(o.AgentID),
-		Revocable: o.Resources[allocator.Revocable], Dedicated: o.Resources[allocator.Dedicated],
-	}
+	m.builtinsTick(got, now)
 }
 
 // step hands an event to the core at the clock's now and its effects to
@@ -298,40 +242,4 @@ func (m *Master) runCommandCheck(ctx context.Context, c commandTarget) (bool, er
 		m.log.Debug("COMMAND health check failed", "task", c.TaskID, "exit_code", r.ExitCode, "output", r.Output)
 	}
 	return r.Healthy, nil
-}
-
-// builtins shows the core the master's own frameworks (core.Builtins):
-// the apps and jobs schedulers, called in the core's Step, under mu.
-type builtins struct{ m *Master }
-
-func (b builtins) Name(id string) (string, bool) {
-	switch id {
-	case AppsFrameworkID:
-		return "apps", true
-	case JobsFrameworkID:
-		return "jobs", true
-	}
-	return "", false
-}
-
-func (b builtins) TaskStatus(id string, st api.TaskStatus, hostname string, attrs map[string]string, now time.Time) []string {
-	switch id {
-	case AppsFrameworkID:
-		if attrs == nil {
-			attrs = map[string]string{}
-		}
-		return b.m.apps.Update(st, hostname, attrs, now)
-	case JobsFrameworkID:
-		return b.m.jobs.Update(st, hostname, attrs, now)
-	}
-	return nil
-}
-
-func (b builtins) AttributesChanged(agentID, hostname string, attrs map[string]string) []string {
-	return b.m.apps.AttributesChanged(agentID, hostname, attrs)
-}
-
-func (b builtins) ForgetAgent(agentID string) {
-	b.m.apps.ForgetAgent(agentID)
-	b.m.jobs.ForgetAgent(agentID)
 }

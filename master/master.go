@@ -1,7 +1,6 @@
 package master
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"github.com/headroom-dev/headroom/master/apps"
 	"github.com/headroom-dev/headroom/master/core"
 	"github.com/headroom-dev/headroom/master/effects"
+	"github.com/headroom-dev/headroom/master/framework"
 	"github.com/headroom-dev/headroom/master/history"
 	"github.com/headroom-dev/headroom/master/jobs"
 	"github.com/headroom-dev/headroom/master/store"
@@ -71,6 +71,9 @@ type Config struct {
 	// agent id is bound to the credential that registered it. Nil serves
 	// everyone (--insecure).
 	Credentials *auth.Set
+	// Frameworks are more built-in frameworks, served after the apps and
+	// jobs frameworks in the order given.
+	Frameworks []framework.Builtin
 	// Metrics receives the master's instrumentation; nil discards it.
 	Metrics Observer
 	Clock   clockwork.Clock
@@ -144,6 +147,10 @@ type Master struct {
 	cfg      Config
 	log      *slog.Logger
 	election *store.Election
+	// builtins are the frameworks the master runs itself (apps, jobs,
+	// Config.Frameworks); each term starts them anew into running, apps
+	// and jobs being two of them, kept typed for their endpoints.
+	builtins framework.Registry
 
 	// mu guards everything below. Handlers and the leader's loop take it
 	// for short, I/O-free sections; calls to agents and the store happen
@@ -157,6 +164,7 @@ type Master struct {
 	apps      *apps.Scheduler
 	jobs      *jobs.Scheduler
 	jobsIO    jobsIO
+	running   *framework.Running
 	// core is the term's registry (agents, tasks, frameworks' bookkeeping,
 	// kills, attributes), driven by Step; fx applies what it returns.
 	core  *core.Core
@@ -189,6 +197,9 @@ func New(cfg Config) (*Master, error) {
 	}
 	m := &Master{cfg: cfg, log: cfg.Logger, election: el, history: history.New(history.Config{})}
 	m.jobsIO.writes = make(chan struct{}, 1)
+	if err := m.registerBuiltins(); err != nil {
+		return nil, fmt.Errorf("master: %w", err)
+	}
 	return m, nil
 }
 
@@ -234,28 +245,7 @@ func (m *Master) becomeLeader(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Suppressed until an app lacks instances (each cycle revives or
-	// suppresses it): an idle built-in framework must not take a share
-	// of the first offers from the frameworks that want them.
-	if err := alloc.AddFramework(allocator.Framework{ID: AppsFrameworkID, Revocable: true, Suppressed: true}); err != nil {
-		return err
-	}
-	// Random task id suffixes: a new leader's must never collide with tasks
-	// the agents have not re-reported yet.
-	sched := apps.NewScheduler(apps.Config{FrameworkID: AppsFrameworkID, NewID: randomSuffix})
-	var loaded []apps.App
-	if err := m.cfg.Store.Docs(store.Apps).List(ctx, func(_ string, raw []byte) error {
-		a, err := apps.DecodeApp(bytes.NewReader(raw))
-		if err != nil {
-			return err
-		}
-		loaded = append(loaded, a)
-		return nil
-	}); err != nil {
-		return fmt.Errorf("loading apps: %w", err)
-	}
-	sched.Restore(loaded)
-	jobsSched, err := m.loadJobs(ctx, alloc)
+	running, err := m.startBuiltins(ctx, alloc)
 	if err != nil {
 		return err
 	}
@@ -281,25 +271,26 @@ func (m *Master) becomeLeader(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.attrRev = attrRev
-	m.alloc, m.apps = alloc, sched
-	m.jobs, m.jobsIO.inflight = jobsSched, map[string]bool{}
+	m.alloc, m.running = alloc, running
+	m.apps, m.jobs = running.Get(AppsFrameworkID).(*apps.Scheduler), running.Get(JobsFrameworkID).(*jobs.Scheduler)
+	m.jobsIO.inflight = map[string]bool{}
 	now := m.cfg.Clock.Now()
 	if err := m.startTerm(ctx, core.Restore{Agents: agents, Frameworks: frameworks, Dynamic: dynamic,
 		RecoverUntil: now.Add(m.cfg.AgentTimeout)}, now); err != nil {
 		return err
 	}
-	m.log.Info("leading", "apps", len(loaded), "known_agents", len(agents), "frameworks", len(frameworks))
+	m.log.Info("leading", "apps", len(m.apps.Apps()), "known_agents", len(agents), "frameworks", len(frameworks))
 	return nil
 }
 
 // startTerm makes the term's core from what was loaded and its applier,
-// and starts leading. The allocator and the built-in schedulers must be
+// and starts leading. The allocator and the built-in frameworks must be
 // set. Called with mu held.
 func (m *Master) startTerm(ctx context.Context, r core.Restore, now time.Time) error {
 	c, err := core.New(core.Config{AgentTimeout: m.cfg.AgentTimeout, GoneTimeout: m.cfg.GoneTimeout,
 		FrameworkFailoverTimeout:   m.cfg.FrameworkFailoverTimeout,
 		FrameworkHeartbeatInterval: m.cfg.FrameworkHeartbeatInterval, StatusRetryInterval: m.cfg.StatusRetryInterval,
-		Allocator: m.alloc, Builtins: builtins{m: m}, Random: randomHex, Logger: m.log}, r, now)
+		Allocator: m.alloc, Builtins: coreBuiltins{m: m}, Random: randomHex, Logger: m.log}, r, now)
 	if err != nil {
 		return err
 	}
@@ -351,6 +342,7 @@ func (m *Master) stepDown() {
 		m.fx.EndStreams("this master stopped leading; subscribe to the new leader")
 	}
 	m.alloc, m.apps, m.jobs, m.core, m.fx = nil, nil, nil, nil, nil
+	m.running = nil
 }
 
 // Leading reports whether this master leads now.

@@ -2,17 +2,17 @@ package master
 
 import (
 	"github.com/headroom-dev/headroom/master/allocator"
-	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 // freeOffers is every agent's unused capacity in the shape the built-in
 // schedulers explain waits with, for a cycle that brought them no offer.
 // Called with mu held.
-func (m *Master) freeOffers() []apps.Offer {
+func (m *Master) freeOffers() []framework.Offer {
 	free := m.alloc.FreeCapacity()
-	out := make([]apps.Offer, 0, len(free))
+	out := make([]framework.Offer, 0, len(free))
 	for _, f := range free {
-		out = append(out, apps.Offer{AgentID: f.AgentID, Hostname: f.Hostname, Attributes: m.core.AgentAttributes(f.AgentID),
+		out = append(out, framework.Offer{AgentID: f.AgentID, Hostname: f.Hostname, Attributes: m.core.AgentAttributes(f.AgentID),
 			Revocable: f.Free[allocator.Revocable], Dedicated: f.Free[allocator.Dedicated]})
 	}
 	return out

@@ -10,6 +10,7 @@ import (
 
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/internal/resources"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 // MaxBodyBytes caps an app definition on the wire: a definition is a few
@@ -47,7 +48,7 @@ type App struct {
 	// Constraints are [field, OPERATOR, value?] triples; see constraints.go.
 	Constraints  [][]string        `json:"constraints,omitempty"`
 	Env          map[string]string `json:"env,omitempty"`
-	Fetch        []Fetch           `json:"fetch,omitempty"`
+	Fetch        []framework.Fetch `json:"fetch,omitempty"`
 	HealthChecks []HealthCheck     `json:"healthChecks,omitempty"`
 	// Backoff between replacements of failing tasks: the n-th consecutive
 	// failure waits BackoffSeconds*BackoffFactor^(n-1), at most
@@ -63,15 +64,6 @@ type App struct {
 	// Version is set by the scheduler on every definition change (RFC3339
 	// with milliseconds); tasks carry the version they were launched with.
 	Version string `json:"version,omitempty"`
-}
-
-// Fetch is one artifact fetched into the sandbox, Marathon's "fetch" entry.
-type Fetch struct {
-	URI        string `json:"uri"`
-	Extract    bool   `json:"extract,omitempty"`
-	Executable bool   `json:"executable,omitempty"`
-	SHA256     string `json:"sha256,omitempty"`
-	DestPath   string `json:"destPath,omitempty"`
 }
 
 // HealthCheck is one Marathon health check. HTTP and TCP checks are run by
@@ -184,7 +176,7 @@ func (a App) Clone() App {
 	}
 	c.Env = cloneMap(a.Env)
 	c.Labels = cloneMap(a.Labels)
-	c.Fetch = append([]Fetch(nil), a.Fetch...)
+	c.Fetch = append([]framework.Fetch(nil), a.Fetch...)
 	if a.HealthChecks != nil {
 		c.HealthChecks = make([]HealthCheck, len(a.HealthChecks))
 		for i, h := range a.HealthChecks {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 // launchDelay is how long to wait before replacing a task after the given
@@ -47,6 +48,6 @@ func (s *Scheduler) recordFailure(st *appState, t *task, state api.TaskState, wh
 	st.lastFailure = fmt.Sprintf("task %s %s: %s", t.ID, state, why)
 	st.cause = "last failure: " + st.lastFailure
 	if fetch {
-		st.cause = FetchFailure(why)
+		st.cause = framework.FetchFailure(why)
 	}
 }

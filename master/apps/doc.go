@@ -58,7 +58,7 @@
 // Reasons. An app short of instances says why in AppStatus.Reason, kept
 // with the time it first held: Offers explains the offers it could not
 // use, NoOffers (a cycle without offers) each agent's free capacity, both
-// through Explain (reasons.go), which the jobs scheduler shares; an app
+// through framework.Explain, which the jobs scheduler shares; an app
 // backing off says until when, after how many failures, and what the last
 // failure was ("last fetch failed: ..." when the fetcher failed).
 package apps

@@ -5,6 +5,7 @@ import (
 
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/internal/resources"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 func cpus(c float64, memMiB int64) resources.Resources {
@@ -12,15 +13,17 @@ func cpus(c float64, memMiB int64) resources.Resources {
 }
 
 // fixed is a free-capacity view that always has the same agents.
-func fixed(os ...Offer) func() []Offer { return func() []Offer { return os } }
+func fixed(os ...framework.Offer) func() []framework.Offer {
+	return func() []framework.Offer { return os }
+}
 
-func capOn(agent string, revocable, dedicated resources.Resources) Offer {
-	return Offer{ID: "o-" + agent, AgentID: agent, Hostname: "host-" + agent, Revocable: revocable, Dedicated: dedicated}
+func capOn(agent string, revocable, dedicated resources.Resources) framework.Offer {
+	return framework.Offer{ID: "o-" + agent, AgentID: agent, Hostname: "host-" + agent, Revocable: revocable, Dedicated: dedicated}
 }
 
 // reasonAfter runs one cycle's worth of offers (or, with none, the free
 // view) and returns the app's reason.
-func reasonAfter(t *testing.T, a App, offers, free []Offer) AppStatus {
+func reasonAfter(t *testing.T, a App, offers, free []framework.Offer) AppStatus {
 	t.Helper()
 	s := NewScheduler(Config{})
 	mustCreate(t, s, a, at(0))
@@ -40,7 +43,7 @@ func TestReasonNoAgents(t *testing.T) {
 }
 
 func TestReasonNoHarvest(t *testing.T) {
-	free := []Offer{capOn("a1", resources.Resources{}, cpus(0.5, 512))}
+	free := []framework.Offer{capOn("a1", resources.Resources{}, cpus(0.5, 512))}
 	st := reasonAfter(t, testApp("a", 1), nil, free)
 	if st.Reason != ReasonNoRevocable {
 		t.Fatalf("reason %q, want %q", st.Reason, ReasonNoRevocable)
@@ -48,7 +51,7 @@ func TestReasonNoHarvest(t *testing.T) {
 }
 
 func TestReasonNoDedicated(t *testing.T) {
-	free := []Offer{capOn("a1", cpus(4, 4096), resources.Resources{})}
+	free := []framework.Offer{capOn("a1", cpus(4, 4096), resources.Resources{})}
 	st := reasonAfter(t, testApp("a", 1, func(a *App) { a.Revocable = false }), nil, free)
 	if st.Reason != ReasonNoDedicated {
 		t.Fatalf("reason %q, want %q", st.Reason, ReasonNoDedicated)
@@ -56,7 +59,7 @@ func TestReasonNoDedicated(t *testing.T) {
 }
 
 func TestReasonShortOfCPU(t *testing.T) {
-	offers := []Offer{capOn("a1", resources.Resources{}, cpus(0.5, 4096))}
+	offers := []framework.Offer{capOn("a1", resources.Resources{}, cpus(0.5, 4096))}
 	st := reasonAfter(t, testApp("a", 1, func(a *App) { a.Revocable = false; a.CPUs = 2 }), offers, nil)
 	want := "no offer fits: short of 1.5 CPU (largest free 0.5 on agent a1)"
 	if st.Reason != want {
@@ -65,7 +68,7 @@ func TestReasonShortOfCPU(t *testing.T) {
 }
 
 func TestReasonShortOfMemory(t *testing.T) {
-	offers := []Offer{capOn("a1", cpus(4, 128), resources.Resources{}), capOn("a2", cpus(4, 192), resources.Resources{})}
+	offers := []framework.Offer{capOn("a1", cpus(4, 128), resources.Resources{}), capOn("a2", cpus(4, 192), resources.Resources{})}
 	st := reasonAfter(t, testApp("a", 1), offers, nil)
 	want := "no offer fits: short of 64 MiB memory (largest free 192 MiB on agent a2)"
 	if st.Reason != want {
@@ -75,9 +78,9 @@ func TestReasonShortOfMemory(t *testing.T) {
 
 func TestReasonUniqueConstraint(t *testing.T) {
 	s := NewScheduler(Config{})
-	a := testApp("a", 2, func(a *App) { a.Constraints = [][]string{{"hostname", OpUnique}} })
+	a := testApp("a", 2, func(a *App) { a.Constraints = [][]string{{"hostname", framework.OpUnique}} })
 	mustCreate(t, s, a, at(0))
-	ls, _ := s.Offers([]Offer{offerOn("o1", "h1")}, at(1))
+	ls, _ := s.Offers([]framework.Offer{offerOn("o1", "h1")}, at(1))
 	if len(ls) != 1 {
 		t.Fatalf("launched %d, want 1", len(ls))
 	}
@@ -96,7 +99,7 @@ func TestReasonUniqueConstraint(t *testing.T) {
 func TestReasonBackoffAndFetchFailure(t *testing.T) {
 	s := NewScheduler(Config{})
 	mustCreate(t, s, testApp("a", 1, func(a *App) { a.BackoffSeconds = 10 }), at(0))
-	ls, _ := s.Offers([]Offer{offerOn("o1", "h1")}, at(1))
+	ls, _ := s.Offers([]framework.Offer{offerOn("o1", "h1")}, at(1))
 	if len(ls) != 1 {
 		t.Fatalf("launched %d, want 1", len(ls))
 	}
@@ -113,7 +116,7 @@ func TestReasonClearedOnceRunning(t *testing.T) {
 	s := NewScheduler(Config{})
 	mustCreate(t, s, testApp("a", 1), at(0))
 	s.NoOffers(fixed(), at(1))
-	ls, _ := s.Offers([]Offer{offerOn("o1", "h1")}, at(2))
+	ls, _ := s.Offers([]framework.Offer{offerOn("o1", "h1")}, at(2))
 	runAll(t, s, ls, at(3))
 	if st := appStatus(t, s, "a"); st.Reason != "" || !st.ReasonSince.IsZero() {
 		t.Fatalf("reason %q since %v, want none", st.Reason, st.ReasonSince)
@@ -126,76 +129,14 @@ func TestNoOffersSkipsTheViewWhenNothingWaits(t *testing.T) {
 	s := NewScheduler(Config{})
 	mustCreate(t, s, testApp("a", 0), at(0))
 	calls := 0
-	s.NoOffers(func() []Offer { calls++; return nil }, at(1))
+	s.NoOffers(func() []framework.Offer { calls++; return nil }, at(1))
 	if calls != 0 {
 		t.Fatalf("view taken %d times, want 0", calls)
 	}
 	mustCreate(t, s, testApp("b", 1), at(1))
 	mustCreate(t, s, testApp("c", 1), at(1))
-	s.NoOffers(func() []Offer { calls++; return nil }, at(2))
+	s.NoOffers(func() []framework.Offer { calls++; return nil }, at(2))
 	if calls != 1 {
 		t.Fatalf("view taken %d times for two waiting apps, want 1", calls)
-	}
-}
-
-// TestExplainTable covers the remaining texts of Explain directly.
-func TestExplainTable(t *testing.T) {
-	mustParse := func(raw ...[]string) []Constraint {
-		cs, err := ParseConstraints(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cs
-	}
-	rackA := Offer{AgentID: "a1", Hostname: "h1", Attributes: map[string]string{"rack": "a"}, Revocable: cpus(4, 4096)}
-	rackA2 := Offer{AgentID: "a2", Hostname: "h2", Attributes: map[string]string{"rack": "a"}, Revocable: cpus(4, 4096)}
-	cases := []struct {
-		name   string
-		need   Need
-		cands  []Offer
-		placed []Agent
-		want   string
-	}{
-		{
-			name:  "fits: the capacity went elsewhere",
-			need:  Need{Resources: cpus(1, 128), Revocable: true, Instances: 1},
-			cands: []Offer{rackA},
-			want:  ReasonOfferedElse,
-		},
-		{
-			name:   "MAX_PER",
-			need:   Need{Resources: cpus(1, 128), Revocable: true, Instances: 3, Constraints: mustParse([]string{"rack", OpMaxPer, "2"})},
-			cands:  []Offer{rackA, rackA2},
-			placed: []Agent{{ID: "a1", Hostname: "h1", Attributes: map[string]string{"rack": "a"}}, {ID: "a2", Hostname: "h2", Attributes: map[string]string{"rack": "a"}}},
-			want:   "constraint MAX_PER rack 2: 1 value of rack, 3 instances",
-		},
-		{
-			name:  "LIKE",
-			need:  Need{Resources: cpus(1, 128), Revocable: true, Instances: 1, Constraints: mustParse([]string{"rack", OpLike, "b.*"})},
-			cands: []Offer{rackA},
-			want:  "constraint rack LIKE b.*: no agent with free capacity passes it",
-		},
-		{
-			name:  "disk",
-			need:  Need{Resources: resources.Resources{CPUs: 1, MemBytes: 128 << 20, Disk: 4 << 30}, Revocable: true, Instances: 1},
-			cands: []Offer{rackA},
-			want:  "no offer fits: short of 3072 MiB disk (largest free 1024 MiB on agent a1)",
-		},
-		{
-			name: "each resource somewhere, not together",
-			need: Need{Resources: cpus(2, 2048), Revocable: true, Instances: 1},
-			cands: []Offer{
-				{AgentID: "a1", Revocable: cpus(4, 512)},
-				{AgentID: "a2", Revocable: cpus(1, 4096)},
-			},
-			want: "no offer fits: no agent has 2 CPU and 2048 MiB memory free together",
-		},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := Explain(tc.need, tc.cands, tc.placed, nil); got != tc.want {
-				t.Fatalf("Explain = %q, want %q", got, tc.want)
-			}
-		})
 	}
 }

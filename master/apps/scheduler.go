@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
-	"github.com/headroom-dev/headroom/internal/resources"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 // Errors the HTTP layer maps to status codes (409, 404).
@@ -61,21 +61,6 @@ type Config struct {
 	// ids stay unique across failovers. Dots are replaced by dashes since
 	// the last dot separates the app from the suffix.
 	NewID func() string
-}
-
-// Offer is the part of an allocator offer the scheduler needs.
-type Offer struct {
-	ID, AgentID, Hostname string
-	Attributes            map[string]string
-	Revocable, Dedicated  resources.Resources
-}
-
-// Launch is one task to launch on an offer.
-type Launch struct {
-	OfferID, AgentID, Hostname string
-	// Revocable tells which pool of the offer the task uses.
-	Revocable bool
-	Task      api.TaskInfo
 }
 
 // Task is the scheduler's view of one task of an app.
@@ -134,14 +119,14 @@ type Scheduler struct {
 	doomed map[string]bool
 	// agents is every agent seen in offers and updates; GROUP_BY needs the
 	// groups that exist even where no task runs yet.
-	agents map[string]Agent
+	agents map[string]framework.Agent
 	// now is the latest time any call passed in: WantsOffers takes none.
 	now time.Time
 }
 
 type appState struct {
 	app         App
-	constraints []Constraint
+	constraints []framework.Constraint
 	versionTime time.Time
 	failures    int
 	delayUntil  time.Time
@@ -168,7 +153,7 @@ func NewScheduler(cfg Config) *Scheduler {
 		tasks:       map[string]*task{},
 		byApp:       map[string]map[string]*task{},
 		doomed:      map[string]bool{},
-		agents:      map[string]Agent{},
+		agents:      map[string]framework.Agent{},
 	}
 	if s.frameworkID == "" {
 		s.frameworkID = DefaultFrameworkID
@@ -229,13 +214,13 @@ func (s *Scheduler) startDeployment(st *appState, kind string, now time.Time) De
 	return d
 }
 
-func prepare(app App) (App, []Constraint, error) {
+func prepare(app App) (App, []framework.Constraint, error) {
 	app = app.Clone()
 	app.ID = NormalizeID(app.ID)
 	if err := app.Validate(); err != nil {
 		return App{}, nil, fmt.Errorf("app %q: %w", app.ID, err)
 	}
-	cs, err := ParseConstraints(app.Constraints)
+	cs, err := framework.ParseConstraints(app.Constraints)
 	if err != nil {
 		return App{}, nil, fmt.Errorf("app %q: %w", app.ID, err)
 	}
@@ -342,7 +327,7 @@ func (s *Scheduler) Restore(apps []App) {
 		a.ID = NormalizeID(a.ID)
 		// Stored apps were validated when written; constraints that no
 		// longer parse would be a bug, and are then simply not enforced.
-		cs, _ := ParseConstraints(a.Constraints)
+		cs, _ := framework.ParseConstraints(a.Constraints)
 		st := &appState{app: a, constraints: cs}
 		if v, err := time.Parse(time.RFC3339, a.Version); err == nil {
 			st.versionTime = v
@@ -510,8 +495,8 @@ func (s *Scheduler) Deployments() []Deployment {
 }
 
 // knownAgents returns the agents seen so far, sorted by id.
-func (s *Scheduler) knownAgents() []Agent {
-	out := make([]Agent, 0, len(s.agents))
+func (s *Scheduler) knownAgents() []framework.Agent {
+	out := make([]framework.Agent, 0, len(s.agents))
 	for _, id := range sortedKeys(s.agents) {
 		out = append(out, s.agents[id])
 	}
@@ -529,13 +514,13 @@ func (s *Scheduler) recordAgent(id, hostname string, attrs map[string]string) {
 	if id == "" {
 		return
 	}
-	s.agents[id] = Agent{ID: id, Hostname: hostname, Attributes: cloneMap(attrs)}
+	s.agents[id] = framework.Agent{ID: id, Hostname: hostname, Attributes: cloneMap(attrs)}
 }
 
-func placement(ts []*task) []Agent {
-	out := make([]Agent, 0, len(ts))
+func placement(ts []*task) []framework.Agent {
+	out := make([]framework.Agent, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, Agent{ID: t.AgentID, Hostname: t.Hostname, Attributes: t.Attributes})
+		out = append(out, framework.Agent{ID: t.AgentID, Hostname: t.Hostname, Attributes: t.Attributes})
 	}
 	return out
 }
@@ -546,10 +531,10 @@ func placement(ts []*task) []Agent {
 // call. Constraints count only the current version's tasks: during a
 // rolling replace the old tasks are leaving, and counting them would make
 // UNIQUE over exactly as many hosts as instances deadlock.
-func (s *Scheduler) Offers(offers []Offer, now time.Time) (launches []Launch, decline []string) {
+func (s *Scheduler) Offers(offers []framework.Offer, now time.Time) (launches []framework.Launch, decline []string) {
 	s.observe(now)
 	type left struct {
-		Offer
+		framework.Offer
 		used bool
 	}
 	pool := make([]*left, 0, len(offers))
@@ -575,8 +560,8 @@ func (s *Scheduler) Offers(offers []Offer, now time.Time) (launches []Launch, de
 				if st.app.Revocable {
 					avail = o.Revocable
 				}
-				cand := Agent{ID: o.AgentID, Hostname: o.Hostname, Attributes: o.Attributes}
-				if avail.Contains(want) && allowsAll(st.constraints, cand, placed, known) {
+				cand := framework.Agent{ID: o.AgentID, Hostname: o.Hostname, Attributes: o.Attributes}
+				if avail.Contains(want) && framework.AllowsAll(st.constraints, cand, placed, known) {
 					chosen = o
 					break
 				}
@@ -592,16 +577,16 @@ func (s *Scheduler) Offers(offers []Offer, now time.Time) (launches []Launch, de
 			chosen.used = true
 			l := s.launch(st, chosen.Offer, now)
 			launches = append(launches, l)
-			placed = append(placed, Agent{ID: l.AgentID, Hostname: l.Hostname, Attributes: chosen.Attributes})
+			placed = append(placed, framework.Agent{ID: l.AgentID, Hostname: l.Hostname, Attributes: chosen.Attributes})
 			need--
 		}
 		why := ""
 		if need > 0 {
-			rest := make([]Offer, 0, len(pool))
+			rest := make([]framework.Offer, 0, len(pool))
 			for _, o := range pool {
 				rest = append(rest, o.Offer)
 			}
-			why = Explain(s.need1(st), rest, placed, known)
+			why = framework.Explain(s.need1(st), rest, placed, known)
 		}
 		st.why.set(why, now)
 	}
@@ -613,7 +598,7 @@ func (s *Scheduler) Offers(offers []Offer, now time.Time) (launches []Launch, de
 	return launches, decline
 }
 
-func (s *Scheduler) launch(st *appState, o Offer, now time.Time) Launch {
+func (s *Scheduler) launch(st *appState, o framework.Offer, now time.Time) framework.Launch {
 	var id string
 	for {
 		id = taskIDPrefix(st.app.ID) + strings.ReplaceAll(s.newID(), ".", "-")
@@ -630,7 +615,7 @@ func (s *Scheduler) launch(st *appState, o Offer, now time.Time) Launch {
 		checks: make([]checkState, len(st.app.HealthChecks)),
 	}
 	s.addTask(t)
-	return Launch{
+	return framework.Launch{
 		OfferID: o.ID, AgentID: o.AgentID, Hostname: o.Hostname,
 		Revocable: st.app.Revocable,
 		Task:      st.app.taskInfo(s.frameworkID, id),
@@ -638,12 +623,12 @@ func (s *Scheduler) launch(st *appState, o Offer, now time.Time) Launch {
 }
 
 // need1 is what one instance of the app asks for.
-func (s *Scheduler) need1(st *appState) Need {
-	return Need{Resources: st.app.Resources(), Revocable: st.app.Revocable, Instances: st.app.Instances, Constraints: st.constraints}
+func (s *Scheduler) need1(st *appState) framework.Need {
+	return framework.Need{Resources: st.app.Resources(), Revocable: st.app.Revocable, Instances: st.app.Instances, Constraints: st.constraints}
 }
 
 func (s *Scheduler) backoffReason(st *appState) string {
-	return BackoffReason(st.delayUntil, st.failures, st.cause)
+	return framework.BackoffReason(st.delayUntil, st.failures, st.cause)
 }
 
 // NoOffers records why the apps short of instances wait in a cycle that
@@ -651,10 +636,10 @@ func (s *Scheduler) backoffReason(st *appState) string {
 // (total less used, per pool), the best the master can tell without an
 // offer in hand; it is called at most once, and only if some app needs
 // it, so a cluster with nothing waiting does not pay for the view.
-func (s *Scheduler) NoOffers(free func() []Offer, now time.Time) {
+func (s *Scheduler) NoOffers(free func() []framework.Offer, now time.Time) {
 	s.observe(now)
-	var known []Agent
-	var cands []Offer
+	var known []framework.Agent
+	var cands []framework.Offer
 	loaded := false
 	for _, id := range sortedKeys(s.apps) {
 		st := s.apps[id]
@@ -666,11 +651,11 @@ func (s *Scheduler) NoOffers(free func() []Offer, now time.Time) {
 			st.why.set(s.backoffReason(st), now)
 		default:
 			if !loaded {
-				cands = append([]Offer(nil), free()...)
+				cands = append([]framework.Offer(nil), free()...)
 				sortOffers(cands)
 				known, loaded = s.knownAgents(), true
 			}
-			st.why.set(Explain(s.need1(st), cands, placement(cur), known), now)
+			st.why.set(framework.Explain(s.need1(st), cands, placement(cur), known), now)
 		}
 	}
 }

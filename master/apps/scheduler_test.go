@@ -9,6 +9,7 @@ import (
 
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/internal/resources"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -28,8 +29,8 @@ func testApp(id string, instances int, mods ...func(*App)) App {
 
 var big = resources.Resources{CPUs: 16, MemBytes: 64 << 30, Disk: 100 << 30}
 
-func offerOn(id, host string, kv ...string) Offer {
-	o := Offer{ID: id, AgentID: "agent-" + host, Hostname: host, Attributes: map[string]string{},
+func offerOn(id, host string, kv ...string) framework.Offer {
+	o := framework.Offer{ID: id, AgentID: "agent-" + host, Hostname: host, Attributes: map[string]string{},
 		Revocable: big, Dedicated: big}
 	for i := 0; i+1 < len(kv); i += 2 {
 		o.Attributes[kv[i]] = kv[i+1]
@@ -54,7 +55,7 @@ func update(s *Scheduler, id string, state api.TaskState, now time.Time) []strin
 	return s.Update(status(id, state), "", nil, now)
 }
 
-func launchIDs(ls []Launch) []string {
+func launchIDs(ls []framework.Launch) []string {
 	var ids []string
 	for _, l := range ls {
 		ids = append(ids, l.Task.ID)
@@ -62,7 +63,7 @@ func launchIDs(ls []Launch) []string {
 	return ids
 }
 
-func runAll(t *testing.T, s *Scheduler, ls []Launch, now time.Time) {
+func runAll(t *testing.T, s *Scheduler, ls []framework.Launch, now time.Time) {
 	t.Helper()
 	for _, l := range ls {
 		if k := update(s, l.Task.ID, api.TaskRunning, now); len(k) != 0 {
@@ -85,11 +86,11 @@ func TestLaunchTaskInfo(t *testing.T) {
 	a := testApp("/g/web", 1, func(a *App) {
 		a.Env = map[string]string{"A": "1"}
 		a.Labels = map[string]string{"team": "x"}
-		a.Fetch = []Fetch{{URI: "https://h/a.tgz", Extract: true, DestPath: "a.tgz"}}
+		a.Fetch = []framework.Fetch{{URI: "https://h/a.tgz", Extract: true, DestPath: "a.tgz"}}
 		a.Disk = 10
 	})
 	mustCreate(t, s, a, at(0))
-	ls, dec := s.Offers([]Offer{offerOn("o1", "h1")}, at(1))
+	ls, dec := s.Offers([]framework.Offer{offerOn("o1", "h1")}, at(1))
 	if len(ls) != 1 || len(dec) != 0 {
 		t.Fatalf("launches %v decline %v", ls, dec)
 	}
@@ -163,7 +164,7 @@ func TestUniqueHostname(t *testing.T) {
 	hosts := map[string]string{}
 	for round := 0; round < 5; round++ {
 		now := at(float64(round + 1))
-		ls, dec := s.Offers([]Offer{offerOn(fmt.Sprint("a", round), "h1"), offerOn(fmt.Sprint("b", round), "h2")}, now)
+		ls, dec := s.Offers([]framework.Offer{offerOn(fmt.Sprint("a", round), "h1"), offerOn(fmt.Sprint("b", round), "h2")}, now)
 		for _, l := range ls {
 			if other, dup := hosts[l.Hostname]; dup {
 				t.Fatalf("round %d: %s launched on %s which already runs %s", round, l.Task.ID, l.Hostname, other)
@@ -197,7 +198,7 @@ func TestScaleUpDown(t *testing.T) {
 	if d.Kind != KindCreate || d.Target != 2 || len(s.Deployments()) != 1 {
 		t.Fatalf("deployment %+v", s.Deployments())
 	}
-	ls, _ := s.Offers([]Offer{offerOn("o1", "h1")}, at(1))
+	ls, _ := s.Offers([]framework.Offer{offerOn("o1", "h1")}, at(1))
 	if len(ls) != 2 {
 		t.Fatalf("one offer should host both: %v", launchIDs(ls))
 	}
@@ -212,7 +213,7 @@ func TestScaleUpDown(t *testing.T) {
 	if !s.WantsOffers() {
 		t.Fatal("scale up should want offers")
 	}
-	ls2, _ := s.Offers([]Offer{offerOn("o2", "h2")}, at(11))
+	ls2, _ := s.Offers([]framework.Offer{offerOn("o2", "h2")}, at(11))
 	if len(ls2) != 2 {
 		t.Fatalf("scale up launches %v", launchIDs(ls2))
 	}
@@ -242,7 +243,7 @@ func TestScaleUpDown(t *testing.T) {
 	}
 	// Killed by us: scaling up again launches at once, no backoff.
 	s.Scale("web", 2, at(25))
-	if ls, _ := s.Offers([]Offer{offerOn("o3", "h1")}, at(25)); len(ls) != 1 {
+	if ls, _ := s.Offers([]framework.Offer{offerOn("o3", "h1")}, at(25)); len(ls) != 1 {
 		t.Fatalf("launch after our kills should not back off: %v", launchIDs(ls))
 	}
 }
@@ -252,7 +253,7 @@ func TestBackoff(t *testing.T) {
 	mustCreate(t, s, testApp("web", 1, func(a *App) {
 		a.BackoffSeconds, a.BackoffFactor, a.MaxLaunchDelaySeconds = 10, 2, 35
 	}), at(0))
-	o := []Offer{offerOn("o", "h1")}
+	o := []framework.Offer{offerOn("o", "h1")}
 	now := 0.0
 	// Each failure happens 1 s after start: the delay doubles, capped at 35.
 	for i, delay := range []float64{10, 20, 35, 35} {
@@ -290,7 +291,7 @@ func TestDelete(t *testing.T) {
 	s := NewScheduler(Config{})
 	mustCreate(t, s, testApp("web", 2), at(0))
 	mustCreate(t, s, testApp("db", 1), at(0))
-	ls, _ := s.Offers([]Offer{offerOn("o", "h1")}, at(1))
+	ls, _ := s.Offers([]framework.Offer{offerOn("o", "h1")}, at(1))
 	runAll(t, s, ls, at(2))
 	kills, err := s.DeleteApp("/web", at(3))
 	if err != nil || !reflect.DeepEqual(kills, []string{"web.2", "web.3"}) {
@@ -325,7 +326,7 @@ func TestDelete(t *testing.T) {
 func TestAdoptionAfterFailover(t *testing.T) {
 	s1 := NewScheduler(Config{})
 	mustCreate(t, s1, testApp("web", 2), at(0))
-	ls, _ := s1.Offers([]Offer{offerOn("o", "h1")}, at(1))
+	ls, _ := s1.Offers([]framework.Offer{offerOn("o", "h1")}, at(1))
 	runAll(t, s1, ls, at(2))
 	var stored []App
 	for _, as := range s1.Apps() {
@@ -344,12 +345,12 @@ func TestAdoptionAfterFailover(t *testing.T) {
 	if as.TasksRunning != 2 || as.Waiting != 0 || s2.WantsOffers() {
 		t.Fatalf("after adoption %+v", as)
 	}
-	if ls2, dec := s2.Offers([]Offer{offerOn("o2", "h1")}, at(11)); len(ls2) != 0 || len(dec) != 1 {
+	if ls2, dec := s2.Offers([]framework.Offer{offerOn("o2", "h1")}, at(11)); len(ls2) != 0 || len(dec) != 1 {
 		t.Fatalf("adopted instances launched again: %v", launchIDs(ls2))
 	}
 	// New task ids never collide with adopted ones.
 	s2.Scale("web", 3, at(12))
-	ls3, _ := s2.Offers([]Offer{offerOn("o3", "h1")}, at(12))
+	ls3, _ := s2.Offers([]framework.Offer{offerOn("o3", "h1")}, at(12))
 	if len(ls3) != 1 || ls3[0].Task.ID == ls[0].Task.ID || ls3[0].Task.ID == ls[1].Task.ID {
 		t.Fatalf("launch after adoption %v", launchIDs(ls3))
 	}
@@ -364,14 +365,14 @@ func TestAdoptionAfterFailover(t *testing.T) {
 func TestUnreachableReturns(t *testing.T) {
 	s := NewScheduler(Config{})
 	mustCreate(t, s, testApp("web", 1), at(0))
-	ls, _ := s.Offers([]Offer{offerOn("o", "h1")}, at(1))
+	ls, _ := s.Offers([]framework.Offer{offerOn("o", "h1")}, at(1))
 	first := ls[0].Task.ID
 	update(s, first, api.TaskRunning, at(2))
 	update(s, first, api.TaskUnreachable, at(3))
 	if as := appStatus(t, s, "web"); as.Waiting != 1 || !as.DelayedUntil.IsZero() {
 		t.Fatalf("unreachable should free the slot without backoff: %+v", as)
 	}
-	ls2, _ := s.Offers([]Offer{offerOn("o2", "h2")}, at(3))
+	ls2, _ := s.Offers([]framework.Offer{offerOn("o2", "h2")}, at(3))
 	if len(ls2) != 1 {
 		t.Fatal("no replacement for the unreachable task")
 	}
@@ -388,10 +389,10 @@ func TestPools(t *testing.T) {
 	mustCreate(t, s, testApp("batch", 3), at(0))
 	mustCreate(t, s, testApp("svc", 2, func(a *App) { a.Revocable = false }), at(0))
 	small := resources.Resources{CPUs: 2, MemBytes: 1 << 30}
-	o1 := Offer{ID: "rev-only", AgentID: "a1", Hostname: "h1", Revocable: small}
-	o2 := Offer{ID: "ded-only", AgentID: "a2", Hostname: "h2", Dedicated: small}
-	o3 := Offer{ID: "nothing", AgentID: "a3", Hostname: "h3"}
-	ls, dec := s.Offers([]Offer{o1, o2, o3}, at(1))
+	o1 := framework.Offer{ID: "rev-only", AgentID: "a1", Hostname: "h1", Revocable: small}
+	o2 := framework.Offer{ID: "ded-only", AgentID: "a2", Hostname: "h2", Dedicated: small}
+	o3 := framework.Offer{ID: "nothing", AgentID: "a3", Hostname: "h3"}
+	ls, dec := s.Offers([]framework.Offer{o1, o2, o3}, at(1))
 	got := map[string][]string{}
 	for _, l := range ls {
 		if l.Revocable != l.Task.Revocable {
@@ -419,7 +420,7 @@ func TestWantsOffers(t *testing.T) {
 	if !s.WantsOffers() {
 		t.Fatal("new app should want offers")
 	}
-	ls, _ := s.Offers([]Offer{offerOn("o", "h1")}, at(1))
+	ls, _ := s.Offers([]framework.Offer{offerOn("o", "h1")}, at(1))
 	if s.WantsOffers() {
 		t.Fatal("staging task counts toward instances")
 	}
@@ -440,7 +441,7 @@ func TestWantsOffers(t *testing.T) {
 func TestAttributesChanged(t *testing.T) {
 	s := NewScheduler(Config{})
 	mustCreate(t, s, testApp("web", 2, func(a *App) { a.Constraints = [][]string{{"rack", "LIKE", "r[12]"}} }), at(0))
-	ls, dec := s.Offers([]Offer{offerOn("o1", "h1", "rack", "r1"), offerOn("o3", "h3", "rack", "r3")}, at(1))
+	ls, dec := s.Offers([]framework.Offer{offerOn("o1", "h1", "rack", "r1"), offerOn("o3", "h3", "rack", "r3")}, at(1))
 	if len(ls) != 2 || !reflect.DeepEqual(dec, []string{"o3"}) || ls[0].Hostname != "h1" {
 		t.Fatalf("launches %v decline %v", launchIDs(ls), dec)
 	}
@@ -468,7 +469,7 @@ func TestHealthKill(t *testing.T) {
 	hc := NewHealthCheck("TCP")
 	hc.Port, hc.GracePeriodSeconds, hc.IntervalSeconds, hc.MaxConsecutiveFailures = 8080, 10, 5, 3
 	mustCreate(t, s, testApp("web", 1, func(a *App) { a.HealthChecks = []HealthCheck{hc} }), at(0))
-	ls, _ := s.Offers([]Offer{offerOn("o", "h1")}, at(0))
+	ls, _ := s.Offers([]framework.Offer{offerOn("o", "h1")}, at(0))
 	id := ls[0].Task.ID
 	if p := s.DueProbes(at(0)); len(p) != 0 {
 		t.Fatalf("staging task probed: %v", p)
@@ -518,10 +519,10 @@ func TestHealthKill(t *testing.T) {
 	if as.Waiting != 1 || as.LastFailure == "" || !as.DelayedUntil.Equal(at(15)) {
 		t.Fatalf("after unhealthy kill %+v", as)
 	}
-	if ls, _ := s.Offers([]Offer{offerOn("o2", "h2")}, at(14.5)); len(ls) != 0 {
+	if ls, _ := s.Offers([]framework.Offer{offerOn("o2", "h2")}, at(14.5)); len(ls) != 0 {
 		t.Fatal("replaced during backoff")
 	}
-	if ls, _ := s.Offers([]Offer{offerOn("o2", "h2")}, at(15)); len(ls) != 1 {
+	if ls, _ := s.Offers([]framework.Offer{offerOn("o2", "h2")}, at(15)); len(ls) != 1 {
 		t.Fatal("unhealthy task not replaced after backoff")
 	}
 }
@@ -531,7 +532,7 @@ func TestCommandChecks(t *testing.T) {
 	hc := NewHealthCheck("COMMAND")
 	hc.Command = &CheckCommand{Value: "curl -f localhost"}
 	mustCreate(t, s, testApp("web", 1, func(a *App) { a.HealthChecks = []HealthCheck{hc} }), at(0))
-	ls, _ := s.Offers([]Offer{offerOn("o", "h1")}, at(0))
+	ls, _ := s.Offers([]framework.Offer{offerOn("o", "h1")}, at(0))
 	update(s, ls[0].Task.ID, api.TaskRunning, at(0))
 	c := s.DueCommands(at(1))
 	want := []CommandCheck{{TaskID: ls[0].Task.ID, AgentID: "agent-h1", Command: "curl -f localhost", Timeout: 20 * time.Second}}
@@ -543,7 +544,7 @@ func TestCommandChecks(t *testing.T) {
 func TestRollingRestart(t *testing.T) {
 	s := NewScheduler(Config{})
 	mustCreate(t, s, testApp("web", 3), at(0))
-	ls, _ := s.Offers([]Offer{offerOn("o", "h1")}, at(1))
+	ls, _ := s.Offers([]framework.Offer{offerOn("o", "h1")}, at(1))
 	runAll(t, s, ls, at(2))
 	s.Tick(at(3))
 	old := launchIDs(ls)
@@ -560,7 +561,7 @@ func TestRollingRestart(t *testing.T) {
 		}
 		return n
 	}
-	nl, _ := s.Offers([]Offer{offerOn("o2", "h2")}, at(11))
+	nl, _ := s.Offers([]framework.Offer{offerOn("o2", "h2")}, at(11))
 	if len(nl) != 3 {
 		t.Fatalf("new version launches %v", launchIDs(nl))
 	}
@@ -610,7 +611,7 @@ func sameSet(a, b []string) bool {
 func TestGroupBySpread(t *testing.T) {
 	s := NewScheduler(Config{})
 	mustCreate(t, s, testApp("web", 4, func(a *App) { a.Constraints = [][]string{{"rack", "GROUP_BY"}} }), at(0))
-	ls, _ := s.Offers([]Offer{offerOn("o1", "h1", "rack", "r1"), offerOn("o2", "h2", "rack", "r1"), offerOn("o3", "h3", "rack", "r2")}, at(1))
+	ls, _ := s.Offers([]framework.Offer{offerOn("o1", "h1", "rack", "r1"), offerOn("o2", "h2", "rack", "r1"), offerOn("o3", "h3", "rack", "r2")}, at(1))
 	perRack := map[string]int{}
 	for _, l := range ls {
 		perRack[map[string]string{"h1": "r1", "h2": "r1", "h3": "r2"}[l.Hostname]]++
@@ -620,7 +621,7 @@ func TestGroupBySpread(t *testing.T) {
 	}
 	// A new rack appears: the next instance must go there.
 	s.Scale("web", 5, at(2))
-	ls, _ = s.Offers([]Offer{offerOn("o4", "h1", "rack", "r1"), offerOn("o5", "h4", "rack", "r3")}, at(3))
+	ls, _ = s.Offers([]framework.Offer{offerOn("o4", "h1", "rack", "r1"), offerOn("o5", "h4", "rack", "r3")}, at(3))
 	if len(ls) != 1 || ls[0].Hostname != "h4" {
 		t.Fatalf("launches %+v", launchIDs(ls))
 	}
@@ -632,7 +633,7 @@ func TestRollingUpdateWaitsForHealth(t *testing.T) {
 	hc.Port, hc.GracePeriodSeconds, hc.IntervalSeconds = 8080, 0, 1
 	a := testApp("web", 2, func(a *App) { a.HealthChecks = []HealthCheck{hc} })
 	mustCreate(t, s, a, at(0))
-	ls, _ := s.Offers([]Offer{offerOn("o", "h1")}, at(0))
+	ls, _ := s.Offers([]framework.Offer{offerOn("o", "h1")}, at(0))
 	runAll(t, s, ls, at(1))
 	for _, l := range ls {
 		s.HealthResult(l.Task.ID, true, at(2))
@@ -645,7 +646,7 @@ func TestRollingUpdateWaitsForHealth(t *testing.T) {
 	if d, err := s.UpdateApp(a, at(10)); err != nil || d.Kind != KindUpdate {
 		t.Fatal(d, err)
 	}
-	nl, _ := s.Offers([]Offer{offerOn("o2", "h2")}, at(11))
+	nl, _ := s.Offers([]framework.Offer{offerOn("o2", "h2")}, at(11))
 	if len(nl) != 2 {
 		t.Fatalf("new launches %v", launchIDs(nl))
 	}

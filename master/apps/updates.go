@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 // appForTask maps a task id back to its app: the part before the last dot,
@@ -209,9 +210,9 @@ func (s *Scheduler) AttributesChanged(agentID, hostname string, attrs map[string
 	s.recordAgent(agentID, hostname, attrs)
 	for _, id := range sortedKeys(s.apps) {
 		st := s.apps[id]
-		var cs []Constraint
+		var cs []framework.Constraint
 		for _, c := range st.constraints {
-			if c.Operator != OpGroupBy {
+			if c.Operator != framework.OpGroupBy {
 				cs = append(cs, c)
 			}
 		}
@@ -233,8 +234,8 @@ func (s *Scheduler) AttributesChanged(agentID, hostname string, attrs map[string
 					others = append(others, o)
 				}
 			}
-			cand := Agent{ID: t.AgentID, Hostname: t.Hostname, Attributes: t.Attributes}
-			if !allowsAll(cs, cand, placement(others), s.knownAgents()) {
+			cand := framework.Agent{ID: t.AgentID, Hostname: t.Hostname, Attributes: t.Attributes}
+			if !framework.AllowsAll(cs, cand, placement(others), s.knownAgents()) {
 				t.kill = killConstraint
 				kills = append(kills, t.ID)
 			}

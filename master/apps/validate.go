@@ -3,40 +3,11 @@ package apps
 import (
 	"fmt"
 	"math"
-	"net/url"
 	"regexp"
 	"strings"
 
-	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/master/framework"
 )
-
-// FieldError lists what is wrong with one field, addressed by a JSON
-// pointer-like path ("/healthChecks/0/port"), as in Marathon's 422 body.
-type FieldError struct {
-	Path   string   `json:"path"`
-	Errors []string `json:"errors"`
-}
-
-// ValidationError is an invalid app definition; it marshals to Marathon's
-// 422 body {"message":"Object is not valid","details":[...]}.
-type ValidationError struct {
-	Message string       `json:"message"`
-	Details []FieldError `json:"details"`
-}
-
-func (e *ValidationError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Message)
-	for i, d := range e.Details {
-		if i == 0 {
-			b.WriteString(": ")
-		} else {
-			b.WriteString("; ")
-		}
-		fmt.Fprintf(&b, "%s: %s", d.Path, strings.Join(d.Errors, ", "))
-	}
-	return b.String()
-}
 
 // Limits. The id length keeps "<id>.<suffix>" task ids within api.ValidID's
 // 200 characters.
@@ -50,34 +21,12 @@ const (
 var (
 	idSegmentRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$`)
 	envKeyRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	sha256RE    = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 )
-
-// validator collects errors by path, keeping the order fields are checked
-// in so the 422 body reads like the definition.
-// Validator collects field errors by path, in the order fields are
-// checked, so the error reads like the definition. The jobs framework
-// validates with it too.
-type Validator struct {
-	details []FieldError
-}
-
-// Add records that the field at path is wrong.
-func (v *Validator) Add(path, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	for i := range v.details {
-		if v.details[i].Path == path {
-			v.details[i].Errors = append(v.details[i].Errors, msg)
-			return
-		}
-	}
-	v.details = append(v.details, FieldError{Path: path, Errors: []string{msg}})
-}
 
 // Validate checks the definition; the error is a *ValidationError listing
 // every bad field.
 func (a App) Validate() error {
-	v := &Validator{}
+	v := &framework.Validator{}
 	validateID(v, a.ID)
 	if (a.Cmd == "") == (len(a.Args) == 0) {
 		v.Add("/cmd", "exactly one of cmd and args must be set")
@@ -95,7 +44,7 @@ func (a App) Validate() error {
 		v.Add("/instances", "must be between 0 and %d", maxInstances)
 	}
 	for i, c := range a.Constraints {
-		if _, err := parseConstraint(c); err != nil {
+		if _, err := framework.ParseConstraint(c); err != nil {
 			v.Add(fmt.Sprintf("/constraints/%d", i), "%v", err)
 		}
 	}
@@ -110,7 +59,7 @@ func (a App) Validate() error {
 		}
 	}
 	for i, f := range a.Fetch {
-		ValidateFetch(v, func(field string) string { return fmt.Sprintf("/fetch/%d/%s", i, field) }, f)
+		framework.ValidateFetch(v, func(field string) string { return fmt.Sprintf("/fetch/%d/%s", i, field) }, f)
 	}
 	for i, h := range a.HealthChecks {
 		validateHealthCheck(v, fmt.Sprintf("/healthChecks/%d", i), h)
@@ -127,16 +76,7 @@ func (a App) Validate() error {
 	return v.Err("Object is not valid")
 }
 
-// Err is nil when nothing was added, else a *ValidationError with msg
-// and every field error.
-func (v *Validator) Err(msg string) error {
-	if len(v.details) == 0 {
-		return nil
-	}
-	return &ValidationError{Message: msg, Details: v.details}
-}
-
-func validateID(v *Validator, id string) {
+func validateID(v *framework.Validator, id string) {
 	switch {
 	case id == "":
 		v.Add("/id", "must not be empty")
@@ -157,29 +97,7 @@ func validateID(v *Validator, id string) {
 	}
 }
 
-// ValidateFetch checks one fetch entry; field builds the path of one of
-// its fields in the caller's notation ("/fetch/0/uri", "run.fetch[0].uri").
-func ValidateFetch(v *Validator, field func(name string) string, f Fetch) {
-	if !strings.HasPrefix(f.URI, "/") {
-		u, err := url.Parse(f.URI)
-		switch {
-		case f.URI == "":
-			v.Add(field("uri"), "must not be empty")
-		case err != nil:
-			v.Add(field("uri"), "not a URI: %v", err)
-		case u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file":
-			v.Add(field("uri"), "scheme must be http, https or file, or an absolute path")
-		}
-	}
-	if f.SHA256 != "" && !sha256RE.MatchString(f.SHA256) {
-		v.Add(field("sha256"), "must be 64 hex digits")
-	}
-	if f.DestPath != "" && (!api.SafeRelPath(f.DestPath) || strings.Contains(f.DestPath, "/")) {
-		v.Add(field("destPath"), "must be a plain file name")
-	}
-}
-
-func validateHealthCheck(v *Validator, path string, h HealthCheck) {
+func validateHealthCheck(v *framework.Validator, path string, h HealthCheck) {
 	switch h.Protocol {
 	case "HTTP", "TCP":
 		if h.Port < 1 || h.Port > 65535 {

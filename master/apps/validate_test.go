@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 func TestDecodeDefaults(t *testing.T) {
@@ -70,10 +72,10 @@ func TestValidate(t *testing.T) {
 		{"group_by not int", func(a *App) { a.Constraints = [][]string{{"rack", "GROUP_BY", "two"}} }, "/constraints/0"},
 		{"max_per not int", func(a *App) { a.Constraints = [][]string{{"rack", "MAX_PER", "1.5"}} }, "/constraints/0"},
 		{"env key", func(a *App) { a.Env = map[string]string{"1BAD": "x"} }, "/env/1BAD"},
-		{"fetch scheme", func(a *App) { a.Fetch = []Fetch{{URI: "ftp://x/y"}} }, "/fetch/0/uri"},
-		{"fetch relative", func(a *App) { a.Fetch = []Fetch{{URI: "x/y"}} }, "/fetch/0/uri"},
-		{"fetch sha", func(a *App) { a.Fetch = []Fetch{{URI: "/x", SHA256: "zz"}} }, "/fetch/0/sha256"},
-		{"fetch dest", func(a *App) { a.Fetch = []Fetch{{URI: "/x", DestPath: "../y"}} }, "/fetch/0/destPath"},
+		{"fetch scheme", func(a *App) { a.Fetch = []framework.Fetch{{URI: "ftp://x/y"}} }, "/fetch/0/uri"},
+		{"fetch relative", func(a *App) { a.Fetch = []framework.Fetch{{URI: "x/y"}} }, "/fetch/0/uri"},
+		{"fetch sha", func(a *App) { a.Fetch = []framework.Fetch{{URI: "/x", SHA256: "zz"}} }, "/fetch/0/sha256"},
+		{"fetch dest", func(a *App) { a.Fetch = []framework.Fetch{{URI: "/x", DestPath: "../y"}} }, "/fetch/0/destPath"},
 		{"hc protocol", func(a *App) { a.HealthChecks = []HealthCheck{NewHealthCheck("UDP")} }, "/healthChecks/0/protocol"},
 		{"hc port", func(a *App) { a.HealthChecks = []HealthCheck{NewHealthCheck("HTTP")} }, "/healthChecks/0/port"},
 		{"hc port range", func(a *App) { h := NewHealthCheck("TCP"); h.Port = 70000; a.HealthChecks = []HealthCheck{h} }, "/healthChecks/0/port"},
@@ -115,7 +117,7 @@ func TestValidateOK(t *testing.T) {
 	a.Constraints = [][]string{{"hostname", "UNIQUE"}, {"rack", "CLUSTER"}, {"rack", "GROUP_BY", "3"},
 		{"zone", "LIKE", "eu-.*"}, {"zone", "UNLIKE", "x"}, {"rack", "MAX_PER", "2"}, {"os", "IS", "linux"}}
 	a.Env = map[string]string{"_OK1": "v"}
-	a.Fetch = []Fetch{{URI: "https://h/x.tgz", Extract: true}, {URI: "/opt/x"}, {URI: "file:///x", DestPath: "y"}}
+	a.Fetch = []framework.Fetch{{URI: "https://h/x.tgz", Extract: true}, {URI: "/opt/x"}, {URI: "file:///x", DestPath: "y"}}
 	h := NewHealthCheck("HTTP")
 	h.Port, h.Path = 8080, "/health"
 	c := NewHealthCheck("COMMAND")

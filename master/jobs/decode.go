@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/headroom-dev/headroom/api"
-	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 // DecodeJob reads one job definition (strict JSON, at most MaxBodyBytes)
@@ -29,7 +29,7 @@ func DecodeJob(r io.Reader) (Job, error) {
 	if err := json.Unmarshal(raw, &j); err == nil {
 		return j, nil
 	}
-	v := &apps.Validator{}
+	v := &framework.Validator{}
 	bad := map[string]bool{}
 	j = decodeJobFields(raw, v, bad)
 	if bad[""] {
@@ -70,7 +70,7 @@ func coveredBy(path string, bad map[string]bool) bool {
 
 // decodeJobFields decodes the job field by field, recording each problem
 // in v and its path in bad.
-func decodeJobFields(raw []byte, v *apps.Validator, bad map[string]bool) Job {
+func decodeJobFields(raw []byte, v *framework.Validator, bad map[string]bool) Job {
 	j := Job{Run: NewRunSpec()}
 	top := struct {
 		ID          string            `json:"id"`
@@ -105,7 +105,7 @@ func decodeJobFields(raw []byte, v *apps.Validator, bad map[string]bool) Job {
 // field at a time (each strictly), recording in v every unknown field and
 // every value that does not decode. Keys named in nested are not decoded:
 // they are returned with the others, for the caller to descend into.
-func decodeObject(prefix string, raw []byte, target any, nested []string, v *apps.Validator, bad map[string]bool) map[string]json.RawMessage {
+func decodeObject(prefix string, raw []byte, target any, nested []string, v *framework.Validator, bad map[string]bool) map[string]json.RawMessage {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil && string(bytes.TrimSpace(raw)) != "null" {
 		where := prefix

@@ -49,6 +49,6 @@
 //
 // An active run without a launched task says why in Run.Reason (backoff,
 // state not stored yet, a restored task not yet re-reported, or what
-// apps.Explain finds in the offers or the agents' free capacity). It is
+// framework.Explain finds in the offers or the agents' free capacity). It is
 // derived each cycle and added to the views only, never stored.
 package jobs

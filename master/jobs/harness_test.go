@@ -9,7 +9,7 @@ import (
 
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/internal/resources"
-	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 // harness drives a Scheduler the way the master's loop does, with an
@@ -116,9 +116,9 @@ func (h *harness) kill(ids []string) {
 // cycle is one turn of the master's loop: offers, tick, store writes.
 func (h *harness) cycle() {
 	if h.offers {
-		offer := apps.Offer{ID: "o" + h.now.Format("150405"), AgentID: "a1", Hostname: "h1",
+		offer := framework.Offer{ID: "o" + h.now.Format("150405"), AgentID: "a1", Hostname: "h1",
 			Revocable: resources.Resources{CPUs: 64, MemBytes: 256 << 30}, Dedicated: resources.Resources{CPUs: 64, MemBytes: 256 << 30}}
-		launches, _ := h.s.Offers([]apps.Offer{offer}, h.now)
+		launches, _ := h.s.Offers([]framework.Offer{offer}, h.now)
 		for _, l := range launches {
 			if err := l.Task.Validate(); err != nil {
 				h.t.Errorf("launched task is invalid: %v", err)

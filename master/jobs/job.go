@@ -11,7 +11,7 @@ import (
 
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/internal/resources"
-	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 // MaxBodyBytes caps a job definition on the wire: a definition is a few
@@ -69,7 +69,7 @@ type RunSpec struct {
 	Mem   float64           `json:"mem"`
 	Disk  float64           `json:"disk"`
 	Env   map[string]string `json:"env,omitempty"`
-	Fetch []apps.Fetch      `json:"fetch,omitempty"`
+	Fetch []framework.Fetch `json:"fetch,omitempty"`
 	// Constraints are [field, OPERATOR, value?] triples, as for apps;
 	// UNIQUE and MAX_PER count the job's other live runs.
 	Constraints [][]string `json:"constraints,omitempty"`
@@ -277,7 +277,7 @@ func (r RunSpec) clone() RunSpec {
 	c := r
 	c.Args = append([]string(nil), r.Args...)
 	c.Env = cloneMap(r.Env)
-	c.Fetch = append([]apps.Fetch(nil), r.Fetch...)
+	c.Fetch = append([]framework.Fetch(nil), r.Fetch...)
 	if r.Constraints != nil {
 		c.Constraints = make([][]string, len(r.Constraints))
 		for i, con := range r.Constraints {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
-	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 func isLive(st api.TaskState) bool {
@@ -40,10 +40,10 @@ func (s *Scheduler) WantsOffers() bool {
 // whose pool fits and whose agent passes the job's constraints, counting
 // the job's live runs and those placed in this same call. A run launches
 // only once the store holds the state that names its task.
-func (s *Scheduler) Offers(offers []apps.Offer, now time.Time) (launches []apps.Launch, decline []string) {
+func (s *Scheduler) Offers(offers []framework.Offer, now time.Time) (launches []framework.Launch, decline []string) {
 	s.observe(now)
 	type left struct {
-		apps.Offer
+		framework.Offer
 		used bool
 	}
 	pool := make([]*left, 0, len(offers))
@@ -51,17 +51,17 @@ func (s *Scheduler) Offers(offers []apps.Offer, now time.Time) (launches []apps.
 		s.recordAgent(o.AgentID, o.Hostname, o.Attributes)
 		pool = append(pool, &left{Offer: o})
 	}
-	known := make([]apps.Agent, 0, len(s.agents))
+	known := make([]framework.Agent, 0, len(s.agents))
 	for _, id := range sortedKeys(s.agents) {
 		known = append(known, s.agents[id])
 	}
 	for _, id := range sortedKeys(s.jobs) {
 		js := s.jobs[id]
-		var placed []apps.Agent
+		var placed []framework.Agent
 		var todo []*run
 		for _, r := range js.active {
 			if r.launched {
-				placed = append(placed, apps.Agent{ID: r.AgentID, Hostname: r.Hostname, Attributes: s.agents[r.AgentID].Attributes})
+				placed = append(placed, framework.Agent{ID: r.AgentID, Hostname: r.Hostname, Attributes: s.agents[r.AgentID].Attributes})
 			} else if r.waiting(now) && js.saved >= r.needRev {
 				todo = append(todo, r)
 			}
@@ -78,7 +78,7 @@ func (s *Scheduler) Offers(offers []apps.Offer, now time.Time) (launches []apps.
 				if spec.Revocable {
 					avail = o.Revocable
 				}
-				cand := apps.Agent{ID: o.AgentID, Hostname: o.Hostname, Attributes: o.Attributes}
+				cand := framework.Agent{ID: o.AgentID, Hostname: o.Hostname, Attributes: o.Attributes}
 				if avail.Contains(want) && allows(js.constraints, cand, placed, known) {
 					chosen = o
 					break
@@ -94,10 +94,10 @@ func (s *Scheduler) Offers(offers []apps.Offer, now time.Time) (launches []apps.
 			}
 			chosen.used = true
 			launches = append(launches, s.launch(js, r, chosen.Offer, now))
-			placed = append(placed, apps.Agent{ID: chosen.AgentID, Hostname: chosen.Hostname, Attributes: chosen.Attributes})
+			placed = append(placed, framework.Agent{ID: chosen.AgentID, Hostname: chosen.Hostname, Attributes: chosen.Attributes})
 			unplaced = unplaced[1:]
 		}
-		rest := make([]apps.Offer, 0, len(pool))
+		rest := make([]framework.Offer, 0, len(pool))
 		for _, o := range pool {
 			rest = append(rest, o.Offer)
 		}
@@ -111,7 +111,7 @@ func (s *Scheduler) Offers(offers []apps.Offer, now time.Time) (launches []apps.
 	return launches, decline
 }
 
-func allows(cs []apps.Constraint, cand apps.Agent, placed, known []apps.Agent) bool {
+func allows(cs []framework.Constraint, cand framework.Agent, placed, known []framework.Agent) bool {
 	for _, c := range cs {
 		if !c.Allows(cand, placed, known) {
 			return false
@@ -120,7 +120,7 @@ func allows(cs []apps.Constraint, cand apps.Agent, placed, known []apps.Agent) b
 	return true
 }
 
-func (s *Scheduler) launch(js *jobState, r *run, o apps.Offer, now time.Time) apps.Launch {
+func (s *Scheduler) launch(js *jobState, r *run, o framework.Offer, now time.Time) framework.Launch {
 	r.launched, r.launchedAt = true, now
 	r.Attempts++
 	r.TaskState, r.AgentID, r.Hostname = api.TaskStaging, o.AgentID, o.Hostname
@@ -146,7 +146,7 @@ func (s *Scheduler) launch(js *jobState, r *run, o apps.Offer, now time.Time) ap
 			SHA256: f.SHA256, OutputFile: f.DestPath,
 		})
 	}
-	return apps.Launch{
+	return framework.Launch{
 		OfferID: o.ID, AgentID: o.AgentID, Hostname: o.Hostname, Revocable: spec.Revocable,
 		Task: api.TaskInfo{
 			ID: r.TaskID, FrameworkID: s.frameworkID, Name: r.JobID,
@@ -216,9 +216,9 @@ func (s *Scheduler) Update(st api.TaskStatus, hostname string, attrs map[string]
 // task waits: its backoff, its state not yet stored, its task not yet
 // re-reported after a failover, or what Explain finds in cands (the
 // offers left over, or each agent's free capacity).
-func (s *Scheduler) explainRuns(js *jobState, cands []apps.Offer, placed, known []apps.Agent, now time.Time) {
+func (s *Scheduler) explainRuns(js *jobState, cands []framework.Offer, placed, known []framework.Agent, now time.Time) {
 	spec := js.rec.Job.Run
-	need := apps.Need{Resources: spec.Resources(), Revocable: spec.Revocable, Instances: len(js.active), Constraints: js.constraints}
+	need := framework.Need{Resources: spec.Resources(), Revocable: spec.Revocable, Instances: len(js.active), Constraints: js.constraints}
 	for _, r := range js.active {
 		why, own := r.ownWhy(now)
 		switch {
@@ -226,7 +226,7 @@ func (s *Scheduler) explainRuns(js *jobState, cands []apps.Offer, placed, known 
 		case js.saved < r.needRev:
 			why = "waiting for its state to be stored"
 		default:
-			why = apps.Explain(need, cands, placed, known)
+			why = framework.Explain(need, cands, placed, known)
 		}
 		r.setWhy(why, now)
 	}
@@ -242,7 +242,7 @@ func (r *run) ownWhy(now time.Time) (why string, own bool) {
 	case r.restored:
 		return reasonRestored, true
 	case now.Before(r.DelayedUntil):
-		return apps.BackoffReason(r.DelayedUntil, r.Retries, r.Message), true
+		return framework.BackoffReason(r.DelayedUntil, r.Retries, r.Message), true
 	}
 	return "", false
 }
@@ -270,10 +270,10 @@ const reasonRestored = "waiting for the agents to report its task again after a 
 // NoOffers records why the waiting runs wait in a cycle that brought the
 // framework no offer; free returns each agent's free capacity and is
 // called at most once, only if some run waits for resources.
-func (s *Scheduler) NoOffers(free func() []apps.Offer, now time.Time) {
+func (s *Scheduler) NoOffers(free func() []framework.Offer, now time.Time) {
 	s.observe(now)
-	var cands []apps.Offer
-	var known []apps.Agent
+	var cands []framework.Offer
+	var known []framework.Agent
 	loaded := false
 	for _, id := range sortedKeys(s.jobs) {
 		js := s.jobs[id]
@@ -281,18 +281,18 @@ func (s *Scheduler) NoOffers(free func() []apps.Offer, now time.Time) {
 			continue
 		}
 		if !loaded {
-			cands = append([]apps.Offer(nil), free()...)
+			cands = append([]framework.Offer(nil), free()...)
 			sort.Slice(cands, func(i, j int) bool { return cands[i].AgentID < cands[j].AgentID })
-			known = make([]apps.Agent, 0, len(s.agents))
+			known = make([]framework.Agent, 0, len(s.agents))
 			for _, id := range sortedKeys(s.agents) {
 				known = append(known, s.agents[id])
 			}
 			loaded = true
 		}
-		var placed []apps.Agent
+		var placed []framework.Agent
 		for _, r := range js.active {
 			if r.launched {
-				placed = append(placed, apps.Agent{ID: r.AgentID, Hostname: r.Hostname, Attributes: s.agents[r.AgentID].Attributes})
+				placed = append(placed, framework.Agent{ID: r.AgentID, Hostname: r.Hostname, Attributes: s.agents[r.AgentID].Attributes})
 			}
 		}
 		s.explainRuns(js, cands, placed, known, now)

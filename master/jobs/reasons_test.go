@@ -8,7 +8,7 @@ import (
 	"github.com/headroom-dev/headroom/api"
 
 	"github.com/headroom-dev/headroom/internal/resources"
-	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 func activeReason(t *testing.T, h *harness, jobID string) Run {
@@ -27,10 +27,10 @@ func TestRunReasonNoHarvest(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.save()
-	free := []apps.Offer{{AgentID: "a1", Hostname: "h1", Dedicated: resources.Resources{CPUs: 0.5, MemBytes: 1 << 30}}}
-	h.s.NoOffers(func() []apps.Offer { return free }, h.now)
-	if r := activeReason(t, h, "report"); r.Reason != apps.ReasonNoRevocable || !r.ReasonSince.Equal(h.now) {
-		t.Fatalf("reason %q since %v, want %q since %v", r.Reason, r.ReasonSince, apps.ReasonNoRevocable, h.now)
+	free := []framework.Offer{{AgentID: "a1", Hostname: "h1", Dedicated: resources.Resources{CPUs: 0.5, MemBytes: 1 << 30}}}
+	h.s.NoOffers(func() []framework.Offer { return free }, h.now)
+	if r := activeReason(t, h, "report"); r.Reason != framework.ReasonNoRevocable || !r.ReasonSince.Equal(h.now) {
+		t.Fatalf("reason %q since %v, want %q since %v", r.Reason, r.ReasonSince, framework.ReasonNoRevocable, h.now)
 	}
 }
 
@@ -43,8 +43,8 @@ func TestRunReasonShortOfCPU(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.save()
-	offer := apps.Offer{ID: "o1", AgentID: "a1", Hostname: "h1", Revocable: resources.Resources{CPUs: 0.5, MemBytes: 1 << 30}}
-	if ls, dec := h.s.Offers([]apps.Offer{offer}, h.now); len(ls) != 0 || len(dec) != 1 {
+	offer := framework.Offer{ID: "o1", AgentID: "a1", Hostname: "h1", Revocable: resources.Resources{CPUs: 0.5, MemBytes: 1 << 30}}
+	if ls, dec := h.s.Offers([]framework.Offer{offer}, h.now); len(ls) != 0 || len(dec) != 1 {
 		t.Fatalf("launches %d declines %d, want 0 and 1", len(ls), len(dec))
 	}
 	want := "no offer fits: short of 1.5 CPU (largest free 0.5 on agent a1)"
@@ -60,10 +60,10 @@ func TestRunReasonStateNotStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Reason != apps.ReasonNextCycle || r.Status != StatusActive {
-		t.Fatalf("new run: status %s reason %q, want ACTIVE and %q", r.Status, r.Reason, apps.ReasonNextCycle)
+	if r.Reason != framework.ReasonNextCycle || r.Status != StatusActive {
+		t.Fatalf("new run: status %s reason %q, want ACTIVE and %q", r.Status, r.Reason, framework.ReasonNextCycle)
 	}
-	h.s.NoOffers(func() []apps.Offer { return nil }, h.now)
+	h.s.NoOffers(func() []framework.Offer { return nil }, h.now)
 	want := "waiting for its state to be stored"
 	if r := activeReason(t, h, "report"); r.Reason != want {
 		t.Fatalf("reason %q, want %q", r.Reason, want)
@@ -84,7 +84,7 @@ func TestRunReasonBackoff(t *testing.T) {
 		t.Fatalf("launches %v, want 1", ids)
 	}
 	h.report(ids[0], api.TaskFailed)
-	h.s.NoOffers(func() []apps.Offer { return nil }, h.now)
+	h.s.NoOffers(func() []framework.Offer { return nil }, h.now)
 	r := activeReason(t, h, "report")
 	if !strings.HasPrefix(r.Reason, "backoff until ") || !strings.Contains(r.Reason, "after 1 failures: task "+ids[0]+" "+string(api.TaskFailed)+": exit 1") {
 		t.Fatalf("reason %q, want a backoff after the failure of %s", r.Reason, ids[0])

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
-	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 // Run statuses. ACTIVE runs are waiting for resources, backing off
@@ -99,7 +99,7 @@ func (r *run) view() Run {
 	if r.Status == StatusActive && !r.launched {
 		v.Reason, v.ReasonSince = r.why, r.whySince
 		if v.Reason == "" {
-			v.Reason, v.ReasonSince = apps.ReasonNextCycle, r.CreatedAt
+			v.Reason, v.ReasonSince = framework.ReasonNextCycle, r.CreatedAt
 		}
 	}
 	return v

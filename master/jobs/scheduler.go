@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 // Errors the HTTP layer maps to status codes (409, 404).
@@ -91,7 +91,7 @@ type Scheduler struct {
 	// doomed holds tasks we asked to kill whose run is over, until their
 	// terminal update, so late updates are recognised and ignored.
 	doomed map[string]bool
-	agents map[string]apps.Agent
+	agents map[string]framework.Agent
 	// restored is set by Restore until the first Tick, which relaunches
 	// the restored runs whose tasks no agent re-reported.
 	restored bool
@@ -102,7 +102,7 @@ type Scheduler struct {
 type jobState struct {
 	rec         Record
 	crons       map[string]cronSpec
-	constraints []apps.Constraint
+	constraints []framework.Constraint
 	last        map[string]time.Time
 	active      []*run
 	history     []Run // oldest first
@@ -120,7 +120,7 @@ func NewScheduler(cfg Config) *Scheduler {
 		jobs:         map[string]*jobState{},
 		tasks:        map[string]*run{},
 		doomed:       map[string]bool{},
-		agents:       map[string]apps.Agent{},
+		agents:       map[string]framework.Agent{},
 	}
 	if s.frameworkID == "" {
 		s.frameworkID = DefaultFrameworkID
@@ -160,7 +160,7 @@ func (js *jobState) hasRun(id string) bool {
 }
 
 // compile parses what the scheduler needs of a valid definition.
-func compile(job Job) (map[string]cronSpec, []apps.Constraint, error) {
+func compile(job Job) (map[string]cronSpec, []framework.Constraint, error) {
 	crons := map[string]cronSpec{}
 	for _, sc := range job.Schedules {
 		c, err := parseCron(sc.Cron, sc.Timezone)
@@ -169,7 +169,7 @@ func compile(job Job) (map[string]cronSpec, []apps.Constraint, error) {
 		}
 		crons[sc.ID] = c
 	}
-	cs, err := apps.ParseConstraints(job.Run.Constraints)
+	cs, err := framework.ParseConstraints(job.Run.Constraints)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -538,7 +538,7 @@ func (s *Scheduler) recordAgent(id, hostname string, attrs map[string]string) {
 	if id == "" {
 		return
 	}
-	s.agents[id] = apps.Agent{ID: id, Hostname: hostname, Attributes: cloneMap(attrs)}
+	s.agents[id] = framework.Agent{ID: id, Hostname: hostname, Attributes: cloneMap(attrs)}
 }
 
 // sortedKeys returns the keys of m in order, for deterministic iteration.

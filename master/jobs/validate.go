@@ -7,15 +7,15 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/framework"
 )
 
 // FieldError and ValidationError are the apps framework's: both built-in
 // frameworks answer bad input with the same body, {"message": ...,
 // "details": [{"path", "errors"}]}, paths like "schedules[0].cron".
 type (
-	FieldError      = apps.FieldError
-	ValidationError = apps.ValidationError
+	FieldError      = framework.FieldError
+	ValidationError = framework.ValidationError
 )
 
 // Limits. An id stays well within api.ValidID's 200 characters once a
@@ -60,7 +60,7 @@ func ValidRunID(id string) bool { return runIDRE.MatchString(id) }
 // Validate checks the definition; the error is a *ValidationError listing
 // every bad field by its path.
 func (j Job) Validate() error {
-	v := &apps.Validator{}
+	v := &framework.Validator{}
 	switch {
 	case j.ID == "":
 		v.Add("id", "must not be empty")
@@ -93,7 +93,7 @@ func (j Job) Validate() error {
 
 // Validate checks one schedule on its own (the /schedules endpoints).
 func (s Schedule) Validate() error {
-	v := &apps.Validator{}
+	v := &framework.Validator{}
 	s.validate(v, "")
 	return v.Err("invalid schedule")
 }
@@ -105,7 +105,7 @@ func join(prefix, field string) string {
 	return prefix + "." + field
 }
 
-func (r RunSpec) validate(v *apps.Validator, p string) {
+func (r RunSpec) validate(v *framework.Validator, p string) {
 	if (r.Cmd == "") == (len(r.Args) == 0) {
 		v.Add(join(p, "cmd"), "exactly one of cmd and args must be set")
 	}
@@ -127,10 +127,10 @@ func (r RunSpec) validate(v *apps.Validator, p string) {
 		v.Add(join(p, "fetch"), "at most %d entries, got %d", maxFetch, len(r.Fetch))
 	}
 	for i, f := range r.Fetch {
-		apps.ValidateFetch(v, func(field string) string { return join(p, fmt.Sprintf("fetch[%d].%s", i, field)) }, f)
+		framework.ValidateFetch(v, func(field string) string { return join(p, fmt.Sprintf("fetch[%d].%s", i, field)) }, f)
 	}
 	for i, c := range r.Constraints {
-		if _, err := apps.ParseConstraints([][]string{c}); err != nil {
+		if _, err := framework.ParseConstraints([][]string{c}); err != nil {
 			// ParseConstraints names index 0 of the one-element list.
 			msg := strings.TrimPrefix(err.Error(), "constraint 0: ")
 			v.Add(join(p, fmt.Sprintf("constraints[%d]", i)), "%s", msg)
@@ -145,13 +145,13 @@ func (r RunSpec) validate(v *apps.Validator, p string) {
 	checkRange(v, join(p, "timeoutSeconds"), r.TimeoutSeconds, 0, maxTimeoutSeconds)
 }
 
-func checkRange(v *apps.Validator, path string, x, lo, hi float64) {
+func checkRange(v *framework.Validator, path string, x, lo, hi float64) {
 	if !(x >= lo) || x > hi || math.IsInf(x, 0) {
 		v.Add(path, "must be between %v and %v, got %v", lo, hi, x)
 	}
 }
 
-func (s Schedule) validate(v *apps.Validator, p string) {
+func (s Schedule) validate(v *framework.Validator, p string) {
 	switch {
 	case s.ID == "":
 		v.Add(join(p, "id"), "must not be empty")

@@ -1,9 +1,11 @@
-package apps
+package framework
 
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 )
 
@@ -18,14 +20,6 @@ const (
 	OpIs      = "IS"
 )
 
-// Agent is where a task runs or could run, as constraints see it: the
-// field "hostname" reads Hostname, any other field an attribute.
-type Agent struct {
-	ID         string
-	Hostname   string
-	Attributes map[string]string
-}
-
 // Constraint is one parsed [field, OPERATOR, value?] triple.
 type Constraint struct {
 	Field    string
@@ -35,11 +29,12 @@ type Constraint struct {
 	n        int            // GROUP_BY (0: unknown group count), MAX_PER
 }
 
-// ParseConstraints parses an app's constraints; the error names the index.
+// ParseConstraints parses an app's or a job's constraints; the error
+// names the index.
 func ParseConstraints(raw [][]string) ([]Constraint, error) {
 	out := make([]Constraint, 0, len(raw))
 	for i, r := range raw {
-		c, err := parseConstraint(r)
+		c, err := ParseConstraint(r)
 		if err != nil {
 			return nil, fmt.Errorf("constraint %d: %w", i, err)
 		}
@@ -48,7 +43,8 @@ func ParseConstraints(raw [][]string) ([]Constraint, error) {
 	return out, nil
 }
 
-func parseConstraint(r []string) (Constraint, error) {
+// ParseConstraint parses one [field, OPERATOR, value?] triple.
+func ParseConstraint(r []string) (Constraint, error) {
 	if len(r) < 2 || len(r) > 3 {
 		return Constraint{}, fmt.Errorf("must be [field, OPERATOR] or [field, OPERATOR, value], got %d elements", len(r))
 	}
@@ -174,7 +170,7 @@ func (c Constraint) Allows(candidate Agent, placed, known []Agent) bool {
 		least := 0
 		if c.n <= len(groups) {
 			least = -1
-			for _, g := range sortedKeys(groups) {
+			for _, g := range slices.Sorted(maps.Keys(groups)) {
 				if least < 0 || counts[g] < least {
 					least = counts[g]
 				}
@@ -185,8 +181,8 @@ func (c Constraint) Allows(candidate Agent, placed, known []Agent) bool {
 	return false
 }
 
-// allowsAll reports whether every constraint allows the candidate.
-func allowsAll(cs []Constraint, candidate Agent, placed, known []Agent) bool {
+// AllowsAll reports whether every constraint allows the candidate.
+func AllowsAll(cs []Constraint, candidate Agent, placed, known []Agent) bool {
 	for _, c := range cs {
 		if !c.Allows(candidate, placed, known) {
 			return false

@@ -1,0 +1,227 @@
+package master
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/master/allocator"
+	"github.com/headroom-dev/headroom/master/framework"
+)
+
+// registerBuiltins fills the registry: the apps and jobs frameworks, then
+// the configured ones. The cycle serves them in this order.
+func (m *Master) registerBuiltins() error {
+	own := []framework.Builtin{
+		{ID: AppsFrameworkID, Name: "apps", New: func(ctx context.Context) (framework.Framework, error) {
+			return m.loadApps(ctx)
+		}},
+		// A run's task launches only once the state naming it is stored,
+		// and that state goes to the store after the Tick that starts the
+		// run: offers before it would only be declined.
+		{ID: JobsFrameworkID, Name: "jobs", ReviveAfterTick: true, AfterTick: m.saveJobStates,
+			New: func(ctx context.Context) (framework.Framework, error) { return m.loadJobs(ctx) }},
+	}
+	for _, b := range append(own, m.cfg.Frameworks...) {
+		if err := m.builtins.Register(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startBuiltins starts the registered frameworks for a new term and adds
+// them to its allocator.
+func (m *Master) startBuiltins(ctx context.Context, alloc *allocator.Allocator) (*framework.Running, error) {
+	running, err := m.builtins.Start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range running.Entries() {
+		// Suppressed until the first cycle finds work waiting (each cycle
+		// revives or suppresses it): an idle built-in framework must not
+		// take a share of a term's first offers from the frameworks that
+		// want them. Revocable: each task says which pool it uses.
+		if err := alloc.AddFramework(allocator.Framework{ID: e.Builtin.ID, Revocable: true, Suppressed: true}); err != nil {
+			return nil, fmt.Errorf("registering framework %s: %w", e.Builtin.ID, err)
+		}
+	}
+	return running, nil
+}
+
+// answerOffers applies a built-in framework's answer to its offers: it
+// accepts what the launches use, declines the rest and launches the
+// tasks. It returns how many offers it declined. Called with mu held.
+func (m *Master) answerOffers(frameworkID string, byID map[string]allocator.Offer, launches []framework.Launch, declines []string, now time.Time) int {
+	used := map[string]allocator.ByPool{}
+	for _, l := range launches {
+		pool := allocator.Dedicated
+		if l.Revocable {
+			pool = allocator.Revocable
+		}
+		u := used[l.OfferID]
+		u[pool] = u[pool].Add(l.Task.Resources)
+		used[l.OfferID] = u
+	}
+	for offerID, u := range used {
+		if _, err := m.alloc.Accept(offerID, u, allocator.RefuseDefault, now); err != nil {
+			m.log.Error("accepting an offer", "framework", frameworkID, "offer", offerID, "err", err)
+		}
+	}
+	declined := 0
+	for _, id := range declines {
+		if _, ok := used[id]; ok {
+			continue
+		}
+		m.stats.offersDeclined++
+		declined++
+		if err := m.alloc.Decline(id, allocator.RefuseDefault, now); err != nil {
+			m.log.Error("declining an offer", "offer", id, "err", err)
+		}
+	}
+	for _, l := range launches {
+		pool := allocator.Dedicated
+		if l.Revocable {
+			pool = allocator.Revocable
+		}
+		m.launch(l.Task, byID[l.OfferID].AgentID, pool, now)
+	}
+	return declined
+}
+
+// maxAllocationPasses bounds the allocations of one cycle. What a
+// built-in framework declines goes on to the next framework in the same
+// cycle: each decline filters the decliner on that agent, so a pass per
+// built-in framework and one more lets the capacity reach a framework
+// that can use it, instead of the same framework being offered, and
+// declining, the same agent at every cycle while another waits.
+func (m *Master) maxAllocationPasses() int { return len(m.running.Entries()) + 1 }
+
+// reviveBuiltin revives a built-in framework's offers when it wants some
+// and suppresses them when not. Called with mu held.
+func (m *Master) reviveBuiltin(fw framework.Framework) {
+	if fw.WantsOffers() {
+		_ = m.alloc.Revive(fw.ID())
+	} else {
+		_ = m.alloc.Suppress(fw.ID())
+	}
+}
+
+// answerBuiltin applies one allocation pass: the built-in frameworks
+// answer their offers at once, external frameworks get theirs as OFFERS
+// events. It records in got which built-in frameworks had offers and
+// returns how many offers they declined. Called with mu held.
+func (m *Master) answerBuiltin(all []allocator.Offer, got map[string]bool, now time.Time) int {
+	var external []allocator.Offer
+	byFramework := map[string][]allocator.Offer{}
+	for _, o := range all {
+		if m.running.Get(o.FrameworkID) == nil {
+			external = append(external, o)
+			continue
+		}
+		byFramework[o.FrameworkID] = append(byFramework[o.FrameworkID], o)
+	}
+	declined := 0
+	for _, e := range m.running.Entries() {
+		mine := byFramework[e.Builtin.ID]
+		if len(mine) == 0 {
+			continue
+		}
+		got[e.Builtin.ID] = true
+		byID := make(map[string]allocator.Offer, len(mine))
+		offers := make([]framework.Offer, 0, len(mine))
+		for _, o := range mine {
+			byID[o.ID] = o
+			offers = append(offers, m.builtinOffer(o))
+		}
+		launches, declines := e.Framework.Offers(offers, now)
+		declined += m.answerOffers(e.Builtin.ID, byID, launches, declines, now)
+	}
+	m.sendOffers(external, now)
+	return declined
+}
+
+// builtinOffer is an allocator offer as the built-in frameworks take it,
+// with the agent's attributes. Called with mu held.
+func (m *Master) builtinOffer(o allocator.Offer) framework.Offer {
+	return framework.Offer{
+		ID: o.ID, AgentID: o.AgentID, Hostname: o.Hostname, Attributes: m.core.AgentAttributes(o.AgentID),
+		Revocable: o.Resources[allocator.Revocable], Dedicated: o.Resources[allocator.Dedicated],
+	}
+}
+
+// builtinsTick is the built-in frameworks' part of a cycle after its
+// offers, each in turn: explain the waits of a framework that got no
+// offer, run its clock and kill what it asks, its AfterTick, and the
+// revival of one that revives after its Tick. Called with mu held.
+func (m *Master) builtinsTick(got map[string]bool, now time.Time) {
+	for _, e := range m.running.Entries() {
+		fw := e.Framework
+		if !got[e.Builtin.ID] {
+			fw.NoOffers(m.freeOffers, now)
+		}
+		for _, id := range fw.Tick(now) {
+			m.kill(id, "", "")
+		}
+		if e.Builtin.AfterTick != nil {
+			e.Builtin.AfterTick()
+		}
+		if e.Builtin.ReviveAfterTick {
+			m.reviveBuiltin(fw)
+		}
+	}
+}
+
+// builtinsAttributesChanged tells the built-in frameworks that watch
+// attributes an agent's new effective ones, and returns the tasks they
+// ask to move. Called with mu held.
+func (m *Master) builtinsAttributesChanged(agentID, hostname string, attrs map[string]string) []string {
+	var kills []string
+	for _, e := range m.running.Entries() {
+		if w, ok := e.Framework.(framework.AttributesWatcher); ok {
+			kills = append(kills, w.AttributesChanged(agentID, hostname, attrs)...)
+		}
+	}
+	return kills
+}
+
+// isBuiltin reports whether id is a framework the master runs itself.
+func (m *Master) isBuiltin(id string) bool {
+	_, ok := m.builtins.Lookup(id)
+	return ok
+}
+
+// coreBuiltins shows the core the registry's frameworks (core.Builtins),
+// called in the core's Step, under mu.
+type coreBuiltins struct{ m *Master }
+
+func (b coreBuiltins) Name(id string) (string, bool) {
+	bi, ok := b.m.builtins.Lookup(id)
+	return bi.Name, ok
+}
+
+// TaskStatus hands a task's status to its built-in framework and returns
+// the tasks the framework asks to kill. A task whose agent is unknown
+// comes with empty attributes, never nil: nil tells the apps framework to
+// keep the ones it had.
+func (b coreBuiltins) TaskStatus(id string, st api.TaskStatus, hostname string, attrs map[string]string, now time.Time) []string {
+	fw := b.m.running.Get(id)
+	if fw == nil {
+		return nil
+	}
+	if attrs == nil {
+		attrs = map[string]string{}
+	}
+	return fw.Update(st, hostname, attrs, now)
+}
+
+func (b coreBuiltins) AttributesChanged(agentID, hostname string, attrs map[string]string) []string {
+	return b.m.builtinsAttributesChanged(agentID, hostname, attrs)
+}
+
+func (b coreBuiltins) ForgetAgent(agentID string) {
+	for _, e := range b.m.running.Entries() {
+		e.Framework.ForgetAgent(agentID)
+	}
+}
