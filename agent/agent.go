@@ -555,6 +555,8 @@ func toAPIEstimate(e estimate.Estimate) agentproto.Estimate {
 		CPUReason:           string(e.CPUReason),
 		MemReason:           string(e.MemReason),
 		Degraded:            e.Degraded,
+		BusinessCPUs:        e.PredictedCPU,
+		BusinessMemBytes:    int64(min(e.PredictedMem, math.MaxInt64)),
 	}
 }
 

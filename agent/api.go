@@ -28,6 +28,7 @@ const maxBody = 1 << 20
 //	POST   /api/v1/tasks             launch a task (used by the master)
 //	POST   /api/v1/tasks/{id}/kill   kill a task (used by the master)
 //	POST   /api/v1/tasks/{id}/check  run a COMMAND health check in a running task (used by the master)
+//	GET    /api/v1/tasks/{id}/files  a task's sandbox files (files.go)
 //
 // The landing page, /api/v1/estimate and /healthz come from the monitor
 // (Routes serves them all).
@@ -136,6 +137,7 @@ func (a *Agent) register(mux *http.ServeMux) {
 		httpserver.WriteJSON(w, http.StatusAccepted, map[string]string{"task_id": id})
 	})
 	mux.HandleFunc("POST /api/v1/tasks/{id}/check", a.handleCheck)
+	a.fileRoutes(mux)
 }
 
 // Limits of a check request.

@@ -22,6 +22,8 @@ var agentRoutes = []testutil.Route{
 	{Method: "POST", Path: "/api/v1/tasks", BodyLimit: maxBody},
 	{Method: "POST", Path: "/api/v1/tasks/t1/kill", BodyLimit: maxBody},
 	{Method: "POST", Path: "/api/v1/tasks/t1/check", BodyLimit: maxCheckBody},
+	{Method: "GET", Path: "/api/v1/tasks/t1/files"},
+	{Method: "GET", Path: "/api/v1/tasks/t1/files/read"},
 }
 
 // TestEveryRouteLimitsBodiesAndMethods: on every route of the agent an

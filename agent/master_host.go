@@ -33,8 +33,12 @@ func (a *Agent) heartbeat() agentproto.Heartbeat {
 	}
 	a.mu.Lock()
 	est := toAPIEstimate(a.estimate)
+	var override string
+	if a.override != nil {
+		override = string(a.override.Mode)
+	}
 	a.mu.Unlock()
-	return agentproto.Heartbeat{Revocable: rev, Dedicated: ded, Used: used, Estimate: est, Attributes: a.staticAttributes()}
+	return agentproto.Heartbeat{Revocable: rev, Dedicated: ded, Used: used, Estimate: est, Attributes: a.staticAttributes(), Override: override}
 }
 
 func (a *Agent) updates() <-chan api.TaskStatus { return a.exec.Updates() }

@@ -73,7 +73,11 @@ func (m *Master) Heartbeat(hb agentproto.Heartbeat) (agentproto.HeartbeatRespons
 	if r.Err != nil {
 		return agentproto.HeartbeatResponse{}, r.Err
 	}
-	return r.Reply.(agentproto.HeartbeatResponse), nil
+	resp := r.Reply.(agentproto.HeartbeatResponse)
+	if !resp.Reregister {
+		m.heartbeats().AgentHeartbeat(hb.AgentID, hb, m.cfg.Clock.Now())
+	}
+	return resp, nil
 }
 
 // Agents lists the registry.

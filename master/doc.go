@@ -79,5 +79,7 @@
 // (external frameworks: their streams and calls), reasons.go (what the
 // schedulers explain waits with), leader.go (the leader served from
 // memory, the store bound), http.go and backend.go (the HTTP API's wiring
-// and what it calls).
+// and what it calls), history.go (heartbeats feed master/history) and
+// uiapi.go (what the web UI's routes call: the history, the agents' APIs
+// through the master).
 package master

@@ -8,6 +8,7 @@ import (
 
 	"github.com/headroom-dev/headroom/internal/testutil"
 	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/httpapi"
 	"github.com/headroom-dev/headroom/master/jobs"
 )
 
@@ -63,6 +64,13 @@ var masterRoutes = []testutil.Route{
 	{Method: "GET", Path: "/v1/jobs/j1/runs"},
 	{Method: "GET", Path: "/v1/jobs/j1/runs/r1"},
 	{Method: "POST", Path: "/v1/jobs/j1/runs/r1/actions/stop"},
+	{Method: "GET", Path: "/ui/"},
+	{Method: "GET", Path: "/api/v1/history"},
+	{Method: "GET", Path: "/api/v1/tasks/t1/files"},
+	{Method: "GET", Path: "/api/v1/tasks/t1/files/read"},
+	{Method: "GET", Path: "/api/v1/agents/a1/state"},
+	{Method: "PUT", Path: "/api/v1/agents/a1/reservation", BodyLimit: httpapi.MaxOverrideBytes},
+	{Method: "DELETE", Path: "/api/v1/agents/a1/reservation"},
 }
 
 // TestEveryRouteLimitsBodiesAndMethods: on every route an oversized body is

@@ -90,6 +90,7 @@ func (m *Master) cycle() {
 func (m *Master) step(ev core.Event) core.Ready {
 	r := m.core.Step(ev, m.cfg.Clock.Now())
 	m.fx.Apply(r.Effects)
+	m.forgetGone(r.Effects)
 	return r
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/headroom-dev/headroom/master/core"
 	"github.com/headroom-dev/headroom/master/effects"
 	"github.com/headroom-dev/headroom/master/framework"
+	"github.com/headroom-dev/headroom/master/history"
 	"github.com/headroom-dev/headroom/master/jobs"
 	"github.com/headroom-dev/headroom/master/store"
 )
@@ -174,6 +175,8 @@ type Master struct {
 
 	// leaderSeen is the election's leader as last read (own lock).
 	leaderSeen leaderCache
+	// history is the agents' figures for the UI's charts (own lock).
+	history *history.History
 }
 
 // counters are the master's cumulative counts, exported as metrics.
@@ -192,7 +195,7 @@ func New(cfg Config) (*Master, error) {
 	if err != nil {
 		return nil, fmt.Errorf("master: %w", err)
 	}
-	m := &Master{cfg: cfg, log: cfg.Logger, election: el}
+	m := &Master{cfg: cfg, log: cfg.Logger, election: el, history: history.New(history.Config{})}
 	m.jobsIO.writes = make(chan struct{}, 1)
 	if err := m.registerBuiltins(); err != nil {
 		return nil, fmt.Errorf("master: %w", err)

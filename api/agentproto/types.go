@@ -21,6 +21,11 @@ type Estimate struct {
 	CPUReason           string  `json:"cpu_reason"`
 	MemReason           string  `json:"mem_reason"`
 	Degraded            bool    `json:"degraded,omitempty"`
+	// BusinessCPUs and BusinessMemBytes are the predicted business peaks
+	// (margin included) the harvest is computed against, for the master's
+	// history and its charts.
+	BusinessCPUs     float64 `json:"business_cpus,omitempty"`
+	BusinessMemBytes int64   `json:"business_mem_bytes,omitempty"`
 }
 
 // RegisterRequest is POST /api/v1/agents/register. AgentID is empty on an
@@ -69,6 +74,10 @@ type Heartbeat struct {
 	// change reaches the master without a re-registration; the master adds
 	// the dynamic ones it keeps in etcd and answers with the result.
 	Attributes api.Attributes `json:"attributes,omitempty"`
+	// Override is the mode of the operator's reservation override when
+	// one applies ("cap", "fixed"): then it, not the estimate, sets the
+	// revocable pool (the history's reason for its changes).
+	Override string `json:"override,omitempty"`
 }
 
 // HeartbeatResponse acknowledges updates and carries the master's orders.

@@ -139,6 +139,7 @@ func runDemo(ctx context.Context, f *demoFlags, log *slog.Logger, out io.Writer)
 			return nil
 		}
 		writeDemoBanner(out, mURL, aAddr.String(), f.binary, auth.TokenFile(creds, auth.Operator), auth.TokenFile(creds, auth.Agent))
+		writeDemoUI(out, mURL, auth.TokenFile(creds, auth.Operator))
 		agentToken, err := auth.ReadToken(auth.TokenFile(creds, auth.Agent))
 		if err != nil {
 			return err
@@ -174,6 +175,11 @@ the agent's API the agent's:
   curl -s -H "Authorization: Bearer $(cat %[4]s)" http://%[2]s/api/v1/estimate
 The sample app is revocable: it starts once the agent harvests idle capacity.
 `, masterURL, agentAddr, operatorFile, agentFile, bin)
+}
+
+// writeDemoUI prints where the web UI is and the token it asks for.
+func writeDemoUI(out io.Writer, masterURL, operatorFile string) {
+	fmt.Fprintf(out, "The web UI: %s/ui/ (paste the operator's token from %s: cat it)\n", masterURL, operatorFile)
 }
 
 // demoLog tells the demo's master and agent apart in their shared log by

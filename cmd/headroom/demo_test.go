@@ -210,3 +210,13 @@ The sample app is revocable: it starts once the agent harvests idle capacity.
 		t.Fatalf("banner:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// The demo names the web UI's URL and the token it asks for.
+func TestDemoUIBanner(t *testing.T) {
+	var out bytes.Buffer
+	writeDemoUI(&out, "http://127.0.0.1:5050", "/tmp/d/operator.token")
+	want := "The web UI: http://127.0.0.1:5050/ui/ (paste the operator's token from /tmp/d/operator.token: cat it)\n"
+	if got := out.String(); got != want {
+		t.Fatalf("banner %q, want %q", got, want)
+	}
+}

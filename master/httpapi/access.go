@@ -73,6 +73,16 @@ func RouteRules() map[string]auth.Rule {
 		"GET /v1/jobs/{id}/runs":                       read,
 		"GET /v1/jobs/{id}/runs/{runId}":               read,
 		"POST /v1/jobs/{id}/runs/{runId}/actions/stop": operator,
+
+		// The web UI (ui.go): its pages, the history, the agents' APIs
+		// through the master.
+		"GET /ui/":                               public,
+		"GET /api/v1/history":                    read,
+		"GET /api/v1/tasks/{id}/files":           read,
+		"GET /api/v1/tasks/{id}/files/read":      read,
+		"GET /api/v1/agents/{id}/state":          read,
+		"PUT /api/v1/agents/{id}/reservation":    operator,
+		"DELETE /api/v1/agents/{id}/reservation": operator,
 	}
 }
 

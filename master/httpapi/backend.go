@@ -21,6 +21,7 @@ type Backend interface {
 	Apps
 	Jobs
 	Frameworks
+	UI
 }
 
 // Cluster is the master as a whole.

@@ -17,5 +17,6 @@
 // marathon.go (mounts master/marathonapi), jobs.go (the jobs API and its
 // views), scheduler.go (calls, read as Mesos reads them, and the event
 // stream, framed as the client asks), access.go (who may call
-// what), redact.go (env values), backend.go (what handlers call).
+// what), redact.go (env values), backend.go (what handlers call), ui.go
+// (the web UI's pages, master/ui, and the routes it adds).
 package httpapi

@@ -169,4 +169,12 @@ func (f *fakeBackend) StreamEnded(frameworkID, streamID string) {
 	f.ended = append(f.ended, frameworkID+"/"+streamID)
 }
 
+func (f *fakeBackend) History(string) (any, error) { return map[string]any{}, f.call("History") }
+
+func (f *fakeBackend) TaskAgent(string) (string, error) { return "a1", f.call("TaskAgent") }
+
+func (f *fakeBackend) CallAgent(context.Context, string, string, string, []byte) ([]byte, error) {
+	return []byte("{}"), f.call("CallAgent")
+}
+
 func (f *fakeBackend) SchedulerCall(string, scheduler.Call) error { return f.call("SchedulerCall") }

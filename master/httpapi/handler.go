@@ -76,6 +76,7 @@ type server struct {
 //	POST /api/v1/frameworks/{id}/teardown remove a framework, kill its tasks
 //	/ping, /v2/...                        Marathon's API (master/marathonapi)
 //	/v1/jobs                              Metronome-style periodic jobs
+//	/ui/ and its API                      the web UI (ui.go)
 func New(cfg Config) (http.Handler, []string) {
 	if cfg.Clock == nil {
 		cfg.Clock = clockwork.NewRealClock()
@@ -110,6 +111,7 @@ func New(cfg Config) (http.Handler, []string) {
 	})
 	s.marathonRoutes(mux)
 	s.jobRoutes(mux)
+	s.uiRoutes(mux)
 	return s.authorize(mux, s.redirectStandby(mux)), mux.patterns
 }
 
