@@ -66,16 +66,29 @@ func startBrowser(t *testing.T) *browser {
 		cancel()
 		cancelAlloc()
 	})
+	// The screenshots are for people: kept where HEADROOM_UI_SCREENSHOTS
+	// says, and in a temp dir of their own when the test fails; a passing
+	// run removes its temp dir, as every test cleans up after itself.
 	shots := os.Getenv("HEADROOM_UI_SCREENSHOTS")
 	if shots == "" {
 		var err error
 		if shots, err = os.MkdirTemp("", "headroom-ui-screenshots-"); err != nil {
 			t.Fatal(err)
 		}
+		dir := shots
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("screenshots kept for the failure: %s", dir)
+				return
+			}
+			os.RemoveAll(dir)
+		})
+		t.Logf("screenshots of the UI's pages: %s (removed if the test passes; HEADROOM_UI_SCREENSHOTS=DIR keeps them)", shots)
 	} else if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
+	} else {
+		t.Logf("screenshots of the UI's pages: %s", shots)
 	}
-	t.Logf("screenshots of the UI's pages: %s", shots)
 	b := &browser{t: t, ctx: ctx, shots: shots}
 	err := chromedp.Listen(ctx, func(ev any) {
 		var msg string

@@ -76,10 +76,12 @@ func RouteRules() map[string]auth.Rule {
 
 		// The web UI (ui.go): its pages, the history, the agents' APIs
 		// through the master.
-		"GET /ui/":                               public,
-		"GET /api/v1/history":                    read,
-		"GET /api/v1/tasks/{id}/files":           read,
-		"GET /api/v1/tasks/{id}/files/read":      read,
+		"GET /ui/":            public,
+		"GET /api/v1/history": read,
+		// A task's files may hold what it was given in confidence (its
+		// environment is shown to operators only, for the same reason).
+		"GET /api/v1/tasks/{id}/files":           operator,
+		"GET /api/v1/tasks/{id}/files/read":      operator,
 		"GET /api/v1/agents/{id}/state":          read,
 		"PUT /api/v1/agents/{id}/reservation":    operator,
 		"DELETE /api/v1/agents/{id}/reservation": operator,

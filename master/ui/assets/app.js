@@ -553,6 +553,7 @@
           c = await get(base + name + '&offset=' + p.offset);
         } catch (err) {
           if (err.status === 404) { p.pre.textContent = 'No ' + name + ' yet (' + err.message + ').'; p.offset = null; continue; }
+          if (err.status === 403) { p.pre.textContent = "Reading a task's files needs an operator's token: they may hold what the task was given in confidence."; p.offset = null; continue; }
           throw err;
         }
         if (c.size < p.offset) { p.offset = 0; p.pre.textContent = ''; continue; }
