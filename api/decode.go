@@ -19,9 +19,19 @@ func DecodeStrict(r io.Reader, v any, limit int64) error {
 	lr := &io.LimitedReader{R: r, N: limit + 1}
 	dec := json.NewDecoder(lr)
 	dec.DisallowUnknownFields()
+	return decodeOne(dec, lr, limit, v)
+}
+
+// decodeOne decodes the one JSON value a body may hold into v: a body over
+// limit (lr counts what is left of limit+1) or anything after the value
+// is an error.
+func decodeOne(dec *json.Decoder, lr *io.LimitedReader, limit int64, v any) error {
+	tooLarge := func() error {
+		return fmt.Errorf("body larger than %d bytes: %w", limit, &http.MaxBytesError{Limit: limit})
+	}
 	if err := dec.Decode(v); err != nil {
 		if lr.N <= 0 {
-			return fmt.Errorf("body larger than %d bytes: %w", limit, &http.MaxBytesError{Limit: limit})
+			return tooLarge()
 		}
 		return explainDecodeError(err)
 	}
@@ -29,6 +39,9 @@ func DecodeStrict(r io.Reader, v any, limit int64) error {
 		return errors.New("trailing data after the JSON value")
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if lr.N <= 0 {
+			return tooLarge()
+		}
 		return errors.New("trailing data after the JSON value")
 	}
 	return nil

@@ -3,10 +3,8 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"reflect"
 	"sort"
 	"strings"
@@ -46,20 +44,8 @@ func DecodeLenient(r io.Reader, v any, limit int64, report func(Ignored)) error 
 	// no precision of large integers.
 	dec.UseNumber()
 	var tree any
-	if err := dec.Decode(&tree); err != nil {
-		if lr.N <= 0 {
-			return fmt.Errorf("body larger than %d bytes: %w", limit, &http.MaxBytesError{Limit: limit})
-		}
-		return explainDecodeError(err)
-	}
-	if dec.More() {
-		return errors.New("trailing data after the JSON value")
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if lr.N <= 0 {
-			return fmt.Errorf("body larger than %d bytes: %w", limit, &http.MaxBytesError{Limit: limit})
-		}
-		return errors.New("trailing data after the JSON value")
+	if err := decodeOne(dec, lr, limit, &tree); err != nil {
+		return err
 	}
 	if report == nil {
 		report = func(Ignored) {}
