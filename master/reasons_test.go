@@ -28,7 +28,7 @@ func TestWaitReasonsOverHTTP(t *testing.T) {
 	startAgentLoop(t, base, agentproto.Heartbeat{AgentID: agentID, Dedicated: dedicated}, 100*time.Millisecond)
 
 	for _, def := range []string{
-		`{"id": "/web", "cmd": "sleep 1000", "cpus": 0.25, "mem": 64}`,
+		`{"id": "/web", "cmd": "sleep 1000", "cpus": 0.25, "mem": 64, "revocable": true}`,
 		`{"id": "/big", "cmd": "sleep 1000", "cpus": 2, "mem": 64, "revocable": false}`,
 	} {
 		if code, _, body := call(t, http.MethodPost, base+"/v2/apps", def); code != http.StatusCreated {
@@ -125,4 +125,23 @@ func TestFrameworkReasonOverHTTP(t *testing.T) {
 		getJSON(t, base+"/api/v1/frameworks", &last)
 		return len(last) == 1 && last[0].Reason == want
 	}, "the framework never said why it gets no offers")
+}
+
+// An app posted without revocable, as a Marathon client posts it, prefers
+// harvested capacity and is placed on dedicated capacity while the harvest
+// is zero; its task is launched into the dedicated pool.
+func TestAppWithoutRevocableFallsBackToDedicated(t *testing.T) {
+	tm := startLeader(t)
+	fa := startFakeAgent(t)
+	dedicated := resources.Resources{CPUs: 0.5, MemBytes: 2 * gib}
+	agentID := register(t, tm.url, agentproto.RegisterRequest{Hostname: "h1", URL: fa.srv.URL, Dedicated: dedicated}).AgentID
+	startAgentLoop(t, tm.url, agentproto.Heartbeat{AgentID: agentID, Dedicated: dedicated}, 100*time.Millisecond)
+	if code, _, body := call(t, http.MethodPost, tm.url+"/v2/apps", `{"id": "/web", "cmd": "sleep 1000", "cpus": 0.25, "mem": 64}`); code != http.StatusCreated {
+		t.Fatalf("creating the app: %d %s", code, body)
+	}
+	testutil.Eventually(t, 20*time.Second, 20*time.Millisecond, func() bool { return len(fa.Launches()) == 1 },
+		"the app was never launched on the dedicated capacity")
+	if l := fa.Launches()[0]; l.Revocable || l.Name != "web" {
+		t.Fatalf("launched %s revocable %v, want web on the dedicated pool", l.Name, l.Revocable)
+	}
 }

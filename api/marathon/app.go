@@ -60,10 +60,17 @@ type App struct {
 	Role                       string               `json:"role,omitempty"`
 	ResourceLimits             json.RawMessage      `json:"resourceLimits,omitempty"`
 	TTY                        *bool                `json:"tty,omitempty"`
-	// Revocable is headroom's: true runs the app on harvested capacity
-	// only, false on dedicated capacity only. A Marathon client leaves it
-	// out and gets the server's default (DecodeOptions.DefaultRevocable).
+	// Revocable is headroom's: true runs the app on harvested capacity,
+	// false on dedicated capacity only. A Marathon client leaves it out
+	// and gets the server's default (Options.DefaultRevocable) with
+	// DedicatedFallback on.
 	Revocable *bool `json:"revocable,omitempty"`
+	// DedicatedFallback is headroom's too: a revocable app that no
+	// harvested capacity fits runs on dedicated capacity instead. Left
+	// out, it is on exactly when revocable is left out too: an app from a
+	// client that knows nothing of harvesting is placed while the harvest
+	// is zero, and one that chose its pool keeps to it.
+	DedicatedFallback *bool `json:"dedicatedFallback,omitempty"`
 
 	readOnly
 }

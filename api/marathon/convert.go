@@ -13,10 +13,9 @@ import (
 // unsaid.
 type Options struct {
 	// DefaultRevocable is the pool of an app that does not set
-	// revocable. Marathon clients know nothing of harvested capacity, so
-	// the wire default is false: dedicated capacity, where a Marathon
-	// app would have run, and where it can be placed when the harvest
-	// is zero.
+	// revocable; such an app also gets DedicatedFallback unless it sets
+	// that, so a Marathon client's app, which knows nothing of harvested
+	// capacity, prefers it and is still placed while the harvest is zero.
 	DefaultRevocable bool
 }
 
@@ -54,9 +53,12 @@ func ToApp(m App, opt Options) (apps.App, []string, error) {
 	setF(&a.BackoffSeconds, m.BackoffSeconds)
 	setF(&a.BackoffFactor, m.BackoffFactor)
 	setF(&a.MaxLaunchDelaySeconds, m.MaxLaunchDelaySeconds)
-	a.Revocable = opt.DefaultRevocable
+	a.Revocable, a.DedicatedFallback = opt.DefaultRevocable, m.Revocable == nil
 	if m.Revocable != nil {
 		a.Revocable = *m.Revocable
+	}
+	if m.DedicatedFallback != nil {
+		a.DedicatedFallback = *m.DedicatedFallback
 	}
 	for _, k := range sortedKeys(m.Env) {
 		e := m.Env[k]
@@ -335,7 +337,8 @@ func FromApp(a apps.App) App {
 		Instances: ptr(a.Instances), CPUs: ptr(a.CPUs), Mem: ptr(a.Mem), Disk: ptr(a.Disk),
 		BackoffSeconds: ptr(a.BackoffSeconds), BackoffFactor: ptr(a.BackoffFactor),
 		MaxLaunchDelaySeconds: ptr(a.MaxLaunchDelaySeconds), Revocable: ptr(a.Revocable),
-		Labels: a.Labels, KillSelection: "YOUNGEST_FIRST",
+		DedicatedFallback: ptr(a.DedicatedFallback),
+		Labels:            a.Labels, KillSelection: "YOUNGEST_FIRST",
 		UpgradeStrategy: &UpgradeStrategy{MinimumHealthCapacity: ptr(1.0), MaximumOverCapacity: ptr(1.0)},
 	}
 	m.Version = a.Version

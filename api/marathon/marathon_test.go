@@ -239,3 +239,35 @@ func mustJSON(t *testing.T, v any) []byte {
 func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + jsonNum(n)) }
 
 func jsonNum(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// A Marathon client knows nothing of harvesting: an app that leaves
+// revocable out prefers harvested capacity and falls back to dedicated
+// capacity; one that chose its pool keeps to it; the view gives both back,
+// so a client that sends back what it read changes nothing.
+func TestRevocableDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		doc                 string
+		revocable, fallback bool
+	}{
+		{`{"id":"/a","cmd":"x"}`, true, true},
+		{`{"id":"/a","cmd":"x","revocable":true}`, true, false},
+		{`{"id":"/a","cmd":"x","revocable":false}`, false, false},
+		{`{"id":"/a","cmd":"x","dedicatedFallback":false}`, true, false},
+	} {
+		var m App
+		if err := json.Unmarshal([]byte(tc.doc), &m); err != nil {
+			t.Fatal(err)
+		}
+		a, _, err := ToApp(m, Options{DefaultRevocable: true})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.doc, err)
+		}
+		if a.Revocable != tc.revocable || a.DedicatedFallback != tc.fallback {
+			t.Errorf("%s: revocable %v, dedicated fallback %v; want %v, %v", tc.doc, a.Revocable, a.DedicatedFallback, tc.revocable, tc.fallback)
+		}
+		back, _, err := ToApp(FromApp(a), Options{DefaultRevocable: true})
+		if err != nil || back.Revocable != a.Revocable || back.DedicatedFallback != a.DedicatedFallback {
+			t.Errorf("%s: read back as revocable %v, fallback %v (%v)", tc.doc, back.Revocable, back.DedicatedFallback, err)
+		}
+	}
+}

@@ -61,6 +61,12 @@ type App struct {
 	// headroom are batch-like and cheap to move); false restricts the app
 	// to the dedicated pool.
 	Revocable bool `json:"revocable"`
+	// DedicatedFallback lets a revocable app that no harvested capacity
+	// fits run on the dedicated pool instead, so that an app written for
+	// a scheduler that knows nothing of harvesting (a Marathon client)
+	// is placed while the harvest is zero. Each task keeps the pool it
+	// was launched on. Ignored when Revocable is false.
+	DedicatedFallback bool `json:"dedicatedFallback,omitempty"`
 	// Version is set by the scheduler on every definition change (RFC3339
 	// with milliseconds); tasks carry the version they were launched with.
 	Version string `json:"version,omitempty"`

@@ -553,29 +553,40 @@ func (s *Scheduler) Offers(offers []framework.Offer, now time.Time) (launches []
 		need := st.app.Instances - len(cur)
 		placed := placement(cur)
 		want := st.app.Resources()
+		// The pools the app may use, in the order it prefers them.
+		pools := []bool{st.app.Revocable}
+		if st.app.Revocable && st.app.DedicatedFallback {
+			pools = append(pools, false)
+		}
 		for need > 0 {
 			var chosen *left
-			for _, o := range pool {
-				avail := o.Dedicated
-				if st.app.Revocable {
-					avail = o.Revocable
+			revocable := false
+			for _, rev := range pools {
+				for _, o := range pool {
+					avail := o.Dedicated
+					if rev {
+						avail = o.Revocable
+					}
+					cand := framework.Agent{ID: o.AgentID, Hostname: o.Hostname, Attributes: o.Attributes}
+					if avail.Contains(want) && framework.AllowsAll(st.constraints, cand, placed, known) {
+						chosen, revocable = o, rev
+						break
+					}
 				}
-				cand := framework.Agent{ID: o.AgentID, Hostname: o.Hostname, Attributes: o.Attributes}
-				if avail.Contains(want) && framework.AllowsAll(st.constraints, cand, placed, known) {
-					chosen = o
+				if chosen != nil {
 					break
 				}
 			}
 			if chosen == nil {
 				break
 			}
-			if st.app.Revocable {
+			if revocable {
 				chosen.Revocable = chosen.Revocable.Sub(want)
 			} else {
 				chosen.Dedicated = chosen.Dedicated.Sub(want)
 			}
 			chosen.used = true
-			l := s.launch(st, chosen.Offer, now)
+			l := s.launch(st, chosen.Offer, revocable, now)
 			launches = append(launches, l)
 			placed = append(placed, framework.Agent{ID: l.AgentID, Hostname: l.Hostname, Attributes: chosen.Attributes})
 			need--
@@ -598,7 +609,7 @@ func (s *Scheduler) Offers(offers []framework.Offer, now time.Time) (launches []
 	return launches, decline
 }
 
-func (s *Scheduler) launch(st *appState, o framework.Offer, now time.Time) framework.Launch {
+func (s *Scheduler) launch(st *appState, o framework.Offer, revocable bool, now time.Time) framework.Launch {
 	var id string
 	for {
 		id = taskIDPrefix(st.app.ID) + strings.ReplaceAll(s.newID(), ".", "-")
@@ -610,15 +621,17 @@ func (s *Scheduler) launch(st *appState, o framework.Offer, now time.Time) frame
 		Task: Task{
 			ID: id, AppID: st.app.ID, AgentID: o.AgentID, Hostname: o.Hostname,
 			Attributes: cloneMap(o.Attributes), State: api.TaskStaging,
-			Version: st.app.Version, StagedAt: now, Revocable: st.app.Revocable,
+			Version: st.app.Version, StagedAt: now, Revocable: revocable,
 		},
 		checks: make([]checkState, len(st.app.HealthChecks)),
 	}
 	s.addTask(t)
+	info := st.app.taskInfo(s.frameworkID, id)
+	info.Revocable = revocable
 	return framework.Launch{
 		OfferID: o.ID, AgentID: o.AgentID, Hostname: o.Hostname,
-		Revocable: st.app.Revocable,
-		Task:      st.app.taskInfo(s.frameworkID, id),
+		Revocable: revocable,
+		Task:      info,
 	}
 }
 
