@@ -27,7 +27,7 @@ import (
 const demoApp = `{
   "id": "/demo/harvester",
   "cmd": "while true; do echo \"running on harvested capacity: $(date)\"; sleep 5; done",
-  "cpus": 0.1, "mem": 32, "instances": 1,
+  "cpus": 0.1, "mem": 32, "instances": 1, "revocable": true,
   "labels": {"owner": "demo"}
 }`
 
