@@ -16,13 +16,7 @@ import (
 // reason naming the user field, once: nothing retries it and nothing runs.
 func TestAgentRefusedUserFailsTheTaskThroughTheMaster(t *testing.T) {
 	c := newCluster(t)
-	addr := freeAddr(t)
-	c.startMaster(addr)
-	base := "http://" + addr
-	var err error
-	if c.client, err = agentproto.NewClient(base, c.token); err != nil {
-		t.Fatal(err)
-	}
+	base, _ := c.startClientMaster(freeAddr(t))
 	c.startAgentAt("agent-u", base, freeAddr(t), "--dedicated", "cpus=1,mem=1GiB")
 	c.waitAgents(1)
 

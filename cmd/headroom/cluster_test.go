@@ -137,6 +137,18 @@ func (c *cluster) read(file string) string {
 	return token
 }
 
+// startClientMaster starts a master on addr (extra as for startMaster),
+// points the cluster's client at it and returns its base URL and process.
+func (c *cluster) startClientMaster(addr string, extra ...string) (string, *proc) {
+	p := c.startMaster(addr, extra...)
+	base := "http://" + addr
+	var err error
+	if c.client, err = agentproto.NewClient(base, c.token); err != nil {
+		c.t.Fatal(err)
+	}
+	return base, p
+}
+
 // startMaster starts a master on addr. extra may name its --data-dir
 // (the last one counts, as for the flag) and --etcd-endpoints.
 func (c *cluster) startMaster(addr string, extra ...string) *proc {

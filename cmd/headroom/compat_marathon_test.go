@@ -12,7 +12,6 @@ import (
 
 	marathon "github.com/gambol99/go-marathon"
 
-	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/testutil"
 )
 
@@ -36,13 +35,7 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 // all), deployments, the launch queue, groups and the event stream.
 func TestMarathonClient(t *testing.T) {
 	c := newCluster(t)
-	addr := freeAddr(t)
-	c.startMaster(addr)
-	base := "http://" + addr
-	var err error
-	if c.client, err = agentproto.NewClient(base, c.token); err != nil {
-		t.Fatal(err)
-	}
+	base, _ := c.startClientMaster(freeAddr(t))
 	c.startAgentAt("agent-marathon", base, freeAddr(t), "--dedicated", "cpus=1,mem=1GiB")
 	c.waitAgents(1)
 

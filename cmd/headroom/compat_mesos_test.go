@@ -13,8 +13,6 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpsched"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
-
-	"github.com/headroom-dev/headroom/api/agentproto"
 )
 
 // mesosFramework is a framework written with mesos-go's v1 scheduler
@@ -166,12 +164,7 @@ func TestMesosGoFramework(t *testing.T) {
 	c := newCluster(t)
 	addr := freeAddr(t)
 	dataDir := t.TempDir()
-	master := c.startMaster(addr, "--data-dir", dataDir)
-	base := "http://" + addr
-	var err error
-	if c.client, err = agentproto.NewClient(base, c.token); err != nil {
-		t.Fatal(err)
-	}
+	base, master := c.startClientMaster(addr, "--data-dir", dataDir)
 	c.startAgentAt("agent-mesos", base, freeAddr(t), "--dedicated", "cpus=1,mem=1GiB")
 	c.waitAgents(1)
 

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
-	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/testutil"
 )
 
@@ -57,12 +56,7 @@ func TestFrameworkEndToEnd(t *testing.T) {
 
 	addr := freeAddr(t)
 	dataDir := t.TempDir()
-	master := c.startMaster(addr, "--data-dir", dataDir)
-	base := "http://" + addr
-	var err error
-	if c.client, err = agentproto.NewClient(base, c.token); err != nil {
-		t.Fatal(err)
-	}
+	base, master := c.startClientMaster(addr, "--data-dir", dataDir)
 	// Dedicated capacity besides the harvest: the test must not depend on
 	// how idle this machine is.
 	c.startAgentAt("agent-f1", base, freeAddr(t), "--dedicated", "cpus=1,mem=1GiB")
