@@ -195,6 +195,17 @@ func (m *Master) frameworksOf(credential string) ([]FrameworkView, error) {
 	return m.core.Frameworks(credential, m.cfg.Clock.Now()), nil
 }
 
+// AllFrameworks lists the master's own frameworks, then the external
+// ones (httpapi.Frameworks).
+func (b backend) AllFrameworks() (any, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.leading {
+		return nil, errNotLeading
+	}
+	return b.core.AllFrameworks(b.cfg.Clock.Now()), nil
+}
+
 // loadFrameworks reads the persisted frameworks for a new leader.
 func (m *Master) loadFrameworks(ctx context.Context) ([]frameworkRecord, error) {
 	var out []frameworkRecord

@@ -91,12 +91,7 @@ func (c *Core) Counts() Counts {
 // Frameworks lists the external frameworks, only those bound to
 // credential when it is set: what a framework's own credential may see.
 func (c *Core) Frameworks(credential string, now time.Time) []FrameworkView {
-	active := map[string]int{}
-	for _, t := range c.tasks {
-		if !t.Status.State.IsTerminal() {
-			active[t.Info.FrameworkID]++
-		}
-	}
+	active, offers := c.frameworkCounts()
 	out := make([]FrameworkView, 0, len(c.frameworks))
 	for _, id := range sortedKeys(c.frameworks) {
 		fw := c.frameworks[id]
@@ -105,9 +100,46 @@ func (c *Core) Frameworks(credential string, now time.Time) []FrameworkView {
 		}
 		out = append(out, FrameworkView{ID: id, Name: fw.Name, Role: fw.Role, Revocable: fw.Revocable, Connected: fw.stream != "",
 			FailoverTimeout: fw.FailoverTimeout.Seconds(), RegisteredAt: fw.RegisteredAt, DisconnectedAt: fw.disconnectedAt,
-			Tasks: active[id], Unacknowledged: len(fw.pending), OffersSent: fw.offers, Reason: c.frameworkReason(fw, now)})
+			Tasks: active[id], Unacknowledged: len(fw.pending), OffersSent: fw.offers, OffersOutstanding: offers[id],
+			Reason: c.frameworkReason(fw, now)})
 	}
 	return out
+}
+
+// AllFrameworks lists the master's own frameworks, by id, then the
+// external ones: the operator's view of everything that is offered.
+func (c *Core) AllFrameworks(now time.Time) []FrameworkView {
+	active, _ := c.frameworkCounts()
+	var out []FrameworkView
+	for _, f := range c.alloc.Frameworks() {
+		name, ok := c.fws.Name(f.ID)
+		if !ok {
+			continue
+		}
+		reason := c.alloc.WhyNoOffers(f.ID, now)
+		if f.Suppressed {
+			// Its cycle revives it when work of it waits.
+			reason = "suppressed: nothing of it waits for an offer"
+		}
+		out = append(out, FrameworkView{ID: f.ID, Name: name, Role: f.Role, Revocable: f.Revocable, Connected: true,
+			Builtin: true, Tasks: active[f.ID], OffersOutstanding: f.Offers, Reason: reason})
+	}
+	return append(out, c.Frameworks("", now)...)
+}
+
+// frameworkCounts counts, per framework, the tasks not ended and the
+// outstanding offers.
+func (c *Core) frameworkCounts() (active, offers map[string]int) {
+	active, offers = map[string]int{}, map[string]int{}
+	for _, t := range c.tasks {
+		if !t.Status.State.IsTerminal() {
+			active[t.Info.FrameworkID]++
+		}
+	}
+	for _, f := range c.alloc.Frameworks() {
+		offers[f.ID] = f.Offers
+	}
+	return active, offers
 }
 
 // frameworkReason says why an external framework gets no offers.

@@ -155,7 +155,11 @@ func (f *fakeBackend) StopJobRun(string, string) (jobs.Run, error) {
 	return jobs.Run{}, f.call("StopJobRun")
 }
 
-func (f *fakeBackend) Frameworks(string) (any, error) { return []string{}, f.call("Frameworks") }
+func (f *fakeBackend) Frameworks(credential string) (any, error) {
+	return []string{}, f.call("Frameworks " + credential)
+}
+
+func (f *fakeBackend) AllFrameworks() (any, error) { return []string{}, f.call("AllFrameworks") }
 
 func (f *fakeBackend) TeardownFramework(string) error { return f.call("TeardownFramework") }
 
