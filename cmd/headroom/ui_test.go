@@ -188,6 +188,36 @@ func (b *browser) shot(name string) {
 	}
 }
 
+// uiCluster is what the browser tests drive: a real master, one real
+// agent and a job, for every page to have something to show.
+type uiCluster struct {
+	*cluster
+	master    string // the master's base URL
+	agentID   string
+	agentAddr string
+}
+
+func startUICluster(t *testing.T) *uiCluster {
+	t.Helper()
+	c := newCluster(t)
+	master, _ := c.startClientMaster(freeAddr(t))
+	agentAddr := freeAddr(t)
+	c.startAgentAt("ui-host", master, agentAddr, "--attributes", "rack=r1,disk=ssd")
+	c.waitAgents(1)
+	var agents []struct {
+		ID string `json:"id"`
+	}
+	if err := c.get("/api/v1/agents", &agents); err != nil || len(agents) != 1 {
+		t.Fatalf("agents: %v %v", agents, err)
+	}
+	job := `{"id": "reports.nightly", "run": {"cmd": "echo report", "cpus": 0.1, "mem": 32},
+		"schedules": [{"id": "nightly", "cron": "0 3 * * *"}]}`
+	if err := c.client.Do(context.Background(), http.MethodPost, "/v1/jobs", []byte(job), nil); err != nil {
+		t.Fatalf("creating a job: %v", err)
+	}
+	return &uiCluster{cluster: c, master: master, agentID: agents[0].ID, agentAddr: agentAddr}
+}
+
 const uiApp = `{"id": "/ui/web", "cmd": "echo \"hello from the ui test\"; while true; do sleep 5; done", "cpus": 0.1, "mem": 32, "instances": 1}`
 
 // The web UI in a real browser against a real master and agent: every
@@ -198,30 +228,8 @@ const uiApp = `{"id": "/ui/web", "cmd": "echo \"hello from the ui test\"; while 
 // tail.
 func TestWebUI(t *testing.T) {
 	needChromium(t)
-	c := newCluster(t)
-	addr := freeAddr(t)
-	c.startMaster(addr)
-	master := "http://" + addr
-	var err error
-	if c.client, err = agentproto.NewClient(master, c.token); err != nil {
-		t.Fatal(err)
-	}
-	agentAddr := freeAddr(t)
-	c.startAgentAt("ui-host", master, agentAddr, "--attributes", "rack=r1,disk=ssd")
-	c.waitAgents(1)
-	var agents []struct {
-		ID string `json:"id"`
-	}
-	if err := c.get("/api/v1/agents", &agents); err != nil || len(agents) != 1 {
-		t.Fatalf("agents: %v %v", agents, err)
-	}
-	agentID := agents[0].ID
-	// A job, so that its page has one to show.
-	job := `{"id": "reports.nightly", "run": {"cmd": "echo report", "cpus": 0.1, "mem": 32},
-		"schedules": [{"id": "nightly", "cron": "0 3 * * *"}]}`
-	if err := c.client.Do(context.Background(), http.MethodPost, "/v1/jobs", []byte(job), nil); err != nil {
-		t.Fatalf("creating a job: %v", err)
-	}
+	u := startUICluster(t)
+	c, master, agentID, agentAddr := u.cluster, u.master, u.agentID, u.agentAddr
 
 	b := startBrowser(t)
 	const long = 90 * time.Second
