@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,21 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headroom-dev/headroom/internal/testutil"
 	"github.com/headroom-dev/headroom/internal/testutil/bidi"
 )
 
-// needFirefox finds Debian's firefox-esr: in CI the test must run, so a
-// missing one is installed or fails; elsewhere it skips, saying why.
 func needFirefox(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("firefox-esr"); err == nil {
-		return p
-	}
-	if !testutil.InCI() {
-		t.Skip("firefox-esr not found: the web UI's Firefox test drives Debian's firefox-esr (apt-get install firefox-esr)")
-	}
-	return testutil.NeedCommand(t, "firefox-esr", "firefox-esr")
+	return needBrowser(t, "firefox-esr", "over WebDriver BiDi")
 }
 
 // firefox is a headless Firefox on one tab, recording the errors its
@@ -168,13 +158,7 @@ func TestWebUIFirefox(t *testing.T) {
 		t.Fatalf("deploying an app: %v", err)
 	}
 	const long = 90 * time.Second
-	var taskID string
-	testutil.Eventually(t, long, 200*time.Millisecond, func() bool {
-		if r := running(u.appTasks("/ui/web")); len(r) == 1 {
-			taskID = r[0].ID
-		}
-		return taskID != ""
-	}, "the app's task running")
+	taskID := u.runningTask(long)
 
 	f := startFirefox(t)
 	ui := u.master + "/ui/"
@@ -188,18 +172,18 @@ func TestWebUIFirefox(t *testing.T) {
 		`; document.querySelector('#login-save').click(); })()`); err != nil {
 		t.Fatalf("logging in: %v", err)
 	}
-	f.wait(ctx, "overview", `document.querySelector('#cluster-cpu') && document.querySelector('#cluster-cpu').dataset.points > 0 && sessionStorage.length === 1`)
+	f.wait(ctx, "overview", overviewReady+` && sessionStorage.length === 1`)
 
 	for _, p := range []struct{ name, hash, ready string }{
-		{"agents", "#/agents", `document.querySelector('#agents-table tr[data-id="` + u.agentID + `"]') !== null`},
-		{"host", "#/agents/" + u.agentID, `document.querySelector('#host-cpu') && document.querySelector('#host-cpu').dataset.points > 0 && document.querySelector('#host-cpu canvas') !== null && document.querySelector('#applied-now') !== null`},
-		{"apps", "#/apps", `(() => { const r = document.querySelector('#apps-table tr[data-id="ui/web"] .running'); return r && r.textContent === '1'; })()`},
-		{"jobs", "#/jobs", `[...document.querySelectorAll('fieldset.job legend')].some((l) => l.textContent === 'reports.nightly')`},
-		{"frameworks", "#/frameworks", `(() => { const c = document.querySelector('#frameworks-table tr[data-id="headroom-apps"] td.offers-outstanding'); return c !== null && /^[0-9]+$/.test(c.textContent); })()`},
-		{"tasks", "#/tasks", `document.querySelector('#tasks-table tr[data-id="` + taskID + `"]') !== null`},
-		{"task", "#/tasks/" + taskID, `document.querySelector('#log-stdout') && document.querySelector('#log-stdout').textContent.includes('hello from the ui test')`},
+		{"agents", "#/agents", rowReady("agents-table", u.agentID)},
+		{"host", "#/agents/" + u.agentID, hostChartReady + ` && document.querySelector('#applied-now') !== null`},
+		{"apps", "#/apps", appRunning(1)},
+		{"jobs", "#/jobs", jobsReady},
+		{"frameworks", "#/frameworks", frameworksReady},
+		{"tasks", "#/tasks", rowReady("tasks-table", taskID)},
+		{"task", "#/tasks/" + taskID, logTailReady},
 		// A fresh load of a page deep in the UI, not only a change of hash.
-		{"overview (reloaded)", "?reload#/", `document.querySelector('#cluster-cpu') && document.querySelector('#cluster-cpu').dataset.points > 0`},
+		{"overview (reloaded)", "?reload#/", overviewReady},
 	} {
 		f.load(p.name, ui+p.hash, p.ready, long)
 	}
@@ -208,5 +192,5 @@ func TestWebUIFirefox(t *testing.T) {
 	if _, err := f.b.Evaluate(ctx, f.tab, `document.querySelector('#login-clear').click()`); err != nil {
 		t.Fatalf("logging out: %v", err)
 	}
-	f.wait(ctx, "logged out", `document.querySelector('#flash').textContent.includes('bearer token') && sessionStorage.length === 0`)
+	f.wait(ctx, "logged out", loggedOutReady+` && sessionStorage.length === 0`)
 }

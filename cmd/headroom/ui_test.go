@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -31,17 +32,23 @@ type browser struct {
 	errors []string
 }
 
-// needChromium finds Debian's chromium: in CI the test must run, so a
-// missing one fails; elsewhere it skips, saying why.
-func needChromium(t *testing.T) string {
+// needBrowser finds a Debian browser the web UI's tests drive (its
+// command and package are both name): in CI the test must run, so a
+// missing one is installed or fails; elsewhere it skips, saying why.
+func needBrowser(t *testing.T, name, how string) string {
 	t.Helper()
-	if p, err := exec.LookPath("chromium"); err == nil {
+	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
 	if !testutil.InCI() {
-		t.Skip("chromium not found: the web UI tests drive Debian's chromium (apt-get install chromium)")
+		t.Skipf("%s not found: the web UI's tests drive Debian's %s %s (apt-get install %s)", name, name, how, name)
 	}
-	return testutil.NeedCommand(t, "chromium", "chromium")
+	return testutil.NeedCommand(t, name, name)
+}
+
+func needChromium(t *testing.T) string {
+	t.Helper()
+	return needBrowser(t, "chromium", "through chromedp")
 }
 
 func startBrowser(t *testing.T) *browser {
@@ -220,6 +227,41 @@ func startUICluster(t *testing.T) *uiCluster {
 
 const uiApp = `{"id": "/ui/web", "cmd": "echo \"hello from the ui test\"; while true; do sleep 5; done", "cpus": 0.1, "mem": 32, "instances": 1}`
 
+// What the pages show once their data are in: the JavaScript both
+// browsers' tests wait on.
+const (
+	overviewReady   = `document.querySelector('#cluster-cpu') && document.querySelector('#cluster-cpu').dataset.points > 0`
+	hostChartReady  = `document.querySelector('#host-cpu') && document.querySelector('#host-cpu').dataset.points > 0 && document.querySelector('#host-cpu canvas') !== null`
+	jobsReady       = `[...document.querySelectorAll('fieldset.job legend')].some((l) => l.textContent === 'reports.nightly')`
+	logTailReady    = `document.querySelector('#log-stdout') && document.querySelector('#log-stdout').textContent.includes('hello from the ui test')`
+	loggedOutReady  = `document.querySelector('#flash').textContent.includes('bearer token')`
+	frameworksReady = `(() => { const c = document.querySelector('#frameworks-table tr[data-id="headroom-apps"] td.offers-outstanding'); return c !== null && /^[0-9]+$/.test(c.textContent); })()`
+)
+
+// rowReady is true once the table has the row of id.
+func rowReady(table, id string) string {
+	return `document.querySelector('#` + table + ` tr[data-id="` + id + `"]') !== null`
+}
+
+// appRunning is true once the UI's app shows n running.
+func appRunning(n int) string {
+	return `(() => { const r = document.querySelector('#apps-table tr[data-id="ui/web"] .running'); return r && r.textContent === '` + strconv.Itoa(n) + `'; })()`
+}
+
+// runningTask waits for the UI's app to have one task running and
+// returns its id.
+func (u *uiCluster) runningTask(timeout time.Duration) string {
+	u.t.Helper()
+	var id string
+	testutil.Eventually(u.t, timeout, 200*time.Millisecond, func() bool {
+		if r := running(u.appTasks("/ui/web")); len(r) == 1 {
+			id = r[0].ID
+		}
+		return id != ""
+	}, "the app's task running")
+	return id
+}
+
 // The web UI in a real browser against a real master and agent: every
 // page loads without console errors; an app deployed through the form
 // runs, a bad one shows its field error, scaling and deleting work; the
@@ -238,7 +280,7 @@ func TestWebUI(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#token")),
 		chromedp.SendKeys(chromedp.CSS("#token"), c.token),
 		chromedp.Click(chromedp.CSS("#login-save")),
-		waitJS(`document.querySelector('#cluster-cpu') && document.querySelector('#cluster-cpu').dataset.points > 0`, long),
+		waitJS(overviewReady, long),
 	)
 	b.checkConsole("overview")
 	b.shot("overview")
@@ -249,7 +291,7 @@ func TestWebUI(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#app-json")),
 		chromedp.SetValue(chromedp.CSS("#app-json"), uiApp),
 		chromedp.Click(chromedp.CSS("#app-deploy")),
-		waitJS(`(() => { const r = document.querySelector('#apps-table tr[data-id="ui/web"] .running'); return r && r.textContent === '1'; })()`, long),
+		waitJS(appRunning(1), long),
 	)
 	b.checkConsole("apps")
 	// A bad definition: the API's field error shows by the form.
@@ -262,22 +304,16 @@ func TestWebUI(t *testing.T) {
 	b.shot("apps")
 
 	// The task's printed line in its log tail.
-	var taskID string
-	testutil.Eventually(t, long, 200*time.Millisecond, func() bool {
-		if r := running(c.appTasks("/ui/web")); len(r) == 1 {
-			taskID = r[0].ID
-		}
-		return taskID != ""
-	}, "the app's task running")
+	taskID := u.runningTask(long)
 	b.run("log tail", long,
 		chromedp.Navigate(master+"/ui/#/tasks/"+taskID),
-		waitJS(`document.querySelector('#log-stdout') && document.querySelector('#log-stdout').textContent.includes('hello from the ui test')`, long),
+		waitJS(logTailReady, long),
 	)
 	b.checkConsole("task")
 	b.shot("task")
 	b.run("tasks", long,
 		chromedp.Navigate(master+"/ui/#/tasks"),
-		waitJS(`document.querySelector('#tasks-table tr[data-id="`+taskID+`"]') !== null`, long),
+		waitJS(rowReady("tasks-table", taskID), long),
 	)
 	b.checkConsole("tasks")
 	b.shot("tasks")
@@ -288,7 +324,7 @@ func TestWebUI(t *testing.T) {
 		waitJS(`document.querySelector('#apps-table tr[data-id="ui/web"] input.scale') !== null`, long),
 		chromedp.SetValue(chromedp.CSS(`#apps-table tr[data-id="ui/web"] input.scale`), "2"),
 		chromedp.Click(chromedp.CSS(`#apps-table tr[data-id="ui/web"] .scale-btn`)),
-		waitJS(`(() => { const r = document.querySelector('#apps-table tr[data-id="ui/web"] .running'); return r && r.textContent === '2'; })()`, long),
+		waitJS(appRunning(2), long),
 	)
 	if n := len(running(c.appTasks("/ui/web"))); n != 2 {
 		t.Errorf("after scaling to 2 through the UI the API says %d running", n)
@@ -314,13 +350,13 @@ func TestWebUI(t *testing.T) {
 	// page is what the agent applies.
 	b.run("agents", long,
 		chromedp.Navigate(master+"/ui/#/agents"),
-		waitJS(`document.querySelector('#agents-table tr[data-id="`+agentID+`"]') !== null`, long),
+		waitJS(rowReady("agents-table", agentID), long),
 	)
 	b.checkConsole("agents")
 	b.shot("agents")
 	b.run("host", long,
 		chromedp.Navigate(master+"/ui/#/agents/"+agentID),
-		waitJS(`document.querySelector('#host-cpu') && document.querySelector('#host-cpu').dataset.points > 0 && document.querySelector('#host-cpu canvas') !== null`, long),
+		waitJS(hostChartReady, long),
 		waitJS(`document.querySelector('#applied-now') !== null`, long),
 		chromedp.SetValue(chromedp.CSS("#override-mode"), "fixed"),
 		chromedp.SetValue(chromedp.CSS("#override-cpus"), "0.7"),
@@ -350,7 +386,7 @@ func TestWebUI(t *testing.T) {
 	for _, p := range []struct{ name, hash, ready string }{
 		// The master's own frameworks are listed, each with its count
 		// of outstanding offers.
-		{"frameworks", "#/frameworks", `(() => { const c = document.querySelector('#frameworks-table tr[data-id="headroom-apps"] td.offers-outstanding'); return c !== null && /^[0-9]+$/.test(c.textContent); })()`},
+		{"frameworks", "#/frameworks", frameworksReady},
 	} {
 		b.run(p.name, long, chromedp.Navigate(master+"/ui/"+p.hash), waitJS(p.ready, long))
 		b.checkConsole(p.name)
@@ -359,7 +395,7 @@ func TestWebUI(t *testing.T) {
 	// Jobs: run one now; the run shows in its history.
 	b.run("jobs", long,
 		chromedp.Navigate(master+"/ui/#/jobs"),
-		waitJS(`[...document.querySelectorAll('fieldset.job legend')].some((l) => l.textContent === 'reports.nightly')`, long),
+		waitJS(jobsReady, long),
 		chromedp.Click(chromedp.CSS(`fieldset.job button.primary`)),
 		waitJS(`document.querySelector('fieldset.job table.runs tr[data-run]') !== null`, long),
 	)
@@ -381,7 +417,7 @@ func TestWebUI(t *testing.T) {
 	// Without a token the pages say what is missing, with no script error.
 	b.run("logout", long,
 		chromedp.Click(chromedp.CSS("#login-clear")),
-		waitJS(`document.querySelector('#flash').textContent.includes('bearer token')`, long),
+		waitJS(loggedOutReady, long),
 	)
 	b.checkConsole("logged out")
 }

@@ -50,6 +50,9 @@
     const rel = Math.abs(ago) < 90 ? Math.round(ago) + ' s' : Math.abs(ago) < 5400 ? Math.round(ago / 60) + ' min' : Math.round(ago / 3600) + ' h';
     return ago >= 0 ? rel + ' ago' : 'in ' + rel.replace('-', '');
   }
+  // ENDED are the terminal task states (api.TaskState.IsTerminal): an
+  // ended task holds nothing.
+  const ENDED = /^TASK_(FINISHED|FAILED|KILLED|PREEMPTED|LOST|GONE|ERROR|DROPPED)$/;
   const stateSpan = (s) => h('span', { class: 'state-' + String(s || '').toLowerCase().replace(/^task_/, '') }, s || '-');
   const res = (r) => (r ? cpus(r.cpus) + ' CPU, ' + bytes(r.mem_bytes) : '-');
   const attrs = (m) => Object.entries(m || {}).map(([k, v]) => k + '=' + v).join(', ');
@@ -487,14 +490,14 @@
       const [fws, tasks] = await Promise.all([get('/api/v1/frameworks?builtin=true'), get('/api/v1/tasks')]);
       const held = {};
       for (const t of tasks) {
-        if (/finished|failed|killed|lost|gone|dropped|error/.test(t.state)) continue;
+        if (ENDED.test(t.state)) continue;
         const x = held[t.framework_id] || (held[t.framework_id] = { cpus: 0, mem_bytes: 0 });
         x.cpus += t.resources.cpus || 0;
         x.mem_bytes += t.resources.mem_bytes || 0;
       }
       const outstanding = fws.reduce((n, f) => n + (f.offers_outstanding || 0), 0);
       const external = fws.filter((f) => !f.builtin).length;
-      box.replaceChildren(h('p', { class: 'muted' }, outstanding + ' offers outstanding; ' + external + ' external framework' + (external === 1 ? '' : 's') + ' and the master\'s own.'), table([
+      box.replaceChildren(h('p', { class: 'muted' }, outstanding + ' offers outstanding over the cluster; the master\'s own frameworks and ' + external + ' external one' + (external === 1 ? '' : 's') + '.'), table([
         { label: 'framework', key: (f) => f.name, cell: (f) => [f.name, h('div', { class: 'muted small' }, f.id)] },
         { label: 'connected', key: (f) => (f.builtin ? 'built-in' : f.connected ? 'connected' : 'disconnected'), cell: (f) => (f.builtin ? h('span', { class: 'state-connected' }, 'built-in') : stateSpan(f.connected ? 'connected' : 'disconnected')) },
         { label: 'role', key: (f) => f.role },
