@@ -38,6 +38,8 @@ type Browser struct {
 	conn    *websocket.Conn
 	onEvent func(string, json.RawMessage)
 	read    chan struct{} // closed when the reading goroutine ends
+	exited  chan struct{} // closed when the process has been reaped
+	waitErr error         // how it ended, once exited is closed
 
 	writeMu sync.Mutex // gorilla allows one writer at a time
 	mu      sync.Mutex
@@ -94,14 +96,27 @@ user_pref("messaging-system.rsexperimentloader.enabled", false);
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", opts.Exe, err)
 	}
-	b := &Browser{cmd: cmd, onEvent: opts.OnEvent, read: make(chan struct{}), waiting: map[int]chan message{}}
+	b := &Browser{cmd: cmd, onEvent: opts.OnEvent, read: make(chan struct{}), exited: make(chan struct{}),
+		waiting: map[int]chan message{}}
+	// Reaps the process, whenever it ends: a browser that dies at start
+	// is reported at once rather than when ctx runs out.
+	go func() {
+		b.waitErr = cmd.Wait()
+		close(b.exited)
+	}()
 	fail := func(err error) (*Browser, error) {
+		if b.conn != nil {
+			_ = b.conn.Close()
+			<-b.read
+		}
 		b.kill()
 		return nil, err
 	}
 	var url string
 	select {
 	case url = <-out.found:
+	case <-b.exited:
+		return fail(fmt.Errorf("%s exited before it listened for WebDriver BiDi: %w", opts.Exe, b.waitErr))
 	case <-ctx.Done():
 		return fail(fmt.Errorf("%s never said where it listens for WebDriver BiDi: %w", opts.Exe, ctx.Err()))
 	}
@@ -110,6 +125,7 @@ user_pref("messaging-system.rsexperimentloader.enabled", false);
 		return fail(fmt.Errorf("connecting to %s/session: %w", url, err))
 	}
 	b.conn = conn
+	// Reads until the connection ends: Close closes it and waits.
 	go b.readLoop()
 	if err := b.Call(ctx, "session.new", map[string]any{"capabilities": map[string]any{}}, nil); err != nil {
 		return fail(err)
@@ -210,12 +226,10 @@ func (b *Browser) Close() error {
 	return err
 }
 
-// kill ends the browser's process group and reaps it.
+// kill ends the browser's process group and waits until it is reaped.
 func (b *Browser) kill() {
-	if b.cmd.Process != nil {
-		_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
-	}
-	_ = b.cmd.Wait()
+	_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+	<-b.exited
 }
 
 // lineWriter passes the browser's output on line by line and watches it

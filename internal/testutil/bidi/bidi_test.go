@@ -1,8 +1,12 @@
 package bidi
 
 import (
+	"context"
+	"os/exec"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 // The address is found in output that arrives in pieces, once, and every
@@ -21,5 +25,24 @@ func TestLineWriterFindsTheAddress(t *testing.T) {
 	want := []string{"*** You are running in headless mode.", "WebDriver BiDi listening on ws://127.0.0.1:41234", "WebDriver BiDi listening on ws://127.0.0.1:9"}
 	if !slices.Equal(lines, want) {
 		t.Errorf("lines %q, want %q", lines, want)
+	}
+}
+
+// A browser that exits at start is reported as soon as it has, not when
+// the start's bound runs out.
+func TestStartReportsABrowserThatExits(t *testing.T) {
+	exe, err := exec.LookPath("false")
+	if err != nil {
+		t.Skip("no false(1) to stand for a browser that exits")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	b, err := Start(ctx, Options{Exe: exe, Profile: t.TempDir()})
+	if err == nil {
+		b.Close()
+		t.Fatal("Start succeeded with a browser that exits")
+	}
+	if !strings.Contains(err.Error(), "exited before it listened") || ctx.Err() != nil {
+		t.Fatalf("Start: %v (bound: %v)", err, ctx.Err())
 	}
 }

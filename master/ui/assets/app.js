@@ -497,7 +497,7 @@
       }
       const outstanding = fws.reduce((n, f) => n + (f.offers_outstanding || 0), 0);
       const external = fws.filter((f) => !f.builtin).length;
-      box.replaceChildren(h('p', { class: 'muted' }, outstanding + ' offers outstanding over the cluster; the master\'s own frameworks and ' + external + ' external one' + (external === 1 ? '' : 's') + '.'), table([
+      box.replaceChildren(h('p', { class: 'muted' }, outstanding + (outstanding === 1 ? ' offer' : ' offers') + ' outstanding over the cluster; the master\'s own frameworks and ' + external + ' external one' + (external === 1 ? '' : 's') + '.'), table([
         { label: 'framework', key: (f) => f.name, cell: (f) => [f.name, h('div', { class: 'muted small' }, f.id)] },
         { label: 'connected', key: (f) => (f.builtin ? 'built-in' : f.connected ? 'connected' : 'disconnected'), cell: (f) => (f.builtin ? h('span', { class: 'state-connected' }, 'built-in') : stateSpan(f.connected ? 'connected' : 'disconnected')) },
         { label: 'role', key: (f) => f.role },
