@@ -92,7 +92,35 @@ func (c *Core) Counts() Counts {
 // credential when it is set: what a framework's own credential may see.
 func (c *Core) Frameworks(credential string, now time.Time) []FrameworkView {
 	active, offers := c.frameworkCounts()
-	out := make([]FrameworkView, 0, len(c.frameworks))
+	// Never nil: none is [] in JSON.
+	return c.externalFrameworks(make([]FrameworkView, 0, len(c.frameworks)), credential, active, offers, now)
+}
+
+// AllFrameworks lists the master's own frameworks, by id, then the
+// external ones: the operator's view of everything that is offered.
+func (c *Core) AllFrameworks(now time.Time) []FrameworkView {
+	active, offers := c.frameworkCounts()
+	out := make([]FrameworkView, 0, len(c.frameworks)+2)
+	for _, f := range c.alloc.Frameworks() {
+		name, ok := c.fws.Name(f.ID)
+		if !ok {
+			continue
+		}
+		// Its cycle revives it when work of it waits, and suppresses it
+		// when none does: REVIVE is not for it.
+		reason := "suppressed: nothing of it waits for an offer"
+		if !f.Suppressed {
+			reason = c.alloc.WhyNoOffers(f.ID, now)
+		}
+		out = append(out, FrameworkView{ID: f.ID, Name: name, Role: f.Role, Revocable: f.Revocable, Connected: true,
+			Builtin: true, Tasks: active[f.ID], OffersOutstanding: f.Offers, Reason: reason})
+	}
+	return c.externalFrameworks(out, "", active, offers, now)
+}
+
+// externalFrameworks appends the external frameworks bound to credential
+// (all when it is empty) to out.
+func (c *Core) externalFrameworks(out []FrameworkView, credential string, active, offers map[string]int, now time.Time) []FrameworkView {
 	for _, id := range sortedKeys(c.frameworks) {
 		fw := c.frameworks[id]
 		if credential != "" && fw.Credential != credential {
@@ -104,27 +132,6 @@ func (c *Core) Frameworks(credential string, now time.Time) []FrameworkView {
 			Reason: c.frameworkReason(fw, now)})
 	}
 	return out
-}
-
-// AllFrameworks lists the master's own frameworks, by id, then the
-// external ones: the operator's view of everything that is offered.
-func (c *Core) AllFrameworks(now time.Time) []FrameworkView {
-	active, _ := c.frameworkCounts()
-	var out []FrameworkView
-	for _, f := range c.alloc.Frameworks() {
-		name, ok := c.fws.Name(f.ID)
-		if !ok {
-			continue
-		}
-		reason := c.alloc.WhyNoOffers(f.ID, now)
-		if f.Suppressed {
-			// Its cycle revives it when work of it waits.
-			reason = "suppressed: nothing of it waits for an offer"
-		}
-		out = append(out, FrameworkView{ID: f.ID, Name: name, Role: f.Role, Revocable: f.Revocable, Connected: true,
-			Builtin: true, Tasks: active[f.ID], OffersOutstanding: f.Offers, Reason: reason})
-	}
-	return append(out, c.Frameworks("", now)...)
 }
 
 // frameworkCounts counts, per framework, the tasks not ended and the
