@@ -108,13 +108,13 @@ func (t *Term) Summary() (core.Summary, error) {
 	if !t.leading {
 		return core.Summary{}, errNotLeading
 	}
-	n := t.core.Counts()
+	n, a := t.core.Counts(), t.core.Allocation()
 	s := core.Summary{Leader: t.cfg.Self, Agents: n.Agents, Tasks: n.Tasks,
-		Pools: map[string]core.PoolSummary{}, Shares: t.alloc.Shares(), Offers: len(t.alloc.Offers()),
+		Pools: map[string]core.PoolSummary{}, Shares: a.Shares, Offers: a.Offers,
 		Apps: len(t.apps.Apps()), Frameworks: n.Frameworks, FrameworksConnected: n.FrameworksConnected,
 		Counters: map[string]uint64{"offers_sent": t.stats.offersSent, "offers_declined": t.stats.offersDeclined,
 			"offers_rescinded": t.stats.offersRescinded, "launches": t.stats.launches}}
-	for p, u := range t.alloc.Totals() {
+	for p, u := range a.Totals {
 		s.Pools[allocator.Pool(p).String()] = core.PoolSummary{Total: u.Total, Offered: u.Offered, Used: u.Used}
 	}
 	return s, nil

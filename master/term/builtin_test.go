@@ -7,7 +7,7 @@ import (
 
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/internal/resources"
-	"github.com/headroom-dev/headroom/master/allocator"
+	"github.com/headroom-dev/headroom/master/core"
 	"github.com/headroom-dev/headroom/master/framework"
 )
 
@@ -41,28 +41,12 @@ func (f *declining) ForgetAgent(string)      {}
 // revive after its Tick (as the jobs framework) gets them from the next
 // cycle, and what the first declines goes on to it.
 func TestReviveAfterTick(t *testing.T) {
-	m, clock := loopMaster(t)
+	early, late := &declining{id: "test-early"}, &declining{id: "test-late"}
+	m, clock := loopMasterWith(t, func(time.Time) core.Restore { return core.Restore{} },
+		framework.Builtin{ID: early.id, New: func(context.Context) (framework.Framework, error) { return early, nil }},
+		framework.Builtin{ID: late.id, ReviveAfterTick: true, New: func(context.Context) (framework.Framework, error) { return late, nil }})
 	pool := resources.Resources{CPUs: 1, MemBytes: 4 * gib}
 	addLoopAgent(t, m, "a1", pool)
-	early, late := &declining{id: "test-early"}, &declining{id: "test-late"}
-	for _, b := range []framework.Builtin{
-		{ID: early.id, New: func(context.Context) (framework.Framework, error) { return early, nil }},
-		{ID: late.id, ReviveAfterTick: true, New: func(context.Context) (framework.Framework, error) { return late, nil }},
-	} {
-		if err := m.builtins.Register(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	running, err := m.builtins.Started(m.apps, m.jobs, early, late)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.running = running
-	for _, id := range []string{early.id, late.id} {
-		if err := m.alloc.AddFramework(allocator.Framework{ID: id, Revocable: true, Suppressed: true}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	tick := func() {
 		clock.Advance(time.Second)
 		beat(t, m, "a1", pool)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/master/allocator"
+	"github.com/headroom-dev/headroom/master/core"
 	"github.com/headroom-dev/headroom/master/framework"
 )
 
@@ -52,42 +53,23 @@ func (t *Term) startBuiltins(ctx context.Context, alloc *allocator.Allocator) (*
 
 // answerOffers applies a built-in framework's answer to its offers: it
 // accepts what the launches use, declines the rest and launches the
-// tasks. It returns how many offers it declined. Called with mu held.
+// tasks (core.AnswerOffers). It returns how many offers it declined.
+// Called with mu held.
 func (t *Term) answerOffers(frameworkID string, byID map[string]allocator.Offer, launches []framework.Launch, declines []string, now time.Time) int {
-	used := map[string]allocator.ByPool{}
+	ans := core.AnswerOffers{FrameworkID: frameworkID, Accept: map[string]allocator.ByPool{}, Decline: declines}
 	for _, l := range launches {
 		pool := allocator.Dedicated
 		if l.Revocable {
 			pool = allocator.Revocable
 		}
-		u := used[l.OfferID]
+		u := ans.Accept[l.OfferID]
 		u[pool] = u[pool].Add(l.Task.Resources)
-		used[l.OfferID] = u
+		ans.Accept[l.OfferID] = u
+		ans.Launches = append(ans.Launches, core.Launch{Info: l.Task, AgentID: byID[l.OfferID].AgentID, Pool: pool})
 	}
-	for offerID, u := range used {
-		if _, err := t.alloc.Accept(offerID, u, allocator.RefuseDefault, now); err != nil {
-			t.log.Error("accepting an offer", "framework", frameworkID, "offer", offerID, "err", err)
-		}
-	}
-	declined := 0
-	for _, id := range declines {
-		if _, ok := used[id]; ok {
-			continue
-		}
-		t.stats.offersDeclined++
-		declined++
-		if err := t.alloc.Decline(id, allocator.RefuseDefault, now); err != nil {
-			t.log.Error("declining an offer", "offer", id, "err", err)
-		}
-	}
-	for _, l := range launches {
-		pool := allocator.Dedicated
-		if l.Revocable {
-			pool = allocator.Revocable
-		}
-		t.launch(l.Task, byID[l.OfferID].AgentID, pool, now)
-	}
-	return declined
+	r := t.core.Step(ans, now)
+	t.fx.Apply(r.Effects)
+	return r.Reply.(core.AnswerReply).Declined
 }
 
 // maxAllocationPasses bounds the allocations of one cycle. What a
@@ -101,25 +83,17 @@ func (t *Term) maxAllocationPasses() int { return len(t.running.Entries()) + 1 }
 // reviveBuiltin revives a built-in framework's offers when it wants some
 // and suppresses them when not. Called with mu held.
 func (t *Term) reviveBuiltin(fw framework.Framework) {
-	if fw.WantsOffers() {
-		_ = t.alloc.Revive(fw.ID())
-	} else {
-		_ = t.alloc.Suppress(fw.ID())
-	}
+	t.step(core.WantOffers{FrameworkID: fw.ID(), Wants: fw.WantsOffers()})
 }
 
-// answerBuiltin applies one allocation pass: the built-in frameworks
-// answer their offers at once, external frameworks get theirs as OFFERS
-// events. It records in got which built-in frameworks had offers and
-// returns how many offers they declined. Called with mu held.
-func (t *Term) answerBuiltin(all []allocator.Offer, got map[string]bool, now time.Time) int {
-	var external []allocator.Offer
+// answerBuiltin has the built-in frameworks answer an allocation pass's
+// offers to them at once (external frameworks got theirs as OFFERS
+// events in core.Allocate). It records in got which built-in frameworks
+// had offers and returns how many offers they declined. Called with mu
+// held.
+func (t *Term) answerBuiltin(offers []allocator.Offer, got map[string]bool, now time.Time) int {
 	byFramework := map[string][]allocator.Offer{}
-	for _, o := range all {
-		if t.running.Get(o.FrameworkID) == nil {
-			external = append(external, o)
-			continue
-		}
+	for _, o := range offers {
 		byFramework[o.FrameworkID] = append(byFramework[o.FrameworkID], o)
 	}
 	declined := 0
@@ -138,7 +112,6 @@ func (t *Term) answerBuiltin(all []allocator.Offer, got map[string]bool, now tim
 		launches, declines := e.Framework.Offers(offers, now)
 		declined += t.answerOffers(e.Builtin.ID, byID, launches, declines, now)
 	}
-	t.sendOffers(external, now)
 	return declined
 }
 
@@ -186,7 +159,7 @@ func (t *Term) builtinsAttributesChanged(agentID, hostname string, attrs map[str
 	return kills
 }
 
-// isBuiltin reports whether id is a framework the master runs itself.
+// isBuiltin reports whether id is a framework the term runs itself.
 func (t *Term) isBuiltin(id string) bool {
 	_, ok := t.builtins.Lookup(id)
 	return ok

@@ -16,6 +16,7 @@ import (
 	"github.com/headroom-dev/headroom/master/allocator"
 	"github.com/headroom-dev/headroom/master/apps"
 	"github.com/headroom-dev/headroom/master/core"
+	"github.com/headroom-dev/headroom/master/framework"
 	"github.com/headroom-dev/headroom/master/jobs"
 )
 
@@ -28,8 +29,9 @@ func loopMaster(t *testing.T) (*Term, *clockwork.FakeClock) {
 }
 
 // loopMasterWith is loopMaster whose term starts from what restore says
-// the store held.
-func loopMasterWith(t *testing.T, restore func(now time.Time) core.Restore) (*Term, *clockwork.FakeClock) {
+// the store held, and serves the extra built-in frameworks after the
+// apps and jobs frameworks.
+func loopMasterWith(t *testing.T, restore func(now time.Time) core.Restore, extra ...framework.Builtin) (*Term, *clockwork.FakeClock) {
 	t.Helper()
 	clock := clockwork.NewFakeClockAt(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	cfg := Config{Self: "http://127.0.0.1:1", HeartbeatInterval: time.Second, AgentTimeout: time.Hour,
@@ -39,13 +41,22 @@ func loopMasterWith(t *testing.T, restore func(now time.Time) core.Restore) (*Te
 		Agent: func(url string) *agentproto.Client {
 			return &agentproto.Client{URLs: []string{url}, HTTP: &http.Client{}}
 		},
-		Metrics: nopObserver{}, Clock: clock, Logger: slog.New(slog.DiscardHandler)}
+		Frameworks: extra, Metrics: nopObserver{}, Clock: clock, Logger: slog.New(slog.DiscardHandler)}
 	alloc, err := allocator.New(allocator.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{AppsFrameworkID, JobsFrameworkID} {
-		if err := alloc.AddFramework(allocator.Framework{ID: id, Revocable: true, Suppressed: true}); err != nil {
+	fws := []framework.Framework{apps.NewScheduler(apps.Config{FrameworkID: AppsFrameworkID}),
+		jobs.NewScheduler(jobs.Config{FrameworkID: JobsFrameworkID})}
+	for _, b := range extra {
+		fw, err := b.New(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fws = append(fws, fw)
+	}
+	for _, fw := range fws {
+		if err := alloc.AddFramework(allocator.Framework{ID: fw.ID(), Revocable: true, Suppressed: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -53,8 +64,7 @@ func loopMasterWith(t *testing.T, restore func(now time.Time) core.Restore) (*Te
 	if err != nil {
 		t.Fatal(err)
 	}
-	running, err := m.builtins.Started(apps.NewScheduler(apps.Config{FrameworkID: AppsFrameworkID}),
-		jobs.NewScheduler(jobs.Config{FrameworkID: JobsFrameworkID}))
+	running, err := m.builtins.Started(fws...)
 	if err != nil {
 		t.Fatal(err)
 	}

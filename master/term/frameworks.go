@@ -20,7 +20,7 @@ import (
 
 // External frameworks: their bookkeeping (subscriptions, failover
 // timeouts, unacknowledged updates, offers, reconciliation) is the
-// core's (master/core/frameworks.go); the master validates
+// core's (master/core/frameworks.go); the term validates
 // subscriptions, stores their records and owns the streams.
 
 // eventStream is one subscription's queue of encoded events. The applier
@@ -170,22 +170,6 @@ func (t *Term) StreamEnded(frameworkID, streamID string) {
 		return
 	}
 	t.step(core.StreamEnded{FrameworkID: frameworkID, StreamID: streamID})
-}
-
-// rescinded counts rescinds and tells external frameworks. Called with mu
-// held.
-func (t *Term) rescinded(rs []allocator.Rescind) {
-	if len(rs) > 0 {
-		t.step(core.Rescinded{Rescinds: rs})
-	}
-}
-
-// sendOffers hands the cycle's offers to their external frameworks, one
-// OFFERS event per framework. Called with mu held.
-func (t *Term) sendOffers(offers []allocator.Offer, _ time.Time) {
-	if len(offers) > 0 {
-		t.step(core.OffersMade{Offers: offers})
-	}
 }
 
 // Frameworks lists the external frameworks.

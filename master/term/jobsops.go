@@ -18,7 +18,7 @@ const JobsFrameworkID = jobs.DefaultFrameworkID
 // store.JobState: definitions are written by the API handlers, run-time
 // states by the loop, so the two never race on one document.
 
-// jobsIO is the master's side of the jobs scheduler's persistence.
+// jobsIO is the term's side of the jobs scheduler's persistence.
 type jobsIO struct {
 	// writes holds one token and serializes definition changes (plan,
 	// store, apply), so two requests on one job cannot leave the store
@@ -28,7 +28,7 @@ type jobsIO struct {
 	writes chan struct{}
 	// inflight holds the jobs whose state write is under way; a job gets
 	// one write at a time, so writes cannot land out of order. Guarded by
-	// Master.mu, new each term.
+	// Term.mu, new each term.
 	inflight map[string]bool
 }
 

@@ -8,9 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/api/agentproto"
-	"github.com/headroom-dev/headroom/master/allocator"
 	"github.com/headroom-dev/headroom/master/apps"
 	"github.com/headroom-dev/headroom/master/core"
 )
@@ -65,16 +63,17 @@ func (t *Term) cycle() {
 			// would be offered the same agent again.
 			for _, e := range t.running.Entries() {
 				if !e.Framework.WantsOffers() {
-					_ = t.alloc.Suppress(e.Builtin.ID)
+					t.step(core.WantOffers{FrameworkID: e.Builtin.ID, Wants: false})
 				}
 			}
 		}
 		start := time.Now()
-		res := t.alloc.Allocate(now)
+		r := t.core.Step(core.Allocate{}, now)
 		t.cfg.Metrics.ObserveAllocation(time.Since(start))
-		t.rescinded(res.Rescinds)
-		t.stats.offersSent += uint64(len(res.Offers))
-		declined := t.answerBuiltin(res.Offers, got, now)
+		t.fx.Apply(r.Effects)
+		res := r.Reply.(core.AllocateReply)
+		t.stats.offersSent += uint64(res.Offers)
+		declined := t.answerBuiltin(res.Builtin, got, now)
 		if declined == 0 {
 			break
 		}
@@ -89,13 +88,6 @@ func (t *Term) step(ev core.Event) core.Ready {
 	t.fx.Apply(r.Effects)
 	t.forgetGone(r.Effects)
 	return r
-}
-
-// launch records a task placed on an agent and queues the call to the
-// agent. Called with mu held.
-func (t *Term) launch(info api.TaskInfo, agentID string, pool allocator.Pool, now time.Time) {
-	r := t.core.Step(core.Launch{Info: info, AgentID: agentID, Pool: pool}, now)
-	t.fx.Apply(r.Effects)
 }
 
 // kill queues a kill of the task on its agent. Called with mu held.

@@ -9,7 +9,7 @@ import (
 // schedulers explain waits with, for a cycle that brought them no offer.
 // Called with mu held.
 func (t *Term) freeOffers() []framework.Offer {
-	free := t.alloc.FreeCapacity()
+	free := t.core.FreeCapacity()
 	out := make([]framework.Offer, 0, len(free))
 	for _, f := range free {
 		out = append(out, framework.Offer{AgentID: f.AgentID, Hostname: f.Hostname, Attributes: t.core.AgentAttributes(f.AgentID),

@@ -110,7 +110,6 @@ type Term struct {
 	// ctx ends with the term; work queued under one term never runs under
 	// the next.
 	ctx     context.Context
-	alloc   *allocator.Allocator
 	apps    *apps.Scheduler
 	jobs    *jobs.Scheduler
 	jobsIO  jobsIO
@@ -148,13 +147,6 @@ func newTerm(cfg Config) (*Term, error) {
 // is not the leader. A master holds one while it has no term, so that
 // the HTTP API always has one to call.
 func Idle(cfg Config) (*Term, error) { return newTerm(cfg) }
-
-// CheckFrameworks reports whether frameworks can be served after the
-// apps and jobs frameworks (their ids set and unique).
-func CheckFrameworks(frameworks []framework.Builtin) error {
-	_, err := newTerm(Config{Frameworks: frameworks})
-	return err
-}
 
 // Load starts a term: it loads the apps, jobs, external frameworks,
 // dynamic attributes and known agents from the store, and leads from
@@ -210,13 +202,13 @@ func Load(ctx context.Context, cfg Config) (*Term, error) {
 // start makes the term's core from what was loaded and its applier, and
 // starts leading. Called with mu held.
 func (t *Term) start(ctx context.Context, alloc *allocator.Allocator, running *framework.Running, r core.Restore, now time.Time) error {
-	t.alloc, t.running = alloc, running
+	t.running = running
 	t.apps, t.jobs = running.Get(AppsFrameworkID).(*apps.Scheduler), running.Get(JobsFrameworkID).(*jobs.Scheduler)
 	t.jobsIO.inflight = map[string]bool{}
 	c, err := core.New(core.Config{AgentTimeout: t.cfg.AgentTimeout, GoneTimeout: t.cfg.GoneTimeout,
 		FrameworkFailoverTimeout:   t.cfg.FrameworkFailoverTimeout,
 		FrameworkHeartbeatInterval: t.cfg.FrameworkHeartbeatInterval, StatusRetryInterval: t.cfg.StatusRetryInterval,
-		Allocator: t.alloc, Builtins: coreBuiltins{t: t}, Random: randomHex, Logger: t.log}, r, now)
+		Allocator: alloc, Builtins: coreBuiltins{t: t}, Random: randomHex, Logger: t.log}, r, now)
 	if err != nil {
 		return err
 	}
@@ -262,7 +254,7 @@ func (t *Term) End() {
 	if t.fx != nil {
 		t.fx.EndStreams("this master stopped leading; subscribe to the new leader")
 	}
-	t.alloc, t.apps, t.jobs, t.core, t.fx = nil, nil, nil, nil, nil
+	t.apps, t.jobs, t.core, t.fx = nil, nil, nil, nil
 	t.running = nil
 }
 
@@ -271,17 +263,6 @@ func (t *Term) Leading() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.leading
-}
-
-// Done is closed when the term's context ends; nil for a term that never
-// led.
-func (t *Term) Done() <-chan struct{} {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.ctx == nil {
-		return nil
-	}
-	return t.ctx.Done()
 }
 
 // count adds to the term's counters (core.Count). Called with mu held.
