@@ -38,23 +38,12 @@ type Config struct {
 	Guard func() clientv3.Cmp
 	// Self is this master's URL, the leader's in the summary.
 	Self string
-	// HeartbeatInterval is what agents are told to use; AgentTimeout and
-	// GoneTimeout when a silent one is unreachable and then forgotten.
-	HeartbeatInterval time.Duration
-	AgentTimeout      time.Duration
-	GoneTimeout       time.Duration
-	// AllocationInterval is the period of the allocation cycle;
-	// OfferTimeout and DefaultRefuse go to the allocator.
-	AllocationInterval time.Duration
-	OfferTimeout       time.Duration
-	DefaultRefuse      time.Duration
-	// FrameworkFailoverTimeout, FrameworkHeartbeatInterval and
-	// StatusRetryInterval go to the core (see the master's Config).
-	FrameworkFailoverTimeout   time.Duration
-	FrameworkHeartbeatInterval time.Duration
-	StatusRetryInterval        time.Duration
-	// StoreTimeout bounds every store call made for a request.
-	StoreTimeout time.Duration
+	// The durations are the master's Config's, which says what each
+	// means and fills its default.
+	HeartbeatInterval, AgentTimeout, GoneTimeout                              time.Duration
+	AllocationInterval, OfferTimeout, DefaultRefuse                           time.Duration
+	FrameworkFailoverTimeout, FrameworkHeartbeatInterval, StatusRetryInterval time.Duration
+	StoreTimeout                                                              time.Duration
 	// Agent is the client of the agent at a URL, with the master's agent
 	// credential and transport.
 	Agent func(url string) *agentproto.Client
