@@ -12,7 +12,6 @@ import (
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/internal/resources"
 	"github.com/headroom-dev/headroom/internal/testutil"
-	"github.com/headroom-dev/headroom/master/allocator"
 	"github.com/headroom-dev/headroom/master/framework"
 )
 
@@ -193,72 +192,5 @@ func TestThirdBuiltinFramework(t *testing.T) {
 	defer f.mu.Unlock()
 	if f.started != 1 {
 		t.Errorf("the framework was started %d times, want once for the one term", f.started)
-	}
-}
-
-// declining is a built-in framework that always wants offers and declines
-// them all, counting them.
-type declining struct {
-	id     string
-	offers int
-}
-
-func (f *declining) ID() string        { return f.id }
-func (f *declining) WantsOffers() bool { return true }
-func (f *declining) Offers(offers []framework.Offer, _ time.Time) ([]framework.Launch, []string) {
-	f.offers += len(offers)
-	var ids []string
-	for _, o := range offers {
-		ids = append(ids, o.ID)
-	}
-	return nil, ids
-}
-func (f *declining) NoOffers(func() []framework.Offer, time.Time) {}
-func (f *declining) Update(api.TaskStatus, string, map[string]string, time.Time) []string {
-	return nil
-}
-func (f *declining) Tick(time.Time) []string { return nil }
-func (f *declining) Hold(string, time.Time)  {}
-func (f *declining) ForgetAgent(string)      {}
-
-// TestReviveAfterTick: a built-in framework is revived in the cycle that
-// finds it wanting offers, and gets them in that cycle; one registered to
-// revive after its Tick (as the jobs framework) gets them from the next
-// cycle, and what the first declines goes on to it.
-func TestReviveAfterTick(t *testing.T) {
-	m, clock := loopMaster(t)
-	pool := resources.Resources{CPUs: 1, MemBytes: 4 * gib}
-	addLoopAgent(t, m, "a1", pool)
-	early, late := &declining{id: "test-early"}, &declining{id: "test-late"}
-	for _, b := range []framework.Builtin{
-		{ID: early.id, New: func(context.Context) (framework.Framework, error) { return early, nil }},
-		{ID: late.id, ReviveAfterTick: true, New: func(context.Context) (framework.Framework, error) { return late, nil }},
-	} {
-		if err := m.builtins.Register(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	running, err := m.builtins.Started(m.apps, m.jobs, early, late)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.running = running
-	for _, id := range []string{early.id, late.id} {
-		if err := m.alloc.AddFramework(allocator.Framework{ID: id, Revocable: true, Suppressed: true}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tick := func() {
-		clock.Advance(time.Second)
-		beat(t, m, "a1", pool)
-		m.cycle()
-	}
-	tick()
-	if early.offers == 0 || late.offers != 0 {
-		t.Fatalf("first cycle: offers early %d, late %d; want some to the early one, none to the late one", early.offers, late.offers)
-	}
-	tick()
-	if late.offers == 0 {
-		t.Fatalf("second cycle: no offer to the framework revived after the first cycle's Tick")
 	}
 }

@@ -6,14 +6,6 @@ import (
 	"github.com/headroom-dev/headroom/master/httpapi"
 )
 
-// MaxBodyBytes caps every request body to the master (the server's limit);
-// registrations with many tasks are the largest legitimate ones.
-const MaxBodyBytes = httpapi.MaxBodyBytes
-
-// RedactedEnv is what a credential other than an operator's sees in place
-// of each env value of an app or a job.
-const RedactedEnv = httpapi.RedactedEnv
-
 // Handler serves the master's API (master/httpapi lists its routes), with
 // metrics on GET /metrics. A standby answers every call but /metrics,
 // /healthz and /api/v1/leader with a 307 to the leader, so clients

@@ -12,23 +12,23 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/auth"
-	"github.com/headroom-dev/headroom/master/allocator"
 	"github.com/headroom-dev/headroom/master/apps"
-	"github.com/headroom-dev/headroom/master/core"
-	"github.com/headroom-dev/headroom/master/effects"
 	"github.com/headroom-dev/headroom/master/framework"
 	"github.com/headroom-dev/headroom/master/history"
-	"github.com/headroom-dev/headroom/master/jobs"
 	"github.com/headroom-dev/headroom/master/store"
+	"github.com/headroom-dev/headroom/master/term"
 )
 
-// AppsFrameworkID is the id of the built-in apps framework in the
-// allocator, the task infos and the metrics.
-const AppsFrameworkID = "headroom-apps"
+// The ids of the built-in apps and jobs frameworks in the allocator, the
+// task infos and the metrics.
+const (
+	AppsFrameworkID = term.AppsFrameworkID
+	JobsFrameworkID = term.JobsFrameworkID
+)
 
 // Config configures a Master.
 type Config struct {
@@ -81,14 +81,7 @@ type Config struct {
 }
 
 // Observer is told about allocation cycles and task launches, for metrics.
-type Observer interface {
-	ObserveAllocation(took time.Duration)
-	TaskLaunched(frameworkID string)
-	TaskEnded(frameworkID, state, reason string)
-	// AgentRegistrationRefused counts a registration refused for its
-	// identity, by reason (RegistrationRefusalReasons).
-	AgentRegistrationRefused(reason string)
-}
+type Observer = term.Observer
 
 type nopObserver struct{}
 
@@ -140,50 +133,26 @@ func setDefault(d *time.Duration, v time.Duration) {
 	}
 }
 
-// Master is the cluster's brain: the agent registry, the allocator, the
-// built-in apps framework and their persistence. Only the elected leader
-// holds state; a standby redirects every API call to it.
+// Master is the cluster's brain: it campaigns for the lead and, while it
+// leads, runs one term (master/term) at a time, which holds the state.
+// A standby redirects every API call to the leader.
 type Master struct {
 	cfg      Config
 	log      *slog.Logger
 	election *store.Election
-	// builtins are the frameworks the master runs itself (apps, jobs,
-	// Config.Frameworks); each term starts them anew into running, apps
-	// and jobs being two of them, kept typed for their endpoints.
-	builtins framework.Registry
 
-	// mu guards everything below. Handlers and the leader's loop take it
-	// for short, I/O-free sections; calls to agents and the store happen
-	// outside it.
-	mu      sync.Mutex
-	leading bool
-	// leaderCtx is cancelled when this master loses the lead; work queued
-	// under one term never runs under the next.
-	leaderCtx context.Context
-	alloc     *allocator.Allocator
-	apps      *apps.Scheduler
-	jobs      *jobs.Scheduler
-	jobsIO    jobsIO
-	running   *framework.Running
-	// core is the term's registry (agents, tasks, frameworks' bookkeeping,
-	// kills, attributes), driven by Step; fx applies what it returns.
-	core  *core.Core
-	fx    *effects.Applier
-	stats counters
-	// attrRev is the store revision the dynamic attributes were loaded at.
-	attrRev int64
+	// mu guards term: the term this master leads, or the last one, or an
+	// idle one before any. It is never nil, and every API call goes to
+	// it; one that does not lead answers that this master is not the
+	// leader.
+	mu   sync.Mutex
+	term *term.Term
 
 	// leaderSeen is the election's leader as last read (own lock).
 	leaderSeen leaderCache
-	// history is the agents' figures for the UI's charts (own lock).
+	// history is the agents' figures for the UI's charts (own lock); it
+	// outlives the terms that feed it.
 	history *history.History
-}
-
-// counters are the master's cumulative counts, exported as metrics.
-type counters struct {
-	offersSent, offersDeclined, offersRescinded uint64
-	launches                                    uint64
-	launchFailures                              map[string]uint64
 }
 
 // New validates cfg; nothing runs until Run.
@@ -196,15 +165,33 @@ func New(cfg Config) (*Master, error) {
 		return nil, fmt.Errorf("master: %w", err)
 	}
 	m := &Master{cfg: cfg, log: cfg.Logger, election: el, history: history.New(history.Config{})}
-	m.jobsIO.writes = make(chan struct{}, 1)
-	if err := m.registerBuiltins(); err != nil {
+	idle, err := term.Idle(m.termConfig())
+	if err != nil {
 		return nil, fmt.Errorf("master: %w", err)
 	}
+	m.term = idle
 	return m, nil
 }
 
-// Run campaigns for the lead and, while leading, runs the allocation loop
-// and the workers that call agents. It returns when ctx is done.
+// termConfig is what each term is made with.
+func (m *Master) termConfig() term.Config {
+	c := m.cfg
+	return term.Config{Store: c.Store, Guard: m.election.Guard, Self: c.AdvertiseURL,
+		HeartbeatInterval: c.HeartbeatInterval, AgentTimeout: c.AgentTimeout, GoneTimeout: c.GoneTimeout,
+		AllocationInterval: c.AllocationInterval, OfferTimeout: c.OfferTimeout, DefaultRefuse: c.DefaultRefuse,
+		FrameworkFailoverTimeout: c.FrameworkFailoverTimeout, FrameworkHeartbeatInterval: c.FrameworkHeartbeatInterval,
+		StatusRetryInterval: c.StatusRetryInterval, StoreTimeout: c.StoreTimeout, Agent: m.agentAt,
+		Frameworks: c.Frameworks, Heartbeats: historyFeed{m.history}, Metrics: c.Metrics, Clock: c.Clock, Logger: c.Logger}
+}
+
+// agentAt is the client of the agent at url: the master's agent
+// credential and transport.
+func (m *Master) agentAt(url string) *agentproto.Client {
+	return &agentproto.Client{URLs: []string{url}, Token: m.cfg.AgentToken, HTTP: m.cfg.AgentClient}
+}
+
+// Run campaigns for the lead and, while leading, runs the term. It
+// returns when ctx is done.
 func (m *Master) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return m.trackLeader(gctx) })
@@ -216,143 +203,58 @@ func (m *Master) Run(ctx context.Context) error {
 // or ctx is lost, then drop the state.
 func (m *Master) lead(ctx context.Context) {
 	m.log.Info("elected leader; loading state", "self", m.cfg.AdvertiseURL)
-	if err := m.becomeLeader(ctx); err != nil {
+	t, err := term.Load(ctx, m.termConfig())
+	if err != nil {
 		m.log.Error("loading state as the new leader; resigning", "err", err)
 		return
 	}
 	m.mu.Lock()
-	fx := m.fx
+	m.term = t
 	m.mu.Unlock()
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return fx.Run(gctx, agentWorkers) })
-	g.Go(func() error { return m.allocationLoop(gctx) })
-	g.Go(func() error { return m.probeLoop(gctx) })
-	g.Go(func() error { return m.watchAttributes(gctx, m.attrRev+1) })
-	_ = g.Wait()
-	m.stepDown()
+	_ = t.Run(ctx)
+	t.End()
 	m.log.Info("no longer leader", "self", m.cfg.AdvertiseURL)
 }
 
-// agentWorkers bounds the concurrent calls to agents.
-const agentWorkers = 16
-
-func (m *Master) becomeLeader(ctx context.Context) error {
-	alloc, err := allocator.New(allocator.Config{
-		OfferTimeout: m.cfg.OfferTimeout, DefaultRefuse: m.cfg.DefaultRefuse,
-		// Offer ids of this term never collide with the previous one's.
-		OfferIDPrefix: fmt.Sprintf("%x-", m.cfg.Clock.Now().UnixNano()),
-	})
-	if err != nil {
-		return err
-	}
-	running, err := m.startBuiltins(ctx, alloc)
-	if err != nil {
-		return err
-	}
-	var agents []agentRecord
-	if err := m.cfg.Store.Docs(store.Agents).List(ctx, func(id string, raw []byte) error {
-		var rec agentRecord
-		if err := decodeJSON(raw, &rec); err != nil {
-			return fmt.Errorf("agent %s: %w", id, err)
-		}
-		agents = append(agents, rec)
-		return nil
-	}); err != nil {
-		return fmt.Errorf("loading agents: %w", err)
-	}
-	frameworks, err := m.loadFrameworks(ctx)
-	if err != nil {
-		return fmt.Errorf("loading frameworks: %w", err)
-	}
-	dynamic, attrRev, err := m.loadAttributes(ctx)
-	if err != nil {
-		return fmt.Errorf("loading attributes: %w", err)
-	}
+// current is the term every API call goes to.
+func (m *Master) current() *term.Term {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.attrRev = attrRev
-	m.alloc, m.running = alloc, running
-	m.apps, m.jobs = running.Get(AppsFrameworkID).(*apps.Scheduler), running.Get(JobsFrameworkID).(*jobs.Scheduler)
-	m.jobsIO.inflight = map[string]bool{}
-	now := m.cfg.Clock.Now()
-	if err := m.startTerm(ctx, core.Restore{Agents: agents, Frameworks: frameworks, Dynamic: dynamic,
-		RecoverUntil: now.Add(m.cfg.AgentTimeout)}, now); err != nil {
-		return err
-	}
-	m.log.Info("leading", "apps", len(m.apps.Apps()), "known_agents", len(agents), "frameworks", len(frameworks))
-	return nil
-}
-
-// startTerm makes the term's core from what was loaded and its applier,
-// and starts leading. The allocator and the built-in frameworks must be
-// set. Called with mu held.
-func (m *Master) startTerm(ctx context.Context, r core.Restore, now time.Time) error {
-	c, err := core.New(core.Config{AgentTimeout: m.cfg.AgentTimeout, GoneTimeout: m.cfg.GoneTimeout,
-		FrameworkFailoverTimeout:   m.cfg.FrameworkFailoverTimeout,
-		FrameworkHeartbeatInterval: m.cfg.FrameworkHeartbeatInterval, StatusRetryInterval: m.cfg.StatusRetryInterval,
-		Allocator: m.alloc, Builtins: coreBuiltins{m: m}, Random: randomHex, Logger: m.log}, r, now)
-	if err != nil {
-		return err
-	}
-	fx, err := effects.New(effects.Config{Store: m.cfg.Store, Guard: m.guard, Agent: m.agentAt, Metrics: m.cfg.Metrics,
-		Count: m.count, Feedback: m.feedback(c), Logger: m.log})
-	if err != nil {
-		return err
-	}
-	m.core, m.fx = c, fx
-	m.leading, m.leaderCtx = true, ctx
-	m.stats = counters{launchFailures: map[string]uint64{}}
-	return nil
-}
-
-// guard is the election's guard for the applier's writes.
-func (m *Master) guard() clientv3.Cmp { return m.election.Guard() }
-
-// count adds to the master's counters (core.Count). Called with mu held.
-func (m *Master) count(counter, key string, n uint64) {
-	switch counter {
-	case core.CounterOffersRescinded:
-		m.stats.offersRescinded += n
-	case core.CounterOffersDeclined:
-		m.stats.offersDeclined += n
-	case core.CounterLaunches:
-		m.stats.launches += n
-	case core.CounterLaunchFailures:
-		m.stats.launchFailures[key] += n
-	}
-}
-
-// feedback steps what an effect's outcome causes into the term's core c,
-// unless the term is over.
-func (m *Master) feedback(c *core.Core) func(core.Event) {
-	return func(ev core.Event) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		if m.leading && m.core == c {
-			m.step(ev)
-		}
-	}
-}
-
-func (m *Master) stepDown() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.leading = false
-	if m.fx != nil {
-		m.fx.EndStreams("this master stopped leading; subscribe to the new leader")
-	}
-	m.alloc, m.apps, m.jobs, m.core, m.fx = nil, nil, nil, nil, nil
-	m.running = nil
+	return m.term
 }
 
 // Leading reports whether this master leads now.
-func (m *Master) Leading() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.leading
-}
+func (m *Master) Leading() bool { return m.current().Leading() }
 
 // Leader returns the current leader's URL.
 func (m *Master) Leader(ctx context.Context) (string, error) {
 	return m.election.Leader(ctx)
+}
+
+// What the leader's term shows, for the callers in this process (the
+// exporter's metrics); on a standby each answers that it does not lead.
+
+// Summary is the cluster at a glance.
+func (m *Master) Summary() (Summary, error) { return m.current().Summary() }
+
+// Agents lists the registry.
+func (m *Master) Agents() ([]AgentView, error) { return m.current().Agents() }
+
+// Tasks lists the tasks the master knows.
+func (m *Master) Tasks() ([]TaskView, error) { return m.current().Tasks() }
+
+// Frameworks lists the external frameworks.
+func (m *Master) Frameworks() ([]FrameworkView, error) { return m.current().Frameworks() }
+
+// AppStatus returns one app.
+func (m *Master) AppStatus(id string) (apps.AppStatus, error) { return m.current().AppStatus(id) }
+
+// Register handles an agent's (re-)registration.
+func (m *Master) Register(ctx context.Context, req agentproto.RegisterRequest) (agentproto.RegisterResponse, error) {
+	return m.current().Register(ctx, req)
+}
+
+// Heartbeat handles an agent's heartbeat.
+func (m *Master) Heartbeat(hb agentproto.Heartbeat) (agentproto.HeartbeatResponse, error) {
+	return m.current().Heartbeat(hb)
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/resources"
-	"github.com/headroom-dev/headroom/master/core"
 	"github.com/headroom-dev/headroom/master/history"
 )
 
@@ -114,16 +113,19 @@ func TestUIOnStandbyRedirects(t *testing.T) {
 	}
 }
 
-// An agent the core forgets leaves the history too.
+// An agent the core forgets leaves the history too: the term tells the
+// feed (master/term's TestForgetGoneTellsTheObserver), and the feed
+// forgets it.
 func TestHistoryForgetsGoneAgents(t *testing.T) {
-	m := &Master{history: history.New(history.Config{})}
-	m.heartbeats().AgentHeartbeat("a", agentproto.Heartbeat{AgentID: "a"}, time.Unix(1e9, 0))
-	m.heartbeats().AgentHeartbeat("b", agentproto.Heartbeat{AgentID: "b"}, time.Unix(1e9, 0))
-	m.forgetGone([]core.Effect{core.PersistAgent{}, core.DeleteAgent{ID: "a"}})
-	if n := m.history.Agents(); n != 1 {
+	h := history.New(history.Config{})
+	feed := historyFeed{h}
+	feed.AgentHeartbeat("a", agentproto.Heartbeat{AgentID: "a"}, time.Unix(1e9, 0))
+	feed.AgentHeartbeat("b", agentproto.Heartbeat{AgentID: "b"}, time.Unix(1e9, 0))
+	feed.AgentGone("a")
+	if n := h.Agents(); n != 1 {
 		t.Fatalf("%d agents in the history, want b alone", n)
 	}
-	if _, err := m.history.Agent("a"); err == nil {
+	if _, err := h.Agent("a"); err == nil {
 		t.Error("a is gone and still has a series")
 	}
 }

@@ -177,10 +177,12 @@ func (c *Core) Step(ev Event, now time.Time) Ready {
 		c.launchFailed(e, now)
 	case KillUndelivered:
 		c.pendingKills[e.AgentID] = append(c.pendingKills[e.AgentID], e.TaskID)
-	case Rescinded:
-		c.rescinded(e.Rescinds)
-	case OffersMade:
-		c.sendOffers(e.Offers, now)
+	case Allocate:
+		c.ready.Reply = c.allocate(now)
+	case AnswerOffers:
+		c.ready.Reply = c.answerOffers(e, now)
+	case WantOffers:
+		c.wantOffers(e)
 	case SetDynamic:
 		c.setDynamic(e.Hostname, e.Attributes)
 	case Subscribe:

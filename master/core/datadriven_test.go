@@ -237,15 +237,37 @@ func (s *script) run(td *datadriven.TestData) (string, error) {
 		}
 		ev = SchedulerCall{StreamID: g.str("stream"), Call: call}
 	case "allocate":
-		res := s.alloc.Allocate(s.now)
-		var external []allocator.Offer
-		for _, o := range res.Offers {
-			if o.FrameworkID != appsID {
-				external = append(external, o)
-			}
+		ev = Allocate{}
+	case "want":
+		ev = WantOffers{FrameworkID: g.str("fw"), Wants: !g.has("off")}
+	case "answer":
+		// One launch on the accepted offer's agent, when a task is named.
+		ans := AnswerOffers{FrameworkID: g.str("fw"), Accept: map[string]allocator.ByPool{}}
+		if id := g.str("decline"); id != "" {
+			ans.Decline = strings.Split(id, ",")
 		}
-		out := s.step(Rescinded{Rescinds: res.Rescinds})
-		return out + s.step(OffersMade{Offers: external}), nil
+		if task := g.str("task"); task != "" {
+			res, err := g.res("res")
+			if err != nil {
+				return "", err
+			}
+			o, ok := s.alloc.Offer(g.str("accept"))
+			if !ok {
+				return "", fmt.Errorf("no offer %q", g.str("accept"))
+			}
+			ans.Accept[o.ID] = allocator.ByPool{allocator.Dedicated: res}
+			ans.Launches = []Launch{{Info: api.TaskInfo{ID: task, FrameworkID: ans.FrameworkID, Cmd: "true", Resources: res},
+				AgentID: o.AgentID, Pool: allocator.Dedicated}}
+		}
+		ev = ans
+	case "allocation":
+		a := s.c.Allocation()
+		var b strings.Builder
+		fmt.Fprintf(&b, "offers %d\n", a.Offers)
+		for _, f := range s.c.FreeCapacity() {
+			fmt.Fprintf(&b, "free %s dedicated=%s\n", f.AgentID, f.Free[allocator.Dedicated])
+		}
+		return b.String(), nil
 	case "violates":
 		s.fws.violates[g.str("task")] = g.str("attr")
 		return "", nil

@@ -50,9 +50,11 @@
 //   - LaunchFailed, KillUndelivered: what the applier saw when it called
 //     an agent. They come back as events so that the applier decides
 //     nothing.
-//   - Rescinded, OffersMade: what an allocation took back and offered
-//     external frameworks (the built-in frameworks answer their offers
-//     in the master's cycle).
+//   - Allocate: one allocation. What it takes back is rescinded, what it
+//     offers external frameworks goes out as OFFERS; its reply is the
+//     offers to built-in frameworks, which answer them at once in the
+//     master's cycle with AnswerOffers (accept, decline, launch).
+//     WantOffers revives or suppresses a built-in framework.
 //   - SetDynamic: the operator's attributes of a hostname changed.
 //   - Subscribe, StreamEnded, Teardown, SchedulerCall: the external
 //     frameworks' life: a subscription (its record first stored, from
@@ -72,13 +74,14 @@
 // # The allocator
 //
 // The term's allocator (master/allocator, pure as well) is the core's
-// and the master's cycle's: the core tells it about agents (added,
+// alone once the core is made (the term registers its built-in
+// frameworks in it before): the core tells it about agents (added,
 // re-registered, pools, attributes, removed), external frameworks
 // (subscribed, deactivated), task usage (adopted, ended) and the calls of
-// external frameworks (ACCEPT, DECLINE, REVIVE, SUPPRESS); the cycle
-// calls Allocate and answers the built-in frameworks' offers, then steps
-// Rescinded and OffersMade. Both run under the master's mutex, so the
-// allocator sees one sequence of calls.
+// external frameworks (ACCEPT, DECLINE, REVIVE, SUPPRESS); the master's
+// cycle reaches it through Allocate, AnswerOffers and WantOffers, and
+// reads it through the views FreeCapacity and Allocation
+// (allocation.go). So every change to it is made in a Step.
 //
 // # Built-in frameworks
 //

@@ -69,12 +69,6 @@ type LaunchFailed struct {
 // the agent's next heartbeat answer.
 type KillUndelivered struct{ AgentID, TaskID string }
 
-// Rescinded are offers the allocator took back.
-type Rescinded struct{ Rescinds []allocator.Rescind }
-
-// OffersMade are an allocation's offers to external frameworks.
-type OffersMade struct{ Offers []allocator.Offer }
-
 // SetDynamic installs a hostname's dynamic attributes; empty removes
 // them.
 type SetDynamic struct {
@@ -116,8 +110,6 @@ func (Kill) event()            {}
 func (KillByRequest) event()   {}
 func (LaunchFailed) event()    {}
 func (KillUndelivered) event() {}
-func (Rescinded) event()       {}
-func (OffersMade) event()      {}
 func (SetDynamic) event()      {}
 func (Subscribe) event()       {}
 func (StreamEnded) event()     {}

@@ -89,6 +89,14 @@ func fmtReply(r any) string {
 			s += " attrs" + fmtMap(r.Attributes)
 		}
 		return s
+	case AllocateReply:
+		var offers []string
+		for _, o := range r.Builtin {
+			offers = append(offers, o.ID+"@"+o.AgentID+" fw="+o.FrameworkID)
+		}
+		return strings.Join(offers, " ") // nothing to say without offers to built-in frameworks
+	case AnswerReply:
+		return fmt.Sprintf("declined %d", r.Declined)
 	case TickReply:
 		if r.Recovering {
 			return "recovering"

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/headroom-dev/headroom/api"
+	"github.com/headroom-dev/headroom/internal/resources"
+	"github.com/headroom-dev/headroom/master/allocator"
 )
 
 // What the core shows: copies, safe to keep after the master's lock is
@@ -160,3 +162,27 @@ func (c *Core) frameworkReason(fw *framework, now time.Time) string {
 
 // Dynamic is a hostname's dynamic attributes (a copy).
 func (c *Core) Dynamic(hostname string) map[string]string { return maps.Clone(c.dynamic[hostname]) }
+
+// Summary is the cluster at a glance (GET /api/v1/state).
+type Summary struct {
+	Leader   string                 `json:"leader"`
+	Agents   map[AgentState]int     `json:"agents"`
+	Tasks    map[api.TaskState]int  `json:"tasks"`
+	Pools    map[string]PoolSummary `json:"pools"`
+	Shares   []allocator.Share      `json:"shares"`
+	Offers   int                    `json:"outstanding_offers"`
+	Counters map[string]uint64      `json:"counters"`
+	Apps     int                    `json:"apps"`
+	// Frameworks counts the external frameworks, connected or not;
+	// FrameworksConnected those with an open event stream.
+	Frameworks          int            `json:"frameworks"`
+	FrameworksConnected int            `json:"frameworks_connected"`
+	Extra               map[string]any `json:"extra,omitempty"`
+}
+
+// PoolSummary is one pool over the cluster.
+type PoolSummary struct {
+	Total   resources.Resources `json:"total"`
+	Offered resources.Resources `json:"offered"`
+	Used    resources.Resources `json:"used"`
+}

@@ -25,10 +25,11 @@
 // The apps and jobs schedulers implement Framework themselves
 // (master/apps/framework.go, master/jobs/framework.go): each is already
 // the state machine the interface describes, so an adapter package would
-// only forward every call. Their store I/O stays with the master
-// (master/appsops.go, master/jobsops.go), next to their endpoints.
+// only forward every call. Their store I/O stays with the master's term
+// (master/term/appsops.go, master/term/jobsops.go), next to their
+// endpoints.
 //
 // The package starts no goroutines, reads no clock and does no I/O. A
-// Registry is a value the master builds in New; nothing is registered at
+// Registry is a value each term of the master builds; nothing is registered at
 // package level.
 package framework

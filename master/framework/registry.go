@@ -29,8 +29,8 @@ type Builtin struct {
 }
 
 // Registry is the master's list of built-in frameworks, in the order each
-// cycle serves them. The zero value is empty; the master builds one in
-// New and keeps it for its life.
+// cycle serves them. The zero value is empty; each term of the master
+// builds one (master/term/builtins.go) and keeps it for its life.
 type Registry struct {
 	list []Builtin
 }

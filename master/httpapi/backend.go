@@ -8,6 +8,7 @@ import (
 	"github.com/headroom-dev/headroom/api/marathon"
 	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/core"
 	"github.com/headroom-dev/headroom/master/jobs"
 )
 
@@ -29,7 +30,7 @@ type Cluster interface {
 	// Leading reports whether this master leads now.
 	Leading() bool
 	// Summary is GET /api/v1/state.
-	Summary() (any, error)
+	Summary() (core.Summary, error)
 	// ErrorKind says what an error of any other method means to the
 	// caller, so handlers answer it with the right status.
 	ErrorKind(err error) Kind
@@ -42,9 +43,9 @@ type Agents interface {
 	// (in ctx) the agent is not bound to.
 	CheckAgentCaller(ctx context.Context, agentID string) error
 	Heartbeat(hb agentproto.Heartbeat) (agentproto.HeartbeatResponse, error)
-	Agents() (any, error)
-	SetAgentAttributes(ctx context.Context, agentID string, attrs map[string]string) (any, error)
-	Tasks() (any, error)
+	Agents() ([]core.AgentView, error)
+	SetAgentAttributes(ctx context.Context, agentID string, attrs map[string]string) (core.AgentView, error)
+	Tasks() ([]core.TaskView, error)
 	KillTask(taskID string) error
 }
 
@@ -83,10 +84,10 @@ type Jobs interface {
 type Frameworks interface {
 	// Frameworks lists the external frameworks; with a credential, only
 	// those bound to it.
-	Frameworks(credential string) (any, error)
+	Frameworks(credential string) ([]core.FrameworkView, error)
 	// AllFrameworks lists the master's own frameworks (apps, jobs), then
 	// the external ones, in the same form.
-	AllFrameworks() (any, error)
+	AllFrameworks() ([]core.FrameworkView, error)
 	TeardownFramework(id string) error
 	// Subscribe registers or re-registers a framework (the credential in
 	// ctx binds it) and opens its event stream.

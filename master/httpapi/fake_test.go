@@ -9,6 +9,8 @@ import (
 	"github.com/headroom-dev/headroom/api/marathon"
 	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/core"
+	"github.com/headroom-dev/headroom/master/history"
 	"github.com/headroom-dev/headroom/master/jobs"
 )
 
@@ -71,7 +73,7 @@ func (f *fakeBackend) ErrorKind(err error) Kind {
 	return Internal
 }
 
-func (f *fakeBackend) Summary() (any, error) { return map[string]int{"apps": 0}, f.call("Summary") }
+func (f *fakeBackend) Summary() (core.Summary, error) { return core.Summary{}, f.call("Summary") }
 
 func (f *fakeBackend) Register(context.Context, agentproto.RegisterRequest) (agentproto.RegisterResponse, error) {
 	return agentproto.RegisterResponse{}, f.call("Register")
@@ -85,13 +87,13 @@ func (f *fakeBackend) Heartbeat(agentproto.Heartbeat) (agentproto.HeartbeatRespo
 	return agentproto.HeartbeatResponse{}, f.call("Heartbeat")
 }
 
-func (f *fakeBackend) Agents() (any, error) { return []string{}, f.call("Agents") }
+func (f *fakeBackend) Agents() ([]core.AgentView, error) { return []core.AgentView{}, f.call("Agents") }
 
-func (f *fakeBackend) SetAgentAttributes(context.Context, string, map[string]string) (any, error) {
-	return map[string]string{}, f.call("SetAgentAttributes")
+func (f *fakeBackend) SetAgentAttributes(context.Context, string, map[string]string) (core.AgentView, error) {
+	return core.AgentView{}, f.call("SetAgentAttributes")
 }
 
-func (f *fakeBackend) Tasks() (any, error) { return []string{}, f.call("Tasks") }
+func (f *fakeBackend) Tasks() ([]core.TaskView, error) { return []core.TaskView{}, f.call("Tasks") }
 
 func (f *fakeBackend) KillTask(string) error { return f.call("KillTask") }
 
@@ -155,11 +157,13 @@ func (f *fakeBackend) StopJobRun(string, string) (jobs.Run, error) {
 	return jobs.Run{}, f.call("StopJobRun")
 }
 
-func (f *fakeBackend) Frameworks(credential string) (any, error) {
-	return []string{}, f.call("Frameworks " + credential)
+func (f *fakeBackend) Frameworks(credential string) ([]core.FrameworkView, error) {
+	return []core.FrameworkView{}, f.call("Frameworks " + credential)
 }
 
-func (f *fakeBackend) AllFrameworks() (any, error) { return []string{}, f.call("AllFrameworks") }
+func (f *fakeBackend) AllFrameworks() ([]core.FrameworkView, error) {
+	return []core.FrameworkView{}, f.call("AllFrameworks")
+}
 
 func (f *fakeBackend) TeardownFramework(string) error { return f.call("TeardownFramework") }
 
@@ -173,7 +177,7 @@ func (f *fakeBackend) StreamEnded(frameworkID, streamID string) {
 	f.ended = append(f.ended, frameworkID+"/"+streamID)
 }
 
-func (f *fakeBackend) History(string) (any, error) { return map[string]any{}, f.call("History") }
+func (f *fakeBackend) History(string) (history.View, error) { return history.View{}, f.call("History") }
 
 func (f *fakeBackend) TaskAgent(string) (string, error) { return "a1", f.call("TaskAgent") }
 

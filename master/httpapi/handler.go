@@ -17,6 +17,7 @@ import (
 	"github.com/headroom-dev/headroom/internal/auth"
 	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/master/apps"
+	"github.com/headroom-dev/headroom/master/core"
 )
 
 // MaxBodyBytes caps every request body to the master (the server's limit);
@@ -112,10 +113,10 @@ func New(cfg Config) (http.Handler, []string) {
 		if builtin && credential == "" {
 			// A framework's credential sees its own only: the master's
 			// frameworks are not among them.
-			s.respond(w, s.b.AllFrameworks)
+			respond(s, w, s.b.AllFrameworks)
 			return
 		}
-		s.respond(w, func() (any, error) { return s.b.Frameworks(credential) })
+		respond(s, w, func() ([]core.FrameworkView, error) { return s.b.Frameworks(credential) })
 	})
 	mux.HandleFunc("POST /api/v1/frameworks/{id}/teardown", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.b.TeardownFramework(r.PathValue("id")); err != nil {
@@ -180,7 +181,7 @@ func (s *server) agentRoutes(mux *routeMux) {
 		httpserver.WriteJSON(w, http.StatusOK, resp)
 	})
 	mux.HandleFunc("GET /api/v1/agents", func(w http.ResponseWriter, _ *http.Request) {
-		s.respond(w, s.b.Agents)
+		respond(s, w, s.b.Agents)
 	})
 	mux.HandleFunc("PUT /api/v1/agents/{id}/attributes", func(w http.ResponseWriter, r *http.Request) {
 		attrs, err := api.DecodeAttributes(r.Body, maxBody)
@@ -196,7 +197,7 @@ func (s *server) agentRoutes(mux *routeMux) {
 		httpserver.WriteJSON(w, http.StatusOK, v)
 	})
 	mux.HandleFunc("GET /api/v1/tasks", func(w http.ResponseWriter, _ *http.Request) {
-		s.respond(w, s.b.Tasks)
+		respond(s, w, s.b.Tasks)
 	})
 	mux.HandleFunc("POST /api/v1/tasks/{id}/kill", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.b.KillTask(r.PathValue("id")); err != nil {
@@ -206,7 +207,7 @@ func (s *server) agentRoutes(mux *routeMux) {
 		httpserver.WriteJSON(w, http.StatusAccepted, map[string]string{"task_id": r.PathValue("id")})
 	})
 	mux.HandleFunc("GET /api/v1/state", func(w http.ResponseWriter, _ *http.Request) {
-		s.respond(w, s.b.Summary)
+		respond(s, w, s.b.Summary)
 	})
 }
 
@@ -246,7 +247,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-func (s *server) respond(w http.ResponseWriter, f func() (any, error)) {
+func respond[T any](s *server, w http.ResponseWriter, f func() (T, error)) {
 	v, err := f()
 	if err != nil {
 		s.writeErr(w, "request failed", err)

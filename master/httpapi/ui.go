@@ -10,6 +10,7 @@ import (
 
 	"github.com/headroom-dev/headroom/api/agentproto"
 	"github.com/headroom-dev/headroom/internal/httpserver"
+	"github.com/headroom-dev/headroom/master/history"
 	"github.com/headroom-dev/headroom/master/ui"
 )
 
@@ -21,7 +22,7 @@ const MaxOverrideBytes = 1 << 20
 type UI interface {
 	// History is the cluster's figures over time (agentID ""), or one
 	// agent's.
-	History(agentID string) (any, error)
+	History(agentID string) (history.View, error)
 	// TaskAgent is the id of the agent a task runs or ran on.
 	TaskAgent(taskID string) (string, error)
 	// CallAgent makes one call to a known agent's API with the master's
@@ -47,7 +48,7 @@ func (s *server) uiRoutes(mux *routeMux) {
 	// redirects them to the leader as it does the API.
 	mux.Handle("GET "+ui.Prefix, ui.Handler())
 	mux.HandleFunc("GET /api/v1/history", func(w http.ResponseWriter, r *http.Request) {
-		s.respond(w, func() (any, error) { return s.b.History(r.URL.Query().Get("agent")) })
+		respond(s, w, func() (history.View, error) { return s.b.History(r.URL.Query().Get("agent")) })
 	})
 	mux.HandleFunc("GET /api/v1/tasks/{id}/files", s.taskFiles(""))
 	mux.HandleFunc("GET /api/v1/tasks/{id}/files/read", s.taskFiles("/read"))

@@ -1,4 +1,4 @@
-package master
+package term
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/api/agentproto"
@@ -15,54 +16,77 @@ import (
 	"github.com/headroom-dev/headroom/master/allocator"
 	"github.com/headroom-dev/headroom/master/apps"
 	"github.com/headroom-dev/headroom/master/core"
+	"github.com/headroom-dev/headroom/master/framework"
 	"github.com/headroom-dev/headroom/master/jobs"
 )
 
-// loopMaster is a leading Master without a store or workers, for driving
+// loopMaster is a leading term without a store or workers, for driving
 // cycle() directly with a fake clock: the calls it queues for agents and
 // the store stay in its queue, unrun.
-func loopMaster(t *testing.T) (*Master, *clockwork.FakeClock) {
+func loopMaster(t *testing.T) (*Term, *clockwork.FakeClock) {
 	t.Helper()
 	return loopMasterWith(t, func(time.Time) core.Restore { return core.Restore{} })
 }
 
 // loopMasterWith is loopMaster whose term starts from what restore says
-// the store held.
-func loopMasterWith(t *testing.T, restore func(now time.Time) core.Restore) (*Master, *clockwork.FakeClock) {
+// the store held, and serves the extra built-in frameworks after the
+// apps and jobs frameworks.
+func loopMasterWith(t *testing.T, restore func(now time.Time) core.Restore, extra ...framework.Builtin) (*Term, *clockwork.FakeClock) {
 	t.Helper()
 	clock := clockwork.NewFakeClockAt(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	cfg := Config{AdvertiseURL: "http://127.0.0.1:1", HeartbeatInterval: time.Second, AgentTimeout: time.Hour,
+	cfg := Config{Self: "http://127.0.0.1:1", HeartbeatInterval: time.Second, AgentTimeout: time.Hour,
 		GoneTimeout: 2 * time.Hour, AllocationInterval: time.Second, FrameworkFailoverTimeout: time.Hour,
-		FrameworkHeartbeatInterval: time.Hour, StatusRetryInterval: time.Hour, AgentClient: &http.Client{},
-		Metrics: nopObserver{}, Clock: clock, Logger: slog.New(slog.DiscardHandler)}
+		FrameworkHeartbeatInterval: time.Hour, StatusRetryInterval: time.Hour, StoreTimeout: time.Second,
+		Guard: func() clientv3.Cmp { return clientv3.Cmp{} },
+		Agent: func(url string) *agentproto.Client {
+			return &agentproto.Client{URLs: []string{url}, HTTP: &http.Client{}}
+		},
+		Frameworks: extra, Metrics: nopObserver{}, Clock: clock, Logger: slog.New(slog.DiscardHandler)}
 	alloc, err := allocator.New(allocator.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{AppsFrameworkID, JobsFrameworkID} {
-		if err := alloc.AddFramework(allocator.Framework{ID: id, Revocable: true, Suppressed: true}); err != nil {
+	fws := []framework.Framework{apps.NewScheduler(apps.Config{FrameworkID: AppsFrameworkID}),
+		jobs.NewScheduler(jobs.Config{FrameworkID: JobsFrameworkID})}
+	for _, b := range extra {
+		fw, err := b.New(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fws = append(fws, fw)
+	}
+	for _, fw := range fws {
+		if err := alloc.AddFramework(allocator.Framework{ID: fw.ID(), Revocable: true, Suppressed: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	m := &Master{cfg: cfg, log: cfg.Logger, alloc: alloc,
-		apps: apps.NewScheduler(apps.Config{FrameworkID: AppsFrameworkID}), jobs: jobs.NewScheduler(jobs.Config{FrameworkID: JobsFrameworkID})}
-	m.jobsIO.inflight = map[string]bool{}
-	if err := m.registerBuiltins(); err != nil {
-		t.Fatal(err)
-	}
-	running, err := m.builtins.Started(m.apps, m.jobs)
+	m, err := newTerm(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.running = running
-	if err := m.startTerm(context.Background(), restore(clock.Now()), clock.Now()); err != nil {
+	running, err := m.builtins.Started(fws...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.start(context.Background(), alloc, running, restore(clock.Now()), clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return m, clock
 }
 
+type nopObserver struct{}
+
+func (nopObserver) ObserveAllocation(time.Duration)  {}
+func (nopObserver) TaskLaunched(string)              {}
+func (nopObserver) TaskEnded(string, string, string) {}
+func (nopObserver) AgentRegistrationRefused(string)  {}
+
+const gib = 1 << 30
+
 // addLoopAgent registers an agent with only a dedicated pool.
-func addLoopAgent(t *testing.T, m *Master, id string, dedicated resources.Resources) {
+func addLoopAgent(t *testing.T, m *Term, id string, dedicated resources.Resources) {
 	t.Helper()
 	if r := m.step(core.Register{Request: agentproto.RegisterRequest{AgentID: id, Hostname: "host-" + id,
 		URL: "http://127.0.0.1:1", Dedicated: dedicated}}); r.Err != nil {
@@ -71,7 +95,7 @@ func addLoopAgent(t *testing.T, m *Master, id string, dedicated resources.Resour
 }
 
 // beat is a heartbeat of an agent added by addLoopAgent, with updates.
-func beat(t *testing.T, m *Master, id string, dedicated resources.Resources, updates ...api.TaskStatus) {
+func beat(t *testing.T, m *Term, id string, dedicated resources.Resources, updates ...api.TaskStatus) {
 	t.Helper()
 	if r := m.step(core.Heartbeat{Heartbeat: agentproto.Heartbeat{AgentID: id, Dedicated: dedicated, Updates: updates}}); r.Err != nil {
 		t.Fatal(r.Err)
@@ -79,7 +103,7 @@ func beat(t *testing.T, m *Master, id string, dedicated resources.Resources, upd
 }
 
 // appTasks returns the master's tasks of an app.
-func appTaskIDs(m *Master, appID string) []string {
+func appTaskIDs(m *Term, appID string) []string {
 	var out []string
 	for _, t := range m.apps.Tasks(appID) {
 		out = append(out, t.ID)
@@ -149,7 +173,7 @@ func TestDeclinedOffersGoToTheNextFramework(t *testing.T) {
 // app short of instances says so, with the bound.
 func TestRecoveryReason(t *testing.T) {
 	m, clock := loopMasterWith(t, func(now time.Time) core.Restore {
-		return core.Restore{Agents: []agentRecord{{ID: "old", Hostname: "h-old"}}, RecoverUntil: now.Add(15 * time.Second)}
+		return core.Restore{Agents: []core.AgentRecord{{ID: "old", Hostname: "h-old"}}, RecoverUntil: now.Add(15 * time.Second)}
 	})
 	a := apps.NewApp("web")
 	a.Cmd = "sleep 1000"
@@ -162,5 +186,22 @@ func TestRecoveryReason(t *testing.T) {
 	want := "waiting for the known agents to re-register after a master failover (at most until 2030-01-01T00:00:15Z)"
 	if st.Reason != want {
 		t.Fatalf("reason %q, want %q", st.Reason, want)
+	}
+}
+
+// goneRecorder records the agents a term says are gone.
+type goneRecorder struct{ gone []string }
+
+func (*goneRecorder) AgentHeartbeat(string, agentproto.Heartbeat, time.Time) {}
+func (r *goneRecorder) AgentGone(id string)                                  { r.gone = append(r.gone, id) }
+
+// An agent the core forgets is told to the observer of heartbeats (the
+// master's history, which then forgets it), and only that one.
+func TestForgetGoneTellsTheObserver(t *testing.T) {
+	rec := &goneRecorder{}
+	m := &Term{cfg: Config{Heartbeats: rec}}
+	m.forgetGone([]core.Effect{core.PersistAgent{}, core.DeleteAgent{ID: "a"}})
+	if len(rec.gone) != 1 || rec.gone[0] != "a" {
+		t.Fatalf("gone %v, want [a]", rec.gone)
 	}
 }

@@ -1,4 +1,4 @@
-package master
+package term
 
 import (
 	"context"
@@ -14,12 +14,13 @@ import (
 	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/master/allocator"
 	"github.com/headroom-dev/headroom/master/core"
+	"github.com/headroom-dev/headroom/master/httpapi"
 	"github.com/headroom-dev/headroom/master/store"
 )
 
 // External frameworks: their bookkeeping (subscriptions, failover
 // timeouts, unacknowledged updates, offers, reconciliation) is the
-// core's (master/core/frameworks.go); the master validates
+// core's (master/core/frameworks.go); the term validates
 // subscriptions, stores their records and owns the streams.
 
 // eventStream is one subscription's queue of encoded events. The applier
@@ -91,8 +92,8 @@ func validateFrameworkInfo(info scheduler.FrameworkInfo) error {
 	if r := info.RoleName(); r != allocator.DefaultRole && !api.ValidID(r) {
 		bad("roles[0]", "not a valid role name: %q", r)
 	}
-	if t := info.FailoverTimeout; math.IsNaN(t) || t < 0 || t > maxFailoverTimeout.Seconds() {
-		bad("failover_timeout", "must be in 0-%v seconds, got %v", maxFailoverTimeout.Seconds(), t)
+	if ft := info.FailoverTimeout; math.IsNaN(ft) || ft < 0 || ft > maxFailoverTimeout.Seconds() {
+		bad("failover_timeout", "must be in 0-%v seconds, got %v", maxFailoverTimeout.Seconds(), ft)
 	}
 	for i, c := range info.Capabilities {
 		if !slices.Contains(knownCapabilities, c.Type) {
@@ -107,118 +108,108 @@ type subscription struct {
 	frameworkID string
 	stream      *eventStream
 	heartbeat   time.Duration
-	leaderCtx   context.Context
+	term        <-chan struct{}
 }
 
 // subscribe registers or re-registers a framework and opens its stream.
 // The record is persisted before the framework gets its SUBSCRIBED: a
 // framework told its id must find it after a failover.
-func (m *Master) subscribe(ctx context.Context, info scheduler.FrameworkInfo) (subscription, error) {
+func (t *Term) subscribe(ctx context.Context, info scheduler.FrameworkInfo) (subscription, error) {
 	if err := validateFrameworkInfo(info); err != nil {
 		return subscription{}, &inputError{err: err}
 	}
-	m.mu.Lock()
-	if !m.leading {
-		m.mu.Unlock()
+	t.mu.Lock()
+	if !t.leading {
+		t.mu.Unlock()
 		return subscription{}, errNotLeading
 	}
-	rec, err := m.core.PrepareSubscribe(info, callerOf(ctx), m.cfg.Clock.Now())
-	m.mu.Unlock()
+	rec, err := t.core.PrepareSubscribe(info, callerOf(ctx), t.cfg.Clock.Now())
+	t.mu.Unlock()
 	if err != nil {
 		return subscription{}, err
 	}
 
-	sctx, cancel := m.storeCtx(ctx)
+	sctx, cancel := t.storeCtx(ctx)
 	defer cancel()
-	if err := m.cfg.Store.Docs(store.Frameworks).Put(sctx, rec.ID, rec, m.election.Guard()); err != nil {
+	if err := t.cfg.Store.Docs(store.Frameworks).Put(sctx, rec.ID, rec, t.cfg.Guard()); err != nil {
 		return subscription{}, fmt.Errorf("persisting framework %s: %w: %w", rec.ID, errStore, err)
 	}
 
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.leading {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.leading {
 		return subscription{}, errNotLeading
 	}
 	stream := newEventStream()
-	m.fx.OpenStream(stream.id, stream)
-	if r := m.step(core.Subscribe{Record: rec, StreamID: stream.id}); r.Err != nil {
-		m.fx.Apply([]core.Effect{core.EndStream{StreamID: stream.id}})
+	t.fx.OpenStream(stream.id, stream)
+	if r := t.step(core.Subscribe{Record: rec, StreamID: stream.id}); r.Err != nil {
+		t.fx.Apply([]core.Effect{core.EndStream{StreamID: stream.id}})
 		return subscription{}, r.Err
 	}
-	return subscription{frameworkID: rec.ID, stream: stream, heartbeat: m.cfg.FrameworkHeartbeatInterval, leaderCtx: m.leaderCtx}, nil
+	return subscription{frameworkID: rec.ID, stream: stream, heartbeat: t.cfg.FrameworkHeartbeatInterval, term: t.ctx.Done()}, nil
 }
 
-var (
-	errFrameworkRemoved = core.ErrFrameworkRemoved
-	errWrongStream      = core.ErrWrongStream
-	errNotSubscribed    = core.ErrNotSubscribed
-)
+// Subscribe registers or re-registers a framework and opens its stream,
+// as the scheduler API's handler drains it.
+func (t *Term) Subscribe(ctx context.Context, info scheduler.FrameworkInfo) (httpapi.Stream, error) {
+	sub, err := t.subscribe(ctx, info)
+	if err != nil {
+		return httpapi.Stream{}, err
+	}
+	st := sub.stream
+	return httpapi.Stream{FrameworkID: sub.frameworkID, ID: st.id, Heartbeat: sub.heartbeat,
+		Events: st.events, Done: st.done, Err: func() string { return st.errMsg }, Term: sub.term}, nil
+}
 
-// streamEnded is called when a subscription's connection ends. A newer
+// StreamEnded is called when a subscription's connection ends. A newer
 // stream of the same framework is left alone.
-func (m *Master) streamEnded(frameworkID, streamID string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.leading {
+func (t *Term) StreamEnded(frameworkID, streamID string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.leading {
 		return
 	}
-	m.step(core.StreamEnded{FrameworkID: frameworkID, StreamID: streamID})
-}
-
-// rescinded counts rescinds and tells external frameworks. Called with mu
-// held.
-func (m *Master) rescinded(rs []allocator.Rescind) {
-	if len(rs) > 0 {
-		m.step(core.Rescinded{Rescinds: rs})
-	}
-}
-
-// sendOffers hands the cycle's offers to their external frameworks, one
-// OFFERS event per framework. Called with mu held.
-func (m *Master) sendOffers(offers []allocator.Offer, _ time.Time) {
-	if len(offers) > 0 {
-		m.step(core.OffersMade{Offers: offers})
-	}
+	t.step(core.StreamEnded{FrameworkID: frameworkID, StreamID: streamID})
 }
 
 // Frameworks lists the external frameworks.
-func (m *Master) Frameworks() ([]FrameworkView, error) { return m.frameworksOf("") }
+func (t *Term) Frameworks() ([]core.FrameworkView, error) { return t.FrameworksOf("") }
 
-// frameworksOf is Frameworks, only those bound to credential when it is set:
-// what a framework's own credential may see.
-func (m *Master) frameworksOf(credential string) ([]FrameworkView, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.leading {
+// FrameworksOf is Frameworks, only those bound to credential when it is
+// set: what a framework's own credential may see.
+func (t *Term) FrameworksOf(credential string) ([]core.FrameworkView, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.leading {
 		return nil, errNotLeading
 	}
-	return m.core.Frameworks(credential, m.cfg.Clock.Now()), nil
+	return t.core.Frameworks(credential, t.cfg.Clock.Now()), nil
 }
 
 // AllFrameworks lists the master's own frameworks, then the external
-// ones (httpapi.Frameworks).
-func (b backend) AllFrameworks() (any, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !b.leading {
+// ones: the operator's view of everything that is offered.
+func (t *Term) AllFrameworks() ([]core.FrameworkView, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.leading {
 		return nil, errNotLeading
 	}
-	return b.core.AllFrameworks(b.cfg.Clock.Now()), nil
+	return t.core.AllFrameworks(t.cfg.Clock.Now()), nil
 }
 
 // loadFrameworks reads the persisted frameworks for a new leader.
-func (m *Master) loadFrameworks(ctx context.Context) ([]frameworkRecord, error) {
-	var out []frameworkRecord
-	err := m.cfg.Store.Docs(store.Frameworks).List(ctx, func(id string, raw []byte) error {
-		var rec frameworkRecord
+func (t *Term) loadFrameworks(ctx context.Context) ([]core.FrameworkRecord, error) {
+	var out []core.FrameworkRecord
+	err := t.cfg.Store.Docs(store.Frameworks).List(ctx, func(id string, raw []byte) error {
+		var rec core.FrameworkRecord
 		if err := decodeJSON(raw, &rec); err != nil {
 			return fmt.Errorf("framework %s: %w", id, err)
 		}
-		if m.isBuiltin(rec.ID) {
+		if t.isBuiltin(rec.ID) {
 			// Left by a SUBSCRIBE under a built-in id (refused since):
 			// kept, it would expire after its failover timeout and take
 			// every app's or job's tasks with it.
-			m.log.Warn("ignoring a stored framework with a built-in id", "framework", rec.ID, "credential", rec.Credential)
+			t.log.Warn("ignoring a stored framework with a built-in id", "framework", rec.ID, "credential", rec.Credential)
 			return nil
 		}
 		out = append(out, rec)
@@ -229,11 +220,11 @@ func (m *Master) loadFrameworks(ctx context.Context) ([]frameworkRecord, error) 
 
 // TeardownFramework is the operator's teardown: the framework's tasks are
 // killed and its id may not subscribe again.
-func (m *Master) TeardownFramework(id string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.leading {
+func (t *Term) TeardownFramework(id string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.leading {
 		return errNotLeading
 	}
-	return m.step(core.Teardown{FrameworkID: id}).Err
+	return t.step(core.Teardown{FrameworkID: id}).Err
 }

@@ -1,4 +1,4 @@
-package master
+package term
 
 import (
 	"errors"
@@ -8,13 +8,13 @@ import (
 	"github.com/headroom-dev/headroom/master/core"
 )
 
-// schedulerCall applies one call of a subscribed framework, made on the
+// SchedulerCall applies one call of a subscribed framework, made on the
 // scheduler API (master/httpapi decodes it and answers), as
 // core.SchedulerCall.
-func (m *Master) schedulerCall(streamID string, c scheduler.Call) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.leading {
+func (t *Term) SchedulerCall(streamID string, c scheduler.Call) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.leading {
 		return errNotLeading
 	}
 	if c.Type == scheduler.CallUpdateFramework {
@@ -22,7 +22,7 @@ func (m *Master) schedulerCall(streamID string, c scheduler.Call) error {
 			return &inputError{err: fmt.Errorf("update_framework.%w", err)}
 		}
 	}
-	err := m.step(core.SchedulerCall{StreamID: streamID, Call: c}).Err
+	err := t.step(core.SchedulerCall{StreamID: streamID, Call: c}).Err
 	if ie := (*core.InputError)(nil); errors.As(err, &ie) {
 		return &inputError{err: ie.Err}
 	}

@@ -1,4 +1,4 @@
-package master
+package term
 
 import (
 	"context"
@@ -18,58 +18,58 @@ import (
 
 // setDynamic installs a hostname's dynamic attributes (nil removes them).
 // Called with mu held.
-func (m *Master) setDynamic(hostname string, attrs map[string]string) {
-	m.step(core.SetDynamic{Hostname: hostname, Attributes: attrs})
+func (t *Term) setDynamic(hostname string, attrs map[string]string) {
+	t.step(core.SetDynamic{Hostname: hostname, Attributes: attrs})
 }
 
 // SetAgentAttributes replaces the dynamic attributes of an agent's host
 // (PUT /api/v1/agents/{id}/attributes). They are written to etcd first.
-func (m *Master) SetAgentAttributes(ctx context.Context, agentID string, attrs map[string]string) (AgentView, error) {
+func (t *Term) SetAgentAttributes(ctx context.Context, agentID string, attrs map[string]string) (core.AgentView, error) {
 	if err := agentproto.ValidateAttributes(attrs); err != nil {
-		return AgentView{}, &inputError{err: err}
+		return core.AgentView{}, &inputError{err: err}
 	}
-	m.mu.Lock()
-	if !m.leading {
-		m.mu.Unlock()
-		return AgentView{}, errNotLeading
+	t.mu.Lock()
+	if !t.leading {
+		t.mu.Unlock()
+		return core.AgentView{}, errNotLeading
 	}
-	ag, ok := m.core.Agent(agentID)
+	ag, ok := t.core.Agent(agentID)
 	if !ok {
-		m.mu.Unlock()
-		return AgentView{}, fmt.Errorf("agent %q: %w", agentID, errNotFound)
+		t.mu.Unlock()
+		return core.AgentView{}, fmt.Errorf("agent %q: %w", agentID, errNotFound)
 	}
 	hostname := ag.Hostname
-	m.mu.Unlock()
+	t.mu.Unlock()
 	var err error
-	ctx, cancel := m.storeCtx(ctx)
+	ctx, cancel := t.storeCtx(ctx)
 	defer cancel()
 	if len(attrs) == 0 {
-		err = m.cfg.Store.Docs(store.Attributes).Delete(ctx, hostname, m.election.Guard())
+		err = t.cfg.Store.Docs(store.Attributes).Delete(ctx, hostname, t.cfg.Guard())
 	} else {
-		err = m.cfg.Store.Docs(store.Attributes).Put(ctx, hostname, attrs, m.election.Guard())
+		err = t.cfg.Store.Docs(store.Attributes).Put(ctx, hostname, attrs, t.cfg.Guard())
 	}
 	if err != nil {
-		return AgentView{}, fmt.Errorf("%w: %w", errStore, err)
+		return core.AgentView{}, fmt.Errorf("%w: %w", errStore, err)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.leading {
-		return AgentView{}, errNotLeading
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.leading {
+		return core.AgentView{}, errNotLeading
 	}
-	m.setDynamic(hostname, attrs)
-	ag, ok = m.core.Agent(agentID)
+	t.setDynamic(hostname, attrs)
+	ag, ok = t.core.Agent(agentID)
 	if !ok {
-		return AgentView{}, fmt.Errorf("agent %q: %w", agentID, errNotFound)
+		return core.AgentView{}, fmt.Errorf("agent %q: %w", agentID, errNotFound)
 	}
-	m.log.Info("dynamic attributes set", "hostname", hostname, "attributes", attrs)
+	t.log.Info("dynamic attributes set", "hostname", hostname, "attributes", attrs)
 	return ag, nil
 }
 
 // loadAttributes reads every hostname's dynamic attributes and the store
 // revision they were read at, for the watch to continue from.
-func (m *Master) loadAttributes(ctx context.Context) (map[string]map[string]string, int64, error) {
+func (t *Term) loadAttributes(ctx context.Context) (map[string]map[string]string, int64, error) {
 	out := map[string]map[string]string{}
-	rev, err := m.cfg.Store.Docs(store.Attributes).ListRev(ctx, func(host string, raw []byte) error {
+	rev, err := t.cfg.Store.Docs(store.Attributes).ListRev(ctx, func(host string, raw []byte) error {
 		var attrs map[string]string
 		if err := decodeJSON(raw, &attrs); err != nil {
 			return fmt.Errorf("attributes of %s: %w", host, err)
@@ -82,11 +82,11 @@ func (m *Master) loadAttributes(ctx context.Context) (map[string]map[string]stri
 
 // watchAttributes applies edits made directly in etcd (or by another
 // master before a failover) while this master leads.
-func (m *Master) watchAttributes(ctx context.Context, fromRev int64) error {
+func (t *Term) watchAttributes(ctx context.Context, fromRev int64) error {
 	for {
-		for ev := range m.cfg.Store.Docs(store.Attributes).Watch(ctx, fromRev) {
+		for ev := range t.cfg.Store.Docs(store.Attributes).Watch(ctx, fromRev) {
 			if ev.Err != nil {
-				m.log.Warn("watching attributes; re-listing", "err", ev.Err)
+				t.log.Warn("watching attributes; re-listing", "err", ev.Err)
 				break
 			}
 			fromRev = ev.Revision + 1
@@ -94,23 +94,23 @@ func (m *Master) watchAttributes(ctx context.Context, fromRev int64) error {
 			var attrs map[string]string
 			if !ev.Deleted {
 				if err := decodeJSON(ev.Value, &attrs); err != nil || agentproto.ValidateAttributes(attrs) != nil {
-					m.log.Warn("ignoring invalid attributes in etcd", "hostname", host, "err", err)
+					t.log.Warn("ignoring invalid attributes in etcd", "hostname", host, "err", err)
 					continue
 				}
 			}
-			m.mu.Lock()
-			if m.leading {
-				m.setDynamic(host, attrs)
+			t.mu.Lock()
+			if t.leading {
+				t.setDynamic(host, attrs)
 			}
-			m.mu.Unlock()
+			t.mu.Unlock()
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
 		// The watch broke (compaction): re-list and continue from there.
-		all, rev, err := m.loadAttributes(ctx)
+		all, rev, err := t.loadAttributes(ctx)
 		if err != nil {
-			m.log.Error("re-listing attributes", "err", err)
+			t.log.Error("re-listing attributes", "err", err)
 			select {
 			case <-ctx.Done():
 				return nil
@@ -118,18 +118,18 @@ func (m *Master) watchAttributes(ctx context.Context, fromRev int64) error {
 			}
 			continue
 		}
-		m.mu.Lock()
-		if m.leading {
-			for _, host := range m.core.DynamicHosts() {
+		t.mu.Lock()
+		if t.leading {
+			for _, host := range t.core.DynamicHosts() {
 				if _, ok := all[host]; !ok {
-					m.setDynamic(host, nil)
+					t.setDynamic(host, nil)
 				}
 			}
 			for host, attrs := range all {
-				m.setDynamic(host, attrs)
+				t.setDynamic(host, attrs)
 			}
 		}
-		m.mu.Unlock()
+		t.mu.Unlock()
 		fromRev = rev + 1
 	}
 }

@@ -1,33 +1,28 @@
-package master
+package term
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"sync"
 	"time"
 
-	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/api/agentproto"
-	"github.com/headroom-dev/headroom/master/allocator"
 	"github.com/headroom-dev/headroom/master/apps"
 	"github.com/headroom-dev/headroom/master/core"
 )
 
-func decodeJSON(raw []byte, v any) error { return json.Unmarshal(raw, v) }
-
 // allocationLoop runs one cycle per allocation interval while leading.
-func (m *Master) allocationLoop(ctx context.Context) error {
-	t := m.cfg.Clock.NewTicker(m.cfg.AllocationInterval)
-	defer t.Stop()
+func (t *Term) allocationLoop(ctx context.Context) error {
+	tick := t.cfg.Clock.NewTicker(t.cfg.AllocationInterval)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.Chan():
-			m.cycle()
+		case <-tick.Chan():
+			t.cycle()
 		}
 	}
 }
@@ -35,18 +30,18 @@ func (m *Master) allocationLoop(ctx context.Context) error {
 // cycle is one allocation cycle: agent timeouts, then up to
 // maxAllocationPasses allocations whose offers the built-in frameworks
 // answer at once, then the built-in frameworks' housekeeping.
-func (m *Master) cycle() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.leading {
+func (t *Term) cycle() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.leading {
 		return
 	}
-	now := m.cfg.Clock.Now()
-	m.fx.DrainBacklog()
-	if m.step(core.Tick{}).Reply.(core.TickReply).Recovering {
+	now := t.cfg.Clock.Now()
+	t.fx.DrainBacklog()
+	if t.step(core.Tick{}).Reply.(core.TickReply).Recovering {
 		why := fmt.Sprintf("waiting for the known agents to re-register after a master failover (at most until %s)",
-			m.core.RecoverUntil().UTC().Format(time.RFC3339))
-		for _, e := range m.running.Entries() {
+			t.core.RecoverUntil().UTC().Format(time.RFC3339))
+		for _, e := range t.running.Entries() {
 			e.Framework.Hold(why, now)
 		}
 		return
@@ -55,97 +50,85 @@ func (m *Master) cycle() {
 	// A built-in framework asks for offers in the cycle that first sees
 	// work waiting (an app created, scaled, or a task lost since the last
 	// cycle), not one cycle later; unless it revives after its Tick.
-	for _, e := range m.running.Entries() {
+	for _, e := range t.running.Entries() {
 		if !e.Builtin.ReviveAfterTick {
-			m.reviveBuiltin(e.Framework)
+			t.reviveBuiltin(e.Framework)
 		}
 	}
 	got := map[string]bool{}
-	for pass := 0; pass < m.maxAllocationPasses(); pass++ {
+	for pass := 0; pass < t.maxAllocationPasses(); pass++ {
 		if pass > 0 {
 			// Only suppress between passes: reviving would clear the
 			// filters the declines just set, and the same framework
 			// would be offered the same agent again.
-			for _, e := range m.running.Entries() {
+			for _, e := range t.running.Entries() {
 				if !e.Framework.WantsOffers() {
-					_ = m.alloc.Suppress(e.Builtin.ID)
+					t.step(core.WantOffers{FrameworkID: e.Builtin.ID, Wants: false})
 				}
 			}
 		}
 		start := time.Now()
-		res := m.alloc.Allocate(now)
-		m.cfg.Metrics.ObserveAllocation(time.Since(start))
-		m.rescinded(res.Rescinds)
-		m.stats.offersSent += uint64(len(res.Offers))
-		declined := m.answerBuiltin(res.Offers, got, now)
+		r := t.core.Step(core.Allocate{}, now)
+		t.cfg.Metrics.ObserveAllocation(time.Since(start))
+		t.fx.Apply(r.Effects)
+		res := r.Reply.(core.AllocateReply)
+		t.stats.offersSent += uint64(res.Offers)
+		declined := t.answerBuiltin(res.Builtin, got, now)
 		if declined == 0 {
 			break
 		}
 	}
-	m.builtinsTick(got, now)
+	t.builtinsTick(got, now)
 }
 
 // step hands an event to the core at the clock's now and its effects to
 // the applier. Called with mu held, while leading.
-func (m *Master) step(ev core.Event) core.Ready {
-	r := m.core.Step(ev, m.cfg.Clock.Now())
-	m.fx.Apply(r.Effects)
-	m.forgetGone(r.Effects)
+func (t *Term) step(ev core.Event) core.Ready {
+	r := t.core.Step(ev, t.cfg.Clock.Now())
+	t.fx.Apply(r.Effects)
+	t.forgetGone(r.Effects)
 	return r
 }
 
-// launch records a task placed on an agent and queues the call to the
-// agent. Called with mu held.
-func (m *Master) launch(info api.TaskInfo, agentID string, pool allocator.Pool, now time.Time) {
-	r := m.core.Step(core.Launch{Info: info, AgentID: agentID, Pool: pool}, now)
-	m.fx.Apply(r.Effects)
-}
-
 // kill queues a kill of the task on its agent. Called with mu held.
-func (m *Master) kill(taskID, agentID, reason string) {
-	m.step(core.Kill{TaskID: taskID, AgentID: agentID, Reason: reason})
+func (t *Term) kill(taskID, agentID, reason string) {
+	t.step(core.Kill{TaskID: taskID, AgentID: agentID, Reason: reason})
 }
 
 // async runs a store write outside mu, in the worker pool.
-func (m *Master) async(f func(ctx context.Context) error) { m.fx.Async(f) }
-
-// agentAt is the client of the agent at url: the master's agent
-// credential and transport.
-func (m *Master) agentAt(url string) *agentproto.Client {
-	return &agentproto.Client{URLs: []string{url}, Token: m.cfg.AgentToken, HTTP: m.cfg.AgentClient}
-}
+func (t *Term) async(f func(ctx context.Context) error) { t.fx.Async(f) }
 
 // probeLoop runs the apps' health checks while leading: HTTP and TCP
 // checks from the master itself, COMMAND checks on the tasks' agents.
-func (m *Master) probeLoop(ctx context.Context) error {
-	t := m.cfg.Clock.NewTicker(time.Second)
-	defer t.Stop()
+func (t *Term) probeLoop(ctx context.Context) error {
+	tick := t.cfg.Clock.NewTicker(time.Second)
+	defer tick.Stop()
 	client := &http.Client{}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.Chan():
+		case <-tick.Chan():
 		}
-		m.mu.Lock()
-		if !m.leading {
-			m.mu.Unlock()
+		t.mu.Lock()
+		if !t.leading {
+			t.mu.Unlock()
 			return nil
 		}
-		now := m.cfg.Clock.Now()
-		probes := m.apps.DueProbes(now)
-		commands := m.commandTargets(m.apps.DueCommands(now))
-		m.mu.Unlock()
+		now := t.cfg.Clock.Now()
+		probes := t.apps.DueProbes(now)
+		commands := t.commandTargets(t.apps.DueCommands(now))
+		t.mu.Unlock()
 		var wg sync.WaitGroup
 		for _, p := range probes {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				err := p.Run(ctx, client)
-				m.mu.Lock()
-				defer m.mu.Unlock()
-				if m.leading {
-					m.apps.HealthCheckResult(p.TaskID, p.Check, err == nil, m.cfg.Clock.Now())
+				t.mu.Lock()
+				defer t.mu.Unlock()
+				if t.leading {
+					t.apps.HealthCheckResult(p.TaskID, p.Check, err == nil, t.cfg.Clock.Now())
 				}
 			}()
 		}
@@ -162,20 +145,20 @@ func (m *Master) probeLoop(ctx context.Context) error {
 					return
 				}
 				defer func() { <-sem }()
-				healthy, err := m.runCommandCheck(ctx, c)
+				healthy, err := t.runCommandCheck(ctx, c)
 				if err != nil {
 					// No answer from the agent (a network blip, the agent
 					// restarting, our own shutdown): not the task's fault,
 					// so nothing is counted against it.
 					if ctx.Err() == nil {
-						m.log.Warn("COMMAND health check: no answer from the agent", "task", c.TaskID, "agent", c.AgentID, "err", err)
+						t.log.Warn("COMMAND health check: no answer from the agent", "task", c.TaskID, "agent", c.AgentID, "err", err)
 					}
 					return
 				}
-				m.mu.Lock()
-				defer m.mu.Unlock()
-				if m.leading {
-					m.apps.HealthCheckResult(c.TaskID, c.Check, healthy, m.cfg.Clock.Now())
+				t.mu.Lock()
+				defer t.mu.Unlock()
+				if t.leading {
+					t.apps.HealthCheckResult(c.TaskID, c.Check, healthy, t.cfg.Clock.Now())
 				}
 			}()
 		}
@@ -203,10 +186,10 @@ type commandTarget struct {
 // agent is unknown or not active is skipped: it cannot be run now, and
 // the agent's state already tells the apps scheduler about its tasks.
 // Called with mu held.
-func (m *Master) commandTargets(checks []apps.CommandCheck) []commandTarget {
+func (t *Term) commandTargets(checks []apps.CommandCheck) []commandTarget {
 	out := make([]commandTarget, 0, len(checks))
 	for _, c := range checks {
-		url, ok := m.core.ActiveAgentURL(c.AgentID)
+		url, ok := t.core.ActiveAgentURL(c.AgentID)
 		if !ok {
 			continue
 		}
@@ -219,27 +202,27 @@ func (m *Master) commandTargets(checks []apps.CommandCheck) []commandTarget {
 // error only when the agent did not answer: any answer is a result, and
 // an answer other than 200 with a decodable body (unknown task, task not
 // running, bad request, agent error) is a failed check.
-func (m *Master) runCommandCheck(ctx context.Context, c commandTarget) (bool, error) {
+func (t *Term) runCommandCheck(ctx context.Context, c commandTarget) (bool, error) {
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = defaultCommandCheckTimeout
 	}
 	timeout = min(timeout, maxCommandCheckTimeout)
-	r, err := m.agentAt(c.agentURL).Check(ctx, c.TaskID, agentproto.CheckRequest{Command: c.Command, TimeoutSeconds: timeout.Seconds()})
+	r, err := t.cfg.Agent(c.agentURL).Check(ctx, c.TaskID, agentproto.CheckRequest{Command: c.Command, TimeoutSeconds: timeout.Seconds()})
 	var se *agentproto.StatusError
 	switch {
 	case errors.As(err, &se):
-		m.log.Info("COMMAND health check refused by the agent: counted as failed", "task", c.TaskID,
+		t.log.Info("COMMAND health check refused by the agent: counted as failed", "task", c.TaskID,
 			"agent", c.AgentID, "status", se.Code, "err", err)
 		return false, nil
 	case errors.Is(err, agentproto.ErrUndecodable):
-		m.log.Warn("COMMAND health check: unreadable answer: counted as failed", "task", c.TaskID, "agent", c.AgentID, "err", err)
+		t.log.Warn("COMMAND health check: unreadable answer: counted as failed", "task", c.TaskID, "agent", c.AgentID, "err", err)
 		return false, nil
 	case err != nil:
 		return false, err
 	}
 	if !r.Healthy {
-		m.log.Debug("COMMAND health check failed", "task", c.TaskID, "exit_code", r.ExitCode, "output", r.Output)
+		t.log.Debug("COMMAND health check failed", "task", c.TaskID, "exit_code", r.ExitCode, "output", r.Output)
 	}
 	return r.Healthy, nil
 }

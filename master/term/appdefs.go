@@ -1,4 +1,4 @@
-package master
+package term
 
 // The app definitions' writes: the overlay of a partial definition that
 // PutApp applies, and the store write of every change.
@@ -14,10 +14,10 @@ import (
 )
 
 // persistApp stores an app's definition under the leader's guard.
-func (m *Master) persistApp(ctx context.Context, app apps.App) error {
-	ctx, cancel := m.storeCtx(ctx)
+func (t *Term) persistApp(ctx context.Context, app apps.App) error {
+	ctx, cancel := t.storeCtx(ctx)
 	defer cancel()
-	if err := m.cfg.Store.Docs(store.Apps).Put(ctx, app.ID, app, m.election.Guard()); err != nil {
+	if err := t.cfg.Store.Docs(store.Apps).Put(ctx, app.ID, app, t.cfg.Guard()); err != nil {
 		return fmt.Errorf("%w: %w", errStore, err)
 	}
 	return nil
@@ -30,8 +30,8 @@ func (m *Master) persistApp(ctx context.Context, app apps.App) error {
 // otherwise roll out the current definition again as a new deployment (or
 // create an app of defaults).
 func overlay(cur apps.App, patch []byte) (apps.App, error) {
-	if t := bytes.TrimSpace(patch); len(t) == 0 || t[0] != '{' {
-		return apps.App{}, emptyBody("must be a JSON object of the fields to set, got " + truncateBody(t))
+	if body := bytes.TrimSpace(patch); len(body) == 0 || body[0] != '{' {
+		return apps.App{}, emptyBody("must be a JSON object of the fields to set, got " + truncateBody(body))
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(patch, &fields); err != nil {

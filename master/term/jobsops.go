@@ -1,4 +1,4 @@
-package master
+package term
 
 import (
 	"context"
@@ -18,7 +18,7 @@ const JobsFrameworkID = jobs.DefaultFrameworkID
 // store.JobState: definitions are written by the API handlers, run-time
 // states by the loop, so the two never race on one document.
 
-// jobsIO is the master's side of the jobs scheduler's persistence.
+// jobsIO is the term's side of the jobs scheduler's persistence.
 type jobsIO struct {
 	// writes holds one token and serializes definition changes (plan,
 	// store, apply), so two requests on one job cannot leave the store
@@ -28,17 +28,17 @@ type jobsIO struct {
 	writes chan struct{}
 	// inflight holds the jobs whose state write is under way; a job gets
 	// one write at a time, so writes cannot land out of order. Guarded by
-	// Master.mu, new each term.
+	// Term.mu, new each term.
 	inflight map[string]bool
 }
 
 // loadJobs builds the jobs scheduler of a new term from the store. State
 // documents of deleted jobs (a write that raced a delete) are removed on
 // the way.
-func (m *Master) loadJobs(ctx context.Context) (*jobs.Scheduler, error) {
+func (t *Term) loadJobs(ctx context.Context) (*jobs.Scheduler, error) {
 	var records []jobs.Record
 	uids := map[string]string{}
-	if err := m.cfg.Store.Docs(store.Jobs).List(ctx, func(id string, raw []byte) error {
+	if err := t.cfg.Store.Docs(store.Jobs).List(ctx, func(id string, raw []byte) error {
 		var rec jobs.Record
 		if err := json.Unmarshal(raw, &rec); err != nil {
 			return fmt.Errorf("job %s: %w", id, err)
@@ -51,7 +51,7 @@ func (m *Master) loadJobs(ctx context.Context) (*jobs.Scheduler, error) {
 	}
 	var states []jobs.State
 	var stale []string
-	if err := m.cfg.Store.Docs(store.JobState).List(ctx, func(id string, raw []byte) error {
+	if err := t.cfg.Store.Docs(store.JobState).List(ctx, func(id string, raw []byte) error {
 		var st jobs.State
 		if err := json.Unmarshal(raw, &st); err != nil {
 			return fmt.Errorf("state of job %s: %w", id, err)
@@ -66,33 +66,33 @@ func (m *Master) loadJobs(ctx context.Context) (*jobs.Scheduler, error) {
 		return nil, fmt.Errorf("loading job states: %w", err)
 	}
 	for _, id := range stale {
-		if err := m.cfg.Store.Docs(store.JobState).Delete(ctx, id, m.election.Guard()); err != nil {
-			m.log.Warn("removing the state of a deleted job", "job", id, "err", err)
+		if err := t.cfg.Store.Docs(store.JobState).Delete(ctx, id, t.cfg.Guard()); err != nil {
+			t.log.Warn("removing the state of a deleted job", "job", id, "err", err)
 		}
 	}
 	s := jobs.NewScheduler(jobs.Config{FrameworkID: JobsFrameworkID, NewID: randomSuffix})
 	s.Restore(records, states)
-	m.log.Info("jobs loaded", "jobs", len(records))
+	t.log.Info("jobs loaded", "jobs", len(records))
 	return s, nil
 }
 
 // saveJobStates hands the changed job states to the workers, one write
 // per job at a time; a run's task launches once its write is confirmed.
 // It is the jobs framework's AfterTick. Called with mu held.
-func (m *Master) saveJobStates() {
-	sched, inflight := m.jobs, m.jobsIO.inflight
+func (t *Term) saveJobStates() {
+	sched, inflight := t.jobs, t.jobsIO.inflight
 	for _, p := range sched.Unsaved() {
 		id := p.State.JobID
 		if inflight[id] {
 			continue
 		}
 		inflight[id] = true
-		m.async(func(ctx context.Context) error {
-			err := m.cfg.Store.Docs(store.JobState).Put(ctx, id, p.State, m.election.Guard())
-			m.mu.Lock()
-			defer m.mu.Unlock()
+		t.async(func(ctx context.Context) error {
+			err := t.cfg.Store.Docs(store.JobState).Put(ctx, id, p.State, t.cfg.Guard())
+			t.mu.Lock()
+			defer t.mu.Unlock()
 			delete(inflight, id)
-			if err == nil && m.leading && m.jobs == sched {
+			if err == nil && t.leading && t.jobs == sched {
 				sched.Saved(id, p.State.UID, p.Rev)
 			}
 			if err != nil {
@@ -104,10 +104,10 @@ func (m *Master) saveJobStates() {
 }
 
 // lockJobs takes mu and checks this master leads; the caller unlocks.
-func (m *Master) lockJobs() error {
-	m.mu.Lock()
-	if !m.leading || m.jobs == nil {
-		m.mu.Unlock()
+func (t *Term) lockJobs() error {
+	t.mu.Lock()
+	if !t.leading || t.jobs == nil {
+		t.mu.Unlock()
 		return errNotLeading
 	}
 	return nil
@@ -115,12 +115,12 @@ func (m *Master) lockJobs() error {
 
 // lockJobWrites takes the definitions' write token, waiting at most
 // StoreTimeout; release gives it back.
-func (m *Master) lockJobWrites(ctx context.Context) (release func(), err error) {
-	ctx, cancel := m.storeCtx(ctx)
+func (t *Term) lockJobWrites(ctx context.Context) (release func(), err error) {
+	ctx, cancel := t.storeCtx(ctx)
 	defer cancel()
 	select {
-	case m.jobsIO.writes <- struct{}{}:
-		return func() { <-m.jobsIO.writes }, nil
+	case t.jobsIO.writes <- struct{}{}:
+		return func() { <-t.jobsIO.writes }, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w: another change of a job is still waiting on it", errStore)
 	}
@@ -129,57 +129,57 @@ func (m *Master) lockJobWrites(ctx context.Context) (release func(), err error) 
 // CreateJob validates, stores and schedules a new job. The definition is
 // in the store before the answer, so an acknowledged job survives a
 // failover.
-func (m *Master) CreateJob(ctx context.Context, job jobs.Job) (jobs.JobStatus, error) {
-	release, err := m.lockJobWrites(ctx)
+func (t *Term) CreateJob(ctx context.Context, job jobs.Job) (jobs.JobStatus, error) {
+	release, err := t.lockJobWrites(ctx)
 	if err != nil {
 		return jobs.JobStatus{}, err
 	}
 	defer release()
-	return m.putJob(ctx, job, true)
+	return t.putJob(ctx, job, true)
 }
 
 // UpdateJob replaces a job's definition; its runs go on. A body without
 // "schedules" keeps the current schedules.
-func (m *Master) UpdateJob(ctx context.Context, job jobs.Job) (jobs.JobStatus, error) {
-	release, err := m.lockJobWrites(ctx)
+func (t *Term) UpdateJob(ctx context.Context, job jobs.Job) (jobs.JobStatus, error) {
+	release, err := t.lockJobWrites(ctx)
 	if err != nil {
 		return jobs.JobStatus{}, err
 	}
 	defer release()
 	if job.Schedules == nil {
-		cur, err := m.currentJob(job.ID)
+		cur, err := t.currentJob(job.ID)
 		if err != nil {
 			return jobs.JobStatus{}, err
 		}
 		job.Schedules = cur.Schedules
 	}
-	return m.putJob(ctx, job, false)
+	return t.putJob(ctx, job, false)
 }
 
 // ModifyJob applies change to the current definition and stores the
 // result, under the definitions' write lock.
-func (m *Master) ModifyJob(ctx context.Context, id string, change func(*jobs.Job) error) (jobs.JobStatus, error) {
-	release, err := m.lockJobWrites(ctx)
+func (t *Term) ModifyJob(ctx context.Context, id string, change func(*jobs.Job) error) (jobs.JobStatus, error) {
+	release, err := t.lockJobWrites(ctx)
 	if err != nil {
 		return jobs.JobStatus{}, err
 	}
 	defer release()
-	job, err := m.currentJob(id)
+	job, err := t.currentJob(id)
 	if err != nil {
 		return jobs.JobStatus{}, err
 	}
 	if err := change(&job); err != nil {
 		return jobs.JobStatus{}, err
 	}
-	return m.putJob(ctx, job, false)
+	return t.putJob(ctx, job, false)
 }
 
-func (m *Master) currentJob(id string) (jobs.Job, error) {
-	if err := m.lockJobs(); err != nil {
+func (t *Term) currentJob(id string) (jobs.Job, error) {
+	if err := t.lockJobs(); err != nil {
 		return jobs.Job{}, err
 	}
-	defer m.mu.Unlock()
-	rec, ok := m.jobs.Record(id)
+	defer t.mu.Unlock()
+	rec, ok := t.jobs.Record(id)
 	if !ok {
 		return jobs.Job{}, fmt.Errorf("job %q: %w", id, jobs.ErrNotFound)
 	}
@@ -188,86 +188,86 @@ func (m *Master) currentJob(id string) (jobs.Job, error) {
 
 // putJob plans, stores, then applies a definition. Called with
 // jobsIO.writeMu held.
-func (m *Master) putJob(ctx context.Context, job jobs.Job, create bool) (jobs.JobStatus, error) {
-	if err := m.lockJobs(); err != nil {
+func (t *Term) putJob(ctx context.Context, job jobs.Job, create bool) (jobs.JobStatus, error) {
+	if err := t.lockJobs(); err != nil {
 		return jobs.JobStatus{}, err
 	}
-	sched := m.jobs
-	rec, err := sched.Plan(job, create, m.cfg.Clock.Now())
-	m.mu.Unlock()
+	sched := t.jobs
+	rec, err := sched.Plan(job, create, t.cfg.Clock.Now())
+	t.mu.Unlock()
 	if err != nil {
 		return jobs.JobStatus{}, err
 	}
-	sctx, cancel := m.storeCtx(ctx)
+	sctx, cancel := t.storeCtx(ctx)
 	defer cancel()
-	if err := m.cfg.Store.Docs(store.Jobs).Put(sctx, rec.Job.ID, rec, m.election.Guard()); err != nil {
+	if err := t.cfg.Store.Docs(store.Jobs).Put(sctx, rec.Job.ID, rec, t.cfg.Guard()); err != nil {
 		return jobs.JobStatus{}, fmt.Errorf("%w: %w", errStore, err)
 	}
-	if err := m.lockJobs(); err != nil {
+	if err := t.lockJobs(); err != nil {
 		return jobs.JobStatus{}, err
 	}
-	defer m.mu.Unlock()
-	if m.jobs != sched {
+	defer t.mu.Unlock()
+	if t.jobs != sched {
 		return jobs.JobStatus{}, errNotLeading
 	}
-	if err := sched.Apply(rec, m.cfg.Clock.Now()); err != nil {
+	if err := sched.Apply(rec, t.cfg.Clock.Now()); err != nil {
 		return jobs.JobStatus{}, err
 	}
 	st, _ := sched.Job(rec.Job.ID)
-	m.log.Info("job stored", "job", rec.Job.ID, "schedules", len(rec.Job.Schedules), "created", create)
+	t.log.Info("job stored", "job", rec.Job.ID, "schedules", len(rec.Job.Schedules), "created", create)
 	return st, nil
 }
 
 // DeleteJob removes the job from the store, then kills its runs' tasks.
-func (m *Master) DeleteJob(ctx context.Context, id string) error {
-	release, err := m.lockJobWrites(ctx)
+func (t *Term) DeleteJob(ctx context.Context, id string) error {
+	release, err := t.lockJobWrites(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if _, err := m.currentJob(id); err != nil {
+	if _, err := t.currentJob(id); err != nil {
 		return err
 	}
-	ctx, cancel := m.storeCtx(ctx)
+	ctx, cancel := t.storeCtx(ctx)
 	defer cancel()
-	if err := m.cfg.Store.Docs(store.Jobs).Delete(ctx, id, m.election.Guard()); err != nil {
+	if err := t.cfg.Store.Docs(store.Jobs).Delete(ctx, id, t.cfg.Guard()); err != nil {
 		return fmt.Errorf("%w: %w", errStore, err)
 	}
-	if err := m.cfg.Store.Docs(store.JobState).Delete(ctx, id, m.election.Guard()); err != nil {
+	if err := t.cfg.Store.Docs(store.JobState).Delete(ctx, id, t.cfg.Guard()); err != nil {
 		// Harmless: the next leader removes the orphan.
-		m.log.Warn("removing the state of a deleted job", "job", id, "err", err)
+		t.log.Warn("removing the state of a deleted job", "job", id, "err", err)
 	}
-	if err := m.lockJobs(); err != nil {
+	if err := t.lockJobs(); err != nil {
 		return err
 	}
-	defer m.mu.Unlock()
-	kills, err := m.jobs.Delete(id, m.cfg.Clock.Now())
+	defer t.mu.Unlock()
+	kills, err := t.jobs.Delete(id, t.cfg.Clock.Now())
 	if err != nil {
 		return err
 	}
 	for _, k := range kills {
-		m.kill(k, "", "")
+		t.kill(k, "", "")
 	}
-	m.log.Info("job deleted", "job", id, "tasks_killed", len(kills))
+	t.log.Info("job deleted", "job", id, "tasks_killed", len(kills))
 	return nil
 }
 
 // JobStatuses lists every job.
-func (m *Master) JobStatuses() ([]jobs.JobStatus, error) {
-	if err := m.lockJobs(); err != nil {
+func (t *Term) JobStatuses() ([]jobs.JobStatus, error) {
+	if err := t.lockJobs(); err != nil {
 		return nil, err
 	}
-	defer m.mu.Unlock()
-	return m.jobs.Jobs(), nil
+	defer t.mu.Unlock()
+	return t.jobs.Jobs(), nil
 }
 
 // JobStatus returns one job.
-func (m *Master) JobStatus(id string) (jobs.JobStatus, error) {
-	if err := m.lockJobs(); err != nil {
+func (t *Term) JobStatus(id string) (jobs.JobStatus, error) {
+	if err := t.lockJobs(); err != nil {
 		return jobs.JobStatus{}, err
 	}
-	defer m.mu.Unlock()
-	st, ok := m.jobs.Job(id)
+	defer t.mu.Unlock()
+	st, ok := t.jobs.Job(id)
 	if !ok {
 		return jobs.JobStatus{}, fmt.Errorf("job %q: %w", id, jobs.ErrNotFound)
 	}
@@ -275,48 +275,48 @@ func (m *Master) JobStatus(id string) (jobs.JobStatus, error) {
 }
 
 // JobRuns returns a job's active runs and its history, newest first.
-func (m *Master) JobRuns(id string) (active, history []jobs.Run, err error) {
-	if err := m.lockJobs(); err != nil {
+func (t *Term) JobRuns(id string) (active, history []jobs.Run, err error) {
+	if err := t.lockJobs(); err != nil {
 		return nil, nil, err
 	}
-	defer m.mu.Unlock()
-	return m.jobs.Runs(id)
+	defer t.mu.Unlock()
+	return t.jobs.Runs(id)
 }
 
 // JobRun returns one run.
-func (m *Master) JobRun(id, runID string) (jobs.Run, error) {
-	if err := m.lockJobs(); err != nil {
+func (t *Term) JobRun(id, runID string) (jobs.Run, error) {
+	if err := t.lockJobs(); err != nil {
 		return jobs.Run{}, err
 	}
-	defer m.mu.Unlock()
-	return m.jobs.GetRun(id, runID)
+	defer t.mu.Unlock()
+	return t.jobs.GetRun(id, runID)
 }
 
 // StartJobRun starts a run by hand; it launches once its state is stored.
-func (m *Master) StartJobRun(id string) (jobs.Run, error) {
-	if err := m.lockJobs(); err != nil {
+func (t *Term) StartJobRun(id string) (jobs.Run, error) {
+	if err := t.lockJobs(); err != nil {
 		return jobs.Run{}, err
 	}
-	defer m.mu.Unlock()
-	r, err := m.jobs.StartRun(id, m.cfg.Clock.Now())
+	defer t.mu.Unlock()
+	r, err := t.jobs.StartRun(id, t.cfg.Clock.Now())
 	if err == nil {
-		m.log.Info("job run started by request", "job", id, "run", r.ID)
+		t.log.Info("job run started by request", "job", id, "run", r.ID)
 	}
 	return r, err
 }
 
 // StopJobRun ends an active run and kills its task.
-func (m *Master) StopJobRun(id, runID string) (jobs.Run, error) {
-	if err := m.lockJobs(); err != nil {
+func (t *Term) StopJobRun(id, runID string) (jobs.Run, error) {
+	if err := t.lockJobs(); err != nil {
 		return jobs.Run{}, err
 	}
-	defer m.mu.Unlock()
-	r, kills, err := m.jobs.StopRun(id, runID, m.cfg.Clock.Now())
+	defer t.mu.Unlock()
+	r, kills, err := t.jobs.StopRun(id, runID, t.cfg.Clock.Now())
 	if err != nil {
 		return jobs.Run{}, err
 	}
 	for _, k := range kills {
-		m.kill(k, "", api.ReasonKilledByRequest)
+		t.kill(k, "", api.ReasonKilledByRequest)
 	}
 	return r, nil
 }

@@ -1,4 +1,4 @@
-package master
+package term
 
 import (
 	"bytes"
@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/headroom-dev/headroom/api/marathon"
 	"github.com/headroom-dev/headroom/master/apps"
 	"github.com/headroom-dev/headroom/master/store"
 )
@@ -31,12 +30,12 @@ type AppTask struct {
 }
 
 // loadApps builds the apps scheduler of a new term from the store.
-func (m *Master) loadApps(ctx context.Context) (*apps.Scheduler, error) {
+func (t *Term) loadApps(ctx context.Context) (*apps.Scheduler, error) {
 	// Random task id suffixes: a new leader's must never collide with tasks
 	// the agents have not re-reported yet.
 	sched := apps.NewScheduler(apps.Config{FrameworkID: AppsFrameworkID, NewID: randomSuffix})
 	var loaded []apps.App
-	if err := m.cfg.Store.Docs(store.Apps).List(ctx, func(_ string, raw []byte) error {
+	if err := t.cfg.Store.Docs(store.Apps).List(ctx, func(_ string, raw []byte) error {
 		a, err := apps.DecodeApp(bytes.NewReader(raw))
 		if err != nil {
 			return err
@@ -53,41 +52,41 @@ func (m *Master) loadApps(ctx context.Context) (*apps.Scheduler, error) {
 // CreateApp validates, persists and schedules a new app. The app is
 // written to the store before the answer, so an acknowledged app survives
 // a failover.
-func (m *Master) CreateApp(ctx context.Context, app apps.App) (apps.AppStatus, DeploymentRef, error) {
-	m.mu.Lock()
-	if !m.leading {
-		m.mu.Unlock()
+func (t *Term) CreateApp(ctx context.Context, app apps.App) (apps.AppStatus, DeploymentRef, error) {
+	t.mu.Lock()
+	if !t.leading {
+		t.mu.Unlock()
 		return apps.AppStatus{}, DeploymentRef{}, errNotLeading
 	}
-	dep, err := m.apps.CreateApp(app, m.cfg.Clock.Now())
+	dep, err := t.apps.CreateApp(app, t.cfg.Clock.Now())
 	if err != nil {
-		m.mu.Unlock()
+		t.mu.Unlock()
 		return apps.AppStatus{}, DeploymentRef{}, err
 	}
-	st, _ := m.apps.App(app.ID)
-	m.mu.Unlock()
-	if err := m.persistApp(ctx, st.App); err != nil {
-		m.mu.Lock()
-		if m.leading {
-			_, _ = m.apps.DeleteApp(st.App.ID, m.cfg.Clock.Now())
+	st, _ := t.apps.App(app.ID)
+	t.mu.Unlock()
+	if err := t.persistApp(ctx, st.App); err != nil {
+		t.mu.Lock()
+		if t.leading {
+			_, _ = t.apps.DeleteApp(st.App.ID, t.cfg.Clock.Now())
 		}
-		m.mu.Unlock()
+		t.mu.Unlock()
 		return apps.AppStatus{}, DeploymentRef{}, err
 	}
-	m.log.Info("app created", "app", st.App.ID, "instances", st.App.Instances)
+	t.log.Info("app created", "app", st.App.ID, "instances", st.App.Instances)
 	return st, DeploymentRef{DeploymentID: dep.ID, Version: st.App.Version}, nil
 }
 
 // PutApp replaces or partially updates an app (creating it when missing,
 // as Marathon's PUT does).
-func (m *Master) PutApp(ctx context.Context, id string, body []byte) (DeploymentRef, bool, error) {
-	m.mu.Lock()
-	if !m.leading {
-		m.mu.Unlock()
+func (t *Term) PutApp(ctx context.Context, id string, body []byte) (DeploymentRef, bool, error) {
+	t.mu.Lock()
+	if !t.leading {
+		t.mu.Unlock()
 		return DeploymentRef{}, false, errNotLeading
 	}
-	cur, exists := m.apps.App(id)
-	m.mu.Unlock()
+	cur, exists := t.apps.App(id)
+	t.mu.Unlock()
 	if !exists && !fullDefinition(body) {
 		// A partial update ({"instances": 2}) of an app that does not
 		// exist: say so, rather than report the fields it lacks to be
@@ -110,106 +109,106 @@ func (m *Master) PutApp(ctx context.Context, id string, body []byte) (Deployment
 		return DeploymentRef{}, false, &inputError{err: fmt.Errorf("app id %q in the body differs from %q in the path", next.ID, id)}
 	}
 	if !exists {
-		st, dep, err := m.CreateApp(ctx, next)
+		st, dep, err := t.CreateApp(ctx, next)
 		_ = st
 		return dep, true, err
 	}
-	m.mu.Lock()
-	if !m.leading {
-		m.mu.Unlock()
+	t.mu.Lock()
+	if !t.leading {
+		t.mu.Unlock()
 		return DeploymentRef{}, false, errNotLeading
 	}
-	prev, _ := m.apps.App(id)
-	dep, err := m.apps.UpdateApp(next, m.cfg.Clock.Now())
+	prev, _ := t.apps.App(id)
+	dep, err := t.apps.UpdateApp(next, t.cfg.Clock.Now())
 	if err != nil {
-		m.mu.Unlock()
+		t.mu.Unlock()
 		return DeploymentRef{}, false, err
 	}
-	st, _ := m.apps.App(id)
-	m.mu.Unlock()
-	if err := m.persistApp(ctx, st.App); err != nil {
-		m.mu.Lock()
-		if m.leading {
-			_, _ = m.apps.UpdateApp(prev.App, m.cfg.Clock.Now())
+	st, _ := t.apps.App(id)
+	t.mu.Unlock()
+	if err := t.persistApp(ctx, st.App); err != nil {
+		t.mu.Lock()
+		if t.leading {
+			_, _ = t.apps.UpdateApp(prev.App, t.cfg.Clock.Now())
 		}
-		m.mu.Unlock()
+		t.mu.Unlock()
 		return DeploymentRef{}, false, err
 	}
-	m.log.Info("app updated", "app", id, "instances", st.App.Instances, "version", st.App.Version)
+	t.log.Info("app updated", "app", id, "instances", st.App.Instances, "version", st.App.Version)
 	return DeploymentRef{DeploymentID: dep.ID, Version: st.App.Version}, false, nil
 }
 
 // RestartApp replaces every task of the app.
-func (m *Master) RestartApp(ctx context.Context, id string) (DeploymentRef, error) {
-	m.mu.Lock()
-	if !m.leading {
-		m.mu.Unlock()
+func (t *Term) RestartApp(ctx context.Context, id string) (DeploymentRef, error) {
+	t.mu.Lock()
+	if !t.leading {
+		t.mu.Unlock()
 		return DeploymentRef{}, errNotLeading
 	}
-	dep, err := m.apps.Restart(id, m.cfg.Clock.Now())
+	dep, err := t.apps.Restart(id, t.cfg.Clock.Now())
 	if err != nil {
-		m.mu.Unlock()
+		t.mu.Unlock()
 		return DeploymentRef{}, err
 	}
-	st, _ := m.apps.App(id)
-	m.mu.Unlock()
-	if err := m.persistApp(ctx, st.App); err != nil {
+	st, _ := t.apps.App(id)
+	t.mu.Unlock()
+	if err := t.persistApp(ctx, st.App); err != nil {
 		return DeploymentRef{}, err
 	}
 	return DeploymentRef{DeploymentID: dep.ID, Version: st.App.Version}, nil
 }
 
 // DeleteApp removes the app from the store, then kills its tasks.
-func (m *Master) DeleteApp(ctx context.Context, id string) (DeploymentRef, error) {
-	m.mu.Lock()
-	if !m.leading {
-		m.mu.Unlock()
+func (t *Term) DeleteApp(ctx context.Context, id string) (DeploymentRef, error) {
+	t.mu.Lock()
+	if !t.leading {
+		t.mu.Unlock()
 		return DeploymentRef{}, errNotLeading
 	}
-	st, ok := m.apps.App(id)
-	m.mu.Unlock()
+	st, ok := t.apps.App(id)
+	t.mu.Unlock()
 	if !ok {
 		return DeploymentRef{}, apps.NotFound(id)
 	}
-	sctx, cancel := m.storeCtx(ctx)
+	sctx, cancel := t.storeCtx(ctx)
 	defer cancel()
-	if err := m.cfg.Store.Docs(store.Apps).Delete(sctx, id, m.election.Guard()); err != nil {
+	if err := t.cfg.Store.Docs(store.Apps).Delete(sctx, id, t.cfg.Guard()); err != nil {
 		return DeploymentRef{}, fmt.Errorf("%w: %w", errStore, err)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.leading {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.leading {
 		return DeploymentRef{}, errNotLeading
 	}
-	kills, err := m.apps.DeleteApp(id, m.cfg.Clock.Now())
+	kills, err := t.apps.DeleteApp(id, t.cfg.Clock.Now())
 	if err != nil {
 		return DeploymentRef{}, err
 	}
 	for _, k := range kills {
-		m.kill(k, "", "")
+		t.kill(k, "", "")
 	}
-	m.log.Info("app deleted", "app", id, "tasks_killed", len(kills))
+	t.log.Info("app deleted", "app", id, "tasks_killed", len(kills))
 	return DeploymentRef{DeploymentID: "delete-" + id, Version: st.App.Version}, nil
 }
 
 // AppStatuses lists every app.
-func (m *Master) AppStatuses() ([]apps.AppStatus, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.leading {
+func (t *Term) AppStatuses() ([]apps.AppStatus, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.leading {
 		return nil, errNotLeading
 	}
-	return m.apps.Apps(), nil
+	return t.apps.Apps(), nil
 }
 
 // AppStatus returns one app.
-func (m *Master) AppStatus(id string) (apps.AppStatus, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.leading {
+func (t *Term) AppStatus(id string) (apps.AppStatus, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.leading {
 		return apps.AppStatus{}, errNotLeading
 	}
-	st, ok := m.apps.App(id)
+	st, ok := t.apps.App(id)
 	if !ok {
 		return apps.AppStatus{}, apps.NotFound(id)
 	}
@@ -217,24 +216,24 @@ func (m *Master) AppStatus(id string) (apps.AppStatus, error) {
 }
 
 // AppTasks lists an app's tasks in Marathon's shape.
-func (m *Master) AppTasks(id string) ([]AppTask, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.leading {
+func (t *Term) AppTasks(id string) ([]AppTask, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.leading {
 		return nil, errNotLeading
 	}
-	if _, ok := m.apps.App(id); !ok {
+	if _, ok := t.apps.App(id); !ok {
 		return nil, apps.NotFound(id)
 	}
 	out := []AppTask{}
-	for _, t := range m.apps.Tasks(id) {
-		at := AppTask{ID: t.ID, AppID: t.AppID, Host: t.Hostname, AgentID: t.AgentID, State: string(t.State),
-			Version: t.Version, Healthy: t.Healthy}
-		if !t.StagedAt.IsZero() {
-			at.StagedAt = t.StagedAt.UTC().Format("2006-01-02T15:04:05.000Z")
+	for _, task := range t.apps.Tasks(id) {
+		at := AppTask{ID: task.ID, AppID: task.AppID, Host: task.Hostname, AgentID: task.AgentID, State: string(task.State),
+			Version: task.Version, Healthy: task.Healthy}
+		if !task.StagedAt.IsZero() {
+			at.StagedAt = task.StagedAt.UTC().Format("2006-01-02T15:04:05.000Z")
 		}
-		if !t.StartedAt.IsZero() {
-			at.StartedAt = t.StartedAt.UTC().Format("2006-01-02T15:04:05.000Z")
+		if !task.StartedAt.IsZero() {
+			at.StartedAt = task.StartedAt.UTC().Format("2006-01-02T15:04:05.000Z")
 		}
 		out = append(out, at)
 	}
@@ -242,31 +241,26 @@ func (m *Master) AppTasks(id string) ([]AppTask, error) {
 }
 
 // AppTaskList is an app's tasks, for the Marathon API's views.
-func (m *Master) AppTaskList(id string) ([]apps.Task, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.leading {
+func (t *Term) AppTaskList(id string) ([]apps.Task, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.leading {
 		return nil, errNotLeading
 	}
-	if _, ok := m.apps.App(id); !ok {
+	if _, ok := t.apps.App(id); !ok {
 		return nil, apps.NotFound(id)
 	}
-	return m.apps.Tasks(id), nil
-}
-
-// wire is the deployment as the Marathon API answers it.
-func (d DeploymentRef) wire() marathon.DeploymentResult {
-	return marathon.DeploymentResult{DeploymentID: d.DeploymentID, Version: d.Version}
+	return t.apps.Tasks(id), nil
 }
 
 // Deployments lists deployments in progress.
-func (m *Master) Deployments() ([]apps.Deployment, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.leading {
+func (t *Term) Deployments() ([]apps.Deployment, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.leading {
 		return nil, errNotLeading
 	}
-	return m.apps.Deployments(), nil
+	return t.apps.Deployments(), nil
 }
 
 // fullDefinition reports whether a PUT body can create an app: it says

@@ -1,4 +1,4 @@
-package master
+package term
 
 import (
 	"context"
@@ -7,24 +7,25 @@ import (
 
 	"github.com/headroom-dev/headroom/api"
 	"github.com/headroom-dev/headroom/master/allocator"
+	"github.com/headroom-dev/headroom/master/core"
 	"github.com/headroom-dev/headroom/master/framework"
 )
 
 // registerBuiltins fills the registry: the apps and jobs frameworks, then
 // the configured ones. The cycle serves them in this order.
-func (m *Master) registerBuiltins() error {
+func (t *Term) registerBuiltins() error {
 	own := []framework.Builtin{
 		{ID: AppsFrameworkID, Name: "apps", New: func(ctx context.Context) (framework.Framework, error) {
-			return m.loadApps(ctx)
+			return t.loadApps(ctx)
 		}},
 		// A run's task launches only once the state naming it is stored,
 		// and that state goes to the store after the Tick that starts the
 		// run: offers before it would only be declined.
-		{ID: JobsFrameworkID, Name: "jobs", ReviveAfterTick: true, AfterTick: m.saveJobStates,
-			New: func(ctx context.Context) (framework.Framework, error) { return m.loadJobs(ctx) }},
+		{ID: JobsFrameworkID, Name: "jobs", ReviveAfterTick: true, AfterTick: t.saveJobStates,
+			New: func(ctx context.Context) (framework.Framework, error) { return t.loadJobs(ctx) }},
 	}
-	for _, b := range append(own, m.cfg.Frameworks...) {
-		if err := m.builtins.Register(b); err != nil {
+	for _, b := range append(own, t.cfg.Frameworks...) {
+		if err := t.builtins.Register(b); err != nil {
 			return err
 		}
 	}
@@ -33,8 +34,8 @@ func (m *Master) registerBuiltins() error {
 
 // startBuiltins starts the registered frameworks for a new term and adds
 // them to its allocator.
-func (m *Master) startBuiltins(ctx context.Context, alloc *allocator.Allocator) (*framework.Running, error) {
-	running, err := m.builtins.Start(ctx)
+func (t *Term) startBuiltins(ctx context.Context, alloc *allocator.Allocator) (*framework.Running, error) {
+	running, err := t.builtins.Start(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -52,42 +53,23 @@ func (m *Master) startBuiltins(ctx context.Context, alloc *allocator.Allocator) 
 
 // answerOffers applies a built-in framework's answer to its offers: it
 // accepts what the launches use, declines the rest and launches the
-// tasks. It returns how many offers it declined. Called with mu held.
-func (m *Master) answerOffers(frameworkID string, byID map[string]allocator.Offer, launches []framework.Launch, declines []string, now time.Time) int {
-	used := map[string]allocator.ByPool{}
+// tasks (core.AnswerOffers). It returns how many offers it declined.
+// Called with mu held.
+func (t *Term) answerOffers(frameworkID string, byID map[string]allocator.Offer, launches []framework.Launch, declines []string, now time.Time) int {
+	ans := core.AnswerOffers{FrameworkID: frameworkID, Accept: map[string]allocator.ByPool{}, Decline: declines}
 	for _, l := range launches {
 		pool := allocator.Dedicated
 		if l.Revocable {
 			pool = allocator.Revocable
 		}
-		u := used[l.OfferID]
+		u := ans.Accept[l.OfferID]
 		u[pool] = u[pool].Add(l.Task.Resources)
-		used[l.OfferID] = u
+		ans.Accept[l.OfferID] = u
+		ans.Launches = append(ans.Launches, core.Launch{Info: l.Task, AgentID: byID[l.OfferID].AgentID, Pool: pool})
 	}
-	for offerID, u := range used {
-		if _, err := m.alloc.Accept(offerID, u, allocator.RefuseDefault, now); err != nil {
-			m.log.Error("accepting an offer", "framework", frameworkID, "offer", offerID, "err", err)
-		}
-	}
-	declined := 0
-	for _, id := range declines {
-		if _, ok := used[id]; ok {
-			continue
-		}
-		m.stats.offersDeclined++
-		declined++
-		if err := m.alloc.Decline(id, allocator.RefuseDefault, now); err != nil {
-			m.log.Error("declining an offer", "offer", id, "err", err)
-		}
-	}
-	for _, l := range launches {
-		pool := allocator.Dedicated
-		if l.Revocable {
-			pool = allocator.Revocable
-		}
-		m.launch(l.Task, byID[l.OfferID].AgentID, pool, now)
-	}
-	return declined
+	r := t.core.Step(ans, now)
+	t.fx.Apply(r.Effects)
+	return r.Reply.(core.AnswerReply).Declined
 }
 
 // maxAllocationPasses bounds the allocations of one cycle. What a
@@ -96,34 +78,26 @@ func (m *Master) answerOffers(frameworkID string, byID map[string]allocator.Offe
 // built-in framework and one more lets the capacity reach a framework
 // that can use it, instead of the same framework being offered, and
 // declining, the same agent at every cycle while another waits.
-func (m *Master) maxAllocationPasses() int { return len(m.running.Entries()) + 1 }
+func (t *Term) maxAllocationPasses() int { return len(t.running.Entries()) + 1 }
 
 // reviveBuiltin revives a built-in framework's offers when it wants some
 // and suppresses them when not. Called with mu held.
-func (m *Master) reviveBuiltin(fw framework.Framework) {
-	if fw.WantsOffers() {
-		_ = m.alloc.Revive(fw.ID())
-	} else {
-		_ = m.alloc.Suppress(fw.ID())
-	}
+func (t *Term) reviveBuiltin(fw framework.Framework) {
+	t.step(core.WantOffers{FrameworkID: fw.ID(), Wants: fw.WantsOffers()})
 }
 
-// answerBuiltin applies one allocation pass: the built-in frameworks
-// answer their offers at once, external frameworks get theirs as OFFERS
-// events. It records in got which built-in frameworks had offers and
-// returns how many offers they declined. Called with mu held.
-func (m *Master) answerBuiltin(all []allocator.Offer, got map[string]bool, now time.Time) int {
-	var external []allocator.Offer
+// answerBuiltin has the built-in frameworks answer an allocation pass's
+// offers to them at once (external frameworks got theirs as OFFERS
+// events in core.Allocate). It records in got which built-in frameworks
+// had offers and returns how many offers they declined. Called with mu
+// held.
+func (t *Term) answerBuiltin(offers []allocator.Offer, got map[string]bool, now time.Time) int {
 	byFramework := map[string][]allocator.Offer{}
-	for _, o := range all {
-		if m.running.Get(o.FrameworkID) == nil {
-			external = append(external, o)
-			continue
-		}
+	for _, o := range offers {
 		byFramework[o.FrameworkID] = append(byFramework[o.FrameworkID], o)
 	}
 	declined := 0
-	for _, e := range m.running.Entries() {
+	for _, e := range t.running.Entries() {
 		mine := byFramework[e.Builtin.ID]
 		if len(mine) == 0 {
 			continue
@@ -133,20 +107,19 @@ func (m *Master) answerBuiltin(all []allocator.Offer, got map[string]bool, now t
 		offers := make([]framework.Offer, 0, len(mine))
 		for _, o := range mine {
 			byID[o.ID] = o
-			offers = append(offers, m.builtinOffer(o))
+			offers = append(offers, t.builtinOffer(o))
 		}
 		launches, declines := e.Framework.Offers(offers, now)
-		declined += m.answerOffers(e.Builtin.ID, byID, launches, declines, now)
+		declined += t.answerOffers(e.Builtin.ID, byID, launches, declines, now)
 	}
-	m.sendOffers(external, now)
 	return declined
 }
 
 // builtinOffer is an allocator offer as the built-in frameworks take it,
 // with the agent's attributes. Called with mu held.
-func (m *Master) builtinOffer(o allocator.Offer) framework.Offer {
+func (t *Term) builtinOffer(o allocator.Offer) framework.Offer {
 	return framework.Offer{
-		ID: o.ID, AgentID: o.AgentID, Hostname: o.Hostname, Attributes: m.core.AgentAttributes(o.AgentID),
+		ID: o.ID, AgentID: o.AgentID, Hostname: o.Hostname, Attributes: t.core.AgentAttributes(o.AgentID),
 		Revocable: o.Resources[allocator.Revocable], Dedicated: o.Resources[allocator.Dedicated],
 	}
 }
@@ -155,20 +128,20 @@ func (m *Master) builtinOffer(o allocator.Offer) framework.Offer {
 // offers, each in turn: explain the waits of a framework that got no
 // offer, run its clock and kill what it asks, its AfterTick, and the
 // revival of one that revives after its Tick. Called with mu held.
-func (m *Master) builtinsTick(got map[string]bool, now time.Time) {
-	for _, e := range m.running.Entries() {
+func (t *Term) builtinsTick(got map[string]bool, now time.Time) {
+	for _, e := range t.running.Entries() {
 		fw := e.Framework
 		if !got[e.Builtin.ID] {
-			fw.NoOffers(m.freeOffers, now)
+			fw.NoOffers(t.freeOffers, now)
 		}
 		for _, id := range fw.Tick(now) {
-			m.kill(id, "", "")
+			t.kill(id, "", "")
 		}
 		if e.Builtin.AfterTick != nil {
 			e.Builtin.AfterTick()
 		}
 		if e.Builtin.ReviveAfterTick {
-			m.reviveBuiltin(fw)
+			t.reviveBuiltin(fw)
 		}
 	}
 }
@@ -176,9 +149,9 @@ func (m *Master) builtinsTick(got map[string]bool, now time.Time) {
 // builtinsAttributesChanged tells the built-in frameworks that watch
 // attributes an agent's new effective ones, and returns the tasks they
 // ask to move. Called with mu held.
-func (m *Master) builtinsAttributesChanged(agentID, hostname string, attrs map[string]string) []string {
+func (t *Term) builtinsAttributesChanged(agentID, hostname string, attrs map[string]string) []string {
 	var kills []string
-	for _, e := range m.running.Entries() {
+	for _, e := range t.running.Entries() {
 		if w, ok := e.Framework.(framework.AttributesWatcher); ok {
 			kills = append(kills, w.AttributesChanged(agentID, hostname, attrs)...)
 		}
@@ -186,18 +159,18 @@ func (m *Master) builtinsAttributesChanged(agentID, hostname string, attrs map[s
 	return kills
 }
 
-// isBuiltin reports whether id is a framework the master runs itself.
-func (m *Master) isBuiltin(id string) bool {
-	_, ok := m.builtins.Lookup(id)
+// isBuiltin reports whether id is a framework the term runs itself.
+func (t *Term) isBuiltin(id string) bool {
+	_, ok := t.builtins.Lookup(id)
 	return ok
 }
 
 // coreBuiltins shows the core the registry's frameworks (core.Builtins),
 // called in the core's Step, under mu.
-type coreBuiltins struct{ m *Master }
+type coreBuiltins struct{ t *Term }
 
 func (b coreBuiltins) Name(id string) (string, bool) {
-	bi, ok := b.m.builtins.Lookup(id)
+	bi, ok := b.t.builtins.Lookup(id)
 	return bi.Name, ok
 }
 
@@ -206,7 +179,7 @@ func (b coreBuiltins) Name(id string) (string, bool) {
 // comes with empty attributes, never nil: nil tells the apps framework to
 // keep the ones it had.
 func (b coreBuiltins) TaskStatus(id string, st api.TaskStatus, hostname string, attrs map[string]string, now time.Time) []string {
-	fw := b.m.running.Get(id)
+	fw := b.t.running.Get(id)
 	if fw == nil {
 		return nil
 	}
@@ -217,11 +190,11 @@ func (b coreBuiltins) TaskStatus(id string, st api.TaskStatus, hostname string, 
 }
 
 func (b coreBuiltins) AttributesChanged(agentID, hostname string, attrs map[string]string) []string {
-	return b.m.builtinsAttributesChanged(agentID, hostname, attrs)
+	return b.t.builtinsAttributesChanged(agentID, hostname, attrs)
 }
 
 func (b coreBuiltins) ForgetAgent(agentID string) {
-	for _, e := range b.m.running.Entries() {
+	for _, e := range b.t.running.Entries() {
 		e.Framework.ForgetAgent(agentID)
 	}
 }
