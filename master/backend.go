@@ -137,6 +137,8 @@ func (b backend) Frameworks(credential string) ([]core.FrameworkView, error) {
 	return b.m.current().FrameworksOf(credential)
 }
 
+func (b backend) AllFrameworks() ([]core.FrameworkView, error) { return b.m.current().AllFrameworks() }
+
 func (b backend) TeardownFramework(id string) error { return b.m.current().TeardownFramework(id) }
 
 func (b backend) Subscribe(ctx context.Context, info scheduler.FrameworkInfo) (httpapi.Stream, error) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/headroom-dev/headroom/api/agentproto"
+	"github.com/headroom-dev/headroom/api/scheduler"
 	"github.com/headroom-dev/headroom/internal/testutil"
 )
 
@@ -31,17 +33,23 @@ type browser struct {
 	errors []string
 }
 
-// needChromium finds Debian's chromium: in CI the test must run, so a
-// missing one fails; elsewhere it skips, saying why.
-func needChromium(t *testing.T) string {
+// needBrowser finds a Debian browser the web UI's tests drive (its
+// command and package are both name): in CI the test must run, so a
+// missing one is installed or fails; elsewhere it skips, saying why.
+func needBrowser(t *testing.T, name, how string) string {
 	t.Helper()
-	if p, err := exec.LookPath("chromium"); err == nil {
+	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
 	if !testutil.InCI() {
-		t.Skip("chromium not found: the web UI tests drive Debian's chromium (apt-get install chromium)")
+		t.Skipf("%s not found: the web UI's tests drive Debian's %s %s (apt-get install %s)", name, name, how, name)
 	}
-	return testutil.NeedCommand(t, "chromium", "chromium")
+	return testutil.NeedCommand(t, name, name)
+}
+
+func needChromium(t *testing.T) string {
+	t.Helper()
+	return needBrowser(t, "chromium", "through chromedp")
 }
 
 func startBrowser(t *testing.T) *browser {
@@ -188,24 +196,19 @@ func (b *browser) shot(name string) {
 	}
 }
 
-const uiApp = `{"id": "/ui/web", "cmd": "echo \"hello from the ui test\"; while true; do sleep 5; done", "cpus": 0.1, "mem": 32, "instances": 1}`
+// uiCluster is what the browser tests drive: a real master, one real
+// agent and a job, for every page to have something to show.
+type uiCluster struct {
+	*cluster
+	master    string // the master's base URL
+	agentID   string
+	agentAddr string
+}
 
-// The web UI in a real browser against a real master and agent: every
-// page loads without console errors; an app deployed through the form
-// runs, a bad one shows its field error, scaling and deleting work; the
-// host's chart has points and an override set on its page changes the
-// agent's applied reservation; a task's printed line shows in its log
-// tail.
-func TestWebUI(t *testing.T) {
-	needChromium(t)
+func startUICluster(t *testing.T) *uiCluster {
+	t.Helper()
 	c := newCluster(t)
-	addr := freeAddr(t)
-	c.startMaster(addr)
-	master := "http://" + addr
-	var err error
-	if c.client, err = agentproto.NewClient(master, c.token); err != nil {
-		t.Fatal(err)
-	}
+	master, _ := c.startClientMaster(freeAddr(t))
 	agentAddr := freeAddr(t)
 	c.startAgentAt("ui-host", master, agentAddr, "--attributes", "rack=r1,disk=ssd")
 	c.waitAgents(1)
@@ -215,13 +218,97 @@ func TestWebUI(t *testing.T) {
 	if err := c.get("/api/v1/agents", &agents); err != nil || len(agents) != 1 {
 		t.Fatalf("agents: %v %v", agents, err)
 	}
-	agentID := agents[0].ID
-	// A job, so that its page has one to show.
 	job := `{"id": "reports.nightly", "run": {"cmd": "echo report", "cpus": 0.1, "mem": 32},
 		"schedules": [{"id": "nightly", "cron": "0 3 * * *"}]}`
 	if err := c.client.Do(context.Background(), http.MethodPost, "/v1/jobs", []byte(job), nil); err != nil {
 		t.Fatalf("creating a job: %v", err)
 	}
+	return &uiCluster{cluster: c, master: master, agentID: agents[0].ID, agentAddr: agentAddr}
+}
+
+const uiApp = `{"id": "/ui/web", "cmd": "echo \"hello from the ui test\"; while true; do sleep 5; done", "cpus": 0.1, "mem": 32, "instances": 1}`
+
+// What the pages show once their data are in: the JavaScript both
+// browsers' tests wait on.
+const (
+	overviewReady   = `document.querySelector('#cluster-cpu') && document.querySelector('#cluster-cpu').dataset.points > 0`
+	hostChartReady  = `document.querySelector('#host-cpu') && document.querySelector('#host-cpu').dataset.points > 0 && document.querySelector('#host-cpu canvas') !== null`
+	jobsReady       = `[...document.querySelectorAll('fieldset.job legend')].some((l) => l.textContent === 'reports.nightly')`
+	logTailReady    = `document.querySelector('#log-stdout') && document.querySelector('#log-stdout').textContent.includes('hello from the ui test')`
+	loggedOutReady  = `document.querySelector('#flash').textContent.includes('bearer token')`
+	frameworksReady = `(() => { const c = document.querySelector('#frameworks-table tr[data-id="headroom-apps"] td.offers-outstanding'); return c !== null && /^[0-9]+$/.test(c.textContent); })()`
+)
+
+// rowReady is true once the table has the row of id.
+func rowReady(table, id string) string {
+	return `document.querySelector('#` + table + ` tr[data-id="` + id + `"]') !== null`
+}
+
+// appRunning is true once the UI's app shows n running.
+func appRunning(n int) string {
+	return `(() => { const r = document.querySelector('#apps-table tr[data-id="ui/web"] .running'); return r && r.textContent === '` + strconv.Itoa(n) + `'; })()`
+}
+
+// subscribeHolder subscribes an external framework that never answers
+// its offers, and returns its id once it holds one. The stream ends with
+// the test.
+func (u *uiCluster) subscribeHolder(name string, timeout time.Duration) string {
+	u.t.Helper()
+	fc, err := agentproto.NewClient(u.master, u.read(u.frameworkTokenFile))
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	u.t.Cleanup(cancel)
+	sess, err := scheduler.NewClient(fc).Subscribe(ctx, scheduler.FrameworkInfo{Name: name,
+		Capabilities: []scheduler.Capability{{Type: scheduler.CapabilityRevocable}}})
+	if err != nil {
+		u.t.Fatalf("subscribing %s: %v", name, err)
+	}
+	u.t.Cleanup(sess.Close)
+	// Recv has no bound of its own: closing the session ends it.
+	wait, stop := context.WithTimeout(ctx, timeout)
+	defer stop()
+	context.AfterFunc(wait, func() {
+		if wait.Err() == context.DeadlineExceeded {
+			sess.Close()
+		}
+	})
+	for {
+		ev, err := sess.Recv()
+		if err != nil {
+			u.t.Fatalf("framework %s got no offer within %v: %v", name, timeout, err)
+		}
+		if ev.Type == scheduler.EventOffers && len(ev.Offers.Offers) > 0 {
+			return sess.FrameworkID
+		}
+	}
+}
+
+// runningTask waits for the UI's app to have one task running and
+// returns its id.
+func (u *uiCluster) runningTask(timeout time.Duration) string {
+	u.t.Helper()
+	var id string
+	testutil.Eventually(u.t, timeout, 200*time.Millisecond, func() bool {
+		if r := running(u.appTasks("/ui/web")); len(r) == 1 {
+			id = r[0].ID
+		}
+		return id != ""
+	}, "the app's task running")
+	return id
+}
+
+// The web UI in a real browser against a real master and agent: every
+// page loads without console errors; an app deployed through the form
+// runs, a bad one shows its field error, scaling and deleting work; the
+// host's chart has points and an override set on its page changes the
+// agent's applied reservation; a task's printed line shows in its log
+// tail; the frameworks page counts the offer an external framework holds.
+func TestWebUI(t *testing.T) {
+	needChromium(t)
+	u := startUICluster(t)
+	c, master, agentID, agentAddr := u.cluster, u.master, u.agentID, u.agentAddr
 
 	b := startBrowser(t)
 	const long = 90 * time.Second
@@ -230,7 +317,7 @@ func TestWebUI(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#token")),
 		chromedp.SendKeys(chromedp.CSS("#token"), c.token),
 		chromedp.Click(chromedp.CSS("#login-save")),
-		waitJS(`document.querySelector('#cluster-cpu') && document.querySelector('#cluster-cpu').dataset.points > 0`, long),
+		waitJS(overviewReady, long),
 	)
 	b.checkConsole("overview")
 	b.shot("overview")
@@ -241,7 +328,7 @@ func TestWebUI(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#app-json")),
 		chromedp.SetValue(chromedp.CSS("#app-json"), uiApp),
 		chromedp.Click(chromedp.CSS("#app-deploy")),
-		waitJS(`(() => { const r = document.querySelector('#apps-table tr[data-id="ui/web"] .running'); return r && r.textContent === '1'; })()`, long),
+		waitJS(appRunning(1), long),
 	)
 	b.checkConsole("apps")
 	// A bad definition: the API's field error shows by the form.
@@ -254,22 +341,16 @@ func TestWebUI(t *testing.T) {
 	b.shot("apps")
 
 	// The task's printed line in its log tail.
-	var taskID string
-	testutil.Eventually(t, long, 200*time.Millisecond, func() bool {
-		if r := running(c.appTasks("/ui/web")); len(r) == 1 {
-			taskID = r[0].ID
-		}
-		return taskID != ""
-	}, "the app's task running")
+	taskID := u.runningTask(long)
 	b.run("log tail", long,
 		chromedp.Navigate(master+"/ui/#/tasks/"+taskID),
-		waitJS(`document.querySelector('#log-stdout') && document.querySelector('#log-stdout').textContent.includes('hello from the ui test')`, long),
+		waitJS(logTailReady, long),
 	)
 	b.checkConsole("task")
 	b.shot("task")
 	b.run("tasks", long,
 		chromedp.Navigate(master+"/ui/#/tasks"),
-		waitJS(`document.querySelector('#tasks-table tr[data-id="`+taskID+`"]') !== null`, long),
+		waitJS(rowReady("tasks-table", taskID), long),
 	)
 	b.checkConsole("tasks")
 	b.shot("tasks")
@@ -280,7 +361,7 @@ func TestWebUI(t *testing.T) {
 		waitJS(`document.querySelector('#apps-table tr[data-id="ui/web"] input.scale') !== null`, long),
 		chromedp.SetValue(chromedp.CSS(`#apps-table tr[data-id="ui/web"] input.scale`), "2"),
 		chromedp.Click(chromedp.CSS(`#apps-table tr[data-id="ui/web"] .scale-btn`)),
-		waitJS(`(() => { const r = document.querySelector('#apps-table tr[data-id="ui/web"] .running'); return r && r.textContent === '2'; })()`, long),
+		waitJS(appRunning(2), long),
 	)
 	if n := len(running(c.appTasks("/ui/web"))); n != 2 {
 		t.Errorf("after scaling to 2 through the UI the API says %d running", n)
@@ -306,13 +387,13 @@ func TestWebUI(t *testing.T) {
 	// page is what the agent applies.
 	b.run("agents", long,
 		chromedp.Navigate(master+"/ui/#/agents"),
-		waitJS(`document.querySelector('#agents-table tr[data-id="`+agentID+`"]') !== null`, long),
+		waitJS(rowReady("agents-table", agentID), long),
 	)
 	b.checkConsole("agents")
 	b.shot("agents")
 	b.run("host", long,
 		chromedp.Navigate(master+"/ui/#/agents/"+agentID),
-		waitJS(`document.querySelector('#host-cpu') && document.querySelector('#host-cpu').dataset.points > 0 && document.querySelector('#host-cpu canvas') !== null`, long),
+		waitJS(hostChartReady, long),
 		waitJS(`document.querySelector('#applied-now') !== null`, long),
 		chromedp.SetValue(chromedp.CSS("#override-mode"), "fixed"),
 		chromedp.SetValue(chromedp.CSS("#override-cpus"), "0.7"),
@@ -339,22 +420,27 @@ func TestWebUI(t *testing.T) {
 	b.checkConsole("host")
 	b.shot("host")
 
-	for _, p := range []struct{ name, hash, ready string }{
-		{"frameworks", "#/frameworks", `document.querySelector('#frameworks-table') !== null`},
-	} {
-		b.run(p.name, long, chromedp.Navigate(master+"/ui/"+p.hash), waitJS(p.ready, long))
-		b.checkConsole(p.name)
-		b.shot(p.name)
-	}
 	// Jobs: run one now; the run shows in its history.
 	b.run("jobs", long,
 		chromedp.Navigate(master+"/ui/#/jobs"),
-		waitJS(`[...document.querySelectorAll('fieldset.job legend')].some((l) => l.textContent === 'reports.nightly')`, long),
+		waitJS(jobsReady, long),
 		chromedp.Click(chromedp.CSS(`fieldset.job button.primary`)),
 		waitJS(`document.querySelector('fieldset.job table.runs tr[data-run]') !== null`, long),
 	)
 	b.checkConsole("jobs")
 	b.shot("jobs")
+
+	// Frameworks, last: the external framework subscribed here keeps the
+	// offer it gets, which holds the agent's capacity. Its row counts
+	// that offer; the master's own frameworks have theirs.
+	holder := u.subscribeHolder("ui-holder", long)
+	b.run("frameworks", long,
+		chromedp.Navigate(master+"/ui/#/frameworks"),
+		waitJS(frameworksReady, long),
+		waitJS(`(() => { const c = document.querySelector('#frameworks-table tr[data-id="`+holder+`"] td.offers-outstanding'); return c !== null && c.textContent === '1'; })()`, long),
+	)
+	b.checkConsole("frameworks")
+	b.shot("frameworks")
 
 	// Screenshots for the documentation (HEADROOM_UI_SCREENSHOTS set): the
 	// charts again once they have a few minutes of points.
@@ -371,7 +457,7 @@ func TestWebUI(t *testing.T) {
 	// Without a token the pages say what is missing, with no script error.
 	b.run("logout", long,
 		chromedp.Click(chromedp.CSS("#login-clear")),
-		waitJS(`document.querySelector('#flash').textContent.includes('bearer token')`, long),
+		waitJS(loggedOutReady, long),
 	)
 	b.checkConsole("logged out")
 }

@@ -507,3 +507,40 @@ func TestOfferLookup(t *testing.T) {
 		t.Fatalf("Offers() lists %d, want 30", got)
 	}
 }
+
+// TestFrameworksView: each framework's outstanding offers and what it
+// holds, by id; an answered offer leaves the count.
+func TestFrameworksView(t *testing.T) {
+	a, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a1", "a2", "a3"} {
+		if err := a.AddAgent(Agent{ID: id, Dedicated: res(2, 2)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, fw := range []Framework{{ID: "zeta", Role: "batch"}, {ID: "alpha", Suppressed: true}} {
+		if err := a.AddFramework(fw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := epoch()
+	offers := a.Allocate(now).Offers
+	if len(offers) != 3 {
+		t.Fatalf("made %d offers, want one per agent", len(offers))
+	}
+	if err := a.Decline(offers[0].ID, 0, now); err != nil {
+		t.Fatal(err)
+	}
+	got := a.Frameworks()
+	if len(got) != 2 || got[0].ID != "alpha" || got[1].ID != "zeta" {
+		t.Fatalf("frameworks %+v, want alpha then zeta", got)
+	}
+	if got[0].Offers != 0 || !got[0].Allocated.Sum().Empty() || got[0].Role != DefaultRole || !got[0].Suppressed {
+		t.Errorf("the suppressed framework: %+v", got[0])
+	}
+	if got[1].Offers != 2 || got[1].Allocated[Dedicated] != res(4, 4) || got[1].Role != "batch" {
+		t.Errorf("the framework holding two offers: %+v", got[1])
+	}
+}

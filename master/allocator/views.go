@@ -22,6 +22,26 @@ func (a *Allocator) Offers() []Offer {
 	return out
 }
 
+// FrameworkView is the allocator's view of one framework.
+type FrameworkView struct {
+	Framework
+	// Allocated is what its tasks use plus what its offers hold.
+	Allocated ByPool
+	// Offers is the number of its outstanding offers.
+	Offers int
+}
+
+// Frameworks returns the allocator's view of every framework it knows,
+// by id: the external ones while subscribed, and the master's own.
+func (a *Allocator) Frameworks() []FrameworkView {
+	out := make([]FrameworkView, 0, len(a.frameworks))
+	for _, f := range a.frameworks {
+		out = append(out, FrameworkView{Framework: f.Framework, Allocated: f.allocated, Offers: len(f.offers)})
+	}
+	slices.SortFunc(out, func(x, y FrameworkView) int { return cmp.Compare(x.ID, y.ID) })
+	return out
+}
+
 // Agent returns the allocator's view of one agent. Its Attributes are a
 // copy.
 func (a *Allocator) Agent(id string) (AgentView, bool) {

@@ -43,7 +43,7 @@ func epoch() time.Time { return time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) }
 //	call fw=F stream=S type=KILL|ACKNOWLEDGE|RECONCILE|TEARDOWN|DECLINE|ACCEPT|REVIVE|SUPPRESS [task=T] [uuid=U] [offer=O] [res=R] [role=ROLE] t=D
 //	allocate t=D     the allocator's offers to external frameworks go out
 //	violates task=T attr=k=v   the apps framework wants T moved off an agent with k=v
-//	agents | tasks | frameworks t=D
+//	agents | tasks | frameworks [all] t=D   all: the built-in apps framework first
 //
 // R is cores/memory, e.g. 1/1GiB; D is a duration since the epoch. The
 // invariants are checked after every command.
@@ -289,8 +289,16 @@ func (s *script) run(td *datadriven.TestData) (string, error) {
 		return b.String(), nil
 	case "frameworks":
 		var b strings.Builder
-		for _, f := range s.c.Frameworks("", s.now) {
-			fmt.Fprintf(&b, "framework %s connected=%t tasks=%d unacked=%d\n", f.ID, f.Connected, f.Tasks, f.Unacknowledged)
+		list := s.c.Frameworks("", s.now)
+		if g.has("all") {
+			list = s.c.AllFrameworks(s.now)
+		}
+		for _, f := range list {
+			builtin := ""
+			if f.Builtin {
+				builtin = " builtin name=" + f.Name
+			}
+			fmt.Fprintf(&b, "framework %s%s connected=%t tasks=%d unacked=%d offers=%d\n", f.ID, builtin, f.Connected, f.Tasks, f.Unacknowledged, f.OffersOutstanding)
 		}
 		return b.String(), nil
 	default:

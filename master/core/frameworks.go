@@ -144,6 +144,10 @@ func (c *Core) removeFramework(fw *framework, why string, now time.Time) {
 func (c *Core) teardown(id string, now time.Time) error {
 	fw := c.frameworks[id]
 	if fw == nil {
+		if name, builtin := c.fws.Name(id); builtin {
+			return &RefusedError{Reason: "builtin_framework", Msg: fmt.Sprintf(
+				"framework %q is the master's own %s framework: it cannot be torn down; remove its work through its own API", id, name)}
+		}
 		return fmt.Errorf("framework %q: %w", id, ErrNotFound)
 	}
 	c.removeFramework(fw, "torn down by the operator", now)

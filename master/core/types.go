@@ -180,17 +180,26 @@ func (t *Task) View() TaskView {
 
 // FrameworkView is a framework as the operator API shows it.
 type FrameworkView struct {
-	ID              string    `json:"id"`
-	Name            string    `json:"name"`
-	Role            string    `json:"role"`
-	Revocable       bool      `json:"revocable"`
-	Connected       bool      `json:"connected"`
-	FailoverTimeout float64   `json:"failover_timeout_seconds"`
-	RegisteredAt    time.Time `json:"registered_at"`
-	DisconnectedAt  time.Time `json:"disconnected_at,omitzero"`
-	Tasks           int       `json:"active_tasks"`
-	Unacknowledged  int       `json:"unacknowledged_updates"`
-	OffersSent      uint64    `json:"offers_sent"`
+	ID              string  `json:"id"`
+	Name            string  `json:"name"`
+	Role            string  `json:"role"`
+	Revocable       bool    `json:"revocable"`
+	Connected       bool    `json:"connected"`
+	FailoverTimeout float64 `json:"failover_timeout_seconds"`
+	// Builtin marks the master's own frameworks (apps, jobs), listed
+	// only when asked for: they run in the master, are always
+	// connected, have no failover timeout and cannot be torn down.
+	Builtin        bool      `json:"builtin,omitempty"`
+	RegisteredAt   time.Time `json:"registered_at,omitzero"`
+	DisconnectedAt time.Time `json:"disconnected_at,omitzero"`
+	Tasks          int       `json:"active_tasks"`
+	Unacknowledged int       `json:"unacknowledged_updates"`
+	// OffersSent counts the OFFERS events sent on the framework's
+	// streams; a built-in framework takes its offers in the cycle.
+	OffersSent uint64 `json:"offers_sent"`
+	// OffersOutstanding is what the allocator holds for the framework
+	// now: offers neither answered nor rescinded.
+	OffersOutstanding int `json:"offers_outstanding"`
 	// Reason says why the framework holds no offer; empty when it holds
 	// one or gets one in the next cycle.
 	Reason string `json:"reason,omitempty"`

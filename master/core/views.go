@@ -93,13 +93,36 @@ func (c *Core) Counts() Counts {
 // Frameworks lists the external frameworks, only those bound to
 // credential when it is set: what a framework's own credential may see.
 func (c *Core) Frameworks(credential string, now time.Time) []FrameworkView {
-	active := map[string]int{}
-	for _, t := range c.tasks {
-		if !t.Status.State.IsTerminal() {
-			active[t.Info.FrameworkID]++
+	active, offers := c.frameworkCounts()
+	// Never nil: none is [] in JSON.
+	return c.externalFrameworks(make([]FrameworkView, 0, len(c.frameworks)), credential, active, offers, now)
+}
+
+// AllFrameworks lists the master's own frameworks, by id, then the
+// external ones: the operator's view of everything that is offered.
+func (c *Core) AllFrameworks(now time.Time) []FrameworkView {
+	active, offers := c.frameworkCounts()
+	out := make([]FrameworkView, 0, len(c.frameworks)+2)
+	for _, f := range c.alloc.Frameworks() {
+		name, ok := c.fws.Name(f.ID)
+		if !ok {
+			continue
 		}
+		// Its cycle revives it when work of it waits, and suppresses it
+		// when none does: REVIVE is not for it.
+		reason := "suppressed: nothing of it waits for an offer"
+		if !f.Suppressed {
+			reason = c.alloc.WhyNoOffers(f.ID, now)
+		}
+		out = append(out, FrameworkView{ID: f.ID, Name: name, Role: f.Role, Revocable: f.Revocable, Connected: true,
+			Builtin: true, Tasks: active[f.ID], OffersOutstanding: f.Offers, Reason: reason})
 	}
-	out := make([]FrameworkView, 0, len(c.frameworks))
+	return c.externalFrameworks(out, "", active, offers, now)
+}
+
+// externalFrameworks appends the external frameworks bound to credential
+// (all when it is empty) to out.
+func (c *Core) externalFrameworks(out []FrameworkView, credential string, active, offers map[string]int, now time.Time) []FrameworkView {
 	for _, id := range sortedKeys(c.frameworks) {
 		fw := c.frameworks[id]
 		if credential != "" && fw.Credential != credential {
@@ -107,9 +130,25 @@ func (c *Core) Frameworks(credential string, now time.Time) []FrameworkView {
 		}
 		out = append(out, FrameworkView{ID: id, Name: fw.Name, Role: fw.Role, Revocable: fw.Revocable, Connected: fw.stream != "",
 			FailoverTimeout: fw.FailoverTimeout.Seconds(), RegisteredAt: fw.RegisteredAt, DisconnectedAt: fw.disconnectedAt,
-			Tasks: active[id], Unacknowledged: len(fw.pending), OffersSent: fw.offers, Reason: c.frameworkReason(fw, now)})
+			Tasks: active[id], Unacknowledged: len(fw.pending), OffersSent: fw.offers, OffersOutstanding: offers[id],
+			Reason: c.frameworkReason(fw, now)})
 	}
 	return out
+}
+
+// frameworkCounts counts, per framework, the tasks not ended and the
+// outstanding offers.
+func (c *Core) frameworkCounts() (active, offers map[string]int) {
+	active, offers = map[string]int{}, map[string]int{}
+	for _, t := range c.tasks {
+		if !t.Status.State.IsTerminal() {
+			active[t.Info.FrameworkID]++
+		}
+	}
+	for _, f := range c.alloc.Frameworks() {
+		offers[f.ID] = f.Offers
+	}
+	return active, offers
 }
 
 // frameworkReason says why an external framework gets no offers.

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/datadriven"
+
 	"github.com/headroom-dev/headroom/api"
 )
 
@@ -20,5 +22,19 @@ func TestStagedTaskSaysWhatItWaitsFor(t *testing.T) {
 	te.Status = api.TaskStatus{TaskID: "web.1", State: api.TaskFailed, Reason: api.ReasonFetchFailed, Timestamp: at}
 	if got := te.View().Reason; got != api.ReasonFetchFailed {
 		t.Fatalf("reason of an ended task %q, want its own %q", got, api.ReasonFetchFailed)
+	}
+}
+
+// No external framework lists as [], not null: clients range over it.
+func TestNoFrameworksIsAnEmptyList(t *testing.T) {
+	s := &script{}
+	if err := s.newCore(args{td: &datadriven.TestData{}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.c.Frameworks("", s.now); got == nil || len(got) != 0 {
+		t.Errorf("Frameworks = %#v, want an empty list", got)
+	}
+	if got := s.c.AllFrameworks(s.now); len(got) != 1 || !got[0].Builtin {
+		t.Errorf("AllFrameworks = %+v, want the built-in apps framework", got)
 	}
 }

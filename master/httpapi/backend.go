@@ -85,6 +85,9 @@ type Frameworks interface {
 	// Frameworks lists the external frameworks; with a credential, only
 	// those bound to it.
 	Frameworks(credential string) ([]core.FrameworkView, error)
+	// AllFrameworks lists the master's own frameworks (apps, jobs), then
+	// the external ones, in the same form.
+	AllFrameworks() ([]core.FrameworkView, error)
 	TeardownFramework(id string) error
 	// Subscribe registers or re-registers a framework (the credential in
 	// ctx binds it) and opens its event stream.

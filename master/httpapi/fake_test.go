@@ -157,8 +157,12 @@ func (f *fakeBackend) StopJobRun(string, string) (jobs.Run, error) {
 	return jobs.Run{}, f.call("StopJobRun")
 }
 
-func (f *fakeBackend) Frameworks(string) ([]core.FrameworkView, error) {
-	return []core.FrameworkView{}, f.call("Frameworks")
+func (f *fakeBackend) Frameworks(credential string) ([]core.FrameworkView, error) {
+	return []core.FrameworkView{}, f.call("Frameworks " + credential)
+}
+
+func (f *fakeBackend) AllFrameworks() ([]core.FrameworkView, error) {
+	return []core.FrameworkView{}, f.call("AllFrameworks")
 }
 
 func (f *fakeBackend) TeardownFramework(string) error { return f.call("TeardownFramework") }

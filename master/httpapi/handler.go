@@ -73,7 +73,8 @@ type server struct {
 //	GET  /api/v1/leader                   the leader's URL
 //	GET  /api/v1/state                    the cluster summary
 //	POST /api/v1/scheduler                the framework API (api/scheduler)
-//	GET  /api/v1/frameworks               the external frameworks (a framework credential: its own)
+//	GET  /api/v1/frameworks               the external frameworks (a framework credential: its own);
+//	                                      ?builtin=true: the master's own first (an operator or reader)
 //	POST /api/v1/frameworks/{id}/teardown remove a framework, kill its tasks
 //	/ping, /v2/...                        Marathon's API (master/marathonapi)
 //	/v1/jobs                              Metronome-style periodic jobs
@@ -100,6 +101,20 @@ func New(cfg Config) (http.Handler, []string) {
 		credential := ""
 		if who, ok := auth.FromContext(r.Context()); ok && who.Role == auth.Framework {
 			credential = who.Credential
+		}
+		builtin := false
+		if v := r.URL.Query().Get("builtin"); v != "" {
+			var err error
+			if builtin, err = strconv.ParseBool(v); err != nil {
+				httpserver.WriteError(w, http.StatusBadRequest, "invalid query", fmt.Sprintf("builtin: want true or false, got %q", v))
+				return
+			}
+		}
+		if builtin && credential == "" {
+			// A framework's credential sees its own only: the master's
+			// frameworks are not among them.
+			respond(s, w, s.b.AllFrameworks)
+			return
 		}
 		respond(s, w, func() ([]core.FrameworkView, error) { return s.b.Frameworks(credential) })
 	})

@@ -84,6 +84,7 @@ func TestBadInputNeverReachesTheBackend(t *testing.T) {
 		{"schedule id differs", "PUT", "/v1/jobs/etl/schedules/s1", `{"id":"s2","cron":"* * * * *"}`, nil, 400, "differs"},
 		{"schedule unknown field", "POST", "/v1/jobs/etl/schedules", `{"cron":"* * * * *","when":1}`, nil, 400, "when"},
 		{"run id in path", "GET", "/v1/jobs/etl/runs/no_way", ``, nil, 400, `"path":"runId"`},
+		{"frameworks builtin not a bool", "GET", "/api/v1/frameworks?builtin=maybe", ``, nil, 400, `builtin: want true or false, got "maybe"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake()
@@ -276,5 +277,34 @@ func TestSubscribeStreamRecordIO(t *testing.T) {
 	}
 	if rec := serve(t, newTestHandler(f, nil), nil, "POST", "/api/v1/scheduler", sub, "Accept", "application/x-protobuf"); rec.Code != http.StatusNotAcceptable {
 		t.Errorf("protobuf stream: %d", rec.Code)
+	}
+}
+
+// The master's own frameworks are listed when an operator or reader asks;
+// a framework's credential still sees only its own.
+func TestFrameworksBuiltin(t *testing.T) {
+	reader := auth.WithIdentity(context.Background(), auth.Identity{Credential: "ui", Role: auth.Reader})
+	fw := auth.WithIdentity(context.Background(), auth.Identity{Credential: "batch", Role: auth.Framework})
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		path string
+		want string
+	}{
+		{"reader, external only", reader, "/api/v1/frameworks", "Frameworks "},
+		{"reader, built-in too", reader, "/api/v1/frameworks?builtin=true", "AllFrameworks"},
+		{"reader, built-in refused", reader, "/api/v1/frameworks?builtin=0", "Frameworks "},
+		{"framework credential", fw, "/api/v1/frameworks?builtin=true", "Frameworks batch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			rec := serve(t, newTestHandler(f, nil), tc.ctx, "GET", tc.path, "")
+			if rec.Code != http.StatusOK {
+				t.Fatalf("GET %s: %d %s", tc.path, rec.Code, rec.Body)
+			}
+			if got := f.made(); !slices.Equal(got, []string{tc.want}) {
+				t.Errorf("GET %s called %q, want %q", tc.path, got, tc.want)
+			}
+		})
 	}
 }

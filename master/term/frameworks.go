@@ -186,6 +186,17 @@ func (t *Term) FrameworksOf(credential string) ([]core.FrameworkView, error) {
 	return t.core.Frameworks(credential, t.cfg.Clock.Now()), nil
 }
 
+// AllFrameworks lists the master's own frameworks, then the external
+// ones: the operator's view of everything that is offered.
+func (t *Term) AllFrameworks() ([]core.FrameworkView, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.leading {
+		return nil, errNotLeading
+	}
+	return t.core.AllFrameworks(t.cfg.Clock.Now()), nil
+}
+
 // loadFrameworks reads the persisted frameworks for a new leader.
 func (t *Term) loadFrameworks(ctx context.Context) ([]core.FrameworkRecord, error) {
 	var out []core.FrameworkRecord

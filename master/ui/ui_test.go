@@ -3,8 +3,11 @@ package ui
 import (
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/headroom-dev/headroom/api"
 )
 
 func TestHandlerServesTheEmbeddedFiles(t *testing.T) {
@@ -50,6 +53,26 @@ func TestNoExternalReferences(t *testing.T) {
 			if strings.Contains(string(b), bad) {
 				t.Errorf("%s contains %q", name, bad)
 			}
+		}
+	}
+}
+
+// The page's list of ended task states is the API's: a state left out
+// would count an ended task's resources as held.
+func TestEndedStatesAreTheTerminalOnes(t *testing.T) {
+	b, err := assets.ReadFile("assets/app.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`const ENDED = /(.*)/;`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("app.js has no ENDED")
+	}
+	ended := regexp.MustCompile(string(m[1]))
+	for _, s := range []api.TaskState{api.TaskStaging, api.TaskStarting, api.TaskRunning, api.TaskFinished, api.TaskFailed,
+		api.TaskKilled, api.TaskPreempted, api.TaskLost, api.TaskUnreachable, api.TaskGone, api.TaskError, api.TaskDropped, api.TaskUnknown} {
+		if ended.MatchString(string(s)) != s.IsTerminal() {
+			t.Errorf("%s: ended in the UI %v, terminal in the API %v", s, ended.MatchString(string(s)), s.IsTerminal())
 		}
 	}
 }

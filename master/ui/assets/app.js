@@ -50,6 +50,9 @@
     const rel = Math.abs(ago) < 90 ? Math.round(ago) + ' s' : Math.abs(ago) < 5400 ? Math.round(ago / 60) + ' min' : Math.round(ago / 3600) + ' h';
     return ago >= 0 ? rel + ' ago' : 'in ' + rel.replace('-', '');
   }
+  // ENDED are the terminal task states (api.TaskState.IsTerminal): an
+  // ended task holds nothing.
+  const ENDED = /^TASK_(FINISHED|FAILED|KILLED|PREEMPTED|LOST|GONE|ERROR|DROPPED)$/;
   const stateSpan = (s) => h('span', { class: 'state-' + String(s || '').toLowerCase().replace(/^task_/, '') }, s || '-');
   const res = (r) => (r ? cpus(r.cpus) + ' CPU, ' + bytes(r.mem_bytes) : '-');
   const attrs = (m) => Object.entries(m || {}).map(([k, v]) => k + '=' + v).join(', ');
@@ -156,7 +159,7 @@
       const key = cols[st.col].key;
       shown.sort((a, b) => { const x = key(a), y = key(b); return (x < y ? -1 : x > y ? 1 : 0) * st.dir; });
       tbody.replaceChildren(...shown.map((r) => h('tr', { 'data-id': opts.id ? opts.id(r) : null },
-        ...cols.map((c) => h('td', { class: c.num ? 'num' : '' }, c.cell ? c.cell(r) : c.key(r))))));
+        ...cols.map((c) => h('td', { class: [c.num ? 'num' : '', c.cls || ''].join(' ').trim() }, c.cell ? c.cell(r) : c.key(r))))));
       if (!shown.length) tbody.append(h('tr', {}, h('td', { colspan: cols.length, class: 'muted' }, opts.empty || 'Nothing here.')));
     }
     draw();
@@ -482,24 +485,29 @@
     const box = h('div');
     main(h('h1', {}, 'Frameworks'), box);
     every(REFRESH_MS, async () => {
-      const [fws, sum, tasks] = await Promise.all([get('/api/v1/frameworks'), get('/api/v1/state'), get('/api/v1/tasks')]);
+      // builtin=true: the master's own apps and jobs frameworks too, so
+      // that every offer outstanding is on some row.
+      const [fws, tasks] = await Promise.all([get('/api/v1/frameworks?builtin=true'), get('/api/v1/tasks')]);
       const held = {};
       for (const t of tasks) {
-        if (/finished|failed|killed|lost|gone|dropped|error/.test(t.state)) continue;
+        if (ENDED.test(t.state)) continue;
         const x = held[t.framework_id] || (held[t.framework_id] = { cpus: 0, mem_bytes: 0 });
         x.cpus += t.resources.cpus || 0;
         x.mem_bytes += t.resources.mem_bytes || 0;
       }
-      box.replaceChildren(h('p', { class: 'muted' }, (sum.outstanding_offers || 0) + ' offers outstanding over the cluster.'), table([
+      const outstanding = fws.reduce((n, f) => n + (f.offers_outstanding || 0), 0);
+      const external = fws.filter((f) => !f.builtin).length;
+      box.replaceChildren(h('p', { class: 'muted' }, outstanding + (outstanding === 1 ? ' offer' : ' offers') + ' outstanding over the cluster; the master\'s own frameworks and ' + external + ' external one' + (external === 1 ? '' : 's') + '.'), table([
         { label: 'framework', key: (f) => f.name, cell: (f) => [f.name, h('div', { class: 'muted small' }, f.id)] },
-        { label: 'connected', key: (f) => f.connected, cell: (f) => stateSpan(f.connected ? 'connected' : 'disconnected') },
+        { label: 'connected', key: (f) => (f.builtin ? 'built-in' : f.connected ? 'connected' : 'disconnected'), cell: (f) => (f.builtin ? h('span', { class: 'state-connected' }, 'built-in') : stateSpan(f.connected ? 'connected' : 'disconnected')) },
         { label: 'role', key: (f) => f.role },
         { label: 'tasks', key: (f) => f.active_tasks, num: true },
         { label: 'resources held', key: (f) => (held[f.id] || {}).cpus || 0, cell: (f) => res(held[f.id] || { cpus: 0, mem_bytes: 0 }) },
-        { label: 'offers sent', key: (f) => f.offers_sent, num: true },
+        { label: 'offers outstanding', key: (f) => f.offers_outstanding || 0, num: true, cls: 'offers-outstanding' },
+        { label: 'offers sent', key: (f) => f.offers_sent, cell: (f) => (f.builtin ? '-' : String(f.offers_sent)), num: true },
         { label: 'why no offer', key: (f) => f.reason || '' },
-        { label: '', key: (f) => f.id, cell: (f) => confirmButton('Teardown', () => act('torn down', () => api('POST', '/api/v1/frameworks/' + enc(f.id) + '/teardown'))) },
-      ], fws, { empty: 'No external framework.', tableId: 'frameworks-table' }));
+        { label: '', key: (f) => f.id, cell: (f) => (f.builtin ? '' : confirmButton('Teardown', () => act('torn down', () => api('POST', '/api/v1/frameworks/' + enc(f.id) + '/teardown')))) },
+      ], fws, { empty: 'No framework.', tableId: 'frameworks-table', id: (f) => f.id }));
     });
   }
 
