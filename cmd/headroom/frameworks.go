@@ -11,24 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/headroom-dev/headroom/api/agentproto"
+	"github.com/headroom-dev/headroom/master/core"
 )
-
-// cliFramework is what the table of frameworks ls reads of
-// GET /api/v1/frameworks.
-type cliFramework struct {
-	ID                string    `json:"id"`
-	Name              string    `json:"name"`
-	Role              string    `json:"role"`
-	Revocable         bool      `json:"revocable"`
-	Connected         bool      `json:"connected"`
-	FailoverTimeout   float64   `json:"failover_timeout_seconds"`
-	Builtin           bool      `json:"builtin"`
-	DisconnectedAt    time.Time `json:"disconnected_at"`
-	Tasks             int       `json:"active_tasks"`
-	Unacknowledged    int       `json:"unacknowledged_updates"`
-	OffersOutstanding int       `json:"offers_outstanding"`
-	Reason            string    `json:"reason"`
-}
 
 func newFrameworksCommand() *cobra.Command {
 	f := &cliFlags{}
@@ -58,7 +42,9 @@ master's own apps and jobs frameworks first; they cannot be torn down.`,
 			if err := c.Do(ctx, "GET", path, nil, &raw); err != nil {
 				return err
 			}
-			var list []cliFramework
+			// The view the master encodes, so the table cannot drift from
+			// the API's fields.
+			var list []core.FrameworkView
 			if err := json.Unmarshal(raw, &list); err != nil {
 				return fmt.Errorf("decoding the frameworks of %s: %w", path, err)
 			}
