@@ -13,6 +13,7 @@ import (
 	"github.com/headroom-dev/headroom/internal/httpserver"
 	"github.com/headroom-dev/headroom/internal/testutil"
 	"github.com/headroom-dev/headroom/monitor/estimate"
+	"github.com/headroom-dev/headroom/monitor/estimate/estimatetest"
 )
 
 // TestEveryRouteLimitsBodiesAndMethods: on every route of the monitor an
@@ -33,7 +34,7 @@ func TestEveryRouteLimitsBodiesAndMethods(t *testing.T) {
 // limits, every route of it served as the real listener does.
 func guardedMonitor(t testing.TB) http.Handler {
 	t.Helper()
-	clock := clockwork.NewFakeClockAt(simStart)
+	clock := clockwork.NewFakeClockAt(estimatetest.Start())
 	m, err := New(Config{Sampler: &scriptedSampler{}, Policy: estimate.DefaultPolicy(), Clock: clock})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/headroom-dev/headroom/monitor/estimate"
+	"github.com/headroom-dev/headroom/monitor/estimate/estimatetest"
 )
 
 // scriptedSampler returns a calm host, or err when set; the first call of
@@ -42,7 +43,7 @@ func (s *scriptedSampler) take(now time.Time, fast bool) (estimate.Sample, error
 	if s.err != nil {
 		return estimate.Sample{}, s.err
 	}
-	return simSample(now.Sub(simStart), fast, constant(2, 8<<30)), nil
+	return estimatetest.Sample(now.Sub(estimatetest.Start()), fast, estimatetest.Constant(2, 8<<30)), nil
 }
 
 func (s *scriptedSampler) Sample(now time.Time) (estimate.Sample, error) { return s.take(now, false) }
@@ -68,7 +69,7 @@ func (o *countingObserver) ObserveSample(kind string, _ time.Duration, _ error) 
 }
 
 func TestMonitorStep(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(simStart)
+	clock := clockwork.NewFakeClockAt(estimatetest.Start())
 	smp := &scriptedSampler{}
 	rec, err := OpenRecorder(filepath.Join(t.TempDir(), "rec.csv"))
 	if err != nil {
@@ -88,7 +89,7 @@ func TestMonitorStep(t *testing.T) {
 		t.Fatalf("after warm-up: %+v, %d estimates", s, estimates)
 	}
 	// A constant business: CPU grows after warmUp (no new values).
-	n := int(warmUp / time.Second)
+	n := int(estimatetest.WarmUp / time.Second)
 	for range n {
 		clock.Advance(time.Second)
 		m.Step(KindFull)
@@ -98,11 +99,11 @@ func TestMonitorStep(t *testing.T) {
 	if s.Samples[KindFull] != uint64(n) || s.Samples[KindFast] != uint64(n) || estimates != 2*n {
 		t.Fatalf("samples %v, estimates %d", s.Samples, estimates)
 	}
-	if s.Estimate.CPU == 0 || s.Changes[estimate.Change{Resource: "cpu", Direction: "up"}] == 0 || s.Sample.MemTotal != simMem || !s.Fast.Fast {
+	if s.Estimate.CPU == 0 || s.Changes[estimate.Change{Resource: "cpu", Direction: "up"}] == 0 || s.Sample.MemTotal != estimatetest.Mem || !s.Fast.Fast {
 		t.Fatalf("after %d s: %+v", n, s)
 	}
 	// The steering's state is published for the exporter.
-	if st := s.Steering; st.Budget != estimate.DefaultPolicy().InterferenceBudget || st.Multiplier < steerMinK || st.Multiplier > steerMaxK || st.Samples > float64(n) || st.Events > st.Samples {
+	if st := s.Steering; st.Budget != estimate.DefaultPolicy().InterferenceBudget || st.Multiplier < estimate.SteerMinMultiplier || st.Multiplier > estimate.SteerMaxMultiplier || st.Samples > float64(n) || st.Events > st.Samples {
 		t.Fatalf("steering after %d s: %+v", n, st)
 	}
 	if obs.kinds[KindFull] != n+1 || obs.kinds[KindFast] != n+1 {
@@ -133,7 +134,7 @@ func TestMonitorStep(t *testing.T) {
 }
 
 func TestMonitorRunStopsWithContext(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(simStart)
+	clock := clockwork.NewFakeClockAt(estimatetest.Start())
 	smp := &scriptedSampler{}
 	m, err := New(Config{Sampler: smp, Policy: estimate.DefaultPolicy(), Clock: clock})
 	if err != nil {
@@ -180,7 +181,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 }
 
 func TestMonitorHandler(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(simStart)
+	clock := clockwork.NewFakeClockAt(estimatetest.Start())
 	smp := &scriptedSampler{}
 	m, err := New(Config{Sampler: smp, Policy: estimate.DefaultPolicy(), Clock: clock})
 	if err != nil {
@@ -207,7 +208,7 @@ func TestMonitorHandler(t *testing.T) {
 	}
 	code, body = get("/api/v1/estimate")
 	var v EstimateView
-	if code != 200 || json.Unmarshal([]byte(body), &v) != nil || v.OnlineCPUs != simCores || v.MemTotal != simMem {
+	if code != 200 || json.Unmarshal([]byte(body), &v) != nil || v.OnlineCPUs != estimatetest.Cores || v.MemTotal != estimatetest.Mem {
 		t.Fatalf("estimate: %d %s", code, body)
 	}
 	if code, _ = get("/healthz"); code != 200 {

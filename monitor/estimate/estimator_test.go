@@ -1,4 +1,4 @@
-package estimate
+package estimate_test
 
 import (
 	"math"
@@ -7,41 +7,20 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/headroom-dev/headroom/monitor/estimate"
+	"github.com/headroom-dev/headroom/monitor/estimate/estimatetest"
 )
-
-// A simulated host for estimator scenarios: 16 cores and 64 GiB, a
-// business whose load is a function of elapsed time, and a batch class that
-// holds batchMem.
-const (
-	simCores = 16
-	simMem   = 64 << 30
-)
-
-var simStart = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
-
-type load func(elapsed time.Duration) (cpu float64, mem uint64)
-
-func simSample(elapsed time.Duration, fast bool, l load) Sample {
-	cpu, mem := l(elapsed)
-	s := Sample{Time: simStart.Add(elapsed), Fast: fast, OnlineCPUs: simCores, HostCPU: cpu, BusinessCPU: cpu}
-	if !fast {
-		s.MemTotal = simMem
-		s.BusinessMem = mem
-		s.MemAvailable = simMem - mem
-		s.PSI.Present = true
-	}
-	return s
-}
 
 // simulate feeds the estimator a fast sample every fastEvery and a full one
 // every second, from `from` to `to`, calling check after each.
-func simulate(e *Estimator, from, to, fastEvery time.Duration, l load, check func(s Sample, est Estimate)) (changes int) {
+func simulate(e *estimate.Estimator, from, to, fastEvery time.Duration, l estimatetest.Load, check func(s estimate.Sample, est estimate.Estimate)) (changes int) {
 	prev := e.Current()
 	for el := from; el < to; el += fastEvery {
 		full := el%time.Second == 0
-		s := simSample(el, !full, l)
+		s := estimatetest.Sample(el, !full, l)
 		est := e.Observe(s)
-		changes += len(Changes(prev, est))
+		changes += len(estimate.Changes(prev, est))
 		prev = est
 		if check != nil {
 			check(s, est)
@@ -50,43 +29,34 @@ func simulate(e *Estimator, from, to, fastEvery time.Duration, l load, check fun
 	return changes
 }
 
-func newTestEstimator(t testing.TB, edit func(*Policy)) *Estimator {
+func newTestEstimator(t testing.TB, edit func(*estimate.Policy)) *estimate.Estimator {
 	t.Helper()
-	p := DefaultPolicy()
+	p := estimate.DefaultPolicy()
 	if edit != nil {
 		edit(&p)
 	}
-	e, err := NewEstimator(p)
+	e, err := estimate.NewEstimator(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return e
 }
 
-func constant(cpu float64, mem uint64) load {
-	return func(time.Duration) (float64, uint64) { return cpu, mem }
-}
-
 // safeCPU is the most that may be harvested without the business plus batch
 // going over the policy's static limits.
-func safeCPU(p Policy, business float64) float64 {
-	return simCores - math.Max(p.Reserve.CPUs, simCores*(1-p.MaxUtilization.CPU)) - business
+func safeCPU(p estimate.Policy, business float64) float64 {
+	return estimatetest.Cores - math.Max(p.Reserve.CPUs, estimatetest.Cores*(1-p.MaxUtilization.CPU)) - business
 }
 
 const tick = 200 * time.Millisecond
-
-// warmUp is long enough for CPU to grow on a constant load: a business
-// that makes no new values grows only after minFreshSamples × grow_after
-// (with the default 1m grow_after).
-const warmUp = minFreshSamples*time.Minute + time.Minute
 
 func TestEstimatorStartsAtZeroAndGrowsAfterGrowAfter(t *testing.T) {
 	e := newTestEstimator(t, nil)
 	p := e.Policy()
 	var firstGrowth time.Duration = -1
-	simulate(e, 0, warmUp+time.Minute, tick, constant(2, 8<<30), func(s Sample, est Estimate) {
+	simulate(e, 0, estimatetest.WarmUp+time.Minute, tick, estimatetest.Constant(2, 8<<30), func(s estimate.Sample, est estimate.Estimate) {
 		if est.CPU > 0 && firstGrowth < 0 {
-			firstGrowth = s.Time.Sub(simStart)
+			firstGrowth = s.Time.Sub(estimatetest.Start())
 		}
 	})
 	if firstGrowth < time.Duration(p.Grow.GrowAfter) {
@@ -99,7 +69,7 @@ func TestEstimatorStartsAtZeroAndGrowsAfterGrowAfter(t *testing.T) {
 	// steering's multiplier (a constant load makes no new values, so it
 	// is never steered). Both are read from histograms of 5 % buckets.
 	// Growth goes all the way to the target.
-	excess := p.Predictor.CPUErrorPrior * simCores * e.Steering().Multiplier
+	excess := p.Predictor.CPUErrorPrior * estimatetest.Cores * e.Steering().Multiplier
 	lo, hi := safeCPU(p, 2*1.05+excess*1.05), safeCPU(p, 2+excess*0.95)
 	if est.CPU < lo || est.CPU > hi {
 		t.Fatalf("settled at %.3f cores, want in [%.3f, %.3f]", est.CPU, lo, hi)
@@ -107,20 +77,20 @@ func TestEstimatorStartsAtZeroAndGrowsAfterGrowAfter(t *testing.T) {
 	// The reason names the largest withholding: the ceiling's slack (16
 	// cores * (1 - max_utilization)), the reserve, or the predictor's
 	// excess over current use (the error bound).
-	slack := simCores * (1 - p.MaxUtilization.CPU)
-	wantReason := ReasonReserve
+	slack := estimatetest.Cores * (1 - p.MaxUtilization.CPU)
+	wantReason := estimate.ReasonReserve
 	if slack > p.Reserve.CPUs {
-		wantReason = ReasonCeiling
+		wantReason = estimate.ReasonCeiling
 	}
 	if excess > max(slack, p.Reserve.CPUs) {
-		wantReason = ReasonPredictor
+		wantReason = estimate.ReasonPredictor
 	}
 	if est.CPUReason != wantReason {
 		t.Errorf("cpu reason %q, want %q (reserve %.2f, ceiling slack %.2f, predictor excess about %.2f)", est.CPUReason, wantReason, p.Reserve.CPUs, slack, excess)
 	}
 	business := float64(8 << 30)
-	wantMem := uint64(simMem*0.9 - business*1.1*1.05)
-	if est.Mem < wantMem || est.Mem > uint64(simMem*0.9-business*1.1) {
+	wantMem := uint64(estimatetest.Mem*0.9 - business*1.1*1.05)
+	if est.Mem < wantMem || est.Mem > uint64(estimatetest.Mem*0.9-business*1.1) {
 		t.Fatalf("memory settled at %d, want about %d", est.Mem, wantMem)
 	}
 }
@@ -128,7 +98,7 @@ func TestEstimatorStartsAtZeroAndGrowsAfterGrowAfter(t *testing.T) {
 func TestEstimatorStepSpikeShrinksWithinOneFastTick(t *testing.T) {
 	e := newTestEstimator(t, nil)
 	p := e.Policy()
-	spikeAt := warmUp + 3*tick // between full samples: only the fast path can see it
+	spikeAt := estimatetest.WarmUp + 3*tick // between full samples: only the fast path can see it
 	l := func(el time.Duration) (float64, uint64) {
 		if el >= spikeAt {
 			return 12, 8 << 30
@@ -141,11 +111,11 @@ func TestEstimatorStepSpikeShrinksWithinOneFastTick(t *testing.T) {
 		t.Fatalf("estimate before the spike %.2f: the scenario needs a grown estimate", before)
 	}
 	// The first sample that contains the spike is the next fast tick.
-	est := e.Observe(simSample(spikeAt, true, l))
+	est := e.Observe(estimatetest.Sample(spikeAt, true, l))
 	if limit := safeCPU(p, 12); est.CPU > limit {
 		t.Fatalf("one fast tick after a spike to 12 cores the estimate is %.2f, above the safe %.2f", est.CPU, limit)
 	}
-	if est.CPUReason == ReasonGrowth {
+	if est.CPUReason == estimate.ReasonGrowth {
 		t.Errorf("reason after shrink: %q", est.CPUReason)
 	}
 }
@@ -158,9 +128,9 @@ func TestEstimatorSlowRiseNeverOverCommits(t *testing.T) {
 		r := math.Max(0, (el-5*time.Minute).Seconds()/1800)
 		return 2 + 8*math.Min(r, 1), 8 << 30
 	}
-	simulate(e, 0, 40*time.Minute, tick, l, func(s Sample, est Estimate) {
+	simulate(e, 0, 40*time.Minute, tick, l, func(s estimate.Sample, est estimate.Estimate) {
 		if est.CPU > safeCPU(p, s.BusinessCPU)+1e-9 {
-			t.Fatalf("at %v business %.2f, harvest %.2f over the safe %.2f", s.Time.Sub(simStart), s.BusinessCPU, est.CPU, safeCPU(p, s.BusinessCPU))
+			t.Fatalf("at %v business %.2f, harvest %.2f over the safe %.2f", s.Time.Sub(estimatetest.Start()), s.BusinessCPU, est.CPU, safeCPU(p, s.BusinessCPU))
 		}
 	})
 	if got, want := e.Current().CPU, safeCPU(p, 10*1.1*1.05); got < want-0.2 {
@@ -180,11 +150,11 @@ func TestEstimatorDiurnalWave(t *testing.T) {
 		return 6 + 4*math.Sin(phase), uint64((20 + 8*math.Sin(phase)) * (1 << 30))
 	}
 	var harvested, oracle float64
-	changes := simulate(e, 0, 2*day, time.Second, l, func(s Sample, est Estimate) {
+	changes := simulate(e, 0, 2*day, time.Second, l, func(s estimate.Sample, est estimate.Estimate) {
 		if est.CPU > safeCPU(p, s.BusinessCPU)+1e-9 {
-			t.Fatalf("at %v harvest %.2f over safe %.2f", s.Time.Sub(simStart), est.CPU, safeCPU(p, s.BusinessCPU))
+			t.Fatalf("at %v harvest %.2f over safe %.2f", s.Time.Sub(estimatetest.Start()), est.CPU, safeCPU(p, s.BusinessCPU))
 		}
-		if s.Time.Sub(simStart) >= day { // second day: warmed up
+		if s.Time.Sub(estimatetest.Start()) >= day { // second day: warmed up
 			harvested += est.CPU
 			oracle += safeCPU(p, s.BusinessCPU)
 		}
@@ -218,28 +188,28 @@ func TestEstimatorNoiseKeepsChurnLow(t *testing.T) {
 func TestEstimatorDegradesAfterSamplingFails(t *testing.T) {
 	e := newTestEstimator(t, nil)
 	p := e.Policy()
-	simulate(e, 0, warmUp, tick, constant(2, 8<<30), nil)
+	simulate(e, 0, estimatetest.WarmUp, tick, estimatetest.Constant(2, 8<<30), nil)
 	if e.Current().CPU == 0 {
 		t.Fatal("the scenario needs a grown estimate")
 	}
-	failStart := warmUp
+	failStart := estimatetest.WarmUp
 	degradeAfter := time.Duration(p.DegradeAfter)
 	for el := failStart; el < failStart+degradeAfter-time.Second; el += time.Second {
-		if est := e.Fail(simStart.Add(el)); est.Degraded || est.CPU == 0 {
+		if est := e.Fail(estimatetest.Start().Add(el)); est.Degraded || est.CPU == 0 {
 			t.Fatalf("degraded %v after the last sample, before degrade_after %v", el-failStart, degradeAfter)
 		}
 	}
-	est := e.Fail(simStart.Add(failStart + degradeAfter))
-	if !est.Degraded || est.CPU != 0 || est.Mem != 0 || est.CPUReason != ReasonDegraded || est.MemReason != ReasonDegraded {
+	est := e.Fail(estimatetest.Start().Add(failStart + degradeAfter))
+	if !est.Degraded || est.CPU != 0 || est.Mem != 0 || est.CPUReason != estimate.ReasonDegraded || est.MemReason != estimate.ReasonDegraded {
 		t.Fatalf("after degrade_after: %+v", est)
 	}
 	// Recovery earns capacity back through grow_after, as at start.
 	back := failStart + degradeAfter + time.Second
-	est = e.Observe(simSample(back, false, constant(2, 8<<30)))
+	est = e.Observe(estimatetest.Sample(back, false, estimatetest.Constant(2, 8<<30)))
 	if est.Degraded || est.CPU != 0 {
 		t.Fatalf("first sample after recovery: %+v", est)
 	}
-	simulate(e, back+tick, back+time.Duration(p.Grow.GrowAfter)+5*time.Second, tick, constant(2, 8<<30), nil)
+	simulate(e, back+tick, back+time.Duration(p.Grow.GrowAfter)+5*time.Second, tick, estimatetest.Constant(2, 8<<30), nil)
 	if e.Current().CPU == 0 {
 		t.Fatal("no growth after recovery plus grow_after")
 	}
@@ -247,34 +217,34 @@ func TestEstimatorDegradesAfterSamplingFails(t *testing.T) {
 
 func TestEstimatorDegradesWhenSamplingNeverWorks(t *testing.T) {
 	e := newTestEstimator(t, nil)
-	est := e.Fail(simStart)
+	est := e.Fail(estimatetest.Start())
 	if est.Degraded {
 		t.Fatal("degraded at the first failure")
 	}
-	if est = e.Fail(simStart.Add(time.Duration(e.Policy().DegradeAfter))); !est.Degraded {
+	if est = e.Fail(estimatetest.Start().Add(time.Duration(e.Policy().DegradeAfter))); !est.Degraded {
 		t.Fatal("not degraded after degrade_after of failures from the start")
 	}
 }
 
 func TestEstimatorMemoryWatermarkRequestsEviction(t *testing.T) {
 	e := newTestEstimator(t, nil)
-	simulate(e, 0, 5*time.Minute, tick, constant(2, 8<<30), nil)
+	simulate(e, 0, 5*time.Minute, tick, estimatetest.Constant(2, 8<<30), nil)
 	grown := e.Current().Mem
 	// Business memory jumps; batch holds 20 GiB; 3 GiB available of 64.
-	s := simSample(5*time.Minute, false, constant(2, 41<<30))
+	s := estimatetest.Sample(5*time.Minute, false, estimatetest.Constant(2, 41<<30))
 	s.BatchMem = 20 << 30
 	s.MemAvailable = 3 << 30
 	est := e.Observe(s)
-	watermark := uint64(e.Policy().Pressure.MemoryWatermark * simMem)
+	watermark := uint64(e.Policy().Pressure.MemoryWatermark * estimatetest.Mem)
 	if est.EvictBytes < watermark-s.MemAvailable || est.EvictBytes > s.BatchMem {
 		t.Fatalf("eviction request %d, want at least %d (watermark - available) and at most batch %d", est.EvictBytes, watermark-s.MemAvailable, s.BatchMem)
 	}
-	if est.MemReason != ReasonPressure || est.Mem >= grown {
+	if est.MemReason != estimate.ReasonPressure || est.Mem >= grown {
 		t.Fatalf("memory estimate %d (was %d), reason %q; want a pressure shrink", est.Mem, grown, est.MemReason)
 	}
 	// Memory back above the watermark and batch within the estimate: no
 	// request.
-	ok := simSample(5*time.Minute+time.Second, false, constant(2, 8<<30))
+	ok := estimatetest.Sample(5*time.Minute+time.Second, false, estimatetest.Constant(2, 8<<30))
 	if est = e.Observe(ok); est.EvictBytes != 0 {
 		t.Fatalf("eviction request %d with memory back", est.EvictBytes)
 	}
@@ -283,23 +253,23 @@ func TestEstimatorMemoryWatermarkRequestsEviction(t *testing.T) {
 func TestEstimatorCPUPressureShrinksAndHolds(t *testing.T) {
 	e := newTestEstimator(t, nil)
 	p := e.Policy()
-	simulate(e, 0, warmUp, tick, constant(2, 8<<30), nil)
+	simulate(e, 0, estimatetest.WarmUp, tick, estimatetest.Constant(2, 8<<30), nil)
 	grown := e.Current().CPU
-	at := warmUp
-	s := simSample(at, false, constant(2, 8<<30))
+	at := estimatetest.WarmUp
+	s := estimatetest.Sample(at, false, estimatetest.Constant(2, 8<<30))
 	s.PSI.CPU.SomeAvg10 = p.Pressure.CPUSomeAvg10 + 10
 	est := e.Observe(s)
-	if want := grown * (1 - p.Pressure.ShrinkStep); math.Abs(est.CPU-want) > 1e-9 || est.CPUReason != ReasonPressure {
+	if want := grown * (1 - p.Pressure.ShrinkStep); math.Abs(est.CPU-want) > 1e-9 || est.CPUReason != estimate.ReasonPressure {
 		t.Fatalf("after CPU pressure: %.3f cores (%q), want %.3f (pressure)", est.CPU, est.CPUReason, want)
 	}
 	shrunk := est.CPU
 	cooldown := time.Duration(p.Pressure.Cooldown)
-	simulate(e, at+tick, at+cooldown, tick, constant(2, 8<<30), func(s Sample, est Estimate) {
+	simulate(e, at+tick, at+cooldown, tick, estimatetest.Constant(2, 8<<30), func(s estimate.Sample, est estimate.Estimate) {
 		if est.CPU > shrunk {
-			t.Fatalf("grew to %.2f at %v, inside the cooldown", est.CPU, s.Time.Sub(simStart)-at)
+			t.Fatalf("grew to %.2f at %v, inside the cooldown", est.CPU, s.Time.Sub(estimatetest.Start())-at)
 		}
 	})
-	simulate(e, at+cooldown, at+cooldown+time.Duration(p.Grow.GrowAfter)+10*time.Second, tick, constant(2, 8<<30), nil)
+	simulate(e, at+cooldown, at+cooldown+time.Duration(p.Grow.GrowAfter)+10*time.Second, tick, estimatetest.Constant(2, 8<<30), nil)
 	if e.Current().CPU <= shrunk {
 		t.Fatalf("no growth after cooldown + grow_after: %.2f", e.Current().CPU)
 	}
@@ -307,43 +277,43 @@ func TestEstimatorCPUPressureShrinksAndHolds(t *testing.T) {
 
 func TestEstimatorMemoryPSIEvicts(t *testing.T) {
 	e := newTestEstimator(t, nil)
-	simulate(e, 0, 5*time.Minute, tick, constant(2, 8<<30), nil)
-	s := simSample(5*time.Minute, false, constant(2, 8<<30))
+	simulate(e, 0, 5*time.Minute, tick, estimatetest.Constant(2, 8<<30), nil)
+	s := estimatetest.Sample(5*time.Minute, false, estimatetest.Constant(2, 8<<30))
 	s.BatchMem = 10 << 30
 	s.PSI.Memory.FullAvg10 = e.Policy().Pressure.MemoryFullAvg10 * 2
 	est := e.Observe(s)
-	if est.EvictBytes == 0 || est.MemReason != ReasonPressure {
+	if est.EvictBytes == 0 || est.MemReason != estimate.ReasonPressure {
 		t.Fatalf("memory PSI: %+v", est)
 	}
 }
 
 func TestEstimatorZeroReserveAndFullUtilization(t *testing.T) {
-	e := newTestEstimator(t, func(p *Policy) {
-		p.Reserve = ResourceAmount{}
-		p.MaxUtilization = UtilizationPolicy{CPU: 1, Memory: 1}
+	e := newTestEstimator(t, func(p *estimate.Policy) {
+		p.Reserve = estimate.ResourceAmount{}
+		p.MaxUtilization = estimate.UtilizationPolicy{CPU: 1, Memory: 1}
 		p.Predictor.Margin = 0
 		p.Predictor.CPUErrorPrior = 0
 		p.Grow.GrowAfter = 0
-		p.Grow.MaxStep = ResourceAmount{CPUs: 100, Memory: 1 << 40}
+		p.Grow.MaxStep = estimate.ResourceAmount{CPUs: 100, Memory: 1 << 40}
 	})
-	simulate(e, 0, 10*time.Second, tick, constant(0, 0), nil)
-	if est := e.Current(); est.CPU < simCores-0.01 || est.Mem < simMem-(1<<20) {
+	simulate(e, 0, 10*time.Second, tick, estimatetest.Constant(0, 0), nil)
+	if est := e.Current(); est.CPU < estimatetest.Cores-0.01 || est.Mem < estimatetest.Mem-(1<<20) {
 		t.Fatalf("idle host, no reserve: %+v", est)
 	}
 }
 
 func TestChanges(t *testing.T) {
 	tests := []struct {
-		prev, next Estimate
-		want       []Change
+		prev, next estimate.Estimate
+		want       []estimate.Change
 	}{
-		{Estimate{CPU: 1}, Estimate{CPU: 1}, nil},
-		{Estimate{CPU: 1}, Estimate{CPU: 2}, []Change{{"cpu", "up"}}},
-		{Estimate{CPU: 2, Mem: 5}, Estimate{CPU: 1, Mem: 9}, []Change{{"cpu", "down"}, {"memory", "up"}}},
-		{Estimate{Mem: 5}, Estimate{Mem: 1}, []Change{{"memory", "down"}}},
+		{estimate.Estimate{CPU: 1}, estimate.Estimate{CPU: 1}, nil},
+		{estimate.Estimate{CPU: 1}, estimate.Estimate{CPU: 2}, []estimate.Change{{"cpu", "up"}}},
+		{estimate.Estimate{CPU: 2, Mem: 5}, estimate.Estimate{CPU: 1, Mem: 9}, []estimate.Change{{"cpu", "down"}, {"memory", "up"}}},
+		{estimate.Estimate{Mem: 5}, estimate.Estimate{Mem: 1}, []estimate.Change{{"memory", "down"}}},
 	}
 	for _, tc := range tests {
-		got := Changes(tc.prev, tc.next)
+		got := estimate.Changes(tc.prev, tc.next)
 		if len(got) != len(tc.want) {
 			t.Fatalf("Changes(%+v, %+v) = %v, want %v", tc.prev, tc.next, got, tc.want)
 		}
@@ -356,66 +326,19 @@ func TestChanges(t *testing.T) {
 }
 
 func BenchmarkEstimatorObserve(b *testing.B) {
-	e := newTestEstimator(b, func(p *Policy) { p.Sampling.Interval = model.Duration(time.Second) })
-	samples := make([]Sample, 1000)
+	e := newTestEstimator(b, func(p *estimate.Policy) { p.Sampling.Interval = model.Duration(time.Second) })
+	samples := make([]estimate.Sample, 1000)
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := range samples {
-		samples[i] = simSample(time.Duration(i)*tick, i%5 != 0, constant(4+rng.Float64(), 16<<30))
+		samples[i] = estimatetest.Sample(time.Duration(i)*tick, i%5 != 0, estimatetest.Constant(4+rng.Float64(), 16<<30))
 	}
+	start := estimatetest.Start()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
 		s := samples[i%len(samples)]
-		s.Time = simStart.Add(time.Duration(i) * tick)
+		s.Time = start.Add(time.Duration(i) * tick)
 		e.Observe(s)
-	}
-}
-
-// Growth waits until the harvest forgone reaches deadband × grow_after: a
-// target one deadband above waits grow_after, one six deadbands above a
-// sixth of it. Then it goes all the way to the target, max_step per
-// interval, and never before the start delay is over.
-func TestGrowthWaitsForForgoneHarvest(t *testing.T) {
-	const dead, maxStep = 1.0, 2.0
-	growAfter, interval := 60*time.Second, 900*time.Millisecond
-	run := func(gap float64, mayStart func(el time.Duration) bool) (start, done time.Duration, final float64) {
-		var g growth
-		cur, start, done := 10.0, time.Duration(-1), time.Duration(-1)
-		for el := time.Duration(0); el <= 5*time.Minute; el += time.Second {
-			next, pending := g.next(simStart.Add(el), cur, 10+gap, dead, dead, maxStep, growAfter, interval, mayStart(el))
-			if next > cur && start < 0 {
-				start = el
-			}
-			cur = next
-			if !pending && cur > 10 && done < 0 {
-				done = el
-			}
-		}
-		return start, done, cur
-	}
-	always := func(time.Duration) bool { return true }
-	for _, tc := range []struct {
-		gap       float64
-		wantStart time.Duration
-	}{{1.5, 40 * time.Second}, {6, 10 * time.Second}} {
-		start, done, final := run(tc.gap, always)
-		if start < tc.wantStart-time.Second || start > tc.wantStart+time.Second {
-			t.Errorf("gap %v: growth started at %v, want about %v (deadband x grow_after / gap)", tc.gap, start, tc.wantStart)
-		}
-		if final != 10+tc.gap {
-			t.Errorf("gap %v: grew to %v, want all the way to the target %v", tc.gap, final, 10+tc.gap)
-		}
-		if steps := int(math.Ceil(tc.gap / maxStep)); done != start+time.Duration(steps-1)*time.Second {
-			t.Errorf("gap %v: growth took %v to %v, want %d steps of max_step", tc.gap, start, done, steps)
-		}
-	}
-	// A gap within the deadband never grows.
-	if start, _, _ := run(dead, always); start >= 0 {
-		t.Errorf("a gap of one deadband grew at %v", start)
-	}
-	// Nothing grows before the start delay, however large the gap.
-	if start, _, _ := run(6, func(el time.Duration) bool { return el >= growAfter }); start < growAfter {
-		t.Errorf("grew at %v, before the start delay %v", start, growAfter)
 	}
 }
 
@@ -428,7 +351,7 @@ func TestEstimatorSteersWhileNothingIsLent(t *testing.T) {
 	wobble := func(el time.Duration) (float64, uint64) {
 		return 4 + 0.1*float64(int(el/time.Second)%3), 8 << 30
 	}
-	simulate(e, 0, 20*time.Second, time.Second, wobble, func(_ Sample, est Estimate) {
+	simulate(e, 0, 20*time.Second, time.Second, wobble, func(_ estimate.Sample, est estimate.Estimate) {
 		if est.CPU != 0 {
 			t.Fatalf("lent %.2f cores within grow_after of the start", est.CPU)
 		}
@@ -438,38 +361,10 @@ func TestEstimatorSteersWhileNothingIsLent(t *testing.T) {
 		t.Fatalf("steering %+v after 20 calm samples with nothing lent, want them counted and no miss", st)
 	}
 	before := st.Multiplier
-	jump := func(time.Duration) (float64, uint64) { return simCores - 1, 8 << 30 }
+	jump := func(time.Duration) (float64, uint64) { return estimatetest.Cores - 1, 8 << 30 }
 	simulate(e, 20*time.Second, 21*time.Second, time.Second, jump, nil)
 	if st := e.Steering(); st.Events != 1 || st.Multiplier <= before {
 		t.Fatalf("steering %+v after a rise above the predicted peak, want one miss and a wider bound than %.2f", st, before)
-	}
-}
-
-// A target above the deadband but within the business's noise (wait >
-// dead) is not ignored: growth starts once wait × grow_after of harvest
-// was forgone, later than a target one wait above would, never sooner.
-func TestGrowthWithinNoiseWaitsLonger(t *testing.T) {
-	const dead, wait, gap = 0.5, 4.0, 1.0 // target 1 core above: twice the deadband, a quarter of the wait
-	growAfter := 60 * time.Second
-	var g growth
-	grewAt := time.Duration(-1)
-	for el := time.Duration(0); el <= 10*time.Minute; el += time.Second {
-		next, _ := g.next(simStart.Add(el), 10, 10+gap, dead, wait, 1, growAfter, time.Second, true)
-		if next > 10 {
-			grewAt = el
-			break
-		}
-	}
-	want := time.Duration(wait / gap * float64(growAfter))
-	if grewAt < want-time.Second || grewAt > want+time.Second {
-		t.Fatalf("a target %.1f above grew after %s, want about %s (wait %.1f × grow_after / %.1f)", gap, grewAt, want, wait, gap)
-	}
-	// Within the deadband it never grows.
-	g = growth{}
-	for el := time.Duration(0); el <= 10*time.Minute; el += time.Second {
-		if next, _ := g.next(simStart.Add(el), 10, 10+dead/2, dead, wait, 1, growAfter, time.Second, true); next != 10 {
-			t.Fatalf("grew to %.2f on a target within the deadband", next)
-		}
 	}
 }
 
@@ -479,7 +374,7 @@ func TestGrowthWithinNoiseWaitsLonger(t *testing.T) {
 // new values (30 new values take 45 minutes; the fallback for a business
 // that never changes is 30 × grow_after, an hour here).
 func TestEstimatorEvidenceCountsPeriods(t *testing.T) {
-	e := newTestEstimator(t, func(p *Policy) { p.Grow.GrowAfter = model.Duration(2 * time.Minute) })
+	e := newTestEstimator(t, func(p *estimate.Policy) { p.Grow.GrowAfter = model.Duration(2 * time.Minute) })
 	grew := time.Duration(-1)
 	var lastPeriod int
 	level := 4.0
@@ -489,7 +384,7 @@ func TestEstimatorEvidenceCountsPeriods(t *testing.T) {
 			level = 4 + 0.01*float64(m%5)
 		}
 		l := level
-		est := e.Observe(simSample(el, false, func(time.Duration) (float64, uint64) { return l, 8 << 30 }))
+		est := e.Observe(estimatetest.Sample(el, false, func(time.Duration) (float64, uint64) { return l, 8 << 30 }))
 		if est.CPU > 0 {
 			grew = el
 			break
