@@ -73,22 +73,12 @@ func (t *Term) Heartbeat(hb agentproto.Heartbeat) (agentproto.HeartbeatResponse,
 
 // Agents lists the registry.
 func (t *Term) Agents() ([]core.AgentView, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.leading {
-		return nil, errNotLeading
-	}
-	return t.core.Agents(), nil
+	return leaderView(t, func() []core.AgentView { return t.core.Agents() })
 }
 
 // Tasks lists the tasks the master knows.
 func (t *Term) Tasks() ([]core.TaskView, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.leading {
-		return nil, errNotLeading
-	}
-	return t.core.Tasks(), nil
+	return leaderView(t, func() []core.TaskView { return t.core.Tasks() })
 }
 
 // KillTask asks the task's agent to kill it.

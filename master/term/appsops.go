@@ -193,12 +193,7 @@ func (t *Term) DeleteApp(ctx context.Context, id string) (DeploymentRef, error) 
 
 // AppStatuses lists every app.
 func (t *Term) AppStatuses() ([]apps.AppStatus, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.leading {
-		return nil, errNotLeading
-	}
-	return t.apps.Apps(), nil
+	return leaderView(t, func() []apps.AppStatus { return t.apps.Apps() })
 }
 
 // AppStatus returns one app.
@@ -255,12 +250,7 @@ func (t *Term) AppTaskList(id string) ([]apps.Task, error) {
 
 // Deployments lists deployments in progress.
 func (t *Term) Deployments() ([]apps.Deployment, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.leading {
-		return nil, errNotLeading
-	}
-	return t.apps.Deployments(), nil
+	return leaderView(t, func() []apps.Deployment { return t.apps.Deployments() })
 }
 
 // fullDefinition reports whether a PUT body can create an app: it says

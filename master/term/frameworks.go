@@ -178,23 +178,13 @@ func (t *Term) Frameworks() ([]core.FrameworkView, error) { return t.FrameworksO
 // FrameworksOf is Frameworks, only those bound to credential when it is
 // set: what a framework's own credential may see.
 func (t *Term) FrameworksOf(credential string) ([]core.FrameworkView, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.leading {
-		return nil, errNotLeading
-	}
-	return t.core.Frameworks(credential, t.cfg.Clock.Now()), nil
+	return leaderView(t, func() []core.FrameworkView { return t.core.Frameworks(credential, t.cfg.Clock.Now()) })
 }
 
 // AllFrameworks lists the master's own frameworks, then the external
 // ones: the operator's view of everything that is offered.
 func (t *Term) AllFrameworks() ([]core.FrameworkView, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.leading {
-		return nil, errNotLeading
-	}
-	return t.core.AllFrameworks(t.cfg.Clock.Now()), nil
+	return leaderView(t, func() []core.FrameworkView { return t.core.AllFrameworks(t.cfg.Clock.Now()) })
 }
 
 // loadFrameworks reads the persisted frameworks for a new leader.

@@ -310,3 +310,15 @@ func randomHex(n int) string {
 // errNotLeading is returned by calls made on a term that does not lead
 // (the HTTP layer redirects before, but leadership can end in between).
 var errNotLeading = errors.New("this master is not the leader")
+
+// leaderView reads a view of the term's state under its mutex, or says
+// that this master no longer leads: every list the API serves starts so.
+func leaderView[V any](t *Term, view func() V) (V, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.leading {
+		var none V
+		return none, errNotLeading
+	}
+	return view(), nil
+}
