@@ -48,16 +48,19 @@ type Predictor struct {
 // stands in, and it keeps weighing like one observation: a business seen
 // only briefly cannot be trusted to be calm.
 type errorBound struct {
-	hist     decayingHistogram
-	tail     float64 // 1 − cpu_error_percentile/100; 0 disables the bound
-	prior    float64 // fraction of capacity
-	last     float64 // last full value seen
-	seen     bool
-	primed   bool // the prior is in the histogram
-	fresh    bool // the last full value was new: it may be steered on
-	scale    float64
-	bound    float64
-	capacity float64 // CPUs online, for the prior
+	hist decayingHistogram
+	// shapeHist holds the same errors, forgotten shapeMemory times more
+	// slowly: the tail's shape is read from it (see shapeMemory).
+	shapeHist decayingHistogram
+	tail      float64 // 1 − cpu_error_percentile/100; 0 disables the bound
+	prior     float64 // fraction of capacity
+	last      float64 // last full value seen
+	seen      bool
+	primed    bool // the prior is in the histogram
+	fresh     bool // the last full value was new: it may be steered on
+	scale     float64
+	bound     float64
+	capacity  float64 // CPUs online, for the prior
 
 	// clock is the histogram's own time: it runs with the wall clock
 	// but advances at most minTick per error sample, so the histogram
@@ -178,6 +181,25 @@ type Steering struct {
 // largest errors directly when there are only hundreds of them.
 const potTail = 0.02
 
+// The tail's shape. Extrapolating the excesses as exponential (shape 0)
+// is right for jumps that are alike, and too light where a few jumps are
+// much larger than the rest: there the steering climbs to the bound one
+// miss at a time, more misses than a month of 5-minute samples allows.
+// So the excesses are taken as generalized Pareto, with a shape read from
+// a second histogram of the same errors that forgets shapeMemory times
+// more slowly: the scale of a host's jumps changes within hours, the shape
+// of their distribution is the host's own and needs thousands of errors
+// to be read. shapeShrink: the shape counts half at 50 errors over the
+// threshold (2,500 errors), fully only well beyond; on a one-day 5-minute
+// series (288 errors) it counts for a tenth. maxShape: beyond 1/2 the
+// excesses' variance is infinite and the mean excess the bound is scaled
+// by says little.
+const (
+	shapeMemory = 10
+	shapeShrink = 50
+	maxShape    = 0.5
+)
+
 // NewCPUPredictor returns a predictor for CPU cores whose error bound is
 // steered to budget, the share of samples the business may rise above what
 // was left to it.
@@ -187,11 +209,12 @@ func NewCPUPredictor(p PredictorPolicy, budget float64) *Predictor {
 	pr.volFactor, pr.volHalfLife = p.CPUVolatility, time.Duration(p.CPUVolatilityHalfLife)
 	if p.CPUErrorPercentile > 0 {
 		pr.errs = errorBound{
-			hist:    newDecayingHistogram(0.01, 1.05, 250, time.Duration(p.CPUErrorHalfLife)),
-			tail:    1 - p.CPUErrorPercentile/100,
-			prior:   p.CPUErrorPrior,
-			minTick: time.Duration(p.CPUErrorHalfLife) / errorHalfLifeSamples,
-			steer:   newSteering(budget),
+			hist:      newDecayingHistogram(0.01, 1.05, 250, time.Duration(p.CPUErrorHalfLife)),
+			shapeHist: newDecayingHistogram(0.01, 1.05, 250, shapeMemory*time.Duration(p.CPUErrorHalfLife)),
+			tail:      1 - p.CPUErrorPercentile/100,
+			prior:     p.CPUErrorPrior,
+			minTick:   time.Duration(p.CPUErrorHalfLife) / errorHalfLifeSamples,
+			steer:     newSteering(budget),
 		}
 	}
 	return pr
@@ -357,7 +380,9 @@ func (b *errorBound) cap() float64 {
 }
 
 func (b *errorBound) observe(t time.Time, rise float64) {
-	b.hist.add(b.tick(t), rise)
+	at := b.tick(t)
+	b.hist.add(at, rise)
+	b.shapeHist.add(at, rise)
 	b.update()
 }
 
@@ -382,7 +407,8 @@ func (b *errorBound) tick(t time.Time) time.Time {
 	return b.clock
 }
 
-// update reads the bound off the histogram: the multiplier times the
+// update reads the bound off the histogram, its tail extrapolated with the
+// shape of the longer memory (see shapeMemory): the multiplier times the
 // scale, or, where the histogram's own extrapolation of the error exceeded
 // as rarely as the steering aims (aimed) is the larger, times aimed over
 // the multiplier's start. The start, 1.8, assumes exponential rises; a
@@ -392,8 +418,9 @@ func (b *errorBound) tick(t time.Time) time.Time {
 // it. Taking the larger of the two readings never lends more than the
 // scale alone would.
 func (b *errorBound) update() {
-	b.scale = b.hist.tailQuantile(b.tail)
-	aimed := b.hist.tailQuantile(steerAim * b.steer.budget)
+	xi := b.shapeHist.shape()
+	b.scale = b.hist.tailQuantileShape(b.tail, xi)
+	aimed := b.hist.tailQuantileShape(steerAim*b.steer.budget, xi)
 	b.bound = b.steer.multiplier() * max(b.scale, aimed/steerStartK)
 }
 
@@ -462,6 +489,7 @@ type decayingHistogram struct {
 	top             int // highest bucket ever used
 	ref             time.Time
 	halfLife        time.Duration
+	last            float64 // the weight of the newest value
 }
 
 func newDecayingHistogram(first, ratio float64, n int, halfLife time.Duration) decayingHistogram {
@@ -492,9 +520,11 @@ func (h *decayingHistogram) add(t time.Time, v float64) {
 			h.weights[i] *= scale
 		}
 		h.total *= scale
+		h.last *= scale
 		h.ref, exp = t, 0
 	}
 	w := math.Exp2(exp)
+	h.last = w
 	i := h.bucket(v)
 	h.weights[i] += w
 	h.total += w
@@ -558,6 +588,13 @@ func (h *decayingHistogram) upperTail(frac float64) float64 {
 // threshold u, excesses are taken as exponential with the mean excess
 // seen, so the value exceeded by tail is u + mean × ln(potTail / tail).
 func (h *decayingHistogram) tailQuantile(tail float64) float64 {
+	return h.tailQuantileShape(tail, 0)
+}
+
+// tailQuantileShape is tailQuantile with the excesses taken as generalized
+// Pareto of shape xi: u + σ/ξ × ((potTail/tail)^ξ − 1), σ = mean × (1 − ξ),
+// which for ξ = 0 is the exponential's u + mean × ln(potTail/tail).
+func (h *decayingHistogram) tailQuantileShape(tail, xi float64) float64 {
 	if tail >= potTail {
 		return h.upperTail(tail)
 	}
@@ -578,5 +615,35 @@ func (h *decayingHistogram) tailQuantile(tail float64) float64 {
 	if w <= 0 {
 		return u
 	}
-	return u + excess/w*math.Log(potTail/tail)
+	mean := excess / w
+	if xi <= 0 {
+		return u + mean*math.Log(potTail/tail)
+	}
+	return u + mean*(1-xi)/xi*(math.Pow(potTail/tail, xi)-1)
+}
+
+// shape is the generalized Pareto shape ξ of the tail above the value
+// exceeded by potTail, read from where the tail's quantiles fall
+// (Pickands 1975): for such a tail the value exceeded by a quarter of
+// potTail lies 2^ξ times as far above the one exceeded by half of it as
+// that one lies above the threshold. Quantiles, not moments: one isolated
+// burst among thousands of errors barely moves them, where it would make
+// the excesses' variance, and so the shape, large. Capped at maxShape and
+// shrunk toward 0 by m / (m + shapeShrink), m the errors over the
+// threshold in half-life weight; 0 when the tail looks exponential or
+// lighter.
+func (h *decayingHistogram) shape() float64 {
+	if h.last <= 0 {
+		return 0
+	}
+	u := h.upperTail(potTail)
+	mid, far := h.upperTail(potTail/2), h.upperTail(potTail/4)
+	if mid <= u || far <= mid {
+		return 0
+	}
+	xi := max(0, min(maxShape, math.Log2((far-mid)/(mid-u))))
+	// The newest value weighs h.last: total over it is how many values
+	// the histogram holds in their half-life weight.
+	m := potTail * h.total / h.last
+	return xi * m / (m + shapeShrink)
 }

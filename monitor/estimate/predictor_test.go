@@ -296,6 +296,49 @@ func TestDecayingHistogramTailQuantile(t *testing.T) {
 	}
 }
 
+// The tail's shape: read as heavy from many Pareto errors (Pickands'
+// estimate is a rough one, and shrunk), and
+// their extrapolated p99.925 nearer the truth with it than without; about
+// 0 for exponential errors, with or without one burst among them; and
+// counting for little in a day of 5-minute errors.
+func TestDecayingHistogramTailShape(t *testing.T) {
+	const xi, tail = 1.0 / 3, 0.00075
+	t0 := time.Unix(0, 0)
+	fill := func(n int, draw func(*rand.Rand) float64) *decayingHistogram {
+		h := newDecayingHistogram(0.01, 1.05, 250, time.Hour)
+		rng := rand.New(rand.NewPCG(3, 4))
+		for range n {
+			h.add(t0, draw(rng))
+		}
+		return &h
+	}
+	pareto := func(rng *rand.Rand) float64 { return (math.Pow(rng.Float64(), -xi) - 1) / xi }
+	expo := func(rng *rand.Rand) float64 { return rng.ExpFloat64() }
+
+	p := fill(20000, pareto)
+	shape := p.shape()
+	if shape < 0.1 || shape > xi+0.1 {
+		t.Errorf("shape of 20,000 Pareto errors (ξ = %.2f) = %.2f, want heavy, 0.1–%.2f", xi, shape, xi+0.1)
+	}
+	truth := (math.Pow(tail, -xi) - 1) / xi
+	with, without := p.tailQuantileShape(tail, shape), p.tailQuantile(tail)
+	if math.Abs(with-truth) >= math.Abs(without-truth) {
+		t.Errorf("Pareto p99.925 = %.2f with the shape, %.2f without; want the first nearer the true %.2f", with, without, truth)
+	}
+
+	e := fill(20000, expo)
+	if s := e.shape(); s > 0.08 {
+		t.Errorf("shape of exponential errors = %.2f, want about 0", s)
+	}
+	e.add(t0, 40)
+	if s := e.shape(); s > 0.08 {
+		t.Errorf("shape of exponential errors and one burst = %.2f, want about 0", s)
+	}
+	if s := fill(288, pareto).shape(); s > 0.1 {
+		t.Errorf("shape of a day of 5-minute Pareto errors = %.2f, want at most 0.1 (shrunk)", s)
+	}
+}
+
 // The error histogram's clock counts the source's periods: a new value
 // after three minutes of a once-a-minute source that repeated itself ages
 // the histogram by three periods' ticks, not one, so the half-life is the
