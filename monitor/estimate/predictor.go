@@ -520,7 +520,6 @@ func (h *decayingHistogram) add(t time.Time, v float64) {
 			h.weights[i] *= scale
 		}
 		h.total *= scale
-		h.last *= scale
 		h.ref, exp = t, 0
 	}
 	w := math.Exp2(exp)
